@@ -1,0 +1,226 @@
+//! `firebreak bench ingest`: parse-to-normalized throughput on the bench corpus, plain and
+//! gzipped, on 1 and N threads, next to a line-split baseline measured in the same run.
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+use flate2::Compression;
+use flate2::read::MultiGzDecoder;
+use flate2::write::GzEncoder;
+use ingest::{EventHandler, IngestOptions, Input};
+use model::Event;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Subcommand)]
+pub enum BenchTarget {
+    /// Parse-to-normalized throughput of `ingest`.
+    Ingest(BenchArgs),
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    /// CloudTrail JSONL corpus; default: built from ../shared/data like make-bench-corpus.sh.
+    #[arg(long)]
+    corpus: Option<PathBuf>,
+    /// Folder with the shared data sets (for building the default corpus).
+    #[arg(long, env = "FIREBREAK_SHARED_DATA", default_value = "../shared/data")]
+    shared_data: PathBuf,
+    /// Thread counts to measure.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+}
+
+/// CPU seconds used by this process so far, and peak RSS in KiB.
+fn rusage() -> (f64, u64) {
+    // SAFETY: getrusage only writes into the struct we pass.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64)
+}
+
+struct Measurement {
+    label: String,
+    bytes: u64,
+    events: u64,
+    wall: f64,
+    cpu: f64,
+}
+
+impl Measurement {
+    fn print(&self, baseline: Option<&Measurement>) {
+        let mb = self.bytes as f64 / 1e6;
+        let per_core = mb / self.cpu.max(1e-9);
+        let ratio = baseline.map_or(String::new(), |b| {
+            format!(
+                "{:>7.2}",
+                per_core / (b.bytes as f64 / 1e6 / b.cpu.max(1e-9))
+            )
+        });
+        println!(
+            "{:<34} {:>8.2} {:>8.2} {:>9.0} {:>10.0} {:>12.0} {}",
+            self.label,
+            self.wall,
+            self.cpu,
+            mb / self.wall,
+            per_core,
+            self.events as f64 / self.cpu.max(1e-9),
+            ratio
+        );
+    }
+}
+
+fn timed(label: String, f: impl FnOnce() -> Result<(u64, u64)>) -> Result<Measurement> {
+    let (cpu0, _) = rusage();
+    let start = Instant::now();
+    let (bytes, events) = f()?;
+    let wall = start.elapsed().as_secs_f64();
+    let (cpu1, _) = rusage();
+    Ok(Measurement {
+        label,
+        bytes,
+        events,
+        wall,
+        cpu: cpu1 - cpu0,
+    })
+}
+
+/// The baseline: read and split into lines, counting them (no parsing).
+fn line_split(path: &Path, gz: bool) -> Result<(u64, u64)> {
+    let file = std::fs::File::open(path)?;
+    let mut reader: Box<dyn Read> = if gz {
+        Box::new(MultiGzDecoder::new(BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut bytes, mut lines) = (0u64, 0u64);
+    loop {
+        let n = reader.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        bytes += n as u64;
+        lines += memchr::memchr_iter(b'\n', &buf[..n]).count() as u64;
+    }
+    Ok((bytes, lines))
+}
+
+/// Counts events and touches their normalized fields so nothing is optimized away.
+struct Count;
+
+impl EventHandler for Count {
+    type Output = (u64, u64);
+    fn begin(&self) -> (u64, u64) {
+        (0, 0)
+    }
+    fn event(&self, out: &mut (u64, u64), ev: &Event<'_>) {
+        out.0 += 1;
+        out.1 = out
+            .1
+            .wrapping_add(ev.time_ms.unwrap_or(0) as u64)
+            .wrapping_add(ev.principal().map_or(0, str::len) as u64);
+    }
+}
+
+fn firebreak(path: &Path, threads: usize) -> Result<(u64, u64)> {
+    let opts = IngestOptions {
+        threads,
+        ..IngestOptions::default()
+    };
+    let (mut events, mut check) = (0u64, 0u64);
+    let summary = ingest::ingest(&[Input::File(path.to_path_buf())], &opts, &Count, |c| {
+        events += c.output.0;
+        check = check.wrapping_add(c.output.1);
+    })?;
+    if summary.events() != events {
+        bail!("event count mismatch");
+    }
+    std::hint::black_box(check);
+    Ok((summary.bytes, events))
+}
+
+fn build_corpus(shared: &Path, out: &Path) -> Result<()> {
+    let parts = [
+        shared.join("stratus-detonations/stratus_cloudtrail.jsonl"),
+        shared.join("panther-tests/panther_cloudtrail_tests.jsonl"),
+    ];
+    let mut data = Vec::new();
+    for p in &parts {
+        data.extend(std::fs::read(p).with_context(|| {
+            format!(
+                "cannot read {} (pass --corpus or --shared-data)",
+                p.display()
+            )
+        })?);
+    }
+    std::fs::create_dir_all(out.parent().unwrap_or(Path::new(".")))?;
+    let mut w = BufWriter::new(std::fs::File::create(out)?);
+    for _ in 0..376 {
+        w.write_all(&data)?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+pub fn run(target: BenchTarget) -> Result<()> {
+    let BenchTarget::Ingest(args) = target;
+    let corpus = match args.corpus {
+        Some(c) => c,
+        None => {
+            let c = PathBuf::from("target/bench/corpus.jsonl");
+            if !c.exists() {
+                eprintln!(
+                    "building {} from {} …",
+                    c.display(),
+                    args.shared_data.display()
+                );
+                build_corpus(&args.shared_data, &c)?;
+            }
+            c
+        }
+    };
+    let gz = PathBuf::from(format!("{}.gz", corpus.display()));
+    if !gz.exists() {
+        eprintln!("compressing {} …", gz.display());
+        let mut enc = GzEncoder::new(
+            BufWriter::new(std::fs::File::create(&gz)?),
+            Compression::new(6),
+        );
+        std::io::copy(&mut std::fs::File::open(&corpus)?, &mut enc)?;
+        enc.finish()?.flush()?;
+    }
+    println!(
+        "corpus: {} ({} bytes), {} ({} bytes)",
+        corpus.display(),
+        std::fs::metadata(&corpus)?.len(),
+        gz.display(),
+        std::fs::metadata(&gz)?.len()
+    );
+    println!(
+        "{:<34} {:>8} {:>8} {:>9} {:>10} {:>12} {}",
+        "run", "wall s", "cpu s", "MB/s", "MB/s/core", "events/s/core", "vs baseline (per core)"
+    );
+    for (path, compressed) in [(&corpus, false), (&gz, true)] {
+        let kind = if compressed { "gz" } else { "plain" };
+        // Warm the page cache so the first measurement is not penalized.
+        line_split(path, compressed)?;
+        let base = timed(format!("baseline line split ({kind})"), || {
+            line_split(path, compressed)
+        })?;
+        base.print(None);
+        for &t in &args.threads {
+            let m = timed(format!("firebreak ingest {t} thread(s) ({kind})"), || {
+                firebreak(path, t)
+            })?;
+            m.print(Some(&base));
+        }
+    }
+    let (_, rss) = rusage();
+    println!("peak RSS: {:.1} MiB", rss as f64 / 1024.0);
+    println!(
+        "(per core = bytes or events per CPU-second of the whole process, reader thread included)"
+    );
+    Ok(())
+}

@@ -1,0 +1,651 @@
+//! The ingest pipeline: one reader thread cuts inputs into chunks (decompressing and
+//! detecting the layout), worker threads turn chunks into events, and the caller's thread
+//! receives results in input order. Memory is bounded by the channel depth times the chunk
+//! size, plus one oversized record at most.
+
+use crate::IngestError;
+use crate::cwlogs::is_gzip;
+use crate::flow::FlowLayout;
+use crate::inputs::Input;
+use crate::record::{self, Emit, FileCtx};
+use crate::scan::{Item, Scanner};
+use crate::summary::{RecordKind, Rejection, Summary, Tally};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use flate2::read::MultiGzDecoder;
+use model::Event;
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Which reader to use; `Auto` recognizes each record by its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum InputFormat {
+    #[default]
+    Auto,
+    CloudTrail,
+    VpcFlow,
+    GuardDuty,
+    SecurityHub,
+    CloudWatchLogs,
+}
+
+impl FromStr for InputFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s.to_ascii_lowercase().as_str() {
+            "auto" => Self::Auto,
+            "cloudtrail" => Self::CloudTrail,
+            "vpcflow" | "flow" => Self::VpcFlow,
+            "guardduty" => Self::GuardDuty,
+            "securityhub" | "asff" => Self::SecurityHub,
+            "cwlogs" | "cloudwatch" => Self::CloudWatchLogs,
+            other => {
+                return Err(format!(
+                    "unknown format `{other}` (expected auto, cloudtrail, vpcflow, guardduty, securityhub or cwlogs)"
+                ));
+            }
+        })
+    }
+}
+
+/// How to run an ingest.
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    /// Parsing threads (the reader thread comes on top).
+    pub threads: usize,
+    pub format: InputFormat,
+    /// Custom VPC flow log field order for headerless inputs (`srcaddr dstaddr …`).
+    pub vpc_flow_fields: Option<String>,
+    /// Largest record (or line) accepted; larger ones are rejected and skipped.
+    pub max_record_bytes: usize,
+    /// Target chunk size handed to a worker.
+    pub chunk_bytes: usize,
+    /// Incremented with input bytes read (before decompression), for progress display.
+    pub progress: Option<Arc<AtomicU64>>,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            format: InputFormat::Auto,
+            vpc_flow_fields: None,
+            max_record_bytes: 64 << 20,
+            chunk_bytes: 1 << 20,
+            progress: None,
+        }
+    }
+}
+
+/// What to do with each event. Called on worker threads; `Output` collects per chunk.
+pub trait EventHandler: Sync {
+    type Output: Send;
+    fn begin(&self) -> Self::Output;
+    fn event(&self, out: &mut Self::Output, event: &Event<'_>);
+}
+
+/// One chunk's result, delivered in input order.
+pub struct ChunkOutcome<O> {
+    pub output: O,
+    pub rejections: Vec<Rejection>,
+}
+
+enum Payload {
+    /// Whole lines.
+    Lines(Vec<u8>),
+    /// Records cut out by the scanner: `(start, end, line)` into `data`.
+    Records {
+        data: Vec<u8>,
+        spans: Vec<(usize, usize, u64)>,
+    },
+    /// Only counts or rejections from the reader.
+    Nothing,
+}
+
+struct Work {
+    seq: u64,
+    file: Arc<FileCtx>,
+    first_line: u64,
+    payload: Payload,
+    tally: Tally,
+}
+
+struct Done<O> {
+    seq: u64,
+    output: O,
+    tally: Tally,
+}
+
+/// Reads `inputs`, calling `on_chunk` in input order with each chunk's handler output and
+/// rejections, and returns the totals.
+pub fn ingest<H: EventHandler>(
+    inputs: &[Input],
+    opts: &IngestOptions,
+    handler: &H,
+    mut on_chunk: impl FnMut(ChunkOutcome<H::Output>),
+) -> Result<Summary, IngestError> {
+    let layout = opts
+        .vpc_flow_fields
+        .as_deref()
+        .map(FlowLayout::from_names)
+        .transpose()
+        .map_err(IngestError::FlowFields)?;
+    let threads = opts.threads.max(1);
+    let (work_tx, work_rx) = bounded::<Work>(threads * 2);
+    let (done_tx, done_rx) = bounded::<Done<H::Output>>(threads * 2);
+    let mut summary = Summary::default();
+    let mut panicked = false;
+    std::thread::scope(|s| {
+        let reader = s.spawn(|| {
+            Reader {
+                opts,
+                layout: layout.as_ref(),
+                tx: work_tx,
+                seq: 0,
+            }
+            .run(inputs)
+        });
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                let rx = work_rx.clone();
+                let tx = done_tx.clone();
+                s.spawn(move || work_loop(handler, &rx, &tx))
+            })
+            .collect();
+        drop(work_rx);
+        drop(done_tx);
+        let mut pending = BTreeMap::new();
+        let mut next = 0u64;
+        for done in done_rx.iter() {
+            pending.insert(done.seq, done);
+            while let Some(d) = pending.remove(&next) {
+                summary.merge(&d.tally);
+                on_chunk(ChunkOutcome {
+                    output: d.output,
+                    rejections: d.tally.rejections,
+                });
+                next += 1;
+            }
+        }
+        panicked = reader.join().is_err()
+            | workers
+                .into_iter()
+                .map(|w| w.join().is_err())
+                .fold(false, |a, b| a | b);
+        panicked |= !pending.is_empty();
+    });
+    if panicked {
+        return Err(IngestError::WorkerPanicked);
+    }
+    Ok(summary)
+}
+
+/// Ingests bytes already in memory (tests, bundled samples).
+pub fn ingest_bytes<H: EventHandler>(
+    name: &str,
+    data: &[u8],
+    opts: &IngestOptions,
+    handler: &H,
+    on_chunk: impl FnMut(ChunkOutcome<H::Output>),
+) -> Result<Summary, IngestError> {
+    let input = Input::Memory {
+        name: name.to_string(),
+        data: Arc::from(data),
+    };
+    ingest(std::slice::from_ref(&input), opts, handler, on_chunk)
+}
+
+fn work_loop<H: EventHandler>(handler: &H, rx: &Receiver<Work>, tx: &Sender<Done<H::Output>>) {
+    for mut work in rx.iter() {
+        let mut output = handler.begin();
+        {
+            let mut on_event = |ev: &Event<'_>| handler.event(&mut output, ev);
+            let mut emit = Emit {
+                tally: &mut work.tally,
+                on_event: &mut on_event,
+            };
+            let ctx = &*work.file;
+            match &work.payload {
+                Payload::Lines(data) => {
+                    let mut line = work.first_line;
+                    let mut start = 0;
+                    for end in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
+                        if start < data.len() || end > start {
+                            record::line(&data[start..end], line, ctx, &mut emit);
+                        }
+                        start = end + 1;
+                        line += 1;
+                    }
+                }
+                Payload::Records { data, spans } => {
+                    for &(start, end, line) in spans {
+                        record::json(&data[start..end], line, ctx, &mut emit, 0, "");
+                    }
+                }
+                Payload::Nothing => {}
+            }
+        }
+        if tx
+            .send(Done {
+                seq: work.seq,
+                output,
+                tally: work.tally,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// Counts bytes read from the underlying input for progress display.
+struct Counting<R> {
+    inner: R,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(c) = &self.counter {
+            c.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// How the reader cuts an input.
+enum Mode {
+    Lines,
+    Document,
+    Binary,
+    /// Text whose first line is no format we know: one rejection for the whole file.
+    UnknownText(String),
+    Empty,
+}
+
+const HEAD_BYTES: usize = 64 * 1024;
+
+struct Reader<'o> {
+    opts: &'o IngestOptions,
+    layout: Option<&'o FlowLayout>,
+    tx: Sender<Work>,
+    seq: u64,
+}
+
+/// Reads up to `limit` bytes, stopping early at end of input or on error.
+fn read_head(r: &mut dyn Read, limit: usize) -> (Vec<u8>, Option<io::Error>) {
+    let mut head = vec![0; limit];
+    let mut filled = 0;
+    while filled < limit {
+        match r.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                head.truncate(filled);
+                return (head, Some(e));
+            }
+        }
+    }
+    head.truncate(filled);
+    (head, None)
+}
+
+/// Reads into `buf` until it holds `target` bytes or the input ends; true at end of input.
+fn fill_to(
+    r: &mut dyn Read,
+    buf: &mut Vec<u8>,
+    target: usize,
+    error: &mut Option<io::Error>,
+) -> bool {
+    if error.is_some() {
+        return true;
+    }
+    let mut block = [0u8; 64 * 1024];
+    while buf.len() < target {
+        let want = (target - buf.len()).min(block.len());
+        match r.read(&mut block[..want]) {
+            Ok(0) => return true,
+            Ok(n) => buf.extend_from_slice(&block[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                *error = Some(e);
+                return true;
+            }
+        }
+    }
+    false
+}
+
+fn detect_mode(head: &[u8]) -> Mode {
+    let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
+        return Mode::Empty;
+    };
+    let sample = &head[..head.len().min(8192)];
+    if sample.contains(&0)
+        || (std::str::from_utf8(sample).is_err()
+            && std::str::from_utf8(&sample[..sample.len().saturating_sub(4)]).is_err())
+    {
+        return Mode::Binary;
+    }
+    match head[first] {
+        b'[' => Mode::Document,
+        b'{' => {
+            // One value per line when the first line is a complete JSON text.
+            let rest = &head[first..];
+            match memchr::memchr(b'\n', rest) {
+                Some(end)
+                    if serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..end]).is_ok() =>
+                {
+                    Mode::Lines
+                }
+                Some(end)
+                    if serde_json::Deserializer::from_slice(&rest[..end])
+                        .into_iter::<serde::de::IgnoredAny>()
+                        .all(|v| v.is_ok()) =>
+                {
+                    Mode::Lines
+                }
+                None if head.len() < HEAD_BYTES
+                    && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok() =>
+                {
+                    Mode::Lines
+                }
+                _ => Mode::Document,
+            }
+        }
+        _ => Mode::Lines,
+    }
+}
+
+fn read_error_reason(gzip: bool, e: &io::Error) -> String {
+    if gzip {
+        format!("gzip stream is truncated or corrupt ({e}); records before this point were read")
+    } else {
+        format!("read error ({e}); records before this point were read")
+    }
+}
+
+impl Reader<'_> {
+    fn run(mut self, inputs: &[Input]) {
+        for input in inputs {
+            if !self.input(input) {
+                return;
+            }
+        }
+    }
+
+    fn send(
+        &mut self,
+        file: &Arc<FileCtx>,
+        first_line: u64,
+        payload: Payload,
+        tally: Tally,
+    ) -> bool {
+        let work = Work {
+            seq: self.seq,
+            file: file.clone(),
+            first_line,
+            payload,
+            tally,
+        };
+        self.seq += 1;
+        self.tx.send(work).is_ok()
+    }
+
+    /// Reads one input; false when the pipeline has shut down.
+    fn input(&mut self, input: &Input) -> bool {
+        let name: Arc<str> = Arc::from(input.name());
+        let counter = self.opts.progress.clone();
+        let source: Box<dyn Read + Send> = match input {
+            Input::Stdin => Box::new(io::stdin()),
+            Input::File(path) => match std::fs::File::open(path) {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    let mut tally = Tally {
+                        files: 1,
+                        ..Tally::default()
+                    };
+                    tally.reject(&name, 0, RecordKind::Unknown, format!("cannot open: {e}"));
+                    let ctx = Arc::new(self.file_ctx(name, None));
+                    return self.send(&ctx, 0, Payload::Nothing, tally);
+                }
+            },
+            Input::Memory { data, .. } => Box::new(Cursor::new(data.clone())),
+        };
+        let mut raw = BufReader::with_capacity(
+            256 * 1024,
+            Counting {
+                inner: source,
+                counter,
+            },
+        );
+        let gzip = raw.fill_buf().map(is_gzip).unwrap_or(false);
+        let mut body: Box<dyn Read + Send> = if gzip {
+            Box::new(MultiGzDecoder::new(raw))
+        } else {
+            Box::new(raw)
+        };
+        let (mut head, head_error) = read_head(&mut body, HEAD_BYTES);
+        if head.starts_with(b"\xEF\xBB\xBF") {
+            head.drain(..3);
+        }
+        let mut mode = detect_mode(&head);
+        let layout = match (self.layout, &mode) {
+            (Some(l), _) => Some(l.clone()),
+            (None, Mode::Lines) => first_line_layout(&head),
+            _ => None,
+        };
+        if let (Mode::Lines, None) = (&mode, &layout)
+            && let Some(first) = first_text_line(&head)
+        {
+            mode = Mode::UnknownText(first.chars().take(80).collect());
+        }
+        let ctx = Arc::new(self.file_ctx(name, layout));
+        let mut tally = Tally {
+            files: 1,
+            ..Tally::default()
+        };
+        let mut error = head_error;
+        let reader: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(body));
+        let (ok, last_line, bytes) = match mode {
+            Mode::Empty => (
+                self.send(&ctx, 0, Payload::Nothing, std::mem::take(&mut tally)),
+                0,
+                0,
+            ),
+            Mode::Binary => {
+                tally.reject(&ctx.name, 0, RecordKind::Unknown, "binary content: not a supported log format (compressed with something other than gzip?)");
+                (
+                    self.send(&ctx, 0, Payload::Nothing, std::mem::take(&mut tally)),
+                    0,
+                    0,
+                )
+            }
+            Mode::UnknownText(first) => {
+                tally.reject(
+                    &ctx.name,
+                    1,
+                    RecordKind::Unknown,
+                    format!("not a supported log format (first line: {first:?}); file skipped. Headerless VPC flow logs in a custom format need --vpc-flow-fields"),
+                );
+                (
+                    self.send(&ctx, 0, Payload::Nothing, std::mem::take(&mut tally)),
+                    0,
+                    0,
+                )
+            }
+            Mode::Lines => self.lines(&ctx, reader, &mut tally, &mut error),
+            Mode::Document => self.document(&ctx, reader, &mut tally, &mut error),
+        };
+        if !ok {
+            return false;
+        }
+        let mut tail = std::mem::take(&mut tally);
+        tail.bytes = bytes;
+        if let Some(e) = error {
+            tail.reject(
+                &ctx.name,
+                last_line.max(1),
+                RecordKind::Unknown,
+                read_error_reason(gzip, &e),
+            );
+        }
+        self.send(&ctx, 0, Payload::Nothing, tail)
+    }
+
+    fn file_ctx(&self, name: Arc<str>, layout: Option<FlowLayout>) -> FileCtx {
+        FileCtx {
+            name,
+            format: self.opts.format,
+            explicit_layout: self.layout.is_some(),
+            layout,
+            max_record_bytes: self.opts.max_record_bytes,
+        }
+    }
+
+    /// Cuts a line-oriented input into chunks of whole lines. Returns (still running,
+    /// line reached, bytes read).
+    fn lines(
+        &mut self,
+        ctx: &Arc<FileCtx>,
+        mut r: Box<dyn Read + Send>,
+        tally: &mut Tally,
+        error: &mut Option<io::Error>,
+    ) -> (bool, u64, u64) {
+        let chunk = self.opts.chunk_bytes.max(4096);
+        let max = self.opts.max_record_bytes;
+        let mut first_line = 1u64;
+        let mut bytes = 0u64;
+        let mut carry = Vec::new();
+        loop {
+            let mut buf = std::mem::take(&mut carry);
+            let target = buf.len() + chunk;
+            buf.reserve(chunk);
+            let eof = fill_to(&mut r, &mut buf, target, error);
+            if buf.is_empty() {
+                return (true, first_line, bytes);
+            }
+            if eof {
+                bytes += buf.len() as u64;
+                let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                let sent = self.send(ctx, first_line, Payload::Lines(buf), std::mem::take(tally));
+                return (sent, first_line + lines, bytes);
+            }
+            match memchr::memrchr(b'\n', &buf) {
+                Some(p) => {
+                    carry = buf[p + 1..].to_vec();
+                    buf.truncate(p + 1);
+                    bytes += buf.len() as u64;
+                    let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                    if !self.send(ctx, first_line, Payload::Lines(buf), std::mem::take(tally)) {
+                        return (false, first_line, bytes);
+                    }
+                    first_line += lines;
+                }
+                None if buf.len() > max => {
+                    tally.reject(
+                        &ctx.name,
+                        first_line,
+                        RecordKind::Unknown,
+                        format!(
+                            "line is longer than the {max} byte limit (--max-record-mb); skipped"
+                        ),
+                    );
+                    bytes += buf.len() as u64;
+                    let (rest, skipped, eof) = skip_past_newline(&mut r, error);
+                    bytes += skipped;
+                    first_line += 1;
+                    carry = rest;
+                    if eof {
+                        return (true, first_line, bytes);
+                    }
+                }
+                None => carry = buf,
+            }
+        }
+    }
+
+    /// Streams a JSON document through the scanner, sending batches of records.
+    fn document(
+        &mut self,
+        ctx: &Arc<FileCtx>,
+        r: Box<dyn Read + Send>,
+        tally: &mut Tally,
+        error: &mut Option<io::Error>,
+    ) -> (bool, u64, u64) {
+        let chunk = self.opts.chunk_bytes.max(4096);
+        let mut scanner = Scanner::new(r, self.opts.max_record_bytes);
+        let mut data = Vec::new();
+        let mut spans = Vec::new();
+        let mut ok = true;
+        let mut pending_tally = std::mem::take(tally);
+        scanner.run(&mut |item| {
+            if !ok {
+                return;
+            }
+            match item {
+                Item::Record(bytes, line) => {
+                    let start = data.len();
+                    data.extend_from_slice(bytes);
+                    spans.push((start, data.len(), line));
+                }
+                Item::Reject(line, reason) => {
+                    pending_tally.reject(&ctx.name, line, RecordKind::Unknown, reason)
+                }
+            }
+            if data.len() >= chunk {
+                let payload = Payload::Records {
+                    data: std::mem::take(&mut data),
+                    spans: std::mem::take(&mut spans),
+                };
+                ok = self.send(ctx, 0, payload, std::mem::take(&mut pending_tally));
+            }
+        });
+        if ok && (!spans.is_empty() || !pending_tally.rejections.is_empty()) {
+            ok = self.send(ctx, 0, Payload::Records { data, spans }, pending_tally);
+        }
+        *error = scanner.error.take().or(error.take());
+        (ok, scanner.line, scanner.bytes)
+    }
+}
+
+/// Discards input up to and including the next newline; returns what followed it in the
+/// last block read, the bytes discarded, and whether the input ended.
+fn skip_past_newline(r: &mut dyn Read, error: &mut Option<io::Error>) -> (Vec<u8>, u64, bool) {
+    let mut block = vec![0u8; 64 * 1024];
+    let mut skipped = 0u64;
+    loop {
+        match r.read(&mut block) {
+            Ok(0) => return (Vec::new(), skipped, true),
+            Ok(n) => match memchr::memchr(b'\n', &block[..n]) {
+                Some(p) => return (block[p + 1..n].to_vec(), skipped + p as u64 + 1, false),
+                None => skipped += n as u64,
+            },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                *error = Some(e);
+                return (Vec::new(), skipped, true);
+            }
+        }
+    }
+}
+
+/// The first non-empty line of a text input, unless it is JSON or a base64 payload.
+fn first_text_line(head: &[u8]) -> Option<&str> {
+    let valid = match std::str::from_utf8(head) {
+        Ok(t) => t,
+        Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
+    };
+    let line = valid.lines().map(str::trim).find(|l| !l.is_empty())?;
+    (!(line.starts_with('{') || line.starts_with('[') || line.starts_with("H4sI"))).then_some(line)
+}
+
+/// The VPC flow layout a text input declares (header line) or implies (default format).
+fn first_line_layout(head: &[u8]) -> Option<FlowLayout> {
+    let line = first_text_line(head)?;
+    FlowLayout::from_header(line).or_else(|| FlowLayout::guess(line))
+}

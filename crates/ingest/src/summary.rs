@@ -1,0 +1,142 @@
+//! Counts and rejections of an ingest run.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// The shape a record was recognized as, for the per-source summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RecordKind {
+    CloudTrail,
+    VpcFlow,
+    GuardDuty,
+    SecurityHub,
+    /// CloudWatch Logs subscription payloads; their log events are counted under their own kind.
+    CloudWatchLogs,
+    /// Records whose shape was not recognized.
+    Unknown,
+}
+
+impl RecordKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::CloudTrail => "cloudtrail",
+            Self::VpcFlow => "vpcflow",
+            Self::GuardDuty => "guardduty",
+            Self::SecurityHub => "securityhub",
+            Self::CloudWatchLogs => "cwlogs",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// Per-kind counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KindStats {
+    /// Records read (for `cwlogs`, subscription payloads).
+    pub records: u64,
+    /// Events produced (for `cwlogs`, log events unpacked from payloads).
+    pub events: u64,
+    /// Records rejected.
+    pub rejected: u64,
+}
+
+/// One record (or stretch of input) that could not become an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    pub file: Arc<str>,
+    /// 1-based line where the record starts (0 when the whole file is meant).
+    pub line: u64,
+    pub kind: RecordKind,
+    pub reason: String,
+}
+
+impl fmt::Display for Rejection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.reason)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.reason)
+        }
+    }
+}
+
+/// Totals of a run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub files: u64,
+    /// Bytes after decompression.
+    pub bytes: u64,
+    pub by_kind: BTreeMap<RecordKind, KindStats>,
+    /// CloudTrail digest files recognized (counted, not turned into events).
+    pub digest_files: u64,
+    /// CloudWatch Logs `CONTROL_MESSAGE` payloads (counted and dropped).
+    pub control_messages: u64,
+    /// VPC Flow Log header lines.
+    pub header_lines: u64,
+}
+
+impl Summary {
+    pub fn events(&self) -> u64 {
+        self.by_kind
+            .iter()
+            .filter(|(k, _)| **k != RecordKind::CloudWatchLogs)
+            .map(|(_, s)| s.events)
+            .sum()
+    }
+    pub fn rejected(&self) -> u64 {
+        self.by_kind.values().map(|s| s.rejected).sum()
+    }
+    pub fn kind(&self, kind: RecordKind) -> KindStats {
+        self.by_kind.get(&kind).copied().unwrap_or_default()
+    }
+    pub(crate) fn merge(&mut self, other: &Tally) {
+        for (kind, s) in &other.by_kind {
+            let t = self.by_kind.entry(*kind).or_default();
+            t.records += s.records;
+            t.events += s.events;
+            t.rejected += s.rejected;
+        }
+        self.files += other.files;
+        self.bytes += other.bytes;
+        self.digest_files += other.digest_files;
+        self.control_messages += other.control_messages;
+        self.header_lines += other.header_lines;
+    }
+}
+
+/// A chunk's counters and rejections, merged into the [`Summary`] in input order.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub by_kind: BTreeMap<RecordKind, KindStats>,
+    pub files: u64,
+    pub bytes: u64,
+    pub digest_files: u64,
+    pub control_messages: u64,
+    pub header_lines: u64,
+    pub rejections: Vec<Rejection>,
+}
+
+impl Tally {
+    pub fn record(&mut self, kind: RecordKind) {
+        self.by_kind.entry(kind).or_default().records += 1;
+    }
+    pub fn event(&mut self, kind: RecordKind) {
+        self.by_kind.entry(kind).or_default().events += 1;
+    }
+    pub fn reject(
+        &mut self,
+        file: &Arc<str>,
+        line: u64,
+        kind: RecordKind,
+        reason: impl Into<String>,
+    ) {
+        self.by_kind.entry(kind).or_default().rejected += 1;
+        self.rejections.push(Rejection {
+            file: file.clone(),
+            line,
+            kind,
+            reason: reason.into(),
+        });
+    }
+}

@@ -1,0 +1,174 @@
+//! Addressing the original record by its own field paths (`userIdentity.arn`,
+//! `requestParameters.bucketName`, `resources.ARN`), as Sigma rules do.
+//!
+//! This is the general, allocation-light lookup used off the hot path; the detection
+//! engine compiles its own field accessors.
+
+use crate::event::{Event, Raw, Text};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+/// A value found at a field path.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue<'a> {
+    Null,
+    Bool(bool),
+    /// A JSON number, as written.
+    Number(&'a str),
+    Str(Text<'a>),
+    /// A JSON object, as its JSON text.
+    Object(&'a str),
+    /// A JSON array, as its JSON text.
+    Array(&'a str),
+}
+
+impl<'a> FieldValue<'a> {
+    fn from_raw(raw: &'a RawValue) -> FieldValue<'a> {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'"') => match serde_json::from_str::<Cow<'a, str>>(text) {
+                Ok(s) => FieldValue::Str(s),
+                Err(_) => FieldValue::Null,
+            },
+            Some(b'{') => FieldValue::Object(text),
+            Some(b'[') => FieldValue::Array(text),
+            Some(b't') => FieldValue::Bool(true),
+            Some(b'f') => FieldValue::Bool(false),
+            Some(b'n') | None => FieldValue::Null,
+            Some(_) => FieldValue::Number(text),
+        }
+    }
+
+    /// The value as text: strings as themselves, others as their JSON.
+    pub fn as_text(&self) -> Cow<'_, str> {
+        match self {
+            FieldValue::Null => Cow::Borrowed("null"),
+            FieldValue::Bool(b) => Cow::Borrowed(if *b { "true" } else { "false" }),
+            FieldValue::Number(n) | FieldValue::Object(n) | FieldValue::Array(n) => {
+                Cow::Borrowed(n)
+            }
+            FieldValue::Str(s) => Cow::Borrowed(s),
+        }
+    }
+}
+
+type JsonObject<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
+
+/// Collects every value at `path` below `json`; an array on the way fans out to each element.
+fn collect_json<'a>(json: &'a str, segments: &[&str], out: &mut Vec<FieldValue<'a>>) {
+    let Some((first, rest)) = segments.split_first() else {
+        if let Ok(raw) = serde_json::from_str::<&RawValue>(json) {
+            out.push(FieldValue::from_raw(raw));
+        }
+        return;
+    };
+    match json.trim_start().as_bytes().first() {
+        Some(b'{') => {
+            if let Ok(map) = serde_json::from_str::<JsonObject<'a>>(json)
+                && let Some(child) = map.get(*first)
+            {
+                collect_json(child.get(), rest, out);
+            }
+        }
+        Some(b'[') => {
+            if let Ok(items) = serde_json::from_str::<Vec<&'a RawValue>>(json) {
+                if let Ok(index) = first.parse::<usize>() {
+                    if let Some(item) = items.get(index) {
+                        collect_json(item.get(), rest, out);
+                    }
+                } else {
+                    for item in items {
+                        collect_json(item.get(), segments, out);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl<'a> Event<'a> {
+    /// Every value at a dotted field path of the original record. Empty when absent.
+    pub fn field_values(&self, path: &str) -> Vec<FieldValue<'_>> {
+        let mut out = Vec::new();
+        match &self.raw {
+            Raw::Json(text) => {
+                let segments: Vec<&str> = path.split('.').collect();
+                collect_json(text, &segments, &mut out);
+            }
+            Raw::Fields(fields) => {
+                out.extend(
+                    fields
+                        .iter()
+                        .filter(|(name, _)| *name == path)
+                        .map(|(_, v)| FieldValue::Str(Cow::Borrowed(v.as_ref()))),
+                );
+            }
+        }
+        out
+    }
+
+    /// The first value at a dotted field path, if any.
+    pub fn field(&self, path: &str) -> Option<FieldValue<'_>> {
+        self.field_values(path).into_iter().next()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventClass, Origin, SourceKind};
+
+    fn event(json: &str) -> Event<'_> {
+        Event::new(
+            EventClass::ApiActivity,
+            SourceKind::CloudTrail,
+            Origin {
+                file: "t".into(),
+                line: 1,
+            },
+            Raw::Json(Cow::Borrowed(json)),
+        )
+    }
+
+    #[test]
+    fn nested_paths_arrays_and_escapes() {
+        let e = event(
+            r#"{"eventName":"Put\u0041","userIdentity":{"arn":"arn:x","n":3,"mfa":false},
+               "resources":[{"ARN":"a1"},{"ARN":"a2"}],"p":null,"o":{"k":[1,2]}}"#,
+        );
+        assert_eq!(e.field("eventName"), Some(FieldValue::Str("PutA".into())));
+        assert_eq!(
+            e.field("userIdentity.arn"),
+            Some(FieldValue::Str("arn:x".into()))
+        );
+        assert_eq!(e.field("userIdentity.n"), Some(FieldValue::Number("3")));
+        assert_eq!(e.field("userIdentity.mfa"), Some(FieldValue::Bool(false)));
+        assert_eq!(
+            e.field_values("resources.ARN"),
+            vec![FieldValue::Str("a1".into()), FieldValue::Str("a2".into())]
+        );
+        assert_eq!(
+            e.field("resources.1.ARN"),
+            Some(FieldValue::Str("a2".into()))
+        );
+        assert_eq!(e.field("p"), Some(FieldValue::Null));
+        assert_eq!(
+            e.field("o").map(|v| v.as_text().into_owned()),
+            Some(r#"{"k":[1,2]}"#.to_string())
+        );
+        assert_eq!(e.field("missing.path"), None);
+    }
+
+    #[test]
+    fn delimited_fields() {
+        let mut e = event("{}");
+        e.raw = Raw::Fields(vec![
+            ("srcaddr", "10.0.0.1".into()),
+            ("dstport", "443".into()),
+        ]);
+        assert_eq!(e.field("dstport"), Some(FieldValue::Str("443".into())));
+        assert_eq!(e.field("action"), None);
+    }
+}
