@@ -324,41 +324,52 @@ fn detect_mode(head: &[u8]) -> Mode {
     let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
         return Mode::Empty;
     };
-    let sample = &head[..head.len().min(8192)];
-    if sample.contains(&0)
-        || (std::str::from_utf8(sample).is_err()
-            && std::str::from_utf8(&sample[..sample.len().saturating_sub(4)]).is_err())
-    {
+    if looks_binary(&head[..head.len().min(8192)]) {
         return Mode::Binary;
     }
     match head[first] {
         b'[' => Mode::Document,
         b'{' => {
-            // One value per line when the first line is a complete JSON text.
+            // One value per line when the first line is complete JSON, or when a later
+            // unindented line is (so a broken first line does not swallow the file).
             let rest = &head[first..];
-            match memchr::memchr(b'\n', rest) {
-                Some(end)
-                    if serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..end]).is_ok() =>
-                {
-                    Mode::Lines
-                }
-                Some(end)
-                    if serde_json::Deserializer::from_slice(&rest[..end])
-                        .into_iter::<serde::de::IgnoredAny>()
-                        .all(|v| v.is_ok()) =>
-                {
-                    Mode::Lines
-                }
-                None if head.len() < HEAD_BYTES
-                    && serde_json::from_slice::<serde::de::IgnoredAny>(rest).is_ok() =>
-                {
-                    Mode::Lines
-                }
-                _ => Mode::Document,
+            let complete = |line: &[u8]| {
+                serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>().all(|v| v.is_ok())
+            };
+            let mut lines = rest.split(|&b| b == b'\n');
+            let first_line = lines.next().unwrap_or_default();
+            let first_is_whole = first_line.len() < rest.len() || head.len() < HEAD_BYTES;
+            if first_is_whole && complete(first_line) {
+                return Mode::Lines;
+            }
+            let mut later = lines.collect::<Vec<_>>();
+            if head.len() == HEAD_BYTES {
+                later.pop(); // cut off by the head's end
+            }
+            if later.iter().any(|l| l.first() == Some(&b'{') && complete(l.trim_ascii_end())) {
+                Mode::Lines
+            } else {
+                Mode::Document
             }
         }
         _ => Mode::Lines,
     }
+}
+
+/// NUL bytes, or more than one character in ten that is not text.
+fn looks_binary(sample: &[u8]) -> bool {
+    if sample.contains(&0) {
+        return true;
+    }
+    let text = String::from_utf8_lossy(sample);
+    let (mut total, mut bad) = (0usize, 0usize);
+    for c in text.chars() {
+        total += 1;
+        if c == char::REPLACEMENT_CHARACTER || (c.is_control() && !c.is_whitespace()) {
+            bad += 1;
+        }
+    }
+    bad * 10 > total
 }
 
 fn read_error_reason(gzip: bool, e: &io::Error) -> String {
