@@ -9,13 +9,17 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
     let mut out = BTreeMap::new();
     for entry in std::fs::read_dir(&root).unwrap() {
         let dir = entry.unwrap().path();
-        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else { continue };
+        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
+            continue;
+        };
         let mut section = String::new();
         let mut deps = Vec::new();
         for line in manifest.lines().map(str::trim) {
             if line.starts_with('[') {
                 section = line.trim_matches(['[', ']']).to_string();
-            } else if section == "dependencies" || section.starts_with("target.") && section.ends_with(".dependencies") {
+            } else if section == "dependencies"
+                || section.starts_with("target.") && section.ends_with(".dependencies")
+            {
                 if let Some((name, _)) = line.split_once('=') {
                     deps.push(name.trim().to_string());
                 }
@@ -30,7 +34,10 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
 #[test]
 fn each_adapter_lives_in_its_own_crate() {
     let deps = dependencies();
-    assert!(deps.contains_key("model") && deps.contains_key("ingest"), "{deps:?}");
+    assert!(
+        deps.contains_key("model") && deps.contains_key("ingest"),
+        "{deps:?}"
+    );
     for (krate, list) in &deps {
         for dep in list {
             let owner = match dep.as_str() {
@@ -41,7 +48,10 @@ fn each_adapter_lives_in_its_own_crate() {
                 _ => None,
             };
             if let Some(owner) = owner {
-                assert_eq!(krate, owner, "`{krate}` depends on `{dep}`, which only `{owner}` may use");
+                assert_eq!(
+                    krate, owner,
+                    "`{krate}` depends on `{dep}`, which only `{owner}` may use"
+                );
             }
         }
     }
@@ -49,10 +59,21 @@ fn each_adapter_lives_in_its_own_crate() {
 
 #[test]
 fn pure_crates_have_no_runtime_or_io_dependencies() {
-    let pure = ["model", "sigma", "detect", "plan", "case", "playbook", "report"];
-    for (krate, list) in dependencies().iter().filter(|(k, _)| pure.contains(&k.as_str())) {
+    let pure = [
+        "model", "sigma", "detect", "plan", "case", "playbook", "report",
+    ];
+    for (krate, list) in dependencies()
+        .iter()
+        .filter(|(k, _)| pure.contains(&k.as_str()))
+    {
         for dep in list {
-            assert!(!matches!(dep.as_str(), "tokio" | "reqwest" | "walkdir" | "crossbeam-channel"), "pure crate `{krate}` depends on `{dep}`");
+            assert!(
+                !matches!(
+                    dep.as_str(),
+                    "tokio" | "reqwest" | "walkdir" | "crossbeam-channel"
+                ),
+                "pure crate `{krate}` depends on `{dep}`"
+            );
         }
     }
 }

@@ -12,16 +12,31 @@ fn firebreak() -> Command {
 
 fn stdout_of(c: &mut Command) -> String {
     let out = c.output().expect("runs");
-    assert!(out.status.success(), "failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
 #[test]
 fn demo_reads_every_bundled_sample_and_says_what_next() {
     let out = stdout_of(firebreak().arg("demo"));
-    let row = |name: &str| out.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("no {name} row in\n{out}")).to_string();
-    assert_eq!(row("cloudtrail").split_whitespace().collect::<Vec<_>>(), ["cloudtrail", "21", "21", "0"]);
-    assert_eq!(row("vpcflow").split_whitespace().collect::<Vec<_>>(), ["vpcflow", "25", "25", "0"]);
+    let row = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} row in\n{out}"))
+            .to_string()
+    };
+    assert_eq!(
+        row("cloudtrail").split_whitespace().collect::<Vec<_>>(),
+        ["cloudtrail", "21", "21", "0"]
+    );
+    assert_eq!(
+        row("vpcflow").split_whitespace().collect::<Vec<_>>(),
+        ["vpcflow", "25", "25", "0"]
+    );
     assert!(out.contains("CloudTrail digest files recognized (not events): 1"));
     assert!(out.contains("ci-deployer") && out.contains("iam:CreateUser"));
     assert!(out.contains("Next:"));
@@ -37,11 +52,19 @@ fn ingest_from_stdin_to_ocsf() {
         .spawn()
         .unwrap();
     let line = r#"{"eventVersion":"1.08","eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","awsRegion":"us-east-1","recipientAccountId":"123456789012"}"#;
-    child.stdin.take().unwrap().write_all(format!("{line}\nnot json\n").as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{line}\nnot json\n").as_bytes())
+        .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
     let stdout = String::from_utf8(out.stdout).unwrap();
-    let events: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let events: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["class_uid"], 6003);
     assert_eq!(events[0]["activity_name"], "Delete");
@@ -56,26 +79,56 @@ fn ingest_directory_to_file_with_all_rejections() {
     let logs = dir.path().join("logs");
     std::fs::create_dir(&logs).unwrap();
     let bad: String = (0..30).map(|i| format!("{{\"broken\": {i}\n")).collect();
-    let bad = format!("{{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"ListBuckets\"}}\n{bad}");
+    let bad =
+        format!("{{\"eventSource\":\"s3.amazonaws.com\",\"eventName\":\"ListBuckets\"}}\n{bad}");
     std::fs::write(logs.join("bad.jsonl"), bad).unwrap();
-    std::fs::copy(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/sample-logs/cloudtrail/later-events.jsonl"), logs.join("good.jsonl")).unwrap();
+    std::fs::copy(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/sample-logs/cloudtrail/later-events.jsonl"),
+        logs.join("good.jsonl"),
+    )
+    .unwrap();
     let events = dir.path().join("events.jsonl");
     let rejects = dir.path().join("rejects.txt");
-    let out = stdout_of(firebreak().arg("ingest").arg(&logs).args(["--output", "jsonl", "--out"]).arg(&events).arg("--rejects").arg(&rejects));
+    let out = stdout_of(
+        firebreak()
+            .arg("ingest")
+            .arg(&logs)
+            .args(["--output", "jsonl", "--out"])
+            .arg(&events)
+            .arg("--rejects")
+            .arg(&rejects),
+    );
     assert!(out.contains("… and 10 more"), "{out}");
-    assert_eq!(std::fs::read_to_string(&rejects).unwrap().lines().count(), 30);
+    assert_eq!(
+        std::fs::read_to_string(&rejects).unwrap().lines().count(),
+        30
+    );
     let written = std::fs::read_to_string(&events).unwrap();
-    assert_eq!(written.lines().count(), 8, "7 sample events and the good line of bad.jsonl");
+    assert_eq!(
+        written.lines().count(),
+        8,
+        "7 sample events and the good line of bad.jsonl"
+    );
     let first: serde_json::Value = serde_json::from_str(written.lines().next().unwrap()).unwrap();
     assert_eq!(first["raw"]["eventSource"], first["api"]["service"]);
 }
 
 #[test]
 fn missing_input_is_a_clear_error() {
-    let out = firebreak().args(["ingest", "/no/such/logs"]).output().unwrap();
+    let out = firebreak()
+        .args(["ingest", "/no/such/logs"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("/no/such/logs") && stderr.contains("No such file"), "{stderr}");
-    let out = firebreak().args(["ingest", "x", "--format", "syslog"]).output().unwrap();
+    assert!(
+        stderr.contains("/no/such/logs") && stderr.contains("No such file"),
+        "{stderr}"
+    );
+    let out = firebreak()
+        .args(["ingest", "x", "--format", "syslog"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown format `syslog`"));
 }

@@ -334,7 +334,9 @@ fn detect_mode(head: &[u8]) -> Mode {
             // unindented line is (so a broken first line does not swallow the file).
             let rest = &head[first..];
             let complete = |line: &[u8]| {
-                serde_json::Deserializer::from_slice(line).into_iter::<serde::de::IgnoredAny>().all(|v| v.is_ok())
+                serde_json::Deserializer::from_slice(line)
+                    .into_iter::<serde::de::IgnoredAny>()
+                    .all(|v| v.is_ok())
             };
             let mut lines = rest.split(|&b| b == b'\n');
             let first_line = lines.next().unwrap_or_default();
@@ -346,7 +348,10 @@ fn detect_mode(head: &[u8]) -> Mode {
             if head.len() == HEAD_BYTES {
                 later.pop(); // cut off by the head's end
             }
-            if later.iter().any(|l| l.first() == Some(&b'{') && complete(l.trim_ascii_end())) {
+            if later
+                .iter()
+                .any(|l| l.first() == Some(&b'{') && complete(l.trim_ascii_end()))
+            {
                 Mode::Lines
             } else {
                 Mode::Document

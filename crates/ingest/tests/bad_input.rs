@@ -21,14 +21,33 @@ fn truncated_gzip_keeps_what_was_decoded() {
     let full = gzip(jsonl(2000).as_bytes());
     let cut = &full[..full.len() * 2 / 3];
     let run = run_bytes("cut.jsonl.gz", cut);
-    assert!(run.events.len() > 100 && run.events.len() < 2000, "{} events", run.events.len());
+    assert!(
+        run.events.len() > 100 && run.events.len() < 2000,
+        "{} events",
+        run.events.len()
+    );
     let last = run.rejections.last().expect("truncation is reported");
-    assert!(last.reason.contains("gzip stream is truncated or corrupt"), "{last}");
-    assert!(last.line > 100, "located near where decoding stopped: {last}");
+    assert!(
+        last.reason.contains("gzip stream is truncated or corrupt"),
+        "{last}"
+    );
+    assert!(
+        last.line > 100,
+        "located near where decoding stopped: {last}"
+    );
     // Every decoded line is accounted for: events, or the partial last line rejected.
-    let partial = run.rejections.iter().filter(|r| r.reason.contains("invalid JSON")).count();
+    let partial = run
+        .rejections
+        .iter()
+        .filter(|r| r.reason.contains("invalid JSON"))
+        .count();
     assert!(partial <= 1);
-    assert_eq!(run.events.last().unwrap()["origin"]["line"].as_u64().unwrap() as usize, run.events.len());
+    assert_eq!(
+        run.events.last().unwrap()["origin"]["line"]
+            .as_u64()
+            .unwrap() as usize,
+        run.events.len()
+    );
 }
 
 #[test]
@@ -37,7 +56,11 @@ fn corrupt_gzip_body_is_reported() {
     let mid = data.len() / 2;
     data[mid..mid + 40].fill(0xAA);
     let run = run_bytes("corrupt.json.gz", &data);
-    assert!(run.rejections.iter().any(|r| r.reason.contains("gzip")), "{:?}", run.rejections);
+    assert!(
+        run.rejections.iter().any(|r| r.reason.contains("gzip")),
+        "{:?}",
+        run.rejections
+    );
     assert!(run.events.len() < 50);
 }
 
@@ -50,16 +73,26 @@ fn broken_line_in_the_middle() {
     assert_eq!(run.rejections.len(), 1);
     let r = &run.rejections[0];
     assert_eq!((r.file.as_ref(), r.line), ("broken.jsonl", 3));
-    assert!(r.reason.starts_with("invalid JSON: EOF while parsing"), "{r}");
+    assert!(
+        r.reason.starts_with("invalid JSON: EOF while parsing"),
+        "{r}"
+    );
     assert_eq!(run.events[3]["origin"]["line"], 5);
 }
 
 #[test]
 fn broken_first_line_does_not_swallow_the_file() {
-    let body = format!("{{\"eventName\": \"Broken\"\n{}\n{{\"also\": \n{}", event_line(2), event_line(4));
+    let body = format!(
+        "{{\"eventName\": \"Broken\"\n{}\n{{\"also\": \n{}",
+        event_line(2),
+        event_line(4)
+    );
     let run = run_bytes("first-broken.jsonl", body.as_bytes());
     assert_eq!(run.events.len(), 2, "{:?}", run.rejections);
-    assert_eq!(run.rejections.iter().map(|r| r.line).collect::<Vec<_>>(), [1, 3]);
+    assert_eq!(
+        run.rejections.iter().map(|r| r.line).collect::<Vec<_>>(),
+        [1, 3]
+    );
 }
 
 #[test]
@@ -84,13 +117,21 @@ fn empty_and_whitespace_files() {
 fn oversized_line_is_skipped_and_the_rest_read() {
     let huge = format!("{{\"eventName\":\"{}\"}}", "A".repeat(3 << 20));
     let body = format!("{}\n{}\n{}\n", event_line(1), huge, event_line(3));
-    let opts = IngestOptions { max_record_bytes: 1 << 20, chunk_bytes: 64 << 10, ..IngestOptions::default() };
+    let opts = IngestOptions {
+        max_record_bytes: 1 << 20,
+        chunk_bytes: 64 << 10,
+        ..IngestOptions::default()
+    };
     let run = run_with("huge.jsonl", body.as_bytes(), &opts);
     assert_eq!(run.events.len(), 2);
     assert_eq!(run.events[1]["origin"]["line"], 3);
     assert_eq!(run.rejections.len(), 1);
     assert_eq!(run.rejections[0].line, 2);
-    assert!(run.rejections[0].reason.contains("longer than the 1048576 byte limit"));
+    assert!(
+        run.rejections[0]
+            .reason
+            .contains("longer than the 1048576 byte limit")
+    );
 }
 
 #[test]
@@ -99,7 +140,11 @@ fn one_line_records_file_larger_than_the_record_limit_streams() {
     let records: Vec<String> = (0..5000).map(event_line).collect();
     let body = format!("{{\"Records\":[{}]}}", records.join(","));
     assert!(body.len() > 1 << 20);
-    let opts = IngestOptions { max_record_bytes: 64 << 10, chunk_bytes: 64 << 10, ..IngestOptions::default() };
+    let opts = IngestOptions {
+        max_record_bytes: 64 << 10,
+        chunk_bytes: 64 << 10,
+        ..IngestOptions::default()
+    };
     let run = run_with("big.json", gzip(body.as_bytes()).as_slice(), &opts);
     assert!(run.rejections.is_empty(), "{:?}", &run.rejections[..1]);
     assert_eq!(run.events.len(), 5000);
@@ -108,11 +153,17 @@ fn one_line_records_file_larger_than_the_record_limit_streams() {
 
 #[test]
 fn binary_garbage() {
-    let garbage: Vec<u8> = (0..10_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..10_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let run = run_bytes("garbage.bin", &garbage);
     assert!(run.events.is_empty());
     assert_eq!(run.rejections.len(), 1);
-    assert!(run.rejections[0].reason.contains("binary content"), "{}", run.rejections[0]);
+    assert!(
+        run.rejections[0].reason.contains("binary content"),
+        "{}",
+        run.rejections[0]
+    );
 
     // Invalid UTF-8 on one line of an otherwise good file.
     let mut body = (event_line(1) + "\n").into_bytes();
@@ -121,7 +172,11 @@ fn binary_garbage() {
     let run = run_bytes("mixed.jsonl", &body);
     assert_eq!(run.events.len(), 2);
     assert_eq!(run.rejections[0].line, 2);
-    assert!(run.rejections[0].reason.contains("UTF-8"), "{}", run.rejections[0]);
+    assert!(
+        run.rejections[0].reason.contains("UTF-8"),
+        "{}",
+        run.rejections[0]
+    );
 }
 
 #[test]
@@ -129,13 +184,26 @@ fn truncated_and_unrecognized_json_documents() {
     let run = run_bytes("trunc.json", b"{\n \"Records\": [\n  {\"eventName\": \"A\", \"eventSource\": \"s\", \"eventTime\": \"2025-01-01T00:00:00Z\"},\n  {\"eventName\": \"B\"");
     assert_eq!(names(&run), ["A"]);
     assert_eq!(run.rejections[0].line, 4);
-    assert!(run.rejections[0].reason.contains("input ends inside this record"));
+    assert!(
+        run.rejections[0]
+            .reason
+            .contains("input ends inside this record")
+    );
 
     let run = run_bytes("other.jsonl", b"{\"hello\": \"world\", \"n\": 1}\n");
     assert_eq!(run.summary.kind(RecordKind::Unknown).rejected, 1);
-    assert!(run.rejections[0].reason.contains("unrecognized record shape (keys: hello, n)"), "{}", run.rejections[0]);
+    assert!(
+        run.rejections[0]
+            .reason
+            .contains("unrecognized record shape (keys: hello, n)"),
+        "{}",
+        run.rejections[0]
+    );
 
-    let run = run_bytes("scalar.json", b"[1, {\"eventName\": \"A\", \"eventSource\": \"s\"}]");
+    let run = run_bytes(
+        "scalar.json",
+        b"[1, {\"eventName\": \"A\", \"eventSource\": \"s\"}]",
+    );
     assert_eq!(names(&run), ["A"]);
     assert!(run.rejections[0].reason.contains("not a JSON object"));
 }
@@ -153,8 +221,23 @@ fn hostile_nesting_and_duplicate_keys() {
 #[test]
 fn parallel_chunks_keep_input_order() {
     let body = jsonl(20_000);
-    let one = run_with("o.jsonl", body.as_bytes(), &IngestOptions { threads: 1, ..IngestOptions::default() });
-    let many = run_with("o.jsonl", body.as_bytes(), &IngestOptions { threads: 3, chunk_bytes: 4096, ..IngestOptions::default() });
+    let one = run_with(
+        "o.jsonl",
+        body.as_bytes(),
+        &IngestOptions {
+            threads: 1,
+            ..IngestOptions::default()
+        },
+    );
+    let many = run_with(
+        "o.jsonl",
+        body.as_bytes(),
+        &IngestOptions {
+            threads: 3,
+            chunk_bytes: 4096,
+            ..IngestOptions::default()
+        },
+    );
     assert_eq!(one.events.len(), 20_000);
     assert_eq!(one.events, many.events);
 }

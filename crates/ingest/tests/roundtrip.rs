@@ -43,7 +43,11 @@ enum Container {
 
 fn write(events: &[Value], c: Container) -> Vec<u8> {
     match c {
-        Container::Lines => events.iter().map(|e| format!("{e}\n")).collect::<String>().into_bytes(),
+        Container::Lines => events
+            .iter()
+            .map(|e| format!("{e}\n"))
+            .collect::<String>()
+            .into_bytes(),
         Container::Array => serde_json::to_vec(events).unwrap(),
         Container::Records => serde_json::to_vec(&json!({ "Records": events })).unwrap(),
         Container::Pretty => serde_json::to_vec_pretty(&json!({ "Records": events })).unwrap(),

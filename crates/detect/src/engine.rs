@@ -1,0 +1,231 @@
+//! The detector: routes each event to the rules that can match it, evaluates them, and
+//! turns matches into alerts (and into hits for correlation rules).
+
+use crate::attack;
+use crate::doc::{EventDoc, FieldPaths};
+use model::{Alert, AlertKind, Event, Severity, SourceKind};
+use sigma::compile::RuleSet;
+use sigma::matcher::fold;
+use sigma::{Document, FieldId, Level, LogSource};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Severity of a Sigma level.
+pub fn severity_of(level: Level) -> Severity {
+    match level {
+        Level::Informational => Severity::Informational,
+        Level::Low => Severity::Low,
+        Level::Medium => Severity::Medium,
+        Level::High => Severity::High,
+        Level::Critical => Severity::Critical,
+    }
+}
+
+/// Which event sources a logsource applies to.
+pub fn sources_of(ls: &LogSource) -> Vec<SourceKind> {
+    let product_ok = ls.product.as_deref().is_none_or(|p| p == "aws");
+    if !product_ok {
+        return Vec::new();
+    }
+    match ls.service.as_deref() {
+        None => SourceKind::ALL.to_vec(),
+        Some("cloudtrail") => vec![SourceKind::CloudTrail],
+        Some("vpcflow" | "vpc_flow" | "vpcflowlogs" | "vpc-flow-logs" | "flowlogs") => {
+            vec![SourceKind::VpcFlow]
+        }
+        Some("guardduty") => vec![SourceKind::GuardDuty],
+        Some("securityhub" | "security_hub") => vec![SourceKind::SecurityHub],
+        Some(_) => Vec::new(),
+    }
+}
+
+fn source_index(k: SourceKind) -> usize {
+    match k {
+        SourceKind::CloudTrail => 0,
+        SourceKind::VpcFlow => 1,
+        SourceKind::GuardDuty => 2,
+        SourceKind::SecurityHub => 3,
+    }
+}
+
+#[derive(Debug, Default)]
+struct Route {
+    field: Option<FieldId>,
+    by_value: HashMap<String, Vec<usize>>,
+    always: Vec<usize>,
+}
+
+/// A referenced rule's match, kept for correlation.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub correlation: usize,
+    /// Position of the matching rule in the correlation's `rules`.
+    pub rule_pos: usize,
+    pub time_ms: i64,
+    pub group: Vec<String>,
+    pub value: Option<String>,
+    pub context: Arc<Alert>,
+}
+
+/// What evaluating events produced.
+#[derive(Debug, Default)]
+pub struct Matches {
+    pub alerts: Vec<Alert>,
+    pub hits: Vec<Hit>,
+}
+
+/// Compiled rules with their routing.
+pub struct Detector {
+    pub(crate) set: RuleSet,
+    paths: FieldPaths,
+    routes: [Route; 4],
+    /// rule index → (correlation, position in its rules)
+    feeds: Vec<Vec<(usize, usize)>>,
+    findings_as_alerts: bool,
+    /// Each rule's ATT&CK techniques and tactics.
+    attack: Vec<(Vec<String>, Vec<String>)>,
+}
+
+impl Detector {
+    /// Builds routing for a rule set. GuardDuty and Security Hub findings become alerts
+    /// themselves when `findings_as_alerts`.
+    pub fn new(set: RuleSet, findings_as_alerts: bool) -> Self {
+        let paths = FieldPaths::new(set.fields());
+        let mut routes: [Route; 4] = Default::default();
+        let key_fields = [set.field_id("eventName"), None, None, None];
+        for (ri, rule) in set.rules.iter().enumerate() {
+            for kind in sources_of(&rule.logsource) {
+                let route = &mut routes[source_index(kind)];
+                let key = key_fields[source_index(kind)];
+                route.field = key;
+                match key.and_then(|k| rule.required.get(&k)) {
+                    Some(values) => {
+                        for v in values {
+                            route.by_value.entry(v.clone()).or_default().push(ri);
+                        }
+                    }
+                    None => route.always.push(ri),
+                }
+            }
+        }
+        let mut feeds = vec![Vec::new(); set.rules.len()];
+        for (ci, c) in set.correlations.iter().enumerate() {
+            for (pos, &ri) in c.rules.iter().enumerate() {
+                feeds[ri].push((ci, pos));
+            }
+        }
+        let attack = set
+            .rules
+            .iter()
+            .map(|r| attack::from_tags(&r.meta.tags))
+            .collect();
+        Detector {
+            set,
+            paths,
+            routes,
+            feeds,
+            findings_as_alerts,
+            attack,
+        }
+    }
+
+    pub fn rule_count(&self) -> usize {
+        self.set.rules.len()
+    }
+
+    pub fn correlation_count(&self) -> usize {
+        self.set.correlations.len()
+    }
+
+    /// Evaluates every rule that can match `ev`.
+    pub fn evaluate(&self, ev: &Event<'_>, out: &mut Matches) {
+        let doc = EventDoc::new(ev, &self.paths);
+        let route = &self.routes[source_index(ev.source)];
+        let mut check = |ri: usize| {
+            let rule = &self.set.rules[ri];
+            if !rule.matches(&doc) {
+                return;
+            }
+            let alert = || self.rule_alert(ri, ev);
+            if rule.emit {
+                out.alerts.push(alert());
+            }
+            if !self.feeds[ri].is_empty() {
+                let context = Arc::new(alert());
+                for &(ci, pos) in &self.feeds[ri] {
+                    let c = &self.set.correlations[ci];
+                    let first_text = |id: FieldId| {
+                        doc.field(id)
+                            .iter()
+                            .find_map(|v| v.text().map(str::to_string))
+                    };
+                    out.hits.push(Hit {
+                        correlation: ci,
+                        rule_pos: pos,
+                        time_ms: ev.time_ms.unwrap_or(0),
+                        group: c.group_fields[pos]
+                            .iter()
+                            .map(|&f| first_text(f).unwrap_or_default())
+                            .collect(),
+                        value: c.value_fields[pos].and_then(first_text),
+                        context: context.clone(),
+                    });
+                }
+            }
+        };
+        if let Some(key) = route.field
+            && let Some(name) = doc.field(key).iter().find_map(sigma::Value::text)
+            && let Some(rules) = route.by_value.get(fold(name).as_ref())
+        {
+            rules.iter().for_each(|&ri| check(ri));
+        }
+        route.always.iter().for_each(|&ri| check(ri));
+        if self.findings_as_alerts
+            && let Some(alert) = crate::findings::finding_alert(ev)
+        {
+            out.alerts.push(alert);
+        }
+    }
+
+    fn rule_alert(&self, ri: usize, ev: &Event<'_>) -> Alert {
+        let rule = &self.set.rules[ri];
+        let (techniques, tactics) = self.attack[ri].clone();
+        let mut alert = base_alert(ev);
+        alert.rule_id = rule
+            .meta
+            .id
+            .clone()
+            .or_else(|| rule.meta.name.clone())
+            .unwrap_or_else(|| rule.meta.file.clone());
+        alert.rule_title = rule.meta.title.clone();
+        alert.severity = severity_of(rule.meta.level);
+        alert.tags = rule.meta.tags.clone();
+        alert.techniques = techniques;
+        alert.tactics = tactics;
+        alert
+    }
+}
+
+/// An alert with the event's context and no rule yet.
+pub fn base_alert(ev: &Event<'_>) -> Alert {
+    Alert {
+        rule_id: String::new(),
+        rule_title: String::new(),
+        severity: Severity::Unknown,
+        tags: Vec::new(),
+        techniques: Vec::new(),
+        tactics: Vec::new(),
+        source: ev.source,
+        time_ms: ev.time_ms,
+        account: ev.account.as_deref().map(str::to_string),
+        region: ev.region.as_deref().map(str::to_string),
+        principal: ev.principal().map(str::to_string),
+        access_key_id: ev.actor.access_key_id.as_deref().map(str::to_string),
+        src_ip: ev.src_ip.as_deref().map(str::to_string),
+        event_uid: ev.uid.as_deref().map(str::to_string),
+        operation: ev.api.as_ref().map(|a| a.operation.to_string()),
+        file: ev.origin.file.to_string(),
+        line: ev.origin.line,
+        kind: AlertKind::Rule,
+    }
+}

@@ -1,0 +1,13 @@
+//! Detection over normalized AWS events: compiled Sigma rules routed by logsource and
+//! `eventName`, evaluated lazily against the original records; GuardDuty and Security Hub
+//! findings as alerts; correlation rules over the matches.
+
+pub mod attack;
+mod correlate;
+pub mod doc;
+mod engine;
+mod findings;
+pub mod rules;
+
+pub use engine::{Detector, Hit, Matches, base_alert, severity_of, sources_of};
+pub use findings::finding_alert;

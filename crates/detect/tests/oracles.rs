@@ -1,0 +1,154 @@
+//! SigmaHQ's AWS rules over the Stratus and Panther traces give exactly the hand-checked
+//! hits in `../shared/data/oracles` (rule file + 1-based JSONL line).
+
+use detect::{Detector, Matches};
+use ingest::{EventHandler, IngestOptions, Input};
+use model::Event;
+use sigma::compile::Placeholders;
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+fn shared() -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
+    if dir.join("README.md").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "shared data missing under CI=true"
+    );
+    eprintln!("skipping: no shared data at {}", dir.display());
+    None
+}
+
+fn rule_sources(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "yml") {
+                out.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+struct Run<'d>(&'d Detector);
+
+impl EventHandler for Run<'_> {
+    type Output = Matches;
+    fn begin(&self) -> Matches {
+        Matches::default()
+    }
+    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
+        self.0.evaluate(ev, out);
+    }
+}
+
+fn hits(
+    detector: &Detector,
+    files: &HashMap<String, String>,
+    input: &Path,
+) -> BTreeSet<(String, u64)> {
+    let mut out = BTreeSet::new();
+    ingest::ingest(
+        &[Input::File(input.to_path_buf())],
+        &IngestOptions::default(),
+        &Run(detector),
+        |c| {
+            assert!(c.rejections.is_empty(), "{:?}", c.rejections);
+            for a in c.output.alerts {
+                out.insert((files[&a.rule_id].clone(), a.line));
+            }
+        },
+    )
+    .unwrap();
+    out
+}
+
+fn oracle(path: &Path) -> BTreeSet<(String, u64)> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let mut f = l.split('\t');
+            (
+                f.next().unwrap().to_string(),
+                f.next().unwrap().parse().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn detector(data: &Path) -> (Detector, HashMap<String, String>) {
+    let sources = rule_sources(&data.join("sigmahq-aws/rules"));
+    assert_eq!(sources.len(), 57);
+    let (set, errors, _) = detect::rules::build(
+        sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        &Placeholders::default(),
+    );
+    assert!(errors.is_empty(), "{errors:#?}");
+    let files = set
+        .rules
+        .iter()
+        .map(|r| {
+            (
+                r.meta.id.clone().unwrap(),
+                Path::new(&r.meta.file)
+                    .file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect();
+    (Detector::new(set, false), files)
+}
+
+fn compare(got: &BTreeSet<(String, u64)>, want: &BTreeSet<(String, u64)>) {
+    let missing: Vec<_> = want.difference(got).collect();
+    let extra: Vec<_> = got.difference(want).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "missing {missing:#?}\nextra {extra:#?}"
+    );
+}
+
+#[test]
+fn stratus_hits_equal_the_oracle() {
+    let Some(data) = shared() else { return };
+    let (det, files) = detector(&data);
+    let got = hits(
+        &det,
+        &files,
+        &data.join("stratus-detonations/stratus_cloudtrail.jsonl"),
+    );
+    compare(
+        &got,
+        &oracle(&data.join("oracles/reference_hits_stratus.tsv")),
+    );
+}
+
+#[test]
+fn panther_hits_equal_the_oracle() {
+    let Some(data) = shared() else { return };
+    let (det, files) = detector(&data);
+    let got = hits(
+        &det,
+        &files,
+        &data.join("panther-tests/panther_cloudtrail_tests.jsonl"),
+    );
+    compare(
+        &got,
+        &oracle(&data.join("oracles/reference_hits_panther.tsv")),
+    );
+}
