@@ -2,11 +2,14 @@
 
 mod bench;
 mod demo;
+mod hunt;
 mod ingest_cmd;
 mod progress;
+mod rules_cmd;
 mod samples;
 
 use clap::{Parser, Subcommand};
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
@@ -24,6 +27,14 @@ enum Command {
     /// Read AWS logs (CloudTrail, VPC Flow Logs, GuardDuty, Security Hub, CloudWatch Logs
     /// subscription payloads) and write normalized events.
     Ingest(ingest_cmd::IngestArgs),
+    /// Run detection rules over logs and print alerts. Exit status: 0 nothing fired,
+    /// 1 alerts fired, 2 error.
+    Hunt(hunt::HuntArgs),
+    /// Work with Sigma rules.
+    Rules {
+        #[command(subcommand)]
+        command: rules_cmd::RulesCommand,
+    },
     /// Run the quick start on the bundled sample incident (no AWS account needed).
     Demo,
     /// Measure throughput against a baseline measured in the same run.
@@ -33,11 +44,22 @@ enum Command {
     },
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Ingest(args) => ingest_cmd::run(args),
-        Command::Demo => demo::run(),
-        Command::Bench { target } => bench::run(target),
+    let result = match cli.command {
+        Command::Ingest(args) => ingest_cmd::run(args).map(|()| ExitCode::SUCCESS),
+        Command::Hunt(args) => hunt::run(args).map(|fired| ExitCode::from(u8::from(fired))),
+        Command::Rules { command } => {
+            rules_cmd::run(command).map(|ok| ExitCode::from(u8::from(!ok)))
+        }
+        Command::Demo => demo::run().map(|()| ExitCode::SUCCESS),
+        Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }

@@ -135,7 +135,11 @@ impl Detector {
                 }
             }
             let mut groups: BTreeMap<Vec<String>, Vec<Hit>> = BTreeMap::new();
-            for h in mine {
+            // Events without a value for every group-by field cannot be grouped.
+            for h in mine
+                .into_iter()
+                .filter(|h| h.group.iter().all(|g| !g.is_empty()))
+            {
                 groups.entry(h.group.clone()).or_default().push(h);
             }
             for (group, mut list) in groups {
@@ -168,7 +172,6 @@ impl Detector {
 
     fn correlation_alert(&self, ci: usize, group: &[String], value: f64, window: &[Hit]) -> Alert {
         let c = &self.set.correlations[ci];
-        let first = &window[0].context;
         let last = &window[window.len() - 1].context;
         let (techniques, tactics) = crate::attack::from_tags(&c.rule.meta.tags);
         let mut events: Vec<String> = Vec::new();
@@ -207,7 +210,8 @@ impl Detector {
                 value,
                 events,
             },
-            ..(**first).clone()
+            // Located at the event that completed the condition.
+            ..(**last).clone()
         }
     }
 }

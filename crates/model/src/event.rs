@@ -369,14 +369,31 @@ impl<'a> Event<'a> {
     }
 }
 
-/// `text` without whitespace outside strings, borrowed when it has no line breaks or tabs.
+/// `text` without whitespace outside strings (compact JSON), borrowed when already compact.
 pub fn compact_json(text: &str) -> Cow<'_, str> {
-    if !text.bytes().any(|b| matches!(b, b'\n' | b'\r' | b'\t')) {
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut needs = false;
+    for b in text.bytes() {
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_string = false,
+                _ => {}
+            }
+        } else if b == b'"' {
+            in_string = true;
+        } else if b.is_ascii_whitespace() {
+            needs = true;
+            break;
+        }
+    }
+    if !needs {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
-    let mut in_string = false;
-    let mut escaped = false;
+    let (mut in_string, mut escaped) = (false, false);
     for c in text.chars() {
         if in_string {
             out.push(c);
@@ -426,7 +443,11 @@ mod tests {
             compact_json("{\n \"a b\": \"x\\\" y\",\n\t\"c\": [1, 2]\n}"),
             "{\"a b\":\"x\\\" y\",\"c\":[1,2]}"
         );
-        assert!(matches!(compact_json("{\"a\": 1}"), Cow::Borrowed(_)));
+        assert_eq!(
+            compact_json("{\"a\": 1, \"b c\": [1, 2]}"),
+            "{\"a\":1,\"b c\":[1,2]}"
+        );
+        assert!(matches!(compact_json("{\"a\":\"x y\"}"), Cow::Borrowed(_)));
     }
 
     #[test]

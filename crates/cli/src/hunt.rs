@@ -1,0 +1,262 @@
+//! `firebreak hunt`: read logs, run the bundled rules plus any others, print alerts.
+
+use crate::ingest_cmd::{ReadArgs, RejectSink, run_with_progress};
+use crate::rules_cmd::{self, RuleArgs};
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use detect::{Detector, Matches};
+use ingest::{EventHandler, InputFormat};
+use model::{Alert, AlertKind, Event};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum AlertFormat {
+    Table,
+    Jsonl,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct HuntArgs {
+    /// Files, directories or `-`: anything `ingest` reads.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub rules: RuleArgs,
+    /// Alert format (default: table).
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: AlertFormat,
+    /// Where alerts go: a file, or `-` for standard output.
+    #[arg(long, default_value = "-")]
+    pub out: PathBuf,
+    /// Do not raise alerts for GuardDuty and Security Hub findings.
+    #[arg(long)]
+    pub no_findings: bool,
+    #[arg(long, default_value = "auto", value_parser = |s: &str| s.parse::<InputFormat>())]
+    pub format: InputFormat,
+    #[command(flatten)]
+    pub read: ReadArgs,
+}
+
+struct Evaluate<'d>(&'d Detector);
+
+impl EventHandler for Evaluate<'_> {
+    type Output = Matches;
+    fn begin(&self) -> Matches {
+        Matches::default()
+    }
+    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
+        self.0.evaluate(ev, out);
+    }
+}
+
+fn short(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// Writes alerts in the chosen format.
+pub struct AlertWriter {
+    format: AlertFormat,
+    out: Box<dyn Write>,
+    csv: Option<csv::Writer<Box<dyn Write>>>,
+    header_done: bool,
+    pub count: usize,
+}
+
+const CSV_HEADER: [&str; 14] = [
+    "time",
+    "level",
+    "rule_id",
+    "title",
+    "attack",
+    "account",
+    "region",
+    "principal",
+    "access_key_id",
+    "src_ip",
+    "operation",
+    "source",
+    "location",
+    "kind",
+];
+
+impl AlertWriter {
+    pub fn new(format: AlertFormat, out: Box<dyn Write>) -> Self {
+        let (out, csv) = match format {
+            AlertFormat::Csv => (
+                Box::new(std::io::sink()) as Box<dyn Write>,
+                Some(csv::Writer::from_writer(out)),
+            ),
+            _ => (out, None),
+        };
+        AlertWriter {
+            format,
+            out,
+            csv,
+            header_done: false,
+            count: 0,
+        }
+    }
+
+    pub fn write(&mut self, a: &Alert) -> Result<()> {
+        self.count += 1;
+        let time = a
+            .time_ms
+            .map(model::time::format_iso)
+            .unwrap_or_else(|| "-".into());
+        let attack = a.techniques.join(" ");
+        let location = match &a.kind {
+            AlertKind::Correlation { events, .. } if events.len() > 1 => {
+                format!("{} (+{} events)", a.location(), events.len() - 1)
+            }
+            _ => a.location(),
+        };
+        let kind = match &a.kind {
+            AlertKind::Rule => "rule".to_string(),
+            AlertKind::Finding => "finding".to_string(),
+            AlertKind::Correlation {
+                correlation, value, ..
+            } => format!("{correlation}={value}"),
+        };
+        let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
+        match self.format {
+            AlertFormat::Jsonl => {
+                serde_json::to_writer(&mut self.out, a)?;
+                self.out.write_all(b"\n")?;
+            }
+            AlertFormat::Csv => {
+                let w = self.csv.as_mut().expect("csv writer");
+                if !self.header_done {
+                    w.write_record(CSV_HEADER)?;
+                    self.header_done = true;
+                }
+                w.write_record([
+                    time,
+                    a.severity.name().to_string(),
+                    a.rule_id.clone(),
+                    a.rule_title.clone(),
+                    attack,
+                    opt(&a.account),
+                    opt(&a.region),
+                    opt(&a.principal),
+                    opt(&a.access_key_id),
+                    opt(&a.src_ip),
+                    opt(&a.operation),
+                    a.source.name().to_string(),
+                    location,
+                    kind,
+                ])?;
+            }
+            AlertFormat::Table => {
+                if !self.header_done {
+                    writeln!(
+                        self.out,
+                        "{:<24} {:<8} {:<44} {:<18} {:<12} {:<10} {:<40} {:<20} {:<15} {}",
+                        "time",
+                        "level",
+                        "rule",
+                        "attack",
+                        "account",
+                        "region",
+                        "principal",
+                        "access key",
+                        "source ip",
+                        "location"
+                    )?;
+                    self.header_done = true;
+                }
+                writeln!(
+                    self.out,
+                    "{:<24} {:<8} {:<44} {:<18} {:<12} {:<10} {:<40} {:<20} {:<15} {}",
+                    time,
+                    a.severity.name(),
+                    short(&a.rule_title, 44),
+                    short(&attack, 18),
+                    opt(&a.account),
+                    opt(&a.region),
+                    short(&opt(&a.principal), 40),
+                    opt(&a.access_key_id),
+                    opt(&a.src_ip),
+                    location
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    pub fn finish(mut self) -> Result<()> {
+        if let Some(w) = self.csv.as_mut() {
+            w.flush()?;
+        }
+        self.out.flush()?;
+        Ok(())
+    }
+}
+
+/// Runs a hunt; returns whether any alert fired.
+pub fn run(args: HuntArgs) -> Result<bool> {
+    let (set, errors, files) = rules_cmd::load(&args.rules)?;
+    if !errors.is_empty() {
+        eprintln!(
+            "warning: {} rule(s) could not load and are not used (see `firebreak rules check`):",
+            errors.len()
+        );
+        for e in errors.iter().take(10) {
+            eprintln!("  {e}");
+        }
+    }
+    let detector = Detector::new(set, !args.no_findings);
+    let inputs = ingest::expand_inputs(&args.paths)?;
+    let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
+        Box::new(BufWriter::new(std::io::stdout().lock()))
+    } else {
+        Box::new(BufWriter::new(
+            std::fs::File::create(&args.out)
+                .with_context(|| format!("cannot create {}", args.out.display()))?,
+        ))
+    };
+    let mut writer = AlertWriter::new(args.output, out);
+    let mut hits = Vec::new();
+    let mut rejects = RejectSink::new(10, None)?;
+    let summary = run_with_progress(
+        &inputs,
+        args.read.options(args.format),
+        !args.read.no_progress,
+        &Evaluate(&detector),
+        |chunk| {
+            for a in &chunk.output.alerts {
+                writer.write(a)?;
+            }
+            hits.extend(chunk.output.hits);
+            rejects.add(chunk.rejections)
+        },
+    )?;
+    for a in detector.correlate(hits) {
+        writer.write(&a)?;
+    }
+    let fired = writer.count;
+    writer.finish()?;
+    let mut err = std::io::stderr();
+    {
+        writeln!(
+            err,
+            "{} events from {} file(s) ({} rejected); {} rules and {} correlations from {} rule file(s); {} alert(s)",
+            summary.events(),
+            summary.files,
+            summary.rejected(),
+            detector.rule_count(),
+            detector.correlation_count(),
+            files,
+            fired
+        )?;
+        for r in &rejects.shown {
+            writeln!(err, "  rejected: {r}")?;
+        }
+    }
+    Ok(fired > 0)
+}

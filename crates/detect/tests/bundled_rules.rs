@@ -1,0 +1,259 @@
+//! The bundled rules: each loads, passes its own must-match / must-not-match cases, and
+//! together they detect the Stratus Red Team techniques while staying quiet on Panther's
+//! negative cases.
+
+use detect::{Detector, Matches};
+use ingest::{EventHandler, IngestOptions, Input};
+use model::{Alert, AlertKind, Event};
+use serde_json::Value;
+use sigma::compile::Placeholders;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn shared() -> Option<PathBuf> {
+    let dir = repo().join("../shared/data");
+    if dir.join("README.md").exists() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "shared data missing under CI=true"
+    );
+    eprintln!("skipping: no shared data at {}", dir.display());
+    None
+}
+
+fn detector() -> Detector {
+    let (set, errors, files) = detect::rules::build(
+        detect::rules::BUNDLED.iter().copied(),
+        &Placeholders::default(),
+    );
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(files >= 40, "{files} bundled rule files");
+    Detector::new(set, true)
+}
+
+struct Run<'d>(&'d Detector);
+
+impl EventHandler for Run<'_> {
+    type Output = Matches;
+    fn begin(&self) -> Matches {
+        Matches::default()
+    }
+    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
+        self.0.evaluate(ev, out);
+    }
+}
+
+/// All alerts (rules, findings, correlations) over `inputs`.
+fn alerts(det: &Detector, inputs: &[Input]) -> Vec<Alert> {
+    let mut out = Vec::new();
+    let mut hits = Vec::new();
+    ingest::ingest(inputs, &IngestOptions::default(), &Run(det), |c| {
+        assert!(c.rejections.is_empty(), "{:?}", c.rejections);
+        out.extend(c.output.alerts);
+        hits.extend(c.output.hits);
+    })
+    .unwrap();
+    out.extend(det.correlate(hits));
+    out
+}
+
+/// `(file, line)` of every event an alert stands on.
+fn alert_lines(a: &Alert) -> Vec<(String, u64)> {
+    match &a.kind {
+        AlertKind::Correlation { events, .. } => events
+            .iter()
+            .map(|e| {
+                let (f, l) = e.rsplit_once(':').unwrap();
+                (f.to_string(), l.parse().unwrap())
+            })
+            .collect(),
+        _ => vec![(a.file.clone(), a.line)],
+    }
+}
+
+#[test]
+fn every_rule_passes_its_own_cases() {
+    let det = detector();
+    let dir = repo().join("rules");
+    let mut rule_files = 0;
+    let mut cases_run = 0;
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if p.extension().is_some_and(|x| x == "yml") {
+                rule_files += 1;
+                let tests = p.with_extension("tests.jsonl");
+                assert!(tests.exists(), "{} has no {}", p.display(), tests.display());
+                let text = std::fs::read_to_string(&tests).unwrap();
+                let mut expects: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+                for line in text.lines() {
+                    let case: Value = serde_json::from_str(line).unwrap();
+                    let rule = case["rule"].as_str().unwrap();
+                    let expect = case["expect"].as_str().unwrap();
+                    expects
+                        .entry(rule.to_string())
+                        .or_default()
+                        .insert(expect.to_string());
+                    let body: String = case["events"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| match e {
+                            Value::String(s) => format!("{s}\n"),
+                            other => format!("{other}\n"),
+                        })
+                        .collect();
+                    let fired = alerts(
+                        &det,
+                        &[Input::Memory {
+                            name: "case".into(),
+                            data: body.into_bytes().into(),
+                        }],
+                    )
+                    .iter()
+                    .any(|a| a.rule_id == rule);
+                    assert_eq!(
+                        fired,
+                        expect == "match",
+                        "{}: case `{}` expected {expect}",
+                        p.display(),
+                        case["case"]
+                    );
+                    cases_run += 1;
+                }
+                for (rule, kinds) in expects {
+                    assert!(
+                        kinds.contains("match") && kinds.contains("nomatch"),
+                        "{}: rule {rule} needs match and nomatch cases",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(rule_files, detect::rules::BUNDLED.len());
+    assert!(cases_run > 100, "{cases_run}");
+}
+
+#[test]
+fn stratus_techniques_detected() {
+    let Some(data) = shared() else { return };
+    let det = detector();
+    let file = data.join("stratus-detonations/stratus_cloudtrail.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let id_by_line: HashMap<u64, String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            (
+                i as u64 + 1,
+                serde_json::from_str::<Value>(l).unwrap()["eventID"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+            )
+        })
+        .collect();
+    let labels = std::fs::read_to_string(data.join("stratus-detonations/labels.tsv")).unwrap();
+    let technique_of: HashMap<String, String> = labels
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .map(|f| (f[0].to_string(), f[1].to_string()))
+        .collect();
+    let all: BTreeSet<&String> = technique_of.values().collect();
+    let mut detected = BTreeSet::new();
+    for a in alerts(&det, &[Input::File(file.clone())]) {
+        for (_, line) in alert_lines(&a) {
+            if let Some(t) = id_by_line.get(&line).and_then(|id| technique_of.get(id)) {
+                detected.insert(t.clone());
+            }
+        }
+    }
+    let missed: Vec<_> = all.iter().filter(|t| !detected.contains(**t)).collect();
+    eprintln!(
+        "stratus: {} of {} techniques detected; missed: {missed:?}",
+        detected.len(),
+        all.len()
+    );
+    assert_eq!(all.len(), 35);
+    assert!(
+        detected.len() >= 33,
+        "only {} detected, missed {missed:?}",
+        detected.len()
+    );
+}
+
+#[test]
+fn panther_negative_cases_rarely_fire() {
+    let Some(data) = shared() else { return };
+    let det = detector();
+    let file = data.join("panther-tests/panther_cloudtrail_tests.jsonl");
+    let labels = std::fs::read_to_string(data.join("panther-tests/labels.tsv")).unwrap();
+    let negatives: BTreeMap<u64, String> = labels
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .filter(|f| f[0] == "AWS.CloudTrail" && f[3] == "False")
+        .map(|f| (f[1].parse().unwrap(), format!("{} / {}", f[2], f[4])))
+        .collect();
+    let mut fired: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
+    // An alert fires on the event it is located at (for a correlation, the one that completed it).
+    for a in alerts(&det, &[Input::File(file.clone())]) {
+        if negatives.contains_key(&a.line) {
+            fired
+                .entry(a.line)
+                .or_default()
+                .insert(a.rule_title.clone());
+        }
+    }
+    let rate = fired.len() as f64 / negatives.len() as f64;
+    eprintln!(
+        "panther negatives: {} of {} fired ({:.2}%)",
+        fired.len(),
+        negatives.len(),
+        rate * 100.0
+    );
+    for (line, rules) in &fired {
+        eprintln!("  line {line} ({}): {rules:?}", negatives[line]);
+    }
+    assert_eq!(negatives.len(), 250);
+    assert!(rate <= 0.01, "{:.2}% of negative cases fired", rate * 100.0);
+}
+
+#[test]
+fn bundled_sample_incident_raises_the_expected_alerts() {
+    let det = detector();
+    let dir = repo().join("examples/sample-logs");
+    let inputs = ingest::expand_inputs(&[dir]).unwrap();
+    let titles: BTreeSet<String> = alerts(&det, &inputs)
+        .into_iter()
+        .map(|a| a.rule_title)
+        .collect();
+    for want in [
+        "CloudTrail Logging Stopped",
+        "VPC Flow Logs Deleted",
+        "New IAM User or Role Granted AdministratorAccess",
+        "EC2 GPU or Unusually Large Instance Launched",
+        "Console Sign-in by an IAM User Without MFA",
+        "Outbound Connection to a Crypto-Mining Pool Port",
+        "Port Scan: Many Ports Refused From One Source",
+    ] {
+        assert!(titles.contains(want), "missing {want:?} in {titles:#?}");
+    }
+    assert!(
+        titles.iter().any(|t| t.contains("Bitcoin mining pool")),
+        "GuardDuty finding alert"
+    );
+}
