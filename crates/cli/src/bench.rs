@@ -16,23 +16,25 @@ use std::time::Instant;
 pub enum BenchTarget {
     /// Parse-to-normalized throughput of `ingest`.
     Ingest(BenchArgs),
+    /// Detection throughput of `hunt` (SigmaHQ AWS rules plus the bundled rules).
+    Hunt(BenchArgs),
 }
 
 #[derive(Args)]
 pub struct BenchArgs {
     /// CloudTrail JSONL corpus; default: built from ../shared/data like make-bench-corpus.sh.
     #[arg(long)]
-    corpus: Option<PathBuf>,
+    pub corpus: Option<PathBuf>,
     /// Folder with the shared data sets (for building the default corpus).
     #[arg(long, env = "FIREBREAK_SHARED_DATA", default_value = "../shared/data")]
-    shared_data: PathBuf,
+    pub shared_data: PathBuf,
     /// Thread counts to measure.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
-    threads: Vec<usize>,
+    pub threads: Vec<usize>,
 }
 
 /// CPU seconds used by this process so far, and peak RSS in KiB.
-fn rusage() -> (f64, u64) {
+pub(crate) fn rusage() -> (f64, u64) {
     // SAFETY: getrusage only writes into the struct we pass.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
@@ -40,7 +42,7 @@ fn rusage() -> (f64, u64) {
     (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64)
 }
 
-struct Measurement {
+pub(crate) struct Measurement {
     label: String,
     bytes: u64,
     events: u64,
@@ -49,7 +51,7 @@ struct Measurement {
 }
 
 impl Measurement {
-    fn print(&self, baseline: Option<&Measurement>) {
+    pub(crate) fn print(&self, baseline: Option<&Measurement>) {
         let mb = self.bytes as f64 / 1e6;
         let per_core = mb / self.cpu.max(1e-9);
         let ratio = baseline.map_or(String::new(), |b| {
@@ -59,7 +61,7 @@ impl Measurement {
             )
         });
         println!(
-            "{:<34} {:>8.2} {:>8.2} {:>9.0} {:>10.0} {:>12.0} {}",
+            "{:<38} {:>8.2} {:>8.2} {:>9.0} {:>10.0} {:>13.0} {}",
             self.label,
             self.wall,
             self.cpu,
@@ -71,7 +73,7 @@ impl Measurement {
     }
 }
 
-fn timed(label: String, f: impl FnOnce() -> Result<(u64, u64)>) -> Result<Measurement> {
+pub(crate) fn timed(label: String, f: impl FnOnce() -> Result<(u64, u64)>) -> Result<Measurement> {
     let (cpu0, _) = rusage();
     let start = Instant::now();
     let (bytes, events) = f()?;
@@ -87,7 +89,7 @@ fn timed(label: String, f: impl FnOnce() -> Result<(u64, u64)>) -> Result<Measur
 }
 
 /// The baseline: read and split into lines, counting them (no parsing).
-fn line_split(path: &Path, gz: bool) -> Result<(u64, u64)> {
+pub(crate) fn line_split(path: &Path, gz: bool) -> Result<(u64, u64)> {
     let file = std::fs::File::open(path)?;
     let mut reader: Box<dyn Read> = if gz {
         Box::new(MultiGzDecoder::new(BufReader::new(file)))
@@ -164,9 +166,8 @@ fn build_corpus(shared: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn run(target: BenchTarget) -> Result<()> {
-    let BenchTarget::Ingest(args) = target;
-    let corpus = match args.corpus {
+pub(crate) fn corpus_paths(args: &BenchArgs) -> Result<(PathBuf, PathBuf)> {
+    let corpus = match args.corpus.clone() {
         Some(c) => c,
         None => {
             let c = PathBuf::from("target/bench/corpus.jsonl");
@@ -198,10 +199,26 @@ pub fn run(target: BenchTarget) -> Result<()> {
         gz.display(),
         std::fs::metadata(&gz)?.len()
     );
+    Ok((corpus, gz))
+}
+
+pub(crate) fn header() {
     println!(
-        "{:<34} {:>8} {:>8} {:>9} {:>10} {:>12} {}",
+        "{:<38} {:>8} {:>8} {:>9} {:>10} {:>13} {}",
         "run", "wall s", "cpu s", "MB/s", "MB/s/core", "events/s/core", "vs baseline (per core)"
     );
+}
+
+pub fn run(target: BenchTarget) -> Result<()> {
+    match target {
+        BenchTarget::Ingest(args) => run_ingest(&args),
+        BenchTarget::Hunt(args) => crate::bench_hunt::run(&args),
+    }
+}
+
+fn run_ingest(args: &BenchArgs) -> Result<()> {
+    let (corpus, gz) = corpus_paths(args)?;
+    header();
     for (path, compressed) in [(&corpus, false), (&gz, true)] {
         let kind = if compressed { "gz" } else { "plain" };
         // Warm the page cache so the first measurement is not penalized.

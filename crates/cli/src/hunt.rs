@@ -106,10 +106,11 @@ impl AlertWriter {
     pub fn write(&mut self, a: &Alert) -> Result<()> {
         self.count += 1;
         let time = a
+            .event
             .time_ms
             .map(model::time::format_iso)
             .unwrap_or_else(|| "-".into());
-        let attack = a.techniques.join(" ");
+        let attack = a.rule.techniques.join(" ");
         let location = match &a.kind {
             AlertKind::Correlation { events, .. } if events.len() > 1 => {
                 format!("{} (+{} events)", a.location(), events.len() - 1)
@@ -137,17 +138,17 @@ impl AlertWriter {
                 }
                 w.write_record([
                     time,
-                    a.severity.name().to_string(),
-                    a.rule_id.clone(),
-                    a.rule_title.clone(),
+                    a.rule.severity.name().to_string(),
+                    a.rule.id.clone(),
+                    a.rule.title.clone(),
                     attack,
-                    opt(&a.account),
-                    opt(&a.region),
-                    opt(&a.principal),
-                    opt(&a.access_key_id),
-                    opt(&a.src_ip),
-                    opt(&a.operation),
-                    a.source.name().to_string(),
+                    opt(&a.event.account),
+                    opt(&a.event.region),
+                    opt(&a.event.principal),
+                    opt(&a.event.access_key_id),
+                    opt(&a.event.src_ip),
+                    opt(&a.event.operation),
+                    a.event.source.name().to_string(),
                     location,
                     kind,
                 ])?;
@@ -174,14 +175,14 @@ impl AlertWriter {
                     self.out,
                     "{:<24} {:<8} {:<44} {:<18} {:<12} {:<10} {:<40} {:<20} {:<15} {}",
                     time,
-                    a.severity.name(),
-                    short(&a.rule_title, 44),
+                    a.rule.severity.name(),
+                    short(&a.rule.title, 44),
                     short(&attack, 18),
-                    opt(&a.account),
-                    opt(&a.region),
-                    short(&opt(&a.principal), 40),
-                    opt(&a.access_key_id),
-                    opt(&a.src_ip),
+                    opt(&a.event.account),
+                    opt(&a.event.region),
+                    short(&opt(&a.event.principal), 40),
+                    opt(&a.event.access_key_id),
+                    opt(&a.event.src_ip),
                     location
                 )?;
             }
@@ -221,7 +222,8 @@ pub fn run(args: HuntArgs) -> Result<bool> {
         ))
     };
     let mut writer = AlertWriter::new(args.output, out);
-    let mut hits = Vec::new();
+    let mut correlator = detect::Correlator::new(&detector);
+    let mut completed = Vec::new();
     let mut rejects = RejectSink::new(10, None)?;
     let summary = run_with_progress(
         &inputs,
@@ -232,11 +234,16 @@ pub fn run(args: HuntArgs) -> Result<bool> {
             for a in &chunk.output.alerts {
                 writer.write(a)?;
             }
-            hits.extend(chunk.output.hits);
+            for hit in chunk.output.hits {
+                correlator.push(hit, &mut completed);
+            }
+            for a in completed.drain(..) {
+                writer.write(&a)?;
+            }
             rejects.add(chunk.rejections)
         },
     )?;
-    for a in detector.correlate(hits) {
+    for a in correlator.finish() {
         writer.write(&a)?;
     }
     let fired = writer.count;

@@ -1,6 +1,7 @@
 //! `firebreak`: AWS security incident response in one binary.
 
 mod bench;
+mod bench_hunt;
 mod demo;
 mod hunt;
 mod ingest_cmd;
@@ -10,6 +11,9 @@ mod samples;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
 #[command(

@@ -3,7 +3,7 @@
 
 use crate::attack;
 use crate::doc::{EventDoc, FieldPaths};
-use model::{Alert, AlertKind, Event, Severity, SourceKind};
+use model::{Alert, AlertKind, Event, EventRef, RuleRef, Severity, SourceKind};
 use sigma::compile::RuleSet;
 use sigma::matcher::fold;
 use sigma::{Document, FieldId, Level, LogSource};
@@ -72,6 +72,23 @@ pub struct Hit {
 pub struct Matches {
     pub alerts: Vec<Alert>,
     pub hits: Vec<Hit>,
+    /// Matches of rules that only feed correlations (no alert of their own).
+    pub silent_matches: u64,
+    /// The last input name seen, shared by the events of one file.
+    last_file: Option<Arc<str>>,
+}
+
+impl Matches {
+    fn file(&mut self, name: &str) -> Arc<str> {
+        match &self.last_file {
+            Some(f) if &**f == name => f.clone(),
+            _ => {
+                let f: Arc<str> = Arc::from(name);
+                self.last_file = Some(f.clone());
+                f
+            }
+        }
+    }
 }
 
 /// Compiled rules with their routing.
@@ -82,8 +99,22 @@ pub struct Detector {
     /// rule index → (correlation, position in its rules)
     feeds: Vec<Vec<(usize, usize)>>,
     findings_as_alerts: bool,
-    /// Each rule's ATT&CK techniques and tactics.
-    attack: Vec<(Vec<String>, Vec<String>)>,
+    /// Each rule's alert description.
+    rule_refs: Vec<Arc<RuleRef>>,
+    /// Each correlation's alert description.
+    pub(crate) correlation_refs: Vec<Arc<RuleRef>>,
+}
+
+fn rule_ref(meta: &sigma::ast::Meta) -> Arc<RuleRef> {
+    let (techniques, tactics) = attack::from_tags(&meta.tags);
+    Arc::new(RuleRef {
+        id: meta.id.clone().or_else(|| meta.name.clone()).unwrap_or_else(|| meta.file.clone()),
+        title: meta.title.clone(),
+        severity: severity_of(meta.level),
+        tags: meta.tags.clone(),
+        techniques,
+        tactics,
+    })
 }
 
 impl Detector {
@@ -114,19 +145,9 @@ impl Detector {
                 feeds[ri].push((ci, pos));
             }
         }
-        let attack = set
-            .rules
-            .iter()
-            .map(|r| attack::from_tags(&r.meta.tags))
-            .collect();
-        Detector {
-            set,
-            paths,
-            routes,
-            feeds,
-            findings_as_alerts,
-            attack,
-        }
+        let rule_refs = set.rules.iter().map(|r| rule_ref(&r.meta)).collect();
+        let correlation_refs = set.correlations.iter().map(|c| rule_ref(&c.rule.meta)).collect();
+        Detector { set, paths, routes, feeds, findings_as_alerts, rule_refs, correlation_refs }
     }
 
     pub fn rule_count(&self) -> usize {
@@ -141,80 +162,63 @@ impl Detector {
     pub fn evaluate(&self, ev: &Event<'_>, out: &mut Matches) {
         let doc = EventDoc::new(ev, &self.paths);
         let route = &self.routes[source_index(ev.source)];
-        let mut check = |ri: usize| {
+        let mut context: Option<Arc<EventRef>> = None;
+        let mut check = |ri: usize, out: &mut Matches| {
             let rule = &self.set.rules[ri];
             if !rule.matches(&doc) {
                 return;
             }
-            let alert = || self.rule_alert(ri, ev);
-            if rule.emit {
-                out.alerts.push(alert());
-            }
+            let event = match &context {
+                Some(c) => c.clone(),
+                None => {
+                    let c = Arc::new(event_ref(ev, out.file(&ev.origin.file)));
+                    context = Some(c.clone());
+                    c
+                }
+            };
+            let alert = Alert { rule: self.rule_refs[ri].clone(), event, kind: AlertKind::Rule };
             if !self.feeds[ri].is_empty() {
-                let context = Arc::new(alert());
+                let context = Arc::new(alert.clone());
                 for &(ci, pos) in &self.feeds[ri] {
                     let c = &self.set.correlations[ci];
-                    let first_text = |id: FieldId| {
-                        doc.field(id)
-                            .iter()
-                            .find_map(|v| v.text().map(str::to_string))
-                    };
+                    let first_text = |id: FieldId| doc.field(id).iter().find_map(|v| v.text().map(str::to_string));
                     out.hits.push(Hit {
                         correlation: ci,
                         rule_pos: pos,
                         time_ms: ev.time_ms.unwrap_or(0),
-                        group: c.group_fields[pos]
-                            .iter()
-                            .map(|&f| first_text(f).unwrap_or_default())
-                            .collect(),
+                        group: c.group_fields[pos].iter().map(|&f| first_text(f).unwrap_or_default()).collect(),
                         value: c.value_fields[pos].and_then(first_text),
                         context: context.clone(),
                     });
                 }
+            }
+            if rule.emit {
+                out.alerts.push(alert);
+            } else {
+                out.silent_matches += 1;
             }
         };
         if let Some(key) = route.field
             && let Some(name) = doc.field(key).iter().find_map(sigma::Value::text)
             && let Some(rules) = route.by_value.get(fold(name).as_ref())
         {
-            rules.iter().for_each(|&ri| check(ri));
+            rules.iter().for_each(|&ri| check(ri, out));
         }
-        route.always.iter().for_each(|&ri| check(ri));
+        route.always.iter().for_each(|&ri| check(ri, out));
         if self.findings_as_alerts
-            && let Some(alert) = crate::findings::finding_alert(ev)
+            && ev.finding.is_some()
         {
-            out.alerts.push(alert);
+            let file = out.file(&ev.origin.file);
+            if let Some(alert) = crate::findings::finding_alert(ev, file) {
+                out.alerts.push(alert);
+            }
         }
-    }
-
-    fn rule_alert(&self, ri: usize, ev: &Event<'_>) -> Alert {
-        let rule = &self.set.rules[ri];
-        let (techniques, tactics) = self.attack[ri].clone();
-        let mut alert = base_alert(ev);
-        alert.rule_id = rule
-            .meta
-            .id
-            .clone()
-            .or_else(|| rule.meta.name.clone())
-            .unwrap_or_else(|| rule.meta.file.clone());
-        alert.rule_title = rule.meta.title.clone();
-        alert.severity = severity_of(rule.meta.level);
-        alert.tags = rule.meta.tags.clone();
-        alert.techniques = techniques;
-        alert.tactics = tactics;
-        alert
     }
 }
 
-/// An alert with the event's context and no rule yet.
-pub fn base_alert(ev: &Event<'_>) -> Alert {
-    Alert {
-        rule_id: String::new(),
-        rule_title: String::new(),
-        severity: Severity::Unknown,
-        tags: Vec::new(),
-        techniques: Vec::new(),
-        tactics: Vec::new(),
+/// The context of an event, for its alerts.
+pub fn event_ref(ev: &Event<'_>, file: Arc<str>) -> EventRef {
+    EventRef {
         source: ev.source,
         time_ms: ev.time_ms,
         account: ev.account.as_deref().map(str::to_string),
@@ -224,8 +228,7 @@ pub fn base_alert(ev: &Event<'_>) -> Alert {
         src_ip: ev.src_ip.as_deref().map(str::to_string),
         event_uid: ev.uid.as_deref().map(str::to_string),
         operation: ev.api.as_ref().map(|a| a.operation.to_string()),
-        file: ev.origin.file.to_string(),
+        file,
         line: ev.origin.line,
-        kind: AlertKind::Rule,
     }
 }

@@ -3,11 +3,12 @@
 //! findings as alerts; correlation rules over the matches.
 
 pub mod attack;
-mod correlate;
+pub mod correlate;
 pub mod doc;
 mod engine;
 mod findings;
 pub mod rules;
 
-pub use engine::{Detector, Hit, Matches, base_alert, severity_of, sources_of};
+pub use correlate::Correlator;
+pub use engine::{Detector, Hit, Matches, event_ref, severity_of, sources_of};
 pub use findings::finding_alert;

@@ -73,7 +73,7 @@ fn alert_lines(a: &Alert) -> Vec<(String, u64)> {
                 (f.to_string(), l.parse().unwrap())
             })
             .collect(),
-        _ => vec![(a.file.clone(), a.line)],
+        _ => vec![(a.event.file.to_string(), a.event.line)],
     }
 }
 
@@ -122,7 +122,7 @@ fn every_rule_passes_its_own_cases() {
                         }],
                     )
                     .iter()
-                    .any(|a| a.rule_id == rule);
+                    .any(|a| a.rule.id == rule);
                     assert_eq!(
                         fired,
                         expect == "match",
@@ -211,11 +211,11 @@ fn panther_negative_cases_rarely_fire() {
     let mut fired: BTreeMap<u64, BTreeSet<String>> = BTreeMap::new();
     // An alert fires on the event it is located at (for a correlation, the one that completed it).
     for a in alerts(&det, &[Input::File(file.clone())]) {
-        if negatives.contains_key(&a.line) {
+        if negatives.contains_key(&a.event.line) {
             fired
-                .entry(a.line)
+                .entry(a.event.line)
                 .or_default()
-                .insert(a.rule_title.clone());
+                .insert(a.rule.title.clone());
         }
     }
     let rate = fired.len() as f64 / negatives.len() as f64;
@@ -239,7 +239,7 @@ fn bundled_sample_incident_raises_the_expected_alerts() {
     let inputs = ingest::expand_inputs(&[dir]).unwrap();
     let titles: BTreeSet<String> = alerts(&det, &inputs)
         .into_iter()
-        .map(|a| a.rule_title)
+        .map(|a| a.rule.title.clone())
         .collect();
     for want in [
         "CloudTrail Logging Stopped",

@@ -66,7 +66,7 @@ fn hits(
         |c| {
             assert!(c.rejections.is_empty(), "{:?}", c.rejections);
             for a in c.output.alerts {
-                out.insert((files[&a.rule_id].clone(), a.line));
+                out.insert((files[&a.rule.id].clone(), a.event.line));
             }
         },
     )

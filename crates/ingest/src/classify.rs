@@ -3,8 +3,9 @@
 
 use crate::lenient::{Key, Str};
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::fmt;
 
 /// Top-level keys of a JSON record, as far as recognizing and normalizing it needs.
@@ -50,6 +51,8 @@ pub(crate) struct Probe<'a> {
     pub guardduty: u8,
     pub flow: bool,
     pub keys: u32,
+    /// Every top-level member, value unparsed.
+    pub members: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
 impl Probe<'_> {
@@ -132,23 +135,22 @@ impl<'de> Visitor<'de> for ProbeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe<'de>, A::Error> {
-        let mut p = Probe::default();
+        let mut p = Probe { members: Vec::with_capacity(24), ..Probe::default() };
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             p.keys += 1;
-            // First occurrence wins for duplicated keys; later ones are skipped.
+            let raw: &'de RawValue = map.next_value()?;
+            // First occurrence wins for duplicated keys.
             macro_rules! str_field {
                 ($f:ident) => {{
-                    let v: Str<'de> = map.next_value()?;
                     if p.$f.0.is_none() {
-                        p.$f = v;
+                        p.$f = Str::from_raw(raw);
                     }
                 }};
             }
             macro_rules! raw_field {
                 ($f:ident) => {{
-                    let v: &'de RawValue = map.next_value()?;
                     if p.$f.is_none() {
-                        p.$f = Some(v);
+                        p.$f = Some(raw);
                     }
                 }};
             }
@@ -183,30 +185,14 @@ impl<'de> Visitor<'de> for ProbeVisitor {
                 "awslogs" => raw_field!(awslogs),
                 "kinesis" => raw_field!(kinesis),
                 "p_log_type" => str_field!(log_type_hint),
-                "digestStartTime"
-                | "digestEndTime"
-                | "digestPublicKeyFingerprint"
-                | "previousDigestSignature" => {
-                    p.digest = true;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "SchemaVersion" | "ProductArn" | "AwsAccountId" | "GeneratorId" => {
-                    p.asff = true;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "schemaVersion" | "service" | "severity" | "partition" => {
-                    p.guardduty += 1;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                "srcAddr" | "dstAddr" | "srcaddr" | "dstaddr" | "src_endpoint" | "dst_endpoint"
-                | "interfaceId" | "logStatus" | "log-status" => {
-                    p.flow = true;
-                    map.next_value::<IgnoredAny>()?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+                "digestStartTime" | "digestEndTime" | "digestPublicKeyFingerprint" | "previousDigestSignature" => p.digest = true,
+                "SchemaVersion" | "ProductArn" | "AwsAccountId" | "GeneratorId" => p.asff = true,
+                "schemaVersion" | "service" | "severity" | "partition" => p.guardduty += 1,
+                "srcAddr" | "dstAddr" | "srcaddr" | "dstaddr" | "src_endpoint" | "dst_endpoint" | "interfaceId"
+                | "logStatus" | "log-status" => p.flow = true,
+                _ => {}
             }
+            p.members.push((key, raw));
         }
         Ok(p)
     }

@@ -207,7 +207,7 @@ fn parse_sub<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T {
 }
 
 /// Builds the normalized event from a probed CloudTrail record whose JSON text is `raw`.
-pub(crate) fn to_event<'a>(p: Probe<'a>, raw: Text<'a>, origin: Origin<'a>) -> Event<'a> {
+pub(crate) fn to_event<'a>(mut p: Probe<'a>, raw: Text<'a>, origin: Origin<'a>) -> Event<'a> {
     let is_login = p.event_name.get() == Some("ConsoleLogin");
     let class = if is_login {
         EventClass::Authentication
@@ -215,6 +215,7 @@ pub(crate) fn to_event<'a>(p: Probe<'a>, raw: Text<'a>, origin: Origin<'a>) -> E
         EventClass::ApiActivity
     };
     let mut ev = Event::new(class, SourceKind::CloudTrail, origin, Raw::Json(raw));
+    ev.members = model::event::Members(std::mem::take(&mut p.members));
     ev.time_ms = p
         .event_time
         .get()

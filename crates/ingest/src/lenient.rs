@@ -21,6 +21,24 @@ impl<'a> Str<'a> {
     pub fn is_some(&self) -> bool {
         self.0.is_some()
     }
+
+    /// Reads a scalar from its JSON text without a deserializer: strings without escapes
+    /// are borrowed, escaped ones unescaped, numbers and booleans kept as written.
+    pub fn from_raw(raw: &'a serde_json::value::RawValue) -> Self {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'"') => {
+                let inner = &text[1..text.len() - 1];
+                if memchr::memchr(b'\\', inner.as_bytes()).is_none() {
+                    Str(Some(Cow::Borrowed(inner)))
+                } else {
+                    Str(serde_json::from_str::<String>(text).ok().map(Cow::Owned))
+                }
+            }
+            Some(b'n' | b'{' | b'[') | None => Str(None),
+            Some(_) => Str(Some(Cow::Borrowed(text))),
+        }
+    }
 }
 
 struct StrVisitor<'a>(std::marker::PhantomData<&'a ()>);

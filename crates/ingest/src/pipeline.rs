@@ -73,7 +73,7 @@ impl Default for IngestOptions {
             format: InputFormat::Auto,
             vpc_flow_fields: None,
             max_record_bytes: 64 << 20,
-            chunk_bytes: 1 << 20,
+            chunk_bytes: 256 << 10,
             progress: None,
         }
     }
@@ -135,6 +135,8 @@ pub fn ingest<H: EventHandler>(
     let threads = opts.threads.max(1);
     let (work_tx, work_rx) = bounded::<Work>(threads * 2);
     let (done_tx, done_rx) = bounded::<Done<H::Output>>(threads * 2);
+    // Chunk buffers go back to the reader once parsed, so memory is reused, not refaulted.
+    let (pool_tx, pool_rx) = bounded::<Vec<u8>>(threads * 4 + 4);
     let mut summary = Summary::default();
     let mut panicked = false;
     std::thread::scope(|s| {
@@ -144,6 +146,7 @@ pub fn ingest<H: EventHandler>(
                 layout: layout.as_ref(),
                 tx: work_tx,
                 seq: 0,
+                pool: pool_rx,
             }
             .run(inputs)
         });
@@ -151,11 +154,13 @@ pub fn ingest<H: EventHandler>(
             .map(|_| {
                 let rx = work_rx.clone();
                 let tx = done_tx.clone();
-                s.spawn(move || work_loop(handler, &rx, &tx))
+                let pool = pool_tx.clone();
+                s.spawn(move || work_loop(handler, &rx, &tx, &pool))
             })
             .collect();
         drop(work_rx);
         drop(done_tx);
+        drop(pool_tx);
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
         for done in done_rx.iter() {
@@ -197,7 +202,7 @@ pub fn ingest_bytes<H: EventHandler>(
     ingest(std::slice::from_ref(&input), opts, handler, on_chunk)
 }
 
-fn work_loop<H: EventHandler>(handler: &H, rx: &Receiver<Work>, tx: &Sender<Done<H::Output>>) {
+fn work_loop<H: EventHandler>(handler: &H, rx: &Receiver<Work>, tx: &Sender<Done<H::Output>>, pool: &Sender<Vec<u8>>) {
     for mut work in rx.iter() {
         let mut output = handler.begin();
         {
@@ -226,6 +231,10 @@ fn work_loop<H: EventHandler>(handler: &H, rx: &Receiver<Work>, tx: &Sender<Done
                 }
                 Payload::Nothing => {}
             }
+        }
+        if let Payload::Lines(mut data) | Payload::Records { mut data, .. } = work.payload {
+            data.clear();
+            let _ = pool.try_send(data);
         }
         if tx
             .send(Done {
@@ -273,6 +282,7 @@ struct Reader<'o> {
     layout: Option<&'o FlowLayout>,
     tx: Sender<Work>,
     seq: u64,
+    pool: Receiver<Vec<u8>>,
 }
 
 /// Reads up to `limit` bytes, stopping early at end of input or on error.
@@ -386,6 +396,13 @@ fn read_error_reason(gzip: bool, e: &io::Error) -> String {
 }
 
 impl Reader<'_> {
+    /// An empty buffer with room for `cap` bytes, recycled when one is free.
+    fn buffer(&self, cap: usize) -> Vec<u8> {
+        let mut b = self.pool.try_recv().unwrap_or_default();
+        b.reserve(cap);
+        b
+    }
+
     fn run(mut self, inputs: &[Input]) {
         for input in inputs {
             if !self.input(input) {
@@ -538,9 +555,10 @@ impl Reader<'_> {
         let mut bytes = 0u64;
         let mut carry = Vec::new();
         loop {
-            let mut buf = std::mem::take(&mut carry);
+            let mut buf = self.buffer(chunk + carry.len());
+            buf.extend_from_slice(&carry);
+            carry.clear();
             let target = buf.len() + chunk;
-            buf.reserve(chunk);
             let eof = fill_to(&mut r, &mut buf, target, error);
             if buf.is_empty() {
                 return (true, first_line, bytes);
@@ -553,7 +571,7 @@ impl Reader<'_> {
             }
             match memchr::memrchr(b'\n', &buf) {
                 Some(p) => {
-                    carry = buf[p + 1..].to_vec();
+                    carry.extend_from_slice(&buf[p + 1..]);
                     buf.truncate(p + 1);
                     bytes += buf.len() as u64;
                     let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
@@ -580,7 +598,10 @@ impl Reader<'_> {
                         return (true, first_line, bytes);
                     }
                 }
-                None => carry = buf,
+                None => {
+                    carry.clear();
+                    carry.extend_from_slice(&buf);
+                }
             }
         }
     }

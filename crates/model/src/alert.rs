@@ -1,7 +1,11 @@
 //! Alerts: a rule (or a finding, or a correlation) fired on events.
+//!
+//! An alert shares its two heavy parts: the rule's description (one per rule) and the
+//! event's context (one per matching event, however many rules matched it).
 
 use crate::event::{Severity, SourceKind};
 use serde::Serialize;
+use std::sync::Arc;
 
 /// What raised the alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -23,11 +27,13 @@ pub enum AlertKind {
     },
 }
 
-/// One alert, with the context a responder triages on.
+/// The rule side of an alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Alert {
-    pub rule_id: String,
-    pub rule_title: String,
+pub struct RuleRef {
+    #[serde(rename = "rule_id")]
+    pub id: String,
+    #[serde(rename = "rule_title")]
+    pub title: String,
     pub severity: Severity,
     /// Rule tags as written (`attack.t1078.004`, `attack.persistence`).
     pub tags: Vec<String>,
@@ -35,6 +41,11 @@ pub struct Alert {
     pub techniques: Vec<String>,
     /// ATT&CK tactics (`persistence`).
     pub tactics: Vec<String>,
+}
+
+/// The event side of an alert: what a responder triages on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EventRef {
     pub source: SourceKind,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_ms: Option<i64>,
@@ -52,14 +63,30 @@ pub struct Alert {
     pub event_uid: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
-    pub file: String,
+    pub file: Arc<str>,
     pub line: u64,
+}
+
+impl EventRef {
+    /// `file:line`.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// One alert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Alert {
+    #[serde(flatten)]
+    pub rule: Arc<RuleRef>,
+    #[serde(flatten)]
+    pub event: Arc<EventRef>,
     pub kind: AlertKind,
 }
 
 impl Alert {
-    /// `file:line` of the (first) event.
+    /// `file:line` of the event the alert is located at.
     pub fn location(&self) -> String {
-        format!("{}:{}", self.file, self.line)
+        self.event.location()
     }
 }

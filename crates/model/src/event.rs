@@ -327,6 +327,20 @@ pub struct Event<'a> {
     pub origin: Origin<'a>,
     #[serde(skip)]
     pub raw: Raw<'a>,
+    /// Top-level members of a JSON record (key, unparsed value), when the reader kept
+    /// them: lets rules address fields without parsing the record again.
+    #[serde(skip)]
+    pub members: Members<'a>,
+}
+
+/// Top-level members of a JSON record: key and unparsed value.
+#[derive(Debug, Clone, Default)]
+pub struct Members<'a>(pub Vec<(Text<'a>, &'a serde_json::value::RawValue)>);
+
+impl PartialEq for Members<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.0 == b.0 && a.1.get() == b.1.get())
+    }
 }
 
 impl<'a> Event<'a> {
@@ -351,6 +365,7 @@ impl<'a> Event<'a> {
             finding: None,
             origin,
             raw,
+            members: Members::default(),
         }
     }
 

@@ -7,7 +7,7 @@ pub mod field;
 pub mod ocsf;
 pub mod time;
 
-pub use alert::{Alert, AlertKind};
+pub use alert::{Alert, AlertKind, EventRef, RuleRef};
 pub use event::{
     Actor, Api, Event, EventClass, Finding, FlowAction, Network, Origin, Outcome, Raw, Resource,
     Severity, SourceKind, Text,
