@@ -20,9 +20,13 @@ use std::path::Path;
 
 fn rules(shared: &Path) -> Result<RuleSet> {
     let dir = shared.join("sigmahq-aws/rules");
-    let mut sources = crate::rules_cmd::sources(&[dir.clone()], true).with_context(|| format!("reading {}", dir.display()))?;
+    let mut sources = crate::rules_cmd::sources(&[dir.clone()], true)
+        .with_context(|| format!("reading {}", dir.display()))?;
     sources.sort();
-    let (set, errors, _) = detect::rules::build(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())), &Placeholders::default());
+    let (set, errors, _) = detect::rules::build(
+        sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        &Placeholders::default(),
+    );
     if !errors.is_empty() {
         bail!("rules failed to load: {}", errors[0]);
     }
@@ -88,10 +92,22 @@ impl Document for ValueDoc<'_> {
 
 /// Baseline: DOM per event, every CloudTrail rule evaluated; returns (bytes, matches).
 fn baseline(set: &RuleSet, path: &Path, gz: bool) -> Result<(u64, u64, u64)> {
-    let paths: Vec<Vec<String>> = set.fields().iter().map(|f| f.split('.').map(str::to_string).collect()).collect();
-    let rules: Vec<_> = set.rules.iter().filter(|r| detect::sources_of(&r.logsource).contains(&model::SourceKind::CloudTrail)).collect();
+    let paths: Vec<Vec<String>> = set
+        .fields()
+        .iter()
+        .map(|f| f.split('.').map(str::to_string).collect())
+        .collect();
+    let rules: Vec<_> = set
+        .rules
+        .iter()
+        .filter(|r| detect::sources_of(&r.logsource).contains(&model::SourceKind::CloudTrail))
+        .collect();
     let file = std::fs::File::open(path)?;
-    let reader: Box<dyn Read> = if gz { Box::new(MultiGzDecoder::new(BufReader::new(file))) } else { Box::new(file) };
+    let reader: Box<dyn Read> = if gz {
+        Box::new(MultiGzDecoder::new(BufReader::new(file)))
+    } else {
+        Box::new(file)
+    };
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     let (mut bytes, mut events, mut matches) = (0u64, 0u64, 0u64);
     let mut line = Vec::new();
@@ -103,9 +119,16 @@ fn baseline(set: &RuleSet, path: &Path, gz: bool) -> Result<(u64, u64, u64)> {
         }
         bytes += n as u64;
         let text = std::str::from_utf8(&line)?.trim_end();
-        let Ok(value) = serde_json::from_str::<Json>(text) else { continue };
+        let Ok(value) = serde_json::from_str::<Json>(text) else {
+            continue;
+        };
         events += 1;
-        let doc = ValueDoc { value: &value, text, paths: &paths, cache: (0..paths.len()).map(|_| OnceCell::new()).collect() };
+        let doc = ValueDoc {
+            value: &value,
+            text,
+            paths: &paths,
+            cache: (0..paths.len()).map(|_| OnceCell::new()).collect(),
+        };
         matches += rules.iter().filter(|r| r.matches(&doc)).count() as u64;
     }
     Ok((bytes, events, matches))
@@ -126,22 +149,30 @@ impl EventHandler for Count<'_> {
 /// Firebreak: the ingest pipeline with the routed detector; returns (bytes, events, matches)
 /// where matches counts rule matches (alerts, plus rules that only feed correlations).
 fn firebreak(det: &Detector, path: &Path, threads: usize) -> Result<(u64, u64, u64, u64)> {
-    let opts = IngestOptions { threads, ..IngestOptions::default() };
+    let opts = IngestOptions {
+        threads,
+        ..IngestOptions::default()
+    };
     let mut correlator = Correlator::new(det);
     let mut completed = Vec::new();
     let (mut matches, mut alerts) = (0u64, 0u64);
-    let summary = ingest::ingest(&[Input::File(path.to_path_buf())], &opts, &Count(det), |c| {
-        for a in &c.output.alerts {
-            if matches!(a.kind, AlertKind::Rule) {
-                matches += 1;
+    let summary = ingest::ingest(
+        &[Input::File(path.to_path_buf())],
+        &opts,
+        &Count(det),
+        |c| {
+            for a in &c.output.alerts {
+                if matches!(a.kind, AlertKind::Rule) {
+                    matches += 1;
+                }
             }
-        }
-        alerts += c.output.alerts.len() as u64;
-        matches += c.output.silent_matches;
-        for h in c.output.hits {
-            correlator.push(h, &mut completed);
-        }
-    })?;
+            alerts += c.output.alerts.len() as u64;
+            matches += c.output.silent_matches;
+            for h in c.output.hits {
+                correlator.push(h, &mut completed);
+            }
+        },
+    )?;
     alerts += (completed.len() + correlator.finish().len()) as u64;
     Ok((summary.bytes, summary.events(), matches, alerts))
 }
@@ -150,7 +181,21 @@ pub fn run(args: &BenchArgs) -> Result<()> {
     let (corpus, gz) = corpus_paths(args)?;
     let set = rules(&args.shared_data)?;
     let det = Detector::new(set.clone(), true);
-    println!("rules: {} ({} correlations): SigmaHQ AWS + bundled", det.rule_count(), det.correlation_count());
+    println!(
+        "rules: {} ({} correlations): SigmaHQ AWS + bundled",
+        det.rule_count(),
+        det.correlation_count()
+    );
+    let (indexed, always) = det.routing();
+    println!(
+        "routing (CloudTrail): {indexed} rules behind the eventName index, {} evaluated on every event",
+        always.len()
+    );
+    if std::env::var_os("FIREBREAK_BENCH_VERBOSE").is_some() {
+        for t in always {
+            println!("  always: {t}");
+        }
+    }
     header();
     for (path, compressed) in [(&corpus, false), (&gz, true)] {
         let kind = if compressed { "gz" } else { "plain" };
@@ -170,12 +215,18 @@ pub fn run(args: &BenchArgs) -> Result<()> {
             })?;
             m.print(Some(&base));
             if got.0 != base_matches {
-                bail!("rule matches differ: firebreak {} vs baseline {base_matches}", got.0);
+                bail!(
+                    "rule matches differ: firebreak {} vs baseline {base_matches}",
+                    got.0
+                );
             }
         }
         println!("  rule matches: {base_matches} (identical in every run)");
     }
     let (_, rss) = rusage();
-    println!("peak RSS: {:.1} MiB (the baseline and every run included)", rss as f64 / 1024.0);
+    println!(
+        "peak RSS: {:.1} MiB (the baseline and every run included)",
+        rss as f64 / 1024.0
+    );
     Ok(())
 }

@@ -23,11 +23,25 @@ fn percentile(values: &mut [f64], p: f64) -> f64 {
 }
 
 /// The correlation's measure over a window of hits, when it is defined.
-fn measure(kind: CorrelationKind, pct: Option<f64>, window: &[&Hit], n_rules: usize) -> Option<f64> {
-    let numbers = || window.iter().filter_map(|h| h.value.as_deref()?.trim().parse::<f64>().ok()).collect::<Vec<_>>();
+fn measure(
+    kind: CorrelationKind,
+    pct: Option<f64>,
+    window: &[&Hit],
+    n_rules: usize,
+) -> Option<f64> {
+    let numbers = || {
+        window
+            .iter()
+            .filter_map(|h| h.value.as_deref()?.trim().parse::<f64>().ok())
+            .collect::<Vec<_>>()
+    };
     Some(match kind {
         CorrelationKind::EventCount => window.len() as f64,
-        CorrelationKind::ValueCount => window.iter().filter_map(|h| h.value.as_deref()).collect::<HashSet<_>>().len() as f64,
+        CorrelationKind::ValueCount => window
+            .iter()
+            .filter_map(|h| h.value.as_deref())
+            .collect::<HashSet<_>>()
+            .len() as f64,
         CorrelationKind::ValueSum => numbers().iter().sum(),
         CorrelationKind::ValueAvg => {
             let n = numbers();
@@ -92,7 +106,13 @@ impl<'d> Correlator<'d> {
                 consumers[cj].push((ci, c.rules.len() + k));
             }
         }
-        Correlator { det, groups: (0..corrs.len()).map(|_| HashMap::new()).collect(), consumers, newest: i64::MIN, pushes: 0 }
+        Correlator {
+            det,
+            groups: (0..corrs.len()).map(|_| HashMap::new()).collect(),
+            consumers,
+            newest: i64::MIN,
+            pushes: 0,
+        }
     }
 
     /// Adds a hit; returns the correlation alerts it completed (and those they chained).
@@ -125,8 +145,11 @@ impl<'d> Correlator<'d> {
     fn sweep(&mut self, out: &mut Vec<Alert>) {
         for ci in 0..self.groups.len() {
             let span = self.det.set.correlations[ci].rule.timespan_ms;
-            let stale: Vec<Vec<String>> =
-                self.groups[ci].iter().filter(|(_, g)| g.newest < self.newest.saturating_sub(span)).map(|(k, _)| k.clone()).collect();
+            let stale: Vec<Vec<String>> = self.groups[ci]
+                .iter()
+                .filter(|(_, g)| g.newest < self.newest.saturating_sub(span))
+                .map(|(k, _)| k.clone())
+                .collect();
             for key in stale {
                 self.evaluate(ci, &key, None, out);
                 self.groups[ci].remove(&key);
@@ -136,7 +159,10 @@ impl<'d> Correlator<'d> {
 
     /// Decides the oldest windows of an overfull group until it is back under the limit.
     fn evaluate_front(&mut self, ci: usize, key: &[String], out: &mut Vec<Alert>) {
-        while self.groups[ci].get(key).is_some_and(|g| g.hits.len() > MAX_PENDING_PER_GROUP / 2) {
+        while self.groups[ci]
+            .get(key)
+            .is_some_and(|g| g.hits.len() > MAX_PENDING_PER_GROUP / 2)
+        {
             self.evaluate_one(ci, key, out);
         }
     }
@@ -147,16 +173,31 @@ impl<'d> Correlator<'d> {
 
     /// Evaluates windows of a group whose start is before `complete_before` (all of them
     /// when `None`), dropping hits no later window can use.
-    fn evaluate(&mut self, ci: usize, key: &[String], complete_before: Option<i64>, out: &mut Vec<Alert>) {
+    fn evaluate(
+        &mut self,
+        ci: usize,
+        key: &[String],
+        complete_before: Option<i64>,
+        out: &mut Vec<Alert>,
+    ) {
         self.evaluate_limited(ci, key, complete_before, usize::MAX, out);
     }
 
-    fn evaluate_limited(&mut self, ci: usize, key: &[String], complete_before: Option<i64>, max_steps: usize, out: &mut Vec<Alert>) {
+    fn evaluate_limited(
+        &mut self,
+        ci: usize,
+        key: &[String],
+        complete_before: Option<i64>,
+        max_steps: usize,
+        out: &mut Vec<Alert>,
+    ) {
         let c = &self.det.set.correlations[ci];
         let n_rules = c.rules.len() + c.correlations.len();
         let mut emitted = Vec::new();
         {
-            let Some(group) = self.groups[ci].get_mut(key) else { return };
+            let Some(group) = self.groups[ci].get_mut(key) else {
+                return;
+            };
             let mut steps = 0;
             while let Some(first) = group.hits.front() {
                 if steps == max_steps {
@@ -170,7 +211,8 @@ impl<'d> Correlator<'d> {
                 let end = start.saturating_add(c.rule.timespan_ms);
                 let j = group.hits.partition_point(|h| h.time_ms <= end);
                 let window: Vec<&Hit> = group.hits.range(..j).collect();
-                let held = measure(c.rule.kind, c.rule.percentile, &window, n_rules).filter(|v| c.rule.condition.iter().all(|cmp| cmp.holds(*v)));
+                let held = measure(c.rule.kind, c.rule.percentile, &window, n_rules)
+                    .filter(|v| c.rule.condition.iter().all(|cmp| cmp.holds(*v)));
                 match held {
                     Some(value) => {
                         emitted.push(self.det.correlation_alert(ci, key, value, &window));
@@ -185,13 +227,25 @@ impl<'d> Correlator<'d> {
         for alert in emitted {
             for &(consumer, pos) in &self.consumers[ci].clone() {
                 let cc = &self.det.set.correlations[consumer];
-                let AlertKind::Correlation { group, .. } = &alert.kind else { continue };
-                let value_of = |name: &str| group.iter().find(|(g, _)| g == name).map(|(_, v)| v.clone());
+                let AlertKind::Correlation { group, .. } = &alert.kind else {
+                    continue;
+                };
+                let value_of = |name: &str| {
+                    group
+                        .iter()
+                        .find(|(g, _)| g == name)
+                        .map(|(_, v)| v.clone())
+                };
                 let hit = Hit {
                     correlation: consumer,
                     rule_pos: pos,
                     time_ms: alert.event.time_ms.unwrap_or(0),
-                    group: cc.rule.group_by.iter().map(|g| value_of(g).unwrap_or_default()).collect(),
+                    group: cc
+                        .rule
+                        .group_by
+                        .iter()
+                        .map(|g| value_of(g).unwrap_or_default())
+                        .collect(),
                     value: cc.rule.field.as_deref().and_then(value_of),
                     context: Arc::new(alert.clone()),
                 };
@@ -247,24 +301,38 @@ impl Detector {
         out
     }
 
-    pub(crate) fn correlation_alert(&self, ci: usize, group: &[String], value: f64, window: &[&Hit]) -> Alert {
+    pub(crate) fn correlation_alert(
+        &self,
+        ci: usize,
+        group: &[String],
+        value: f64,
+        window: &[&Hit],
+    ) -> Alert {
         let c = &self.set.correlations[ci];
         let last = &window[window.len() - 1].context;
         let mut events: Vec<String> = Vec::new();
         for h in window {
             match &h.context.kind {
-                AlertKind::Correlation { events: inner, .. } => events.extend(inner.iter().cloned()),
+                AlertKind::Correlation { events: inner, .. } => {
+                    events.extend(inner.iter().cloned())
+                }
                 _ => events.push(h.context.location()),
             }
         }
         events.dedup();
         Alert {
             rule: self.correlation_refs[ci].clone(),
-            // Located at the event that completed the condition.
+            // Located at the last event of the window that met the condition.
             event: last.event.clone(),
             kind: AlertKind::Correlation {
                 correlation: c.rule.kind.name().to_string(),
-                group: c.rule.group_by.iter().cloned().zip(group.iter().cloned()).collect(),
+                group: c
+                    .rule
+                    .group_by
+                    .iter()
+                    .cloned()
+                    .zip(group.iter().cloned())
+                    .collect(),
                 value,
                 events,
             },

@@ -7,7 +7,7 @@ use model::{Event, Raw};
 use serde_json::value::RawValue;
 use sigma::{Document, FieldId, Value};
 use std::borrow::Cow;
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
 
@@ -33,9 +33,17 @@ impl FieldPaths {
                 // A key may itself contain dots (flattened records): longest match first.
                 let candidates = (1..=segments.len())
                     .rev()
-                    .map(|take| (segments[..take].join("."), segments[take..].iter().map(|s| s.to_string()).collect()))
+                    .map(|take| {
+                        (
+                            segments[..take].join("."),
+                            segments[take..].iter().map(|s| s.to_string()).collect(),
+                        )
+                    })
                     .collect();
-                Lookup { full: f.clone(), candidates }
+                Lookup {
+                    full: f.clone(),
+                    candidates,
+                }
             })
             .collect();
         FieldPaths { lookups }
@@ -78,7 +86,10 @@ impl<'de> serde::Deserialize<'de> for MembersOf<'de> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a JSON object")
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut out = Vec::new();
                 while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                     out.push((key, map.next_value::<&'de RawValue>()?));
@@ -91,7 +102,9 @@ impl<'de> serde::Deserialize<'de> for MembersOf<'de> {
 }
 
 fn members(text: &str) -> Members<'_> {
-    serde_json::from_str::<MembersOf<'_>>(text).map(|m| m.0).unwrap_or_default()
+    serde_json::from_str::<MembersOf<'_>>(text)
+        .map(|m| m.0)
+        .unwrap_or_default()
 }
 
 /// A JSON string's content: borrowed when it has no escapes.
@@ -132,47 +145,25 @@ fn push_values<'a>(raw: &'a RawValue, out: &mut Vec<Value<'a>>) {
     }
 }
 
-/// Walks `segments` below `raw`; arrays on the way fan out to their elements.
-fn descend<'a>(raw: &'a RawValue, segments: &[String], out: &mut Vec<Value<'a>>) {
-    if segments.is_empty() {
-        return push_values(raw, out);
-    }
-    let text = raw.get();
-    match text.as_bytes().first() {
-        Some(b'{') => {
-            let m = members(text);
-            if let Some((_, child)) = m.iter().find(|(k, _)| *k == segments[0]) {
-                return descend(child, &segments[1..], out);
-            }
-            for take in (2..=segments.len()).rev() {
-                let key = segments[..take].join(".");
-                if let Some((_, child)) = m.iter().find(|(k, _)| *k == key) {
-                    return descend(child, &segments[take..], out);
-                }
-            }
-        }
-        Some(b'[') => {
-            if let Ok(items) = serde_json::from_str::<Vec<&'a RawValue>>(text) {
-                for item in items {
-                    descend(item, segments, out);
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// One event under evaluation, with its field cache.
 pub struct EventDoc<'e, 'a> {
     event: &'e Event<'a>,
     paths: &'e FieldPaths,
     parsed_top: OnceCell<Members<'e>>,
+    /// Members of nested objects already parsed, by the address of their text.
+    nested: RefCell<Vec<(usize, Members<'e>)>>,
     cache: Vec<OnceCell<Vec<Value<'e>>>>,
 }
 
 impl<'e, 'a> EventDoc<'e, 'a> {
     pub fn new(event: &'e Event<'a>, paths: &'e FieldPaths) -> Self {
-        EventDoc { event, paths, parsed_top: OnceCell::new(), cache: (0..paths.len()).map(|_| OnceCell::new()).collect() }
+        EventDoc {
+            event,
+            paths,
+            parsed_top: OnceCell::new(),
+            nested: RefCell::new(Vec::new()),
+            cache: (0..paths.len()).map(|_| OnceCell::new()).collect(),
+        }
     }
 
     pub fn event(&self) -> &'e Event<'a> {
@@ -189,6 +180,49 @@ impl<'e, 'a> EventDoc<'e, 'a> {
         }
     }
 
+    /// The member `key` of the object `raw` (parsed once per event and object).
+    fn member(&self, raw: &'e RawValue, key: &str) -> Option<&'e RawValue> {
+        let addr = raw.get().as_ptr() as usize;
+        let mut nested = self.nested.borrow_mut();
+        let at = match nested.iter().position(|(a, _)| *a == addr) {
+            Some(i) => i,
+            None => {
+                nested.push((addr, members(raw.get())));
+                nested.len() - 1
+            }
+        };
+        nested[at].1.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// Walks `segments` below `raw`; arrays on the way fan out to their elements.
+    fn descend(&self, raw: &'e RawValue, segments: &[String], out: &mut Vec<Value<'e>>) {
+        if segments.is_empty() {
+            return push_values(raw, out);
+        }
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'{') => {
+                if let Some(child) = self.member(raw, &segments[0]) {
+                    return self.descend(child, &segments[1..], out);
+                }
+                // A key may itself contain dots (flattened records).
+                for take in (2..=segments.len()).rev() {
+                    if let Some(child) = self.member(raw, &segments[..take].join(".")) {
+                        return self.descend(child, &segments[take..], out);
+                    }
+                }
+            }
+            Some(b'[') => {
+                if let Ok(items) = serde_json::from_str::<Vec<&'e RawValue>>(text) {
+                    for item in items {
+                        self.descend(item, segments, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn resolve(&self, id: FieldId) -> Vec<Value<'e>> {
         let mut out = Vec::new();
         let lookup = &self.paths.lookups[id.0 as usize];
@@ -197,13 +231,18 @@ impl<'e, 'a> EventDoc<'e, 'a> {
                 let top = self.top();
                 for (key, rest) in &lookup.candidates {
                     if let Some((_, child)) = top.iter().find(|(k, _)| k == key) {
-                        descend(child, rest, &mut out);
+                        self.descend(child, rest, &mut out);
                         break;
                     }
                 }
             }
             Raw::Fields(fields) => {
-                out.extend(fields.iter().filter(|(n, _)| *n == lookup.full.as_str()).map(|(_, v)| Value::Str(Cow::Borrowed(v.as_ref()))));
+                out.extend(
+                    fields
+                        .iter()
+                        .filter(|(n, _)| *n == lookup.full.as_str())
+                        .map(|(_, v)| Value::Str(Cow::Borrowed(v.as_ref()))),
+                );
             }
         }
         if out.is_empty() {
@@ -214,7 +253,9 @@ impl<'e, 'a> EventDoc<'e, 'a> {
 
     /// Flow records in JSON shapes (camelCase, OCSF) answer to the AWS field names too.
     fn normalized_fallback(&self, name: &str, out: &mut Vec<Value<'e>>) {
-        let Some(n) = self.event.network.as_deref() else { return };
+        let Some(n) = self.event.network.as_deref() else {
+            return;
+        };
         let num = |v: Option<String>| v.map(|s| Value::Num(Cow::Owned(s)));
         let text = |v: Option<&str>| v.map(|s| Value::Str(Cow::Owned(s.to_string())));
         let v = match name {
@@ -225,7 +266,13 @@ impl<'e, 'a> EventDoc<'e, 'a> {
             "protocol" => num(n.protocol.map(|p| p.to_string())),
             "bytes" => num(n.bytes.map(|p| p.to_string())),
             "packets" => num(n.packets.map(|p| p.to_string())),
-            "action" => n.action.map(|a| Value::Str(Cow::Borrowed(if a == model::FlowAction::Accept { "ACCEPT" } else { "REJECT" }))),
+            "action" => n.action.map(|a| {
+                Value::Str(Cow::Borrowed(if a == model::FlowAction::Accept {
+                    "ACCEPT"
+                } else {
+                    "REJECT"
+                }))
+            }),
             "log-status" => text(n.log_status.as_deref()),
             "flow-direction" => text(n.direction.as_deref()),
             "interface-id" => text(n.interface_id.as_deref()),

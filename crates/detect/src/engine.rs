@@ -48,10 +48,14 @@ fn source_index(k: SourceKind) -> usize {
     }
 }
 
+/// Candidate rules for one source: by exact `eventName`, else by exact `eventSource`,
+/// else evaluated on every event.
 #[derive(Debug, Default)]
 struct Route {
     field: Option<FieldId>,
     by_value: HashMap<String, Vec<usize>>,
+    second_field: Option<FieldId>,
+    by_second: HashMap<String, Vec<usize>>,
     always: Vec<usize>,
 }
 
@@ -108,7 +112,11 @@ pub struct Detector {
 fn rule_ref(meta: &sigma::ast::Meta) -> Arc<RuleRef> {
     let (techniques, tactics) = attack::from_tags(&meta.tags);
     Arc::new(RuleRef {
-        id: meta.id.clone().or_else(|| meta.name.clone()).unwrap_or_else(|| meta.file.clone()),
+        id: meta
+            .id
+            .clone()
+            .or_else(|| meta.name.clone())
+            .unwrap_or_else(|| meta.file.clone()),
         title: meta.title.clone(),
         severity: severity_of(meta.level),
         tags: meta.tags.clone(),
@@ -123,19 +131,28 @@ impl Detector {
     pub fn new(set: RuleSet, findings_as_alerts: bool) -> Self {
         let paths = FieldPaths::new(set.fields());
         let mut routes: [Route; 4] = Default::default();
-        let key_fields = [set.field_id("eventName"), None, None, None];
+        let key_fields = [
+            (set.field_id("eventName"), set.field_id("eventSource")),
+            (None, None),
+            (None, None),
+            (None, None),
+        ];
         for (ri, rule) in set.rules.iter().enumerate() {
             for kind in sources_of(&rule.logsource) {
                 let route = &mut routes[source_index(kind)];
-                let key = key_fields[source_index(kind)];
+                let (key, second) = key_fields[source_index(kind)];
                 route.field = key;
-                match key.and_then(|k| rule.required.get(&k)) {
-                    Some(values) => {
-                        for v in values {
-                            route.by_value.entry(v.clone()).or_default().push(ri);
-                        }
+                route.second_field = second;
+                if let Some(values) = key.and_then(|k| rule.required.get(&k)) {
+                    for v in values {
+                        route.by_value.entry(v.clone()).or_default().push(ri);
                     }
-                    None => route.always.push(ri),
+                } else if let Some(values) = second.and_then(|k| rule.required.get(&k)) {
+                    for v in values {
+                        route.by_second.entry(v.clone()).or_default().push(ri);
+                    }
+                } else {
+                    route.always.push(ri);
                 }
             }
         }
@@ -146,8 +163,42 @@ impl Detector {
             }
         }
         let rule_refs = set.rules.iter().map(|r| rule_ref(&r.meta)).collect();
-        let correlation_refs = set.correlations.iter().map(|c| rule_ref(&c.rule.meta)).collect();
-        Detector { set, paths, routes, feeds, findings_as_alerts, rule_refs, correlation_refs }
+        let correlation_refs = set
+            .correlations
+            .iter()
+            .map(|c| rule_ref(&c.rule.meta))
+            .collect();
+        Detector {
+            set,
+            paths,
+            routes,
+            feeds,
+            findings_as_alerts,
+            rule_refs,
+            correlation_refs,
+        }
+    }
+
+    /// For CloudTrail: rules reached through the `eventName`/`eventSource` indexes, and rules evaluated on
+    /// every event (titles).
+    pub fn routing(&self) -> (usize, Vec<&str>) {
+        let r = &self.routes[source_index(SourceKind::CloudTrail)];
+        let mut indexed: Vec<usize> = r
+            .by_value
+            .values()
+            .chain(r.by_second.values())
+            .flatten()
+            .copied()
+            .collect();
+        indexed.sort_unstable();
+        indexed.dedup();
+        (
+            indexed.len(),
+            r.always
+                .iter()
+                .map(|&i| self.set.rules[i].meta.title.as_str())
+                .collect(),
+        )
     }
 
     pub fn rule_count(&self) -> usize {
@@ -176,17 +227,28 @@ impl Detector {
                     c
                 }
             };
-            let alert = Alert { rule: self.rule_refs[ri].clone(), event, kind: AlertKind::Rule };
+            let alert = Alert {
+                rule: self.rule_refs[ri].clone(),
+                event,
+                kind: AlertKind::Rule,
+            };
             if !self.feeds[ri].is_empty() {
                 let context = Arc::new(alert.clone());
                 for &(ci, pos) in &self.feeds[ri] {
                     let c = &self.set.correlations[ci];
-                    let first_text = |id: FieldId| doc.field(id).iter().find_map(|v| v.text().map(str::to_string));
+                    let first_text = |id: FieldId| {
+                        doc.field(id)
+                            .iter()
+                            .find_map(|v| v.text().map(str::to_string))
+                    };
                     out.hits.push(Hit {
                         correlation: ci,
                         rule_pos: pos,
                         time_ms: ev.time_ms.unwrap_or(0),
-                        group: c.group_fields[pos].iter().map(|&f| first_text(f).unwrap_or_default()).collect(),
+                        group: c.group_fields[pos]
+                            .iter()
+                            .map(|&f| first_text(f).unwrap_or_default())
+                            .collect(),
                         value: c.value_fields[pos].and_then(first_text),
                         context: context.clone(),
                     });
@@ -204,10 +266,14 @@ impl Detector {
         {
             rules.iter().for_each(|&ri| check(ri, out));
         }
-        route.always.iter().for_each(|&ri| check(ri, out));
-        if self.findings_as_alerts
-            && ev.finding.is_some()
+        if let Some(key) = route.second_field
+            && let Some(source) = doc.field(key).iter().find_map(sigma::Value::text)
+            && let Some(rules) = route.by_second.get(fold(source).as_ref())
         {
+            rules.iter().for_each(|&ri| check(ri, out));
+        }
+        route.always.iter().for_each(|&ri| check(ri, out));
+        if self.findings_as_alerts && ev.finding.is_some() {
             let file = out.file(&ev.origin.file);
             if let Some(alert) = crate::findings::finding_alert(ev, file) {
                 out.alerts.push(alert);

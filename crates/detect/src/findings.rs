@@ -12,10 +12,17 @@ pub fn finding_alert(ev: &Event<'_>, file: Arc<str>) -> Option<Alert> {
     let (id, techniques, mut tactics) = match ev.source {
         SourceKind::GuardDuty => {
             let finding_type = types.first().cloned().unwrap_or_default();
-            let techniques: Vec<String> = attack::guardduty_techniques(&finding_type).into_iter().map(str::to_string).collect();
+            let techniques: Vec<String> = attack::guardduty_techniques(&finding_type)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
             (format!("guardduty:{finding_type}"), techniques, Vec::new())
         }
-        _ => (format!("securityhub:{}", f.uid), Vec::new(), attack::asff_tactics(&types)),
+        _ => (
+            format!("securityhub:{}", f.uid),
+            Vec::new(),
+            attack::asff_tactics(&types),
+        ),
     };
     if tactics.is_empty() {
         for t in &techniques {
@@ -25,7 +32,22 @@ pub fn finding_alert(ev: &Event<'_>, file: Arc<str>) -> Option<Alert> {
         }
         tactics.dedup();
     }
-    let tags = techniques.iter().map(|t| format!("attack.{}", t.to_ascii_lowercase())).chain(tactics.iter().map(|t| format!("attack.{t}"))).collect();
-    let rule = RuleRef { id, title: f.title.to_string(), severity: ev.severity, tags, techniques, tactics };
-    Some(Alert { rule: Arc::new(rule), event: Arc::new(event_ref(ev, file)), kind: AlertKind::Finding })
+    let tags = techniques
+        .iter()
+        .map(|t| format!("attack.{}", t.to_ascii_lowercase()))
+        .chain(tactics.iter().map(|t| format!("attack.{t}")))
+        .collect();
+    let rule = RuleRef {
+        id,
+        title: f.title.to_string(),
+        severity: ev.severity,
+        tags,
+        techniques,
+        tactics,
+    };
+    Some(Alert {
+        rule: Arc::new(rule),
+        event: Arc::new(event_ref(ev, file)),
+        kind: AlertKind::Finding,
+    })
 }

@@ -135,7 +135,10 @@ impl<'de> Visitor<'de> for ProbeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Probe<'de>, A::Error> {
-        let mut p = Probe { members: Vec::with_capacity(24), ..Probe::default() };
+        let mut p = Probe {
+            members: Vec::with_capacity(24),
+            ..Probe::default()
+        };
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             p.keys += 1;
             let raw: &'de RawValue = map.next_value()?;
@@ -185,11 +188,14 @@ impl<'de> Visitor<'de> for ProbeVisitor {
                 "awslogs" => raw_field!(awslogs),
                 "kinesis" => raw_field!(kinesis),
                 "p_log_type" => str_field!(log_type_hint),
-                "digestStartTime" | "digestEndTime" | "digestPublicKeyFingerprint" | "previousDigestSignature" => p.digest = true,
+                "digestStartTime"
+                | "digestEndTime"
+                | "digestPublicKeyFingerprint"
+                | "previousDigestSignature" => p.digest = true,
                 "SchemaVersion" | "ProductArn" | "AwsAccountId" | "GeneratorId" => p.asff = true,
                 "schemaVersion" | "service" | "severity" | "partition" => p.guardduty += 1,
-                "srcAddr" | "dstAddr" | "srcaddr" | "dstaddr" | "src_endpoint" | "dst_endpoint" | "interfaceId"
-                | "logStatus" | "log-status" => p.flow = true,
+                "srcAddr" | "dstAddr" | "srcaddr" | "dstaddr" | "src_endpoint" | "dst_endpoint"
+                | "interfaceId" | "logStatus" | "log-status" => p.flow = true,
                 _ => {}
             }
             p.members.push((key, raw));

@@ -202,7 +202,12 @@ pub fn ingest_bytes<H: EventHandler>(
     ingest(std::slice::from_ref(&input), opts, handler, on_chunk)
 }
 
-fn work_loop<H: EventHandler>(handler: &H, rx: &Receiver<Work>, tx: &Sender<Done<H::Output>>, pool: &Sender<Vec<u8>>) {
+fn work_loop<H: EventHandler>(
+    handler: &H,
+    rx: &Receiver<Work>,
+    tx: &Sender<Done<H::Output>>,
+    pool: &Sender<Vec<u8>>,
+) {
     for mut work in rx.iter() {
         let mut output = handler.begin();
         {

@@ -339,7 +339,12 @@ pub struct Members<'a>(pub Vec<(Text<'a>, &'a serde_json::value::RawValue)>);
 
 impl PartialEq for Members<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.len() == other.0.len() && self.0.iter().zip(&other.0).all(|(a, b)| a.0 == b.0 && a.1.get() == b.1.get())
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| a.0 == b.0 && a.1.get() == b.1.get())
     }
 }
 
