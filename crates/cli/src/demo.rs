@@ -1,94 +1,79 @@
-//! `firebreak demo`: the quick start. Reads the bundled sample incident and shows what
-//! Firebreak made of it, then what to type next.
+//! `firebreak demo`: the quick start. Reads the bundled sample incident, runs the bundled
+//! detections over it, and shows what Firebreak made of it and what to type next.
 
+use crate::hunt::{AlertFormat, AlertWriter};
 use crate::ingest_cmd::{RejectSink, run_with_progress, write_summary};
 use crate::samples;
 use anyhow::Result;
+use detect::{Correlator, Detector, Matches};
 use ingest::{EventHandler, IngestOptions};
-use model::{Event, EventClass, Outcome};
+use model::{Alert, Event};
+use sigma::compile::Placeholders;
 
-/// One line of the demo timeline.
-struct Row {
-    time_ms: i64,
-    text: String,
-}
+struct Evaluate<'d>(&'d Detector);
 
-struct Timeline;
-
-impl EventHandler for Timeline {
-    type Output = Vec<Row>;
-    fn begin(&self) -> Vec<Row> {
-        Vec::new()
+impl EventHandler for Evaluate<'_> {
+    type Output = Matches;
+    fn begin(&self) -> Matches {
+        Matches::default()
     }
-    fn event(&self, out: &mut Vec<Row>, ev: &Event<'_>) {
-        if ev.class == EventClass::NetworkActivity {
-            return;
-        }
-        let what = match (&ev.api, &ev.finding) {
-            (_, Some(f)) => format!("FINDING [{}] {}", ev.severity.name(), f.title),
-            (Some(api), None) => format!(
-                "{}:{}",
-                api.service.trim_end_matches(".amazonaws.com"),
-                api.operation
-            ),
-            _ => "?".into(),
-        };
-        let outcome = match &ev.outcome {
-            Outcome::Failure { code, .. } => format!(" FAILED {}", code.as_deref().unwrap_or("")),
-            _ => String::new(),
-        };
-        let who = ev
-            .actor
-            .user_name
-            .as_deref()
-            .or(ev.actor.session_name.as_deref())
-            .or(ev.principal())
-            .unwrap_or("-");
-        out.push(Row {
-            time_ms: ev.time_ms.unwrap_or(0),
-            text: format!(
-                "{}  {:<15} {:<18} {:<16} {}{}",
-                ev.time_ms
-                    .map(model::time::format_iso)
-                    .unwrap_or_else(|| "?".into()),
-                ev.source.name(),
-                who,
-                ev.src_ip.as_deref().unwrap_or("-"),
-                what,
-                outcome
-            ),
-        });
+    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
+        self.0.evaluate(ev, out);
     }
 }
 
 pub fn run() -> Result<()> {
-    println!(
-        "Firebreak quick start: reading the bundled sample incident (no AWS account needed).\n"
+    println!("Firebreak quick start: the bundled sample incident (no AWS account needed).\n");
+    let (set, errors, _) = detect::rules::build(
+        detect::rules::BUNDLED.iter().copied(),
+        &Placeholders::default(),
     );
-    let inputs = samples::inputs();
-    let mut rows = Vec::new();
+    anyhow::ensure!(
+        errors.is_empty(),
+        "bundled rules failed to load: {}",
+        errors[0]
+    );
+    let detector = Detector::new(set, true);
+    let mut correlator = Correlator::new(&detector);
+    let mut alerts: Vec<Alert> = Vec::new();
     let mut rejects = RejectSink::new(20, None)?;
     let summary = run_with_progress(
-        &inputs,
+        &samples::inputs(),
         IngestOptions::default(),
         true,
-        &Timeline,
+        &Evaluate(&detector),
         |chunk| {
-            rows.extend(chunk.output);
+            alerts.extend(chunk.output.alerts);
+            for h in chunk.output.hits {
+                correlator.push(h, &mut alerts);
+            }
             rejects.add(chunk.rejections)
         },
     )?;
+    alerts.extend(correlator.finish());
+    println!("1. Read the logs");
     write_summary(&mut std::io::stdout(), &summary, &rejects.shown)?;
-    rows.sort_by_key(|r| r.time_ms);
+    alerts.sort_by_key(|a| a.event.time_ms);
     println!(
-        "\nTimeline (API activity and findings; {} flow records not shown):",
-        summary.kind(ingest::RecordKind::VpcFlow).events
+        "\n2. Ran {} bundled detections ({} correlations) and GuardDuty / Security Hub findings: {} alert(s)\n",
+        detector.rule_count(),
+        detector.correlation_count(),
+        alerts.len()
     );
-    for row in &rows {
-        println!("  {}", row.text);
+    let mut table = AlertWriter::new(AlertFormat::Table, Box::new(std::io::stdout()));
+    for a in &alerts {
+        table.write(a)?;
     }
+    table.finish()?;
     println!(
-        "\nNext:\n  firebreak ingest examples/sample-logs --output ocsf-jsonl | head -n 3   # the same events as OCSF 1.1\n  firebreak ingest YOUR_LOGS/ --output jsonl --out events.jsonl --rejects rejects.txt\n  firebreak ingest --help"
+        "\nThe story: access key AKIAQXAMPLELEAKED001 of `ci-deployer`, used from 203.0.113.77, enumerated the account,\n\
+         created a backdoor admin, stopped CloudTrail, deleted flow logs, launched a GPU instance that mines crypto\n\
+         and opened a bucket to the world.\n\
+         \nNext:\n  \
+         firebreak hunt examples/sample-logs --output jsonl          # the same alerts as JSON lines\n  \
+         firebreak hunt YOUR_LOGS/ --rules MORE_SIGMA_RULES/          # your logs, bundled rules plus yours\n  \
+         firebreak ingest examples/sample-logs --output ocsf-jsonl   # the events as OCSF 1.1\n  \
+         firebreak rules check MY_RULES/                              # validate Sigma rules"
     );
     Ok(())
 }

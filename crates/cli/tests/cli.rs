@@ -38,8 +38,84 @@ fn demo_reads_every_bundled_sample_and_says_what_next() {
         ["vpcflow", "25", "25", "0"]
     );
     assert!(out.contains("CloudTrail digest files recognized (not events): 1"));
-    assert!(out.contains("ci-deployer") && out.contains("iam:CreateUser"));
-    assert!(out.contains("Next:"));
+    for alert in [
+        "CloudTrail Logging Stopped",
+        "New IAM User or Role Granted AdministratorA",
+        "Port Scan: Many Ports Refused",
+        "EC2 instance i-0badc0ffee0ddf00d is communi",
+    ] {
+        assert!(out.contains(alert), "missing {alert} in\n{out}");
+    }
+    assert!(out.contains("AKIAQXAMPLELEAKED001") && out.contains("Next:"));
+}
+
+#[test]
+fn hunt_exit_status_and_formats() {
+    let out = firebreak()
+        .args(["hunt", "examples/sample-logs", "--output", "jsonl"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "alerts fired");
+    let alerts: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(alerts.len() >= 15);
+    let stopped = alerts
+        .iter()
+        .find(|a| a["rule_title"] == "CloudTrail Logging Stopped")
+        .unwrap();
+    assert_eq!(stopped["access_key_id"], "AKIAQXAMPLELEAKED001");
+    assert_eq!(stopped["techniques"][0], "T1562.008");
+    assert!(
+        stopped["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("later-events.jsonl")
+    );
+
+    let out = firebreak()
+        .args(["hunt", "examples/sample-logs", "--output", "csv"])
+        .output()
+        .unwrap();
+    let csv = String::from_utf8(out.stdout).unwrap();
+    assert!(csv.starts_with("time,level,rule_id,title,attack,account,region,principal,access_key_id,src_ip,operation,source,location,kind"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let quiet = dir.path().join("quiet.jsonl");
+    std::fs::write(&quiet, r#"{"eventVersion":"1.09","eventSource":"s3.amazonaws.com","eventName":"GetObject","eventTime":"2026-01-01T00:00:00Z"}"#).unwrap();
+    let out = firebreak().arg("hunt").arg(&quiet).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "nothing fired: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn rules_check_reports_located_errors() {
+    let out = firebreak().args(["rules", "check"]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "bundled rules load: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yml"), "title: bad\nlogsource:\n  product: aws\ndetection:\n  sel:\n    eventName|containz: x\n  condition: sel or missing\n").unwrap();
+    let out = firebreak()
+        .args(["rules", "check"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("bad.yml:6:5: `eventName|containz`: unknown modifier `containz`"),
+        "{text}"
+    );
+    assert!(text.contains("unknown search `missing`"), "{text}");
 }
 
 #[test]
