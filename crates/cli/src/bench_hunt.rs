@@ -5,11 +5,12 @@
 //! single-event match.
 
 use crate::bench::{BenchArgs, Measurement, corpus_paths, header, rusage, timed};
+use crate::evaluate::Evaluate;
 use anyhow::{Context, Result, bail};
-use detect::{Correlator, Detector, Matches};
+use detect::{Correlator, Detector};
 use flate2::read::MultiGzDecoder;
-use ingest::{EventHandler, IngestOptions, Input};
-use model::{AlertKind, Event};
+use ingest::{IngestOptions, Input};
+use model::AlertKind;
 use serde_json::Value as Json;
 use sigma::compile::{Placeholders, RuleSet};
 use sigma::{Document, FieldId, Value};
@@ -134,18 +135,6 @@ fn baseline(set: &RuleSet, path: &Path, gz: bool) -> Result<(u64, u64, u64)> {
     Ok((bytes, events, matches))
 }
 
-struct Count<'d>(&'d Detector);
-
-impl EventHandler for Count<'_> {
-    type Output = Matches;
-    fn begin(&self) -> Matches {
-        Matches::default()
-    }
-    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
-        self.0.evaluate(ev, out);
-    }
-}
-
 /// Firebreak: the ingest pipeline with the routed detector; returns (bytes, events, matches)
 /// where matches counts rule matches (alerts, plus rules that only feed correlations).
 fn firebreak(det: &Detector, path: &Path, threads: usize) -> Result<(u64, u64, u64, u64)> {
@@ -159,7 +148,7 @@ fn firebreak(det: &Detector, path: &Path, threads: usize) -> Result<(u64, u64, u
     let summary = ingest::ingest(
         &[Input::File(path.to_path_buf())],
         &opts,
-        &Count(det),
+        &Evaluate(det),
         |c| {
             for a in &c.output.alerts {
                 if matches!(a.kind, AlertKind::Rule) {

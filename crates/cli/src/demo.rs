@@ -1,26 +1,15 @@
 //! `firebreak demo`: the quick start. Reads the bundled sample incident, runs the bundled
 //! detections over it, and shows what Firebreak made of it and what to type next.
 
+use crate::evaluate::Evaluate;
 use crate::hunt::{AlertFormat, AlertWriter};
 use crate::ingest_cmd::{RejectSink, run_with_progress, write_summary};
 use crate::samples;
 use anyhow::Result;
-use detect::{Correlator, Detector, Matches};
-use ingest::{EventHandler, IngestOptions};
-use model::{Alert, Event};
+use detect::{Correlator, Detector};
+use ingest::IngestOptions;
+use model::Alert;
 use sigma::compile::Placeholders;
-
-struct Evaluate<'d>(&'d Detector);
-
-impl EventHandler for Evaluate<'_> {
-    type Output = Matches;
-    fn begin(&self) -> Matches {
-        Matches::default()
-    }
-    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
-        self.0.evaluate(ev, out);
-    }
-}
 
 pub fn run() -> Result<()> {
     println!("Firebreak quick start: the bundled sample incident (no AWS account needed).\n");

@@ -1,12 +1,13 @@
 //! `firebreak hunt`: read logs, run the bundled rules plus any others, print alerts.
 
+use crate::evaluate::Evaluate;
 use crate::ingest_cmd::{ReadArgs, RejectSink, run_with_progress};
 use crate::rules_cmd::{self, RuleArgs};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use detect::{Detector, Matches};
-use ingest::{EventHandler, InputFormat};
-use model::{Alert, AlertKind, Event};
+use detect::Detector;
+use ingest::InputFormat;
+use model::{Alert, AlertKind};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 
@@ -37,18 +38,6 @@ pub struct HuntArgs {
     pub format: InputFormat,
     #[command(flatten)]
     pub read: ReadArgs,
-}
-
-struct Evaluate<'d>(&'d Detector);
-
-impl EventHandler for Evaluate<'_> {
-    type Output = Matches;
-    fn begin(&self) -> Matches {
-        Matches::default()
-    }
-    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
-        self.0.evaluate(ev, out);
-    }
 }
 
 fn short(s: &str, n: usize) -> String {

@@ -3,6 +3,7 @@
 mod bench;
 mod bench_hunt;
 mod demo;
+mod evaluate;
 mod hunt;
 mod ingest_cmd;
 mod progress;

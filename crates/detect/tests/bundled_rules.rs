@@ -2,29 +2,19 @@
 //! together they detect the Stratus Red Team techniques while staying quiet on Panther's
 //! negative cases.
 
-use detect::{Detector, Matches};
-use ingest::{EventHandler, IngestOptions, Input};
-use model::{Alert, AlertKind, Event};
+mod support;
+
+use detect::Detector;
+use ingest::{IngestOptions, Input};
+use model::{Alert, AlertKind};
 use serde_json::Value;
 use sigma::compile::Placeholders;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
+use support::shared;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn shared() -> Option<PathBuf> {
-    let dir = repo().join("../shared/data");
-    if dir.join("README.md").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared data missing under CI=true"
-    );
-    eprintln!("skipping: no shared data at {}", dir.display());
-    None
 }
 
 fn detector() -> Detector {
@@ -37,30 +27,8 @@ fn detector() -> Detector {
     Detector::new(set, true)
 }
 
-struct Run<'d>(&'d Detector);
-
-impl EventHandler for Run<'_> {
-    type Output = Matches;
-    fn begin(&self) -> Matches {
-        Matches::default()
-    }
-    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
-        self.0.evaluate(ev, out);
-    }
-}
-
-/// All alerts (rules, findings, correlations) over `inputs`.
 fn alerts(det: &Detector, inputs: &[Input]) -> Vec<Alert> {
-    let mut out = Vec::new();
-    let mut hits = Vec::new();
-    ingest::ingest(inputs, &IngestOptions::default(), &Run(det), |c| {
-        assert!(c.rejections.is_empty(), "{:?}", c.rejections);
-        out.extend(c.output.alerts);
-        hits.extend(c.output.hits);
-    })
-    .unwrap();
-    out.extend(det.correlate(hits));
-    out
+    support::alerts(det, inputs, &IngestOptions::default())
 }
 
 /// `(file, line)` of every event an alert stands on.

@@ -1,25 +1,14 @@
 //! SigmaHQ's AWS rules over the Stratus and Panther traces give exactly the hand-checked
 //! hits in `../shared/data/oracles` (rule file + 1-based JSONL line).
 
-use detect::{Detector, Matches};
-use ingest::{EventHandler, IngestOptions, Input};
-use model::Event;
+mod support;
+
+use detect::Detector;
+use ingest::{IngestOptions, Input};
 use sigma::compile::Placeholders;
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-
-fn shared() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");
-    if dir.join("README.md").exists() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "shared data missing under CI=true"
-    );
-    eprintln!("skipping: no shared data at {}", dir.display());
-    None
-}
+use std::path::Path;
+use support::{Run, shared};
 
 fn rule_sources(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -39,18 +28,6 @@ fn rule_sources(dir: &Path) -> Vec<(String, String)> {
     }
     out.sort();
     out
-}
-
-struct Run<'d>(&'d Detector);
-
-impl EventHandler for Run<'_> {
-    type Output = Matches;
-    fn begin(&self) -> Matches {
-        Matches::default()
-    }
-    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
-        self.0.evaluate(ev, out);
-    }
 }
 
 fn hits(

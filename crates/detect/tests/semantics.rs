@@ -1,21 +1,11 @@
 //! Sigma semantics end to end: rule text → compiled set → events read by `ingest` → alerts.
 
-use detect::{Detector, Matches};
-use ingest::{EventHandler, IngestOptions};
-use model::{Alert, AlertKind, Event};
+mod support;
+
+use detect::Detector;
+use ingest::IngestOptions;
+use model::{Alert, AlertKind};
 use sigma::compile::Placeholders;
-
-struct Run<'d>(&'d Detector);
-
-impl EventHandler for Run<'_> {
-    type Output = Matches;
-    fn begin(&self) -> Matches {
-        Matches::default()
-    }
-    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
-        self.0.evaluate(ev, out);
-    }
-}
 
 fn detector(rules: &str, placeholders: &[&str]) -> Detector {
     let mut ph = Placeholders::default();
@@ -28,25 +18,18 @@ fn detector(rules: &str, placeholders: &[&str]) -> Detector {
 }
 
 fn alerts(det: &Detector, events: &str) -> Vec<Alert> {
-    let mut out = Vec::new();
-    let mut hits = Vec::new();
-    ingest::ingest_bytes(
-        "e.jsonl",
-        events.as_bytes(),
+    let input = ingest::Input::Memory {
+        name: "e.jsonl".into(),
+        data: events.as_bytes().into(),
+    };
+    support::alerts(
+        det,
+        &[input],
         &IngestOptions {
             threads: 1,
             ..IngestOptions::default()
         },
-        &Run(det),
-        |c| {
-            assert!(c.rejections.is_empty(), "{:?}", c.rejections);
-            out.extend(c.output.alerts);
-            hits.extend(c.output.hits);
-        },
     )
-    .unwrap();
-    out.extend(det.correlate(hits));
-    out
 }
 
 /// Lines (1-based) on which a one-rule detection fires.
