@@ -260,15 +260,16 @@ impl Detector {
                 out.silent_matches += 1;
             }
         };
+        let mut buf = [0u8; 128];
         if let Some(key) = route.field
             && let Some(name) = doc.field(key).iter().find_map(sigma::Value::text)
-            && let Some(rules) = route.by_value.get(fold(name).as_ref())
+            && let Some(rules) = route.by_value.get(lowercase(name, &mut buf).as_ref())
         {
             rules.iter().for_each(|&ri| check(ri, out));
         }
         if let Some(key) = route.second_field
             && let Some(source) = doc.field(key).iter().find_map(sigma::Value::text)
-            && let Some(rules) = route.by_second.get(fold(source).as_ref())
+            && let Some(rules) = route.by_second.get(lowercase(source, &mut buf).as_ref())
         {
             rules.iter().for_each(|&ri| check(ri, out));
         }
@@ -279,6 +280,20 @@ impl Detector {
                 out.alerts.push(alert);
             }
         }
+    }
+}
+
+/// Lowercases a short ASCII key into `buf` without allocating (longer or non-ASCII keys
+/// allocate).
+fn lowercase<'b>(s: &'b str, buf: &'b mut [u8; 128]) -> std::borrow::Cow<'b, str> {
+    if s.is_ascii() && s.len() <= buf.len() {
+        let out = &mut buf[..s.len()];
+        out.copy_from_slice(s.as_bytes());
+        out.make_ascii_lowercase();
+        // ASCII stays valid UTF-8.
+        std::borrow::Cow::Borrowed(std::str::from_utf8(out).unwrap_or_default())
+    } else {
+        fold(s)
     }
 }
 

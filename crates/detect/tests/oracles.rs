@@ -129,3 +129,39 @@ fn panther_hits_equal_the_oracle() {
         &oracle(&data.join("oracles/reference_hits_panther.tsv")),
     );
 }
+
+#[test]
+fn every_sigmahq_rule_loads_and_legacy_aggregations_are_located() {
+    let Some(data) = shared() else { return };
+    let mut sources = rule_sources(&data.join("sigmahq-aws/rules"));
+    sources.extend(rule_sources(&data.join("sigmahq-aws/rules-placeholder")));
+    let mut ph = Placeholders::default();
+    ph.add("Legitimate_Countries=US").unwrap();
+    ph.add("Legitimate_IP_Ranges=192.0.2.0/24").unwrap();
+    let (set, errors, files) =
+        detect::rules::build(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())), &ph);
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!((files, set.rules.len()), (58, 58));
+
+    // Without placeholder values, the placeholder rule says which are missing and where.
+    let (_, errors, _) = detect::rules::build(
+        sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        &Placeholders::default(),
+    );
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].to_string().contains("aws_cloudtrail_console_login_success_from_susp_locations.yml:25:9: placeholder %Legitimate_Countries%"), "{}", errors[0]);
+
+    // Sigma 1 aggregations are rejected with their location and what to do instead.
+    let legacy = rule_sources(&data.join("sigmahq-aws/unsupported"));
+    let (_, errors, _) = detect::rules::build(
+        legacy.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        &Placeholders::default(),
+    );
+    assert_eq!(errors.len(), 7, "{errors:#?}");
+    assert!(
+        errors
+            .iter()
+            .all(|e| e.line > 0 && e.message.contains("write a correlation rule instead")),
+        "{errors:#?}"
+    );
+}

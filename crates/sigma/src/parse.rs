@@ -672,6 +672,29 @@ fn correlation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Arbitrary text, and rules with arbitrary values and modifiers, never panic;
+        /// every error names the file.
+        #[test]
+        fn never_panics(text in "\\PC{0,400}") {
+            let (items, errors) = parse_file("p.yml", &text);
+            prop_assert!(errors.iter().all(|e| e.file == "p.yml"));
+            let _ = crate::compile(&items, &crate::Placeholders::default());
+        }
+
+        #[test]
+        fn odd_values_and_modifiers_never_panic(
+            mods in proptest::collection::vec(prop_oneof![Just("contains"), Just("all"), Just("re"), Just("cidr"), Just("base64offset"), Just("wide"), Just("windash"), Just("exists"), Just("gt"), Just("fieldref"), Just("expand"), Just("neq"), Just("cased"), Just("i")], 0..4),
+            value in "[ -~]{0,20}",
+        ) {
+            let key = std::iter::once("f").chain(mods.iter().copied()).collect::<Vec<_>>().join("|");
+            let text = format!("title: t\nlogsource: {{}}\ndetection:\n  s:\n    {key}: {:?}\n  condition: s\n", value);
+            let (items, _) = parse_file("p.yml", &text);
+            let _ = crate::compile(&items, &crate::Placeholders::default());
+        }
+    }
 
     fn one(text: &str) -> Result<Item, Vec<RuleError>> {
         let (mut items, errors) = parse_file("r.yml", text);
