@@ -24,6 +24,9 @@ pub struct RuleArgs {
     /// A value for a %placeholder% used with the `expand` modifier: NAME=VALUE (repeatable).
     #[arg(long = "placeholder", value_name = "NAME=VALUE")]
     pub placeholders: Vec<String>,
+    /// A YAML file of placeholder values (`NAME: [VALUE, …]`).
+    #[arg(long = "placeholders", value_name = "FILE")]
+    pub placeholder_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -32,6 +35,9 @@ pub struct CheckArgs {
     pub paths: Vec<PathBuf>,
     #[arg(long = "placeholder", value_name = "NAME=VALUE")]
     pub placeholders: Vec<String>,
+    /// A YAML file of placeholder values (`NAME: [VALUE, …]`).
+    #[arg(long = "placeholders", value_name = "FILE")]
+    pub placeholder_file: Option<PathBuf>,
 }
 
 fn collect(path: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
@@ -72,8 +78,16 @@ pub fn sources(paths: &[PathBuf], bundled: bool) -> Result<Vec<(String, String)>
     Ok(out)
 }
 
-pub fn placeholders(specs: &[String]) -> Result<Placeholders> {
-    let mut p = Placeholders::default();
+/// Placeholder values from a YAML file (if any) plus NAME=VALUE flags.
+pub fn placeholders(specs: &[String], file: Option<&PathBuf>) -> Result<Placeholders> {
+    let mut p = match file {
+        Some(f) => {
+            let text = std::fs::read_to_string(f)
+                .with_context(|| format!("cannot read {}", f.display()))?;
+            Placeholders::from_yaml(&f.display().to_string(), &text)?
+        }
+        None => Placeholders::default(),
+    };
     for s in specs {
         p.add(s).map_err(anyhow::Error::msg)?;
     }
@@ -83,7 +97,7 @@ pub fn placeholders(specs: &[String]) -> Result<Placeholders> {
 /// Loads and compiles rules; returns the set and the errors of rules that did not load.
 pub fn load(args: &RuleArgs) -> Result<(RuleSet, Vec<RuleError>, usize)> {
     let sources = sources(&args.rules, !args.no_bundled)?;
-    let ph = placeholders(&args.placeholders)?;
+    let ph = placeholders(&args.placeholders, args.placeholder_file.as_ref())?;
     Ok(detect::rules::build(
         sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
         &ph,
@@ -94,7 +108,7 @@ pub fn run(cmd: RulesCommand) -> Result<bool> {
     let RulesCommand::Check(args) = cmd;
     let bundled = args.paths.is_empty();
     let sources = sources(&args.paths, bundled)?;
-    let ph = placeholders(&args.placeholders)?;
+    let ph = placeholders(&args.placeholders, args.placeholder_file.as_ref())?;
     let loaded =
         detect::rules::parse_sources(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     let (set, compile_errors) = sigma::compile(&loaded.items, &ph);

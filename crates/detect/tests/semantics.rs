@@ -479,3 +479,32 @@ fn temporal_ordered_and_chaining() {
     let det = detector(&format!("{BASE}---\n{second}---\n{temporal}"), &[]);
     assert!(alerts(&det, &wrong_order).iter().any(|a| a.rule.id == "t3"));
 }
+
+#[test]
+fn correlation_aliases_join_different_field_names() {
+    // A key created for a user, then that user's key used: joined on the user name, which the
+    // two rules find in different fields.
+    let created = "title: key created\nid: kc\nname: key_created\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventName: CreateAccessKey\n  condition: sel\n";
+    let used = "title: key used\nid: ku\nname: key_used\nlogsource:\n  product: aws\n  service: cloudtrail\ndetection:\n  sel:\n    eventName: GetCallerIdentity\n  condition: sel\n";
+    let corr = "title: new key used\nid: nk\ncorrelation:\n  type: temporal_ordered\n  rules: [key_created, key_used]\n  group-by: [user]\n  aliases:\n    user:\n      key_created: requestParameters.userName\n      key_used: userIdentity.userName\n  timespan: 1h\n";
+    let det = detector(&format!("{created}---\n{used}---\n{corr}"), &[]);
+    let make = |user_of_use: &str| {
+        [
+            ct(r#""eventName":"CreateAccessKey","eventTime":"2026-01-01T10:00:00Z","userIdentity":{"userName":"admin"},"requestParameters":{"userName":"backdoor"}"#),
+            ct(&format!(r#""eventName":"GetCallerIdentity","eventTime":"2026-01-01T10:05:00Z","userIdentity":{{"userName":"{user_of_use}"}}"#)),
+        ]
+        .concat()
+    };
+    let fired = alerts(&det, &make("backdoor"));
+    let nk: Vec<&Alert> = fired.iter().filter(|a| a.rule.id == "nk").collect();
+    assert_eq!(nk.len(), 1, "{fired:#?}");
+    let AlertKind::Correlation { group, .. } = &nk[0].kind else {
+        panic!()
+    };
+    assert_eq!(group, &[("user".to_string(), "backdoor".to_string())]);
+    assert!(
+        alerts(&det, &make("someone-else"))
+            .iter()
+            .all(|a| a.rule.id != "nk")
+    );
+}

@@ -19,6 +19,42 @@ pub struct FieldId(pub u32);
 pub struct Placeholders(pub HashMap<String, Vec<String>>);
 
 impl Placeholders {
+    /// Reads a YAML mapping of placeholder names to a value or a list of values:
+    /// `Legitimate_IP_Ranges: [203.0.113.0/24, 198.51.100.0/24]`.
+    pub fn from_yaml(file: &str, text: &str) -> Result<Self, RuleError> {
+        let docs = crate::yaml::load_documents(file, text)?;
+        let mut p = Placeholders::default();
+        for doc in docs {
+            for (key, value) in doc.root.iter() {
+                let name = key.as_str().trim_matches('%').to_string();
+                let values = match value {
+                    marked_yaml::Node::Scalar(s) => vec![s.as_str().to_string()],
+                    marked_yaml::Node::Sequence(seq) => seq
+                        .iter()
+                        .map(|n| {
+                            n.as_scalar()
+                                .map(|s| s.as_str().to_string())
+                                .ok_or_else(|| {
+                                    crate::yaml::pos_of(n).error(
+                                        file,
+                                        format!("values of placeholder `{name}` must be scalars"),
+                                    )
+                                })
+                        })
+                        .collect::<Result<_, _>>()?,
+                    other => {
+                        return Err(crate::yaml::pos_of(other).error(
+                            file,
+                            format!("placeholder `{name}` needs a value or a list of values"),
+                        ));
+                    }
+                };
+                p.0.entry(name).or_default().extend(values);
+            }
+        }
+        Ok(p)
+    }
+
     /// Parses `name=value` (repeatable; a name given twice collects both values).
     pub fn add(&mut self, spec: &str) -> Result<(), String> {
         let (name, value) = spec

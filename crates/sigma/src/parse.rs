@@ -760,6 +760,19 @@ mod tests {
     }
 
     #[test]
+    fn placeholder_files() {
+        let p = crate::Placeholders::from_yaml(
+            "ph.yml",
+            "office: 192.0.2.0/24\nadmins:\n  - alice\n  - bob\n",
+        )
+        .unwrap();
+        assert_eq!(p.0["office"], ["192.0.2.0/24"]);
+        assert_eq!(p.0["admins"], ["alice", "bob"]);
+        let err = crate::Placeholders::from_yaml("ph.yml", "office:\n  a: b\n").unwrap_err();
+        assert_eq!((err.file.as_str(), err.line), ("ph.yml", 2));
+    }
+
+    #[test]
     fn correlation_and_multi_document_positions() {
         let text = format!(
             "{RULE}---\ntitle: many\ncorrelation:\n  type: event_count\n  rules: [x]\n  group-by: [userIdentity.arn]\n  timespan: 10m\n  condition:\n    gte: 5\n"
