@@ -33,7 +33,7 @@ cpu_seconds() {
   local f
   f=$(mktemp)
   /usr/bin/time -o "$f" -f '%U %S' "$@" > /dev/null 2> /dev/null || true  # hunt exits 1 when alerts fire
-  awk '{printf "%.3f", $1 + $2}' "$f"
+  tail -n 1 "$f" | awk '{printf "%.3f", $1 + $2}'
   rm -f "$f"
 }
 
