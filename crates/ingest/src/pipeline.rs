@@ -319,12 +319,12 @@ fn fill_to(
     if error.is_some() {
         return true;
     }
-    let mut block = [0u8; 64 * 1024];
     while buf.len() < target {
-        let want = (target - buf.len()).min(block.len());
-        match r.read(&mut block[..want]) {
+        let want = (target - buf.len()) as u64;
+        // Reads straight into the buffer's spare capacity (no intermediate copy).
+        match r.take(want).read_to_end(buf) {
             Ok(0) => return true,
-            Ok(n) => buf.extend_from_slice(&block[..n]),
+            Ok(_) => {}
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => {
                 *error = Some(e);
