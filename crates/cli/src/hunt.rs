@@ -54,6 +54,7 @@ pub struct AlertWriter {
     out: Box<dyn Write>,
     csv: Option<csv::Writer<Box<dyn Write>>>,
     header_done: bool,
+    scratch: Vec<u8>,
     pub count: usize,
 }
 
@@ -88,6 +89,7 @@ impl AlertWriter {
             out,
             csv,
             header_done: false,
+            scratch: Vec::new(),
             count: 0,
         }
     }
@@ -116,8 +118,10 @@ impl AlertWriter {
         let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "-".into());
         match self.format {
             AlertFormat::Jsonl => {
-                serde_json::to_writer(&mut self.out, a)?;
-                self.out.write_all(b"\n")?;
+                self.scratch.clear();
+                a.write_json(&mut self.scratch)?;
+                self.scratch.push(b'\n');
+                self.out.write_all(&self.scratch)?;
             }
             AlertFormat::Csv => {
                 let w = self.csv.as_mut().expect("csv writer");

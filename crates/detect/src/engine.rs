@@ -122,6 +122,7 @@ fn rule_ref(meta: &sigma::ast::Meta) -> Arc<RuleRef> {
         tags: meta.tags.clone(),
         techniques,
         tactics,
+        json: Default::default(),
     })
 }
 
@@ -311,5 +312,6 @@ pub fn event_ref(ev: &Event<'_>, file: Arc<str>) -> EventRef {
         operation: ev.api.as_ref().map(|a| a.operation.to_string()),
         file,
         line: ev.origin.line,
+        json: Default::default(),
     }
 }

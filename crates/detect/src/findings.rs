@@ -44,6 +44,7 @@ pub fn finding_alert(ev: &Event<'_>, file: Arc<str>) -> Option<Alert> {
         tags,
         techniques,
         tactics,
+        json: Default::default(),
     };
     Some(Alert {
         rule: Arc::new(rule),

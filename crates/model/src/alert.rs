@@ -5,7 +5,7 @@
 
 use crate::event::{Severity, SourceKind};
 use serde::Serialize;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What raised the alert.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -28,7 +28,7 @@ pub enum AlertKind {
 }
 
 /// The rule side of an alert.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RuleRef {
     #[serde(rename = "rule_id")]
     pub id: String,
@@ -41,10 +41,32 @@ pub struct RuleRef {
     pub techniques: Vec<String>,
     /// ATT&CK tactics (`persistence`).
     pub tactics: Vec<String>,
+    /// These fields as JSON object members, rendered once.
+    #[serde(skip)]
+    pub json: OnceLock<Box<str>>,
+}
+
+impl PartialEq for RuleRef {
+    fn eq(&self, o: &Self) -> bool {
+        (&self.id, &self.title, self.severity, &self.tags, &self.techniques, &self.tactics)
+            == (&o.id, &o.title, o.severity, &o.tags, &o.techniques, &o.tactics)
+    }
+}
+
+/// An object's JSON members without the braces (`"a":1,"b":2`).
+fn members_json<T: Serialize>(value: &T) -> Box<str> {
+    let text = serde_json::to_string(value).unwrap_or_else(|_| "{}".into());
+    text[1..text.len() - 1].into()
+}
+
+impl RuleRef {
+    fn json(&self) -> &str {
+        self.json.get_or_init(|| members_json(self))
+    }
 }
 
 /// The event side of an alert: what a responder triages on.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EventRef {
     pub source: SourceKind,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +87,16 @@ pub struct EventRef {
     pub operation: Option<String>,
     pub file: Arc<str>,
     pub line: u64,
+    /// These fields as JSON object members, rendered once.
+    #[serde(skip)]
+    pub json: OnceLock<Box<str>>,
+}
+
+impl PartialEq for EventRef {
+    fn eq(&self, o: &Self) -> bool {
+        (self.source, self.time_ms, &self.account, &self.region, &self.principal, &self.access_key_id, &self.src_ip, &self.event_uid, &self.operation, &self.file, self.line)
+            == (o.source, o.time_ms, &o.account, &o.region, &o.principal, &o.access_key_id, &o.src_ip, &o.event_uid, &o.operation, &o.file, o.line)
+    }
 }
 
 impl EventRef {
@@ -85,8 +117,60 @@ pub struct Alert {
 }
 
 impl Alert {
+    /// Appends the alert as one JSON object (no newline). The rule and event parts are
+    /// rendered once and reused by every alert that shares them.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.push(b'{');
+        out.extend_from_slice(self.rule.json().as_bytes());
+        out.push(b',');
+        out.extend_from_slice(self.event.json.get_or_init(|| members_json(&*self.event)).as_bytes());
+        out.extend_from_slice(b",\"kind\":");
+        serde_json::to_writer(&mut *out, &self.kind)?;
+        out.push(b'}');
+        Ok(())
+    }
+
     /// `file:line` of the event the alert is located at.
     pub fn location(&self) -> String {
         self.event.location()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spliced_json_equals_serde() {
+        let rule = Arc::new(RuleRef {
+            id: "r\"1".into(),
+            title: "T".into(),
+            severity: Severity::High,
+            tags: vec!["attack.t1078".into()],
+            techniques: vec!["T1078".into()],
+            tactics: vec![],
+            json: OnceLock::new(),
+        });
+        let event = Arc::new(EventRef {
+            source: SourceKind::CloudTrail,
+            time_ms: Some(1),
+            account: Some("1".into()),
+            region: None,
+            principal: Some("arn:\u{e9}".into()),
+            access_key_id: None,
+            src_ip: None,
+            event_uid: None,
+            operation: Some("X".into()),
+            file: Arc::from("f"),
+            line: 3,
+            json: OnceLock::new(),
+        });
+        let alert = Alert { rule, event, kind: AlertKind::Correlation { correlation: "event_count".into(), group: vec![("a".into(), "b".into())], value: 2.0, events: vec!["f:3".into()] } };
+        let mut spliced = Vec::new();
+        alert.write_json(&mut spliced).unwrap();
+        alert.write_json(&mut Vec::new()).unwrap();
+        let a: serde_json::Value = serde_json::from_slice(&spliced).unwrap();
+        let b: serde_json::Value = serde_json::to_value(&alert).unwrap();
+        assert_eq!(a, b);
     }
 }
