@@ -1,15 +1,15 @@
 //! A normalized [`Event`] seen as a Sigma [`Document`]: fields resolve lazily against the
 //! original record, once per event. Top-level members come from the reader when it kept
-//! them, so a record is not parsed again.
+//! them, so a record is not parsed again; nested objects are walked with the fast scanner
+//! of `model::scan` (the reader already validated the record) and scanned once per event.
 
 use model::event::compact_json;
 use model::{Event, Raw};
-use serde_json::value::RawValue;
 use sigma::{Document, FieldId, Value};
 use std::borrow::Cow;
 use std::cell::{OnceCell, RefCell};
 
-type Members<'a> = Vec<(Cow<'a, str>, &'a RawValue)>;
+type Members<'a> = Vec<(Cow<'a, str>, &'a str)>;
 
 /// How to find one field path: top-level key candidates (longest first) with the rest.
 #[derive(Debug, Clone)]
@@ -56,84 +56,16 @@ impl FieldPaths {
     }
 }
 
-/// An object's members in order, keys borrowed when unescaped, values unparsed.
-struct MembersOf<'a>(Members<'a>);
-
-impl<'de> serde::Deserialize<'de> for MembersOf<'de> {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Key<'a>(Cow<'a, str>);
-        impl<'de> serde::Deserialize<'de> for Key<'de> {
-            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V;
-                impl<'de> serde::de::Visitor<'de> for V {
-                    type Value = Key<'de>;
-                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                        f.write_str("a key")
-                    }
-                    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                        Ok(Key(Cow::Borrowed(v)))
-                    }
-                    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                        Ok(Key(Cow::Owned(v.to_owned())))
-                    }
-                }
-                d.deserialize_str(V)
-            }
-        }
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = MembersOf<'de>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<Self::Value, A::Error> {
-                let mut out = Vec::new();
-                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-                    out.push((key, map.next_value::<&'de RawValue>()?));
-                }
-                Ok(MembersOf(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-fn members(text: &str) -> Members<'_> {
-    serde_json::from_str::<MembersOf<'_>>(text)
-        .map(|m| m.0)
-        .unwrap_or_default()
-}
-
-/// A JSON string's content: borrowed when it has no escapes.
-fn json_string(text: &str) -> Option<Cow<'_, str>> {
-    let inner = text.get(1..text.len().checked_sub(1)?)?;
-    if memchr_backslash(inner) {
-        serde_json::from_str::<String>(text).ok().map(Cow::Owned)
-    } else {
-        Some(Cow::Borrowed(inner))
-    }
-}
-
-fn memchr_backslash(s: &str) -> bool {
-    s.as_bytes().contains(&b'\\')
-}
-
 /// Values of a JSON value: arrays yield each element then themselves.
-fn push_values<'a>(raw: &'a RawValue, out: &mut Vec<Value<'a>>) {
-    let text = raw.get();
+fn push_values<'a>(text: &'a str, out: &mut Vec<Value<'a>>) {
     match text.as_bytes().first() {
-        Some(b'"') => out.push(json_string(text).map_or(Value::Null, Value::Str)),
+        Some(b'"') => out.push(model::scan::string(text).map_or(Value::Null, Value::Str)),
         Some(b'{') => out.push(Value::Json(compact_json(text))),
         Some(b'[') => {
-            if let Ok(items) = serde_json::from_str::<Vec<&'a RawValue>>(text) {
-                for item in items {
-                    match item.get().as_bytes().first() {
-                        Some(b'[') => out.push(Value::Json(compact_json(item.get()))),
-                        _ => push_values(item, out),
-                    }
+            for item in model::scan::items(text) {
+                match item.as_bytes().first() {
+                    Some(b'[') => out.push(Value::Json(compact_json(item))),
+                    _ => push_values(item, out),
                 }
             }
             out.push(Value::Json(compact_json(text)));
@@ -149,8 +81,8 @@ fn push_values<'a>(raw: &'a RawValue, out: &mut Vec<Value<'a>>) {
 pub struct EventDoc<'e, 'a> {
     event: &'e Event<'a>,
     paths: &'e FieldPaths,
-    parsed_top: OnceCell<Members<'e>>,
-    /// Members of nested objects already parsed, by the address of their text.
+    top: OnceCell<Members<'e>>,
+    /// Members of nested objects already scanned, by the address of their text.
     nested: RefCell<Vec<(usize, Members<'e>)>>,
     cache: Vec<OnceCell<Vec<Value<'e>>>>,
 }
@@ -160,7 +92,7 @@ impl<'e, 'a> EventDoc<'e, 'a> {
         EventDoc {
             event,
             paths,
-            parsed_top: OnceCell::new(),
+            top: OnceCell::new(),
             nested: RefCell::new(Vec::new()),
             cache: (0..paths.len()).map(|_| OnceCell::new()).collect(),
         }
@@ -170,53 +102,58 @@ impl<'e, 'a> EventDoc<'e, 'a> {
         self.event
     }
 
-    fn top(&self) -> &[(Cow<'e, str>, &'e RawValue)] {
-        if !self.event.members.0.is_empty() {
-            return &self.event.members.0;
-        }
-        match &self.event.raw {
-            Raw::Json(text) => self.parsed_top.get_or_init(|| members(text)),
-            Raw::Fields(_) => &[],
-        }
+    fn top(&self) -> &[(Cow<'e, str>, &'e str)] {
+        self.top.get_or_init(|| {
+            if !self.event.members.0.is_empty() {
+                return self
+                    .event
+                    .members
+                    .0
+                    .iter()
+                    .map(|(k, v)| (Cow::Borrowed(k.as_ref()), v.get()))
+                    .collect();
+            }
+            match &self.event.raw {
+                Raw::Json(text) => model::scan::members(text),
+                Raw::Fields(_) => Vec::new(),
+            }
+        })
     }
 
-    /// The member `key` of the object `raw` (parsed once per event and object).
-    fn member(&self, raw: &'e RawValue, key: &str) -> Option<&'e RawValue> {
-        let addr = raw.get().as_ptr() as usize;
+    /// The member `key` of the object `raw` (scanned once per event and object).
+    fn member(&self, raw: &'e str, key: &str) -> Option<&'e str> {
+        let addr = raw.as_ptr() as usize;
         let mut nested = self.nested.borrow_mut();
         let at = match nested.iter().position(|(a, _)| *a == addr) {
             Some(i) => i,
             None => {
-                nested.push((addr, members(raw.get())));
+                nested.push((addr, model::scan::members(raw)));
                 nested.len() - 1
             }
         };
         nested[at].1.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
     }
 
-    /// Walks `segments` below `raw`; arrays on the way fan out to their elements.
-    fn descend(&self, raw: &'e RawValue, segments: &[String], out: &mut Vec<Value<'e>>) {
+    /// Walks `segments` below `text`; arrays on the way fan out to their elements.
+    fn descend(&self, text: &'e str, segments: &[String], out: &mut Vec<Value<'e>>) {
         if segments.is_empty() {
-            return push_values(raw, out);
+            return push_values(text, out);
         }
-        let text = raw.get();
         match text.as_bytes().first() {
             Some(b'{') => {
-                if let Some(child) = self.member(raw, &segments[0]) {
+                if let Some(child) = self.member(text, &segments[0]) {
                     return self.descend(child, &segments[1..], out);
                 }
                 // A key may itself contain dots (flattened records).
                 for take in (2..=segments.len()).rev() {
-                    if let Some(child) = self.member(raw, &segments[..take].join(".")) {
+                    if let Some(child) = self.member(text, &segments[..take].join(".")) {
                         return self.descend(child, &segments[take..], out);
                     }
                 }
             }
             Some(b'[') => {
-                if let Ok(items) = serde_json::from_str::<Vec<&'e RawValue>>(text) {
-                    for item in items {
-                        self.descend(item, segments, out);
-                    }
+                for item in model::scan::items(text) {
+                    self.descend(item, segments, out);
                 }
             }
             _ => {}

@@ -48,8 +48,21 @@ pub struct RuleRef {
 
 impl PartialEq for RuleRef {
     fn eq(&self, o: &Self) -> bool {
-        (&self.id, &self.title, self.severity, &self.tags, &self.techniques, &self.tactics)
-            == (&o.id, &o.title, o.severity, &o.tags, &o.techniques, &o.tactics)
+        (
+            &self.id,
+            &self.title,
+            self.severity,
+            &self.tags,
+            &self.techniques,
+            &self.tactics,
+        ) == (
+            &o.id,
+            &o.title,
+            o.severity,
+            &o.tags,
+            &o.techniques,
+            &o.tactics,
+        )
     }
 }
 
@@ -94,8 +107,31 @@ pub struct EventRef {
 
 impl PartialEq for EventRef {
     fn eq(&self, o: &Self) -> bool {
-        (self.source, self.time_ms, &self.account, &self.region, &self.principal, &self.access_key_id, &self.src_ip, &self.event_uid, &self.operation, &self.file, self.line)
-            == (o.source, o.time_ms, &o.account, &o.region, &o.principal, &o.access_key_id, &o.src_ip, &o.event_uid, &o.operation, &o.file, o.line)
+        (
+            self.source,
+            self.time_ms,
+            &self.account,
+            &self.region,
+            &self.principal,
+            &self.access_key_id,
+            &self.src_ip,
+            &self.event_uid,
+            &self.operation,
+            &self.file,
+            self.line,
+        ) == (
+            o.source,
+            o.time_ms,
+            &o.account,
+            &o.region,
+            &o.principal,
+            &o.access_key_id,
+            &o.src_ip,
+            &o.event_uid,
+            &o.operation,
+            &o.file,
+            o.line,
+        )
     }
 }
 
@@ -123,7 +159,12 @@ impl Alert {
         out.push(b'{');
         out.extend_from_slice(self.rule.json().as_bytes());
         out.push(b',');
-        out.extend_from_slice(self.event.json.get_or_init(|| members_json(&*self.event)).as_bytes());
+        out.extend_from_slice(
+            self.event
+                .json
+                .get_or_init(|| members_json(&*self.event))
+                .as_bytes(),
+        );
         out.extend_from_slice(b",\"kind\":");
         serde_json::to_writer(&mut *out, &self.kind)?;
         out.push(b'}');
@@ -165,7 +206,16 @@ mod tests {
             line: 3,
             json: OnceLock::new(),
         });
-        let alert = Alert { rule, event, kind: AlertKind::Correlation { correlation: "event_count".into(), group: vec![("a".into(), "b".into())], value: 2.0, events: vec!["f:3".into()] } };
+        let alert = Alert {
+            rule,
+            event,
+            kind: AlertKind::Correlation {
+                correlation: "event_count".into(),
+                group: vec![("a".into(), "b".into())],
+                value: 2.0,
+                events: vec!["f:3".into()],
+            },
+        };
         let mut spliced = Vec::new();
         alert.write_json(&mut spliced).unwrap();
         alert.write_json(&mut Vec::new()).unwrap();

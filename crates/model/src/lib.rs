@@ -5,6 +5,7 @@ pub mod alert;
 pub mod event;
 pub mod field;
 pub mod ocsf;
+pub mod scan;
 pub mod time;
 
 pub use alert::{Alert, AlertKind, EventRef, RuleRef};
