@@ -140,6 +140,7 @@ fn baseline(set: &RuleSet, path: &Path, gz: bool) -> Result<(u64, u64, u64)> {
 fn firebreak(det: &Detector, path: &Path, threads: usize) -> Result<(u64, u64, u64, u64)> {
     let opts = IngestOptions {
         threads,
+        normalize_actor: false,
         ..IngestOptions::default()
     };
     let mut correlator = Correlator::new(det);

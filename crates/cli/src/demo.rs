@@ -28,7 +28,10 @@ pub fn run() -> Result<()> {
     let mut rejects = RejectSink::new(20, None)?;
     let summary = run_with_progress(
         &samples::inputs(),
-        IngestOptions::default(),
+        IngestOptions {
+            normalize_actor: false,
+            ..IngestOptions::default()
+        },
         true,
         &Evaluate(&detector),
         |chunk| {

@@ -6,7 +6,7 @@ use crate::rules_cmd::{self, RuleArgs};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use detect::Detector;
-use ingest::InputFormat;
+use ingest::{IngestOptions, InputFormat};
 use model::{Alert, AlertKind};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -220,7 +220,10 @@ pub fn run(args: HuntArgs) -> Result<bool> {
     let mut rejects = RejectSink::new(10, None)?;
     let summary = run_with_progress(
         &inputs,
-        args.read.options(args.format),
+        IngestOptions {
+            normalize_actor: false,
+            ..args.read.options(args.format)
+        },
         !args.read.no_progress,
         &Evaluate(&detector),
         |chunk| {

@@ -10,7 +10,7 @@
 use crate::engine::{Detector, Hit};
 use model::{Alert, AlertKind};
 use sigma::ast::CorrelationKind;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 fn percentile(values: &mut [f64], p: f64) -> f64 {
@@ -90,7 +90,7 @@ struct Group {
 /// Streaming state of every correlation of a detector.
 pub struct Correlator<'d> {
     det: &'d Detector,
-    groups: Vec<HashMap<Vec<String>, Group>>,
+    groups: Vec<BTreeMap<Vec<String>, Group>>,
     /// Correlations that consume each correlation's alerts (chaining).
     consumers: Vec<Vec<(usize, usize)>>,
     newest: i64,
@@ -108,7 +108,7 @@ impl<'d> Correlator<'d> {
         }
         Correlator {
             det,
-            groups: (0..corrs.len()).map(|_| HashMap::new()).collect(),
+            groups: (0..corrs.len()).map(|_| BTreeMap::new()).collect(),
             consumers,
             newest: i64::MIN,
             pushes: 0,

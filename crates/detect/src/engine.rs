@@ -298,15 +298,47 @@ fn lowercase<'b>(s: &'b str, buf: &'b mut [u8; 128]) -> std::borrow::Cow<'b, str
     }
 }
 
+/// The first of `names` in the record's `userIdentity`: the fallback when the reader left
+/// the actor unparsed (detection-only ingest). Where the actor was parsed the record gives
+/// the same answer.
+fn identity_field(ev: &Event<'_>, names: &[&str]) -> Option<String> {
+    let identity = ev
+        .members
+        .0
+        .iter()
+        .find(|(k, _)| k == "userIdentity" || k == "useridentity")?
+        .1
+        .get();
+    names
+        .iter()
+        .find_map(|n| model::scan::member(identity, n))
+        .and_then(model::scan::string)
+        .filter(|s| !s.is_empty())
+        .map(std::borrow::Cow::into_owned)
+}
+
 /// The context of an event, for its alerts.
 pub fn event_ref(ev: &Event<'_>, file: Arc<str>) -> EventRef {
     EventRef {
         source: ev.source,
         time_ms: ev.time_ms,
-        account: ev.account.as_deref().map(str::to_string),
+        account: ev
+            .account
+            .as_deref()
+            .map(str::to_string)
+            .or_else(|| identity_field(ev, &["accountId", "accountid"])),
         region: ev.region.as_deref().map(str::to_string),
-        principal: ev.principal().map(str::to_string),
-        access_key_id: ev.actor.access_key_id.as_deref().map(str::to_string),
+        principal: ev.principal().map(str::to_string).or_else(|| {
+            identity_field(ev, &["arn"])
+                .or_else(|| identity_field(ev, &["userName", "username"]))
+                .or_else(|| identity_field(ev, &["principalId", "principalid"]))
+        }),
+        access_key_id: ev
+            .actor
+            .access_key_id
+            .as_deref()
+            .map(str::to_string)
+            .or_else(|| identity_field(ev, &["accessKeyId", "accesskeyid"])),
         src_ip: ev.src_ip.as_deref().map(str::to_string),
         event_uid: ev.uid.as_deref().map(str::to_string),
         operation: ev.api.as_ref().map(|a| a.operation.to_string()),

@@ -165,3 +165,54 @@ fn every_sigmahq_rule_loads_and_legacy_aggregations_are_located() {
         "{errors:#?}"
     );
 }
+
+#[test]
+fn detection_only_ingest_gives_identical_alerts() {
+    let Some(data) = shared() else { return };
+    let mut sources = rule_sources(&data.join("sigmahq-aws/rules"));
+    sources.extend(
+        detect::rules::BUNDLED
+            .iter()
+            .map(|(n, t)| ((*n).to_string(), (*t).to_string())),
+    );
+    let (set, errors, _) = detect::rules::build(
+        sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        &Placeholders::default(),
+    );
+    assert!(errors.is_empty(), "{errors:#?}");
+    let det = Detector::new(set, true);
+    let inputs = [
+        Input::File(data.join("stratus-detonations/stratus_cloudtrail.jsonl")),
+        Input::File(data.join("panther-tests/panther_cloudtrail_tests.jsonl")),
+        Input::File(data.join("panther-tests/panther_guardduty_tests.jsonl")),
+    ];
+    let full = support::alerts(&det, &inputs, &IngestOptions::default());
+    let light = support::alerts(
+        &det,
+        &inputs,
+        &IngestOptions {
+            normalize_actor: false,
+            ..IngestOptions::default()
+        },
+    );
+    assert!(full.len() > 400);
+    assert_eq!(full.len(), light.len());
+    for (a, b) in full.iter().zip(&light) {
+        assert_eq!(
+            (
+                &a.rule.id,
+                &a.event.line,
+                &a.event.principal,
+                &a.event.access_key_id,
+                &a.event.account
+            ),
+            (
+                &b.rule.id,
+                &b.event.line,
+                &b.event.principal,
+                &b.event.access_key_id,
+                &b.event.account
+            )
+        );
+    }
+}

@@ -207,7 +207,13 @@ fn parse_sub<'a, T: Deserialize<'a> + Default>(raw: Option<&'a RawValue>) -> T {
 }
 
 /// Builds the normalized event from a probed CloudTrail record whose JSON text is `raw`.
-pub(crate) fn to_event<'a>(mut p: Probe<'a>, raw: Text<'a>, origin: Origin<'a>) -> Event<'a> {
+/// Without `full`, the actor and resources are left empty (the record still holds them).
+pub(crate) fn to_event<'a>(
+    mut p: Probe<'a>,
+    raw: Text<'a>,
+    origin: Origin<'a>,
+    full: bool,
+) -> Event<'a> {
     let is_login = p.event_name.get() == Some("ConsoleLogin");
     let class = if is_login {
         EventClass::Authentication
@@ -223,7 +229,11 @@ pub(crate) fn to_event<'a>(mut p: Probe<'a>, raw: Text<'a>, origin: Origin<'a>) 
         .or_else(|| p.timestamp.get().and_then(parse_timestamp));
     ev.severity = Severity::Informational;
 
-    let identity: UserIdentity<'a> = parse_sub(p.user_identity);
+    let identity: UserIdentity<'a> = if full {
+        parse_sub(p.user_identity)
+    } else {
+        UserIdentity::default()
+    };
     let ctx = identity.session_context.unwrap_or_default();
     let issuer = ctx.session_issuer.unwrap_or_default();
     let attributes = ctx.attributes.unwrap_or_default();
@@ -285,7 +295,7 @@ pub(crate) fn to_event<'a>(mut p: Probe<'a>, raw: Text<'a>, origin: Origin<'a>) 
             read_only: truthy(p.read_only.get()),
         });
     }
-    if let Some(resources) = p.resources
+    if let Some(resources) = p.resources.filter(|_| full)
         && let Ok(items) = serde_json::from_str::<Vec<ResourceItem<'a>>>(resources.get())
     {
         ev.resources = items

@@ -24,6 +24,7 @@ pub(crate) struct FileCtx {
     /// Whether the layout was given by the user (applies to CloudWatch Logs messages too).
     pub explicit_layout: bool,
     pub max_record_bytes: usize,
+    pub normalize_actor: bool,
 }
 
 /// Where events and counts of one chunk go.
@@ -352,13 +353,23 @@ fn cloudtrail_record(
     at: &str,
 ) {
     if !cloudtrail::has_embedded_json(&probe) {
-        let ev = cloudtrail::to_event(probe, Cow::Borrowed(text), origin(ctx, line));
+        let ev = cloudtrail::to_event(
+            probe,
+            Cow::Borrowed(text),
+            origin(ctx, line),
+            ctx.normalize_actor,
+        );
         return emit.event(RecordKind::CloudTrail, &ev);
     }
     match cloudtrail::expand_embedded_json(text) {
         Ok(expanded) => match serde_json::from_str::<Probe<'_>>(&expanded) {
             Ok(probe) => {
-                let ev = cloudtrail::to_event(probe, Cow::Borrowed(&expanded), origin(ctx, line));
+                let ev = cloudtrail::to_event(
+                    probe,
+                    Cow::Borrowed(&expanded),
+                    origin(ctx, line),
+                    ctx.normalize_actor,
+                );
                 emit.event(RecordKind::CloudTrail, &ev);
             }
             Err(e) => emit.reject(ctx, line, RecordKind::CloudTrail, json_error(&e, at)),
