@@ -470,7 +470,9 @@ impl Reader<'_> {
         let mut body: Box<dyn Read + Send> = if gzip {
             Box::new(MultiGzDecoder::new(raw))
         } else {
-            Box::new(raw)
+            // The buffer only served the sniff: read the rest straight from the source.
+            let sniffed = raw.buffer().to_vec();
+            Box::new(Cursor::new(sniffed).chain(raw.into_inner()))
         };
         let (mut head, head_error) = read_head(&mut body, HEAD_BYTES);
         if head.starts_with(b"\xEF\xBB\xBF") {

@@ -159,7 +159,8 @@ pub(crate) fn json(
             format!("envelopes nested too deep{at}"),
         );
     }
-    let Ok(text) = std::str::from_utf8(bytes) else {
+    // SIMD validation: this runs on every record.
+    let Ok(text) = simdutf8::basic::from_utf8(bytes) else {
         return emit.reject(
             ctx,
             line,

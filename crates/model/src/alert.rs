@@ -165,8 +165,14 @@ impl Alert {
                 .get_or_init(|| members_json(&*self.event))
                 .as_bytes(),
         );
-        out.extend_from_slice(b",\"kind\":");
-        serde_json::to_writer(&mut *out, &self.kind)?;
+        match &self.kind {
+            AlertKind::Rule => out.extend_from_slice(br#","kind":{"type":"rule"}"#),
+            AlertKind::Finding => out.extend_from_slice(br#","kind":{"type":"finding"}"#),
+            kind => {
+                out.extend_from_slice(b",\"kind\":");
+                serde_json::to_writer(&mut *out, kind)?;
+            }
+        }
         out.push(b'}');
         Ok(())
     }
