@@ -50,7 +50,6 @@ pub(crate) struct Probe<'a> {
     pub asff: bool,
     pub guardduty: u8,
     pub flow: bool,
-    pub keys: u32,
     /// Every top-level member, value unparsed.
     pub members: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
@@ -140,7 +139,6 @@ impl<'de> Visitor<'de> for ProbeVisitor {
             ..Probe::default()
         };
         while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
-            p.keys += 1;
             let raw: &'de RawValue = map.next_value()?;
             // First occurrence wins for duplicated keys.
             macro_rules! str_field {

@@ -72,56 +72,37 @@ pub fn string(raw: &str) -> Option<Cow<'_, str>> {
     serde_json::from_str::<String>(raw).ok().map(Cow::Owned)
 }
 
-/// Members of a JSON object as `(key, raw value)`, in order.
-pub fn members(obj: &str) -> Vec<(Cow<'_, str>, &str)> {
-    let b = obj.as_bytes();
-    let mut out = Vec::new();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return out;
-    }
-    i += 1;
-    loop {
-        i = skip_ws(b, i);
-        if b.get(i) != Some(&b'"') {
-            return out;
-        }
-        let key_end = skip_string(b, i);
-        let Some(key) = obj.get(i..key_end).and_then(string) else {
-            return out;
-        };
-        i = skip_ws(b, key_end);
-        if b.get(i) != Some(&b':') {
-            return out;
-        }
-        i = skip_ws(b, i + 1);
-        let end = skip_value(b, i);
-        let Some(value) = obj.get(i..end) else {
-            return out;
-        };
-        out.push((key, value));
-        i = skip_ws(b, end);
-        match b.get(i) {
-            Some(b',') => i += 1,
-            _ => return out,
+/// Members of a JSON object as `(key, raw value)`, scanned lazily in order; stops at the
+/// end of the object or at anything that is not valid JSON.
+struct Members<'a> {
+    text: &'a str,
+    at: usize,
+    done: bool,
+}
+
+impl<'a> Members<'a> {
+    fn new(text: &'a str) -> Self {
+        let b = text.as_bytes();
+        let i = skip_ws(b, 0);
+        let ok = b.get(i) == Some(&b'{');
+        Members {
+            text,
+            at: i + 1,
+            done: !ok,
         }
     }
 }
 
-/// The raw value of member `key` of a JSON object (first occurrence), scanning no further.
-pub fn member<'a>(obj: &'a str, key: &str) -> Option<&'a str> {
-    members_until(obj, key)
-}
+impl<'a> Iterator for Members<'a> {
+    type Item = (Cow<'a, str>, &'a str);
 
-fn members_until<'a>(obj: &'a str, want: &str) -> Option<&'a str> {
-    let b = obj.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i += 1;
-    loop {
-        i = skip_ws(b, i);
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        self.done = true;
+        let (obj, b) = (self.text, self.text.as_bytes());
+        let mut i = skip_ws(b, self.at);
         if b.get(i) != Some(&b'"') {
             return None;
         }
@@ -133,15 +114,24 @@ fn members_until<'a>(obj: &'a str, want: &str) -> Option<&'a str> {
         }
         i = skip_ws(b, i + 1);
         let end = skip_value(b, i);
-        if key == want {
-            return obj.get(i..end);
+        let value = obj.get(i..end)?;
+        let next = skip_ws(b, end);
+        if b.get(next) == Some(&b',') {
+            self.at = next + 1;
+            self.done = false;
         }
-        i = skip_ws(b, end);
-        match b.get(i) {
-            Some(b',') => i += 1,
-            _ => return None,
-        }
+        Some((key, value))
     }
+}
+
+/// Members of a JSON object as `(key, raw value)`, in order.
+pub fn members(obj: &str) -> Vec<(Cow<'_, str>, &str)> {
+    Members::new(obj).collect()
+}
+
+/// The raw value of member `key` of a JSON object (first occurrence), scanning no further.
+pub fn member<'a>(obj: &'a str, key: &str) -> Option<&'a str> {
+    Members::new(obj).find(|(k, _)| k == key).map(|(_, v)| v)
 }
 
 /// Items of a JSON array as raw values, in order.

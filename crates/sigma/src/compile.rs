@@ -4,9 +4,8 @@ use crate::ast::*;
 use crate::condition::name_matches;
 use crate::document::{Document, Value};
 use crate::error::{Pos, RuleError};
-use crate::matcher::{NumOp, Pattern, RefOp, fold, regex_pattern, transform, wildcard_pattern};
+use crate::matcher::{NumOp, Pattern, RefOp, regex_pattern, transform, wildcard_pattern};
 use crate::modifier::Modifier;
-use memchr::memmem::Finder;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
@@ -756,9 +755,4 @@ pub fn compile(items: &[Item], placeholders: &Placeholders) -> (RuleSet, Vec<Rul
         });
     }
     (c.set, c.errors)
-}
-
-/// A keyword finder over lowercase text, for callers that search raw bytes themselves.
-pub fn keyword_finder(word: &str) -> Finder<'static> {
-    Finder::new(fold(word).as_bytes()).into_owned()
 }

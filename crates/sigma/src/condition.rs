@@ -14,7 +14,6 @@ enum Tok {
     Of,
     All,
     Them,
-    Pipe,
 }
 
 fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>, String> {
@@ -30,7 +29,6 @@ fn tokenize(s: &str) -> Result<Vec<(Tok, usize)>, String> {
         let tok = match c {
             '(' => Tok::LParen,
             ')' => Tok::RParen,
-            '|' => Tok::Pipe,
             c if c.is_alphanumeric() || c == '_' || c == '*' || c == '-' || c == '.' => {
                 let start = i;
                 while i < chars.len() && {
@@ -174,7 +172,6 @@ fn tok_text(t: &Tok) -> String {
         Tok::Of => "of".into(),
         Tok::All => "all".into(),
         Tok::Them => "them".into(),
-        Tok::Pipe => "|".into(),
     }
 }
 
