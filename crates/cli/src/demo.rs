@@ -1,12 +1,12 @@
 //! `firebreak demo`: the quick start. Reads the bundled sample incident, runs the bundled
 //! detections over it, and shows what Firebreak made of it and what to type next.
 
-use crate::evaluate::Evaluate;
+use crate::evaluate::detect_inputs;
 use crate::hunt::{AlertFormat, AlertWriter};
-use crate::ingest_cmd::{RejectSink, run_with_progress, write_summary};
+use crate::ingest_cmd::{RejectSink, write_summary};
 use crate::samples;
 use anyhow::Result;
-use detect::{Correlator, Detector};
+use detect::Detector;
 use ingest::IngestOptions;
 use model::Alert;
 use sigma::compile::Placeholders;
@@ -23,26 +23,19 @@ pub fn run() -> Result<()> {
         errors[0]
     );
     let detector = Detector::new(set, true);
-    let mut correlator = Correlator::new(&detector);
     let mut alerts: Vec<Alert> = Vec::new();
     let mut rejects = RejectSink::new(20, None)?;
-    let summary = run_with_progress(
+    let summary = detect_inputs(
         &samples::inputs(),
-        IngestOptions {
-            normalize_actor: false,
-            ..IngestOptions::default()
-        },
+        IngestOptions::default(),
         true,
-        &Evaluate(&detector),
-        |chunk| {
-            alerts.extend(chunk.output.alerts);
-            for h in chunk.output.hits {
-                correlator.push(h, &mut alerts);
-            }
-            rejects.add(chunk.rejections)
+        &detector,
+        &mut rejects,
+        |a| {
+            alerts.push(a.clone());
+            Ok(())
         },
     )?;
-    alerts.extend(correlator.finish());
     println!("1. Read the logs");
     write_summary(&mut std::io::stdout(), &summary, &rejects.shown)?;
     alerts.sort_by_key(|a| a.event.time_ms);

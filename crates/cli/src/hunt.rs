@@ -1,12 +1,12 @@
 //! `firebreak hunt`: read logs, run the bundled rules plus any others, print alerts.
 
-use crate::evaluate::Evaluate;
-use crate::ingest_cmd::{ReadArgs, RejectSink, run_with_progress};
+use crate::evaluate::detect_inputs;
+use crate::ingest_cmd::{ReadArgs, RejectSink};
 use crate::rules_cmd::{self, RuleArgs};
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use detect::Detector;
-use ingest::{IngestOptions, InputFormat};
+use ingest::InputFormat;
 use model::{Alert, AlertKind};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -215,51 +215,31 @@ pub fn run(args: HuntArgs) -> Result<bool> {
         ))
     };
     let mut writer = AlertWriter::new(args.output, out);
-    let mut correlator = detect::Correlator::new(&detector);
-    let mut completed = Vec::new();
     let mut rejects = RejectSink::new(10, None)?;
-    let summary = run_with_progress(
+    let summary = detect_inputs(
         &inputs,
-        IngestOptions {
-            normalize_actor: false,
-            ..args.read.options(args.format)
-        },
+        args.read.options(args.format),
         !args.read.no_progress,
-        &Evaluate(&detector),
-        |chunk| {
-            for a in &chunk.output.alerts {
-                writer.write(a)?;
-            }
-            for hit in chunk.output.hits {
-                correlator.push(hit, &mut completed);
-            }
-            for a in completed.drain(..) {
-                writer.write(&a)?;
-            }
-            rejects.add(chunk.rejections)
-        },
+        &detector,
+        &mut rejects,
+        |a| writer.write(a),
     )?;
-    for a in correlator.finish() {
-        writer.write(&a)?;
-    }
     let fired = writer.count;
     writer.finish()?;
     let mut err = std::io::stderr();
-    {
-        writeln!(
-            err,
-            "{} events from {} file(s) ({} rejected); {} rules and {} correlations from {} rule file(s); {} alert(s)",
-            summary.events(),
-            summary.files,
-            summary.rejected(),
-            detector.rule_count(),
-            detector.correlation_count(),
-            files,
-            fired
-        )?;
-        for r in &rejects.shown {
-            writeln!(err, "  rejected: {r}")?;
-        }
+    writeln!(
+        err,
+        "{} events from {} file(s) ({} rejected); {} rules and {} correlations from {} rule file(s); {} alert(s)",
+        summary.events(),
+        summary.files,
+        summary.rejected(),
+        detector.rule_count(),
+        detector.correlation_count(),
+        files,
+        fired
+    )?;
+    for r in &rejects.shown {
+        writeln!(err, "  rejected: {r}")?;
     }
     Ok(fired > 0)
 }
