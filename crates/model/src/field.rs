@@ -5,9 +5,7 @@
 //! engine compiles its own field accessors.
 
 use crate::event::{Event, Raw, Text};
-use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 
 /// A value found at a field path.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,13 +22,9 @@ pub enum FieldValue<'a> {
 }
 
 impl<'a> FieldValue<'a> {
-    fn from_raw(raw: &'a RawValue) -> FieldValue<'a> {
-        let text = raw.get();
+    fn from_raw(text: &'a str) -> FieldValue<'a> {
         match text.as_bytes().first() {
-            Some(b'"') => match serde_json::from_str::<Cow<'a, str>>(text) {
-                Ok(s) => FieldValue::Str(s),
-                Err(_) => FieldValue::Null,
-            },
+            Some(b'"') => crate::scan::string(text).map_or(FieldValue::Null, FieldValue::Str),
             Some(b'{') => FieldValue::Object(text),
             Some(b'[') => FieldValue::Array(text),
             Some(b't') => FieldValue::Bool(true),
@@ -53,35 +47,31 @@ impl<'a> FieldValue<'a> {
     }
 }
 
-type JsonObject<'a> = BTreeMap<Cow<'a, str>, &'a RawValue>;
-
-/// Collects every value at `path` below `json`; an array on the way fans out to each element.
+/// Collects every value at `path` below `json` (text the reader validated); an array on
+/// the way fans out to each element.
 fn collect_json<'a>(json: &'a str, segments: &[&str], out: &mut Vec<FieldValue<'a>>) {
+    let json = json.trim_start();
     let Some((first, rest)) = segments.split_first() else {
-        if let Ok(raw) = serde_json::from_str::<&RawValue>(json) {
-            out.push(FieldValue::from_raw(raw));
-        }
+        out.push(FieldValue::from_raw(json.trim_end()));
         return;
     };
-    match json.trim_start().as_bytes().first() {
+    match json.as_bytes().first() {
         Some(b'{') => {
-            if let Ok(map) = serde_json::from_str::<JsonObject<'a>>(json)
-                && let Some(child) = map.get(*first)
-            {
-                collect_json(child.get(), rest, out);
+            if let Some(child) = crate::scan::member(json, first) {
+                collect_json(child, rest, out);
             }
         }
         Some(b'[') => {
-            if let Ok(items) = serde_json::from_str::<Vec<&'a RawValue>>(json) {
-                if let Ok(index) = first.parse::<usize>() {
+            let items = crate::scan::items(json);
+            match first.parse::<usize>() {
+                Ok(index) => {
                     if let Some(item) = items.get(index) {
-                        collect_json(item.get(), rest, out);
-                    }
-                } else {
-                    for item in items {
-                        collect_json(item.get(), segments, out);
+                        collect_json(item, rest, out);
                     }
                 }
+                Err(_) => items
+                    .into_iter()
+                    .for_each(|item| collect_json(item, segments, out)),
             }
         }
         _ => {}
