@@ -5,13 +5,20 @@ use crate::evaluate::detect_inputs;
 use crate::hunt::{AlertFormat, AlertWriter};
 use crate::ingest_cmd::{RejectSink, write_summary};
 use crate::samples;
+use crate::case_cmd::{write_case_table, write_run_summary};
+use crate::cases::open_cases;
+use crate::settings::StoreArgs;
 use anyhow::Result;
+use case::summary::AlertRecord;
+use store::Store;
 use detect::Detector;
 use ingest::IngestOptions;
 use model::Alert;
 use sigma::compile::Placeholders;
 
-pub fn run() -> Result<()> {
+pub fn run(store_args: &StoreArgs) -> Result<()> {
+    let settings = store_args.resolve()?;
+    let mut store = Store::open(&settings.db)?;
     println!("Firebreak quick start: the bundled sample incident (no AWS account needed).\n");
     let (set, errors, _) = detect::rules::build(
         detect::rules::BUNDLED.iter().copied(),
@@ -22,16 +29,19 @@ pub fn run() -> Result<()> {
         "bundled rules failed to load: {}",
         errors[0]
     );
-    let detector = Detector::new(set, true);
+    let detector = Detector::new(set, true).with_context(true);
     let mut alerts: Vec<Alert> = Vec::new();
+    let mut records = Vec::new();
     let mut rejects = RejectSink::new(20, None)?;
+    let inputs = samples::inputs();
     let summary = detect_inputs(
-        &samples::inputs(),
+        &inputs,
         IngestOptions::default(),
         true,
         &detector,
         &mut rejects,
         |a| {
+            records.extend(AlertRecord::from_alert(a));
             alerts.push(a.clone());
             Ok(())
         },
@@ -53,12 +63,27 @@ pub fn run() -> Result<()> {
     println!(
         "\nThe story: access key AKIAQXAMPLELEAKED001 of `ci-deployer`, used from 203.0.113.77, enumerated the account,\n\
          created a backdoor admin, stopped CloudTrail, deleted flow logs, launched a GPU instance that mines crypto\n\
-         and opened a bucket to the world.\n\
-         \nNext:\n  \
-         firebreak hunt examples/sample-logs --output jsonl          # the same alerts as JSON lines\n  \
-         firebreak hunt YOUR_LOGS/ --rules MORE_SIGMA_RULES/          # your logs, bundled rules plus yours\n  \
-         firebreak ingest examples/sample-logs --output ocsf-jsonl   # the events as OCSF 1.1\n  \
-         firebreak rules check MY_RULES/                              # validate Sigma rules"
+         and opened a bucket to the world."
+    );
+    let run = open_cases(&mut store, &settings, &records, &inputs, IngestOptions::default(), false)?;
+    println!("\n3. Grouped the alerts into cases by the entities they share (access keys, principals, sessions,\n   instances, addresses), each with a timeline of every event of its entities\n");
+    write_run_summary(&mut std::io::stdout(), &store, &settings, &run)?;
+    let cases = store.cases(false)?;
+    println!();
+    write_case_table(&mut std::io::stdout(), &cases)?;
+    let first = cases.iter().max_by_key(|c| (c.severity, c.alert_count, std::cmp::Reverse(c.id))).map_or(1, |c| c.id);
+    let db = if settings.db == std::path::Path::new("firebreak.db") {
+        String::new()
+    } else {
+        format!(" --db {}", settings.db.display())
+    };
+    println!(
+        "\nNext:\n  \
+         firebreak case show {first}{db}                       # severity and why, entities, blast radius, alerts\n  \
+         firebreak case timeline {first}{db}                   # every event of the case's entities, alerts marked\n  \
+         firebreak case assign {first} YOUR_NAME{db}           # take it, then: case transition {first} analyzing\n  \
+         firebreak case export {first} --format timesketch{db} # for Timesketch (also json, csv)\n  \
+         firebreak hunt YOUR_LOGS/ --cases                  # your own logs into cases (re-running adds nothing twice)"
     );
     Ok(())
 }

@@ -1,5 +1,8 @@
 //! `firebreak hunt`: read logs, run the bundled rules plus any others, print alerts.
 
+use crate::settings::StoreArgs;
+use case::summary::AlertRecord;
+use store::Store;
 use crate::evaluate::detect_inputs;
 use crate::ingest_cmd::{ReadArgs, RejectSink};
 use crate::rules_cmd::{self, RuleArgs};
@@ -38,6 +41,14 @@ pub struct HuntArgs {
     pub format: InputFormat,
     #[command(flatten)]
     pub read: ReadArgs,
+    /// Also group the alerts into cases in the store (`--db`), with timelines. Re-running
+    /// over the same logs adds nothing twice.
+    #[arg(long)]
+    pub cases: bool,
+    /// With `--cases`: alerts sharing an entity within this window join one case
+    /// (default 24h, or `[cases] window` in firebreak.toml).
+    #[arg(long, value_parser = crate::settings::parse_duration, requires = "cases")]
+    pub window: Option<i64>,
 }
 
 fn short(s: &str, n: usize) -> String {
@@ -193,7 +204,7 @@ impl AlertWriter {
 }
 
 /// Runs a hunt; returns whether any alert fired.
-pub fn run(args: HuntArgs) -> Result<bool> {
+pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
     let (set, errors, files) = rules_cmd::load(&args.rules)?;
     if !errors.is_empty() {
         eprintln!(
@@ -204,8 +215,21 @@ pub fn run(args: HuntArgs) -> Result<bool> {
             eprintln!("  {e}");
         }
     }
-    let detector = Detector::new(set, !args.no_findings);
-    let inputs = ingest::expand_inputs(&args.paths)?;
+    let detector = Detector::new(set, !args.no_findings).with_context(args.cases);
+    let mut inputs = ingest::expand_inputs(&args.paths)?;
+    let mut settings = None;
+    let mut store = None;
+    if args.cases {
+        let mut s = store_args.resolve()?;
+        if let Some(w) = args.window {
+            s.grouping.window_ms = w;
+        }
+        // Open the store first: a bad path fails before the logs are read.
+        store = Some(Store::open(&s.db)?);
+        settings = Some(s);
+        inputs = crate::cases::rereadable(inputs)?;
+    }
+    let mut records = Vec::new();
     let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
         Box::new(BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -222,7 +246,12 @@ pub fn run(args: HuntArgs) -> Result<bool> {
         !args.read.no_progress,
         &detector,
         &mut rejects,
-        |a| writer.write(a),
+        |a| {
+            if args.cases {
+                records.extend(AlertRecord::from_alert(a));
+            }
+            writer.write(a)
+        },
     )?;
     let fired = writer.count;
     writer.finish()?;
@@ -240,6 +269,17 @@ pub fn run(args: HuntArgs) -> Result<bool> {
     )?;
     for r in &rejects.shown {
         writeln!(err, "  rejected: {r}")?;
+    }
+    if let (Some(store), Some(settings)) = (&mut store, &settings) {
+        let run = crate::cases::open_cases(
+            store,
+            settings,
+            &records,
+            &inputs,
+            args.read.options(args.format),
+            !args.read.no_progress,
+        )?;
+        crate::case_cmd::write_run_summary(&mut err, store, settings, &run)?;
     }
     Ok(fired > 0)
 }

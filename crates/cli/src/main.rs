@@ -2,6 +2,8 @@
 
 mod bench;
 mod bench_hunt;
+mod case_cmd;
+mod cases;
 mod demo;
 mod evaluate;
 mod hunt;
@@ -9,6 +11,7 @@ mod ingest_cmd;
 mod progress;
 mod rules_cmd;
 mod samples;
+mod settings;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -25,6 +28,8 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    #[command(flatten)]
+    store: settings::StoreArgs,
 }
 
 #[derive(Subcommand)]
@@ -35,6 +40,11 @@ enum Command {
     /// Run detection rules over logs and print alerts. Exit status: 0 nothing fired,
     /// 1 alerts fired, 2 error.
     Hunt(hunt::HuntArgs),
+    /// Work cases: list, show, timelines, notes, tasks, owners, phases, export.
+    Case {
+        #[command(subcommand)]
+        command: case_cmd::CaseCommand,
+    },
     /// Work with Sigma rules.
     Rules {
         #[command(subcommand)]
@@ -53,11 +63,14 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Ingest(args) => ingest_cmd::run(args).map(|()| ExitCode::SUCCESS),
-        Command::Hunt(args) => hunt::run(args).map(|fired| ExitCode::from(u8::from(fired))),
+        Command::Hunt(args) => {
+            hunt::run(args, &cli.store).map(|fired| ExitCode::from(u8::from(fired)))
+        }
+        Command::Case { command } => case_cmd::run(command, &cli.store).map(|()| ExitCode::SUCCESS),
         Command::Rules { command } => {
             rules_cmd::run(command).map(|ok| ExitCode::from(u8::from(!ok)))
         }
-        Command::Demo => demo::run().map(|()| ExitCode::SUCCESS),
+        Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
         Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),
     };
     match result {

@@ -70,7 +70,7 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
             assert!(
                 !matches!(
                     dep.as_str(),
-                    "tokio" | "reqwest" | "walkdir" | "crossbeam-channel"
+                    "tokio" | "reqwest" | "walkdir" | "crossbeam-channel" | "store" | "ingest"
                 ),
                 "pure crate `{krate}` depends on `{dep}`"
             );

@@ -3,7 +3,7 @@
 
 use crate::attack;
 use crate::doc::{EventDoc, FieldPaths};
-use model::{Alert, AlertKind, Event, EventRef, RuleRef, Severity, SourceKind};
+use model::{Alert, AlertKind, Event, EventContext, EventRef, RuleRef, Severity, SourceKind};
 use sigma::compile::RuleSet;
 use sigma::matcher::fold;
 use sigma::{Document, FieldId, Level, LogSource};
@@ -103,6 +103,8 @@ pub struct Detector {
     /// rule index → (correlation, position in its rules)
     feeds: Vec<Vec<(usize, usize)>>,
     findings_as_alerts: bool,
+    /// Whether alerts carry an [`EventContext`] (entities, record key) for case building.
+    with_context: bool,
     /// Each rule's alert description.
     rule_refs: Vec<Arc<RuleRef>>,
     /// Each correlation's alert description.
@@ -175,9 +177,17 @@ impl Detector {
             routes,
             feeds,
             findings_as_alerts,
+            with_context: false,
             rule_refs,
             correlation_refs,
         }
+    }
+
+    /// Alerts carry an [`EventContext`] (entities, record key, service): what case building
+    /// needs. Off by default: plain hunting does not pay for it.
+    pub fn with_context(mut self, on: bool) -> Self {
+        self.with_context = on;
+        self
     }
 
     /// For CloudTrail: rules reached through the `eventName`/`eventSource` indexes, and rules evaluated on
@@ -223,7 +233,7 @@ impl Detector {
             let event = match &context {
                 Some(c) => c.clone(),
                 None => {
-                    let c = Arc::new(event_ref(ev, out.file(&ev.origin.file)));
+                    let c = Arc::new(event_ref(ev, out.file(&ev.origin.file), self.with_context));
                     context = Some(c.clone());
                     c
                 }
@@ -277,7 +287,7 @@ impl Detector {
         route.always.iter().for_each(|&ri| check(ri, out));
         if self.findings_as_alerts && ev.finding.is_some() {
             let file = out.file(&ev.origin.file);
-            if let Some(alert) = crate::findings::finding_alert(ev, file) {
+            if let Some(alert) = crate::findings::finding_alert(ev, file, self.with_context) {
                 out.alerts.push(alert);
             }
         }
@@ -301,6 +311,20 @@ fn lowercase<'b>(s: &'b str, buf: &'b mut [u8; 128]) -> std::borrow::Cow<'b, str
 /// The first of `names` in the record's `userIdentity`: the fallback when the reader left
 /// the actor unparsed (detection-only ingest). Where the actor was parsed the record gives
 /// the same answer.
+/// What case building reads from an alerting event.
+pub fn event_context(ev: &Event<'_>) -> EventContext {
+    EventContext {
+        key: model::entity::event_key(ev),
+        entities: model::entity::entities(ev),
+        service: ev.api.as_ref().map(|a| a.service.to_string()),
+        finding_types: ev
+            .finding
+            .as_ref()
+            .map(|f| f.types.iter().map(|t| t.to_string()).collect())
+            .unwrap_or_default(),
+    }
+}
+
 fn identity_field(ev: &Event<'_>, names: &[&str]) -> Option<String> {
     let identity = ev
         .members
@@ -318,8 +342,9 @@ fn identity_field(ev: &Event<'_>, names: &[&str]) -> Option<String> {
 }
 
 /// The context of an event, for its alerts.
-pub fn event_ref(ev: &Event<'_>, file: Arc<str>) -> EventRef {
+pub fn event_ref(ev: &Event<'_>, file: Arc<str>, with_context: bool) -> EventRef {
     EventRef {
+        context: with_context.then(|| Box::new(event_context(ev))),
         source: ev.source,
         time_ms: ev.time_ms,
         account: ev

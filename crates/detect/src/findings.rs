@@ -6,7 +6,7 @@ use model::{Alert, AlertKind, Event, RuleRef, SourceKind};
 use std::sync::Arc;
 
 /// The alert a finding event raises (none for other events).
-pub fn finding_alert(ev: &Event<'_>, file: Arc<str>) -> Option<Alert> {
+pub fn finding_alert(ev: &Event<'_>, file: Arc<str>, with_context: bool) -> Option<Alert> {
     let f = ev.finding.as_deref()?;
     let types: Vec<String> = f.types.iter().map(|t| t.to_string()).collect();
     let (id, techniques, mut tactics) = match ev.source {
@@ -48,7 +48,7 @@ pub fn finding_alert(ev: &Event<'_>, file: Arc<str>) -> Option<Alert> {
     };
     Some(Alert {
         rule: Arc::new(rule),
-        event: Arc::new(event_ref(ev, file)),
+        event: Arc::new(event_ref(ev, file, with_context)),
         kind: AlertKind::Finding,
     })
 }

@@ -3,6 +3,7 @@
 //! An alert shares its two heavy parts: the rule's description (one per rule) and the
 //! event's context (one per matching event, however many rules matched it).
 
+use crate::entity::Entity;
 use crate::event::{Severity, SourceKind};
 use serde::Serialize;
 use std::sync::{Arc, OnceLock};
@@ -100,9 +101,26 @@ pub struct EventRef {
     pub operation: Option<String>,
     pub file: Arc<str>,
     pub line: u64,
+    /// What case building needs beyond triage fields; filled only when the detector is
+    /// asked for it (`hunt --cases`), so plain hunting does not pay for it.
+    #[serde(skip)]
+    pub context: Option<Box<EventContext>>,
     /// These fields as JSON object members, rendered once.
     #[serde(skip)]
     pub json: OnceLock<Box<str>>,
+}
+
+/// The parts of an alerting event that case building reads.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct EventContext {
+    /// [`crate::entity::event_key`]: identifies the record across re-reads.
+    pub key: String,
+    /// [`crate::entity::entities`] of the event.
+    pub entities: Vec<Entity>,
+    /// `eventSource` (`iam.amazonaws.com`) of API events.
+    pub service: Option<String>,
+    /// Finding types (`CryptoCurrency:EC2/BitcoinTool.B!DNS`) of findings.
+    pub finding_types: Vec<String>,
 }
 
 impl PartialEq for EventRef {
@@ -210,6 +228,7 @@ mod tests {
             operation: Some("X".into()),
             file: Arc::from("f"),
             line: 3,
+            context: None,
             json: OnceLock::new(),
         });
         let alert = Alert {

@@ -2,13 +2,15 @@
 //! small value types shared by every other crate. Pure: no IO, no clock.
 
 pub mod alert;
+pub mod entity;
 pub mod event;
 pub mod field;
 pub mod ocsf;
 pub mod scan;
 pub mod time;
 
-pub use alert::{Alert, AlertKind, EventRef, RuleRef};
+pub use alert::{Alert, AlertKind, EventContext, EventRef, RuleRef};
+pub use entity::{Entity, EntityKind};
 pub use event::{
     Actor, Api, Event, EventClass, Finding, FlowAction, Network, Origin, Outcome, Raw, Resource,
     Severity, SourceKind, Text,

@@ -1,0 +1,729 @@
+//! `firebreak case …`: list, show, timeline, note, task, assign, transition, tag, audit,
+//! export.
+
+use crate::cases::CaseRun;
+use crate::settings::{Settings, StoreArgs, now_ms};
+use anyhow::{Context, Result, bail};
+use case::phase::{Metrics, human_duration};
+use case::timeline::{BlastRadius, EntitySighting, blast_radius_by_actor, sightings};
+use case::{CaseId, Phase};
+use clap::{Subcommand, ValueEnum};
+use model::time::{format_iso, parse_timestamp};
+use model::{Entity, EntityKind};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use store::{CaseRow, Store, TimelineRow};
+
+#[derive(Subcommand, Debug)]
+pub enum CaseCommand {
+    /// Open cases, newest first.
+    List {
+        /// Include closed cases.
+        #[arg(long)]
+        all: bool,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
+    /// Everything about a case: severity and why, ATT&CK, entities, blast radius, alerts,
+    /// tasks, notes, phase history and response times.
+    Show { id: CaseId },
+    /// Every event of the case's entities in its window, alerts marked. With `--entity`,
+    /// the attacker timeline of one principal, session, access key, instance or address.
+    Timeline {
+        id: CaseId,
+        /// `VALUE` or `KIND:VALUE` (kinds: access_key, principal, session, instance, ip).
+        #[arg(long)]
+        entity: Option<String>,
+        /// Only events that raised alerts.
+        #[arg(long)]
+        alerts_only: bool,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: ListFormat,
+    },
+    /// Add a note.
+    Note { id: CaseId, text: String },
+    /// Tasks: add, list, done, cancel.
+    Task {
+        id: CaseId,
+        #[command(subcommand)]
+        action: TaskAction,
+    },
+    /// Set the case owner.
+    Assign { id: CaseId, owner: String },
+    /// Move the case to another phase (detected, analyzing, contained, eradicated,
+    /// recovered, post-incident, closed).
+    Transition {
+        id: CaseId,
+        #[arg(value_parser = parse_phase)]
+        phase: Phase,
+        /// Why (required to skip to post-incident, go back to analyzing, or reopen).
+        #[arg(long)]
+        reason: Option<String>,
+        /// When it happened (ISO 8601; default now).
+        #[arg(long, value_parser = parse_time)]
+        at: Option<i64>,
+    },
+    /// Add tags (or remove them with `--remove`).
+    Tag {
+        id: CaseId,
+        #[arg(required = true)]
+        tags: Vec<String>,
+        #[arg(long)]
+        remove: bool,
+    },
+    /// The case's audit log: every change and who made it.
+    Audit { id: CaseId },
+    /// Export a case: full JSON, the timeline as CSV, or Timesketch JSONL.
+    Export {
+        id: CaseId,
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TaskAction {
+    /// Add a task.
+    Add {
+        title: String,
+        #[arg(long)]
+        owner: Option<String>,
+        /// Due date (`2026-11-30` or ISO 8601).
+        #[arg(long, value_parser = parse_time)]
+        due: Option<i64>,
+    },
+    /// List the case's tasks.
+    List,
+    /// Mark a task done.
+    Done { task: i64 },
+    /// Cancel a task.
+    Cancel { task: i64 },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum ListFormat {
+    Table,
+    Jsonl,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum ExportFormat {
+    Json,
+    Csv,
+    Timesketch,
+}
+
+fn parse_phase(s: &str) -> Result<Phase, String> {
+    Phase::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown phase {s:?}; phases: {}",
+            Phase::ALL.map(Phase::name).join(", ")
+        )
+    })
+}
+
+fn parse_time(s: &str) -> Result<i64, String> {
+    parse_timestamp(s).ok_or_else(|| format!("invalid time {s:?}: use 2026-11-30 or ISO 8601"))
+}
+
+fn iso(ms: Option<i64>) -> String {
+    ms.map_or_else(|| "-".to_string(), format_iso)
+}
+
+fn open(settings: &Settings) -> Result<Store> {
+    if !settings.db.exists() {
+        bail!(
+            "no case store at {} (run `firebreak hunt LOGS --cases` or `firebreak demo` first, or pass --db)",
+            settings.db.display()
+        );
+    }
+    Ok(Store::open(&settings.db)?)
+}
+
+pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
+    let settings = args.resolve()?;
+    let mut store = open(&settings)?;
+    let actor = settings.actor.as_str();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    match cmd {
+        CaseCommand::List { all, output } => {
+            let cases = store.cases(all)?;
+            match output {
+                ListFormat::Jsonl => {
+                    for c in &cases {
+                        writeln!(out, "{}", serde_json::to_string(c)?)?;
+                    }
+                }
+                ListFormat::Table => write_case_table(&mut out, &cases)?,
+            }
+        }
+        CaseCommand::Show { id } => show(&mut out, &store, id)?,
+        CaseCommand::Timeline {
+            id,
+            entity,
+            alerts_only,
+            output,
+        } => {
+            store.case(id)?;
+            let filter = entity.as_deref().map(parse_entity_filter);
+            let rows: Vec<TimelineRow> = store
+                .timeline(id)?
+                .into_iter()
+                .filter(|r| !alerts_only || !r.alerts.is_empty())
+                .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&r.event.entities)))
+                .collect();
+            match output {
+                ListFormat::Jsonl => {
+                    for r in &rows {
+                        writeln!(out, "{}", serde_json::to_string(r)?)?;
+                    }
+                }
+                ListFormat::Table => write_timeline(&mut out, &rows)?,
+            }
+            if rows.is_empty() {
+                eprintln!("no events match");
+            }
+        }
+        CaseCommand::Note { id, text } => {
+            let n = store.add_note(id, &text, actor, now_ms())?;
+            writeln!(out, "note {n} added to case {id}")?;
+        }
+        CaseCommand::Task { id, action } => match action {
+            TaskAction::Add { title, owner, due } => {
+                let t = store.add_task(id, &title, owner.as_deref(), due, actor, now_ms())?;
+                writeln!(out, "task {t} added to case {id}")?;
+            }
+            TaskAction::List => {
+                store.case(id)?;
+                write_tasks(&mut out, &store.tasks(id)?)?;
+            }
+            TaskAction::Done { task } => {
+                store.close_task(id, task, "done", actor, now_ms())?;
+                writeln!(out, "task {task} done")?;
+            }
+            TaskAction::Cancel { task } => {
+                store.close_task(id, task, "cancelled", actor, now_ms())?;
+                writeln!(out, "task {task} cancelled")?;
+            }
+        },
+        CaseCommand::Assign { id, owner } => {
+            store.assign(id, &owner, actor, now_ms())?;
+            writeln!(out, "case {id} assigned to {owner}")?;
+        }
+        CaseCommand::Transition {
+            id,
+            phase,
+            reason,
+            at,
+        } => {
+            store.transition(id, phase, reason.as_deref(), actor, at.unwrap_or_else(now_ms))?;
+            writeln!(out, "case {id} is now {phase}")?;
+        }
+        CaseCommand::Tag { id, tags, remove } => {
+            store.tag(id, &tags, remove, actor, now_ms())?;
+            let c = store.case(id)?;
+            writeln!(out, "case {id} tags: {}", c.tags.join(", "))?;
+        }
+        CaseCommand::Audit { id } => {
+            store.case(id)?;
+            for a in store.audit(id)? {
+                let from = if a.case_id == id {
+                    String::new()
+                } else {
+                    format!(" [case {}]", a.case_id)
+                };
+                writeln!(
+                    out,
+                    "{}  {:<24} {:<14} {}{from}",
+                    format_iso(a.at_ms),
+                    a.actor,
+                    a.action,
+                    a.detail
+                )?;
+            }
+        }
+        CaseCommand::Export { id, format, out: path } => {
+            let sink: Box<dyn Write> = match &path {
+                Some(p) => Box::new(BufWriter::new(
+                    std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+                )),
+                None => Box::new(std::io::stdout().lock()),
+            };
+            drop(out);
+            let n = export(&store, id, format, sink)?;
+            if let Some(p) = path {
+                eprintln!("case {id}: {n} record(s) written to {}", p.display());
+            }
+            return Ok(());
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// `VALUE` or `KIND:VALUE`.
+struct EntityFilter {
+    kind: Option<EntityKind>,
+    value: String,
+}
+
+impl EntityFilter {
+    fn matches(&self, entities: &[Entity]) -> bool {
+        entities
+            .iter()
+            .any(|e| e.value == self.value && self.kind.is_none_or(|k| k == e.kind))
+    }
+}
+
+fn parse_entity_filter(s: &str) -> EntityFilter {
+    match s.split_once(':') {
+        Some((k, v)) if EntityKind::from_name(k).is_some() => EntityFilter {
+            kind: EntityKind::from_name(k),
+            value: v.to_string(),
+        },
+        _ => EntityFilter {
+            kind: None,
+            value: s.to_string(),
+        },
+    }
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+/// One line per case.
+pub fn write_case_table(out: &mut impl Write, cases: &[CaseRow]) -> Result<()> {
+    if cases.is_empty() {
+        writeln!(out, "no open cases")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:>4}  {:<8}  {:<13}  {:>6}  {:<24}  {:<12}  TITLE",
+        "ID", "SEVERITY", "PHASE", "ALERTS", "FIRST SEEN", "OWNER"
+    )?;
+    for c in cases {
+        writeln!(
+            out,
+            "{:>4}  {:<8}  {:<13}  {:>6}  {:<24}  {:<12}  {}",
+            c.id,
+            c.severity.name(),
+            c.phase.name(),
+            c.alert_count,
+            iso(c.first_ms),
+            clip(c.owner.as_deref().unwrap_or("-"), 12),
+            c.title
+        )?;
+    }
+    Ok(())
+}
+
+fn write_timeline(out: &mut impl Write, rows: &[TimelineRow]) -> Result<()> {
+    for r in rows {
+        let e = &r.event;
+        let mark = if r.alerts.is_empty() { " " } else { "!" };
+        writeln!(
+            out,
+            "{} {mark} {:<10} {}{}",
+            iso(e.time_ms),
+            e.source,
+            e.message,
+            e.region.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default()
+        )?;
+        for a in &r.alerts {
+            writeln!(out, "{:>28}└ alert: {a}", "")?;
+        }
+    }
+    Ok(())
+}
+
+fn write_tasks(out: &mut impl Write, tasks: &[store::Task]) -> Result<()> {
+    if tasks.is_empty() {
+        writeln!(out, "  (none)")?;
+    }
+    for t in tasks {
+        writeln!(
+            out,
+            "  #{:<4} [{}] {}{}{}",
+            t.id,
+            t.status,
+            t.title,
+            t.owner.as_deref().map(|o| format!(" — owner {o}")).unwrap_or_default(),
+            t.due_ms.map(|d| format!(", due {}", format_iso(d))).unwrap_or_default()
+        )?;
+    }
+    Ok(())
+}
+
+/// Entity sightings over the timeline, with alert counts from the alerts.
+fn entity_sightings(store: &Store, id: CaseId, timeline: &[TimelineRow]) -> Result<Vec<EntitySighting>> {
+    let events: Vec<case::TimelineEvent> = timeline.iter().map(|r| r.event.clone()).collect();
+    let mut s = sightings(&events);
+    for a in store.alerts(id)? {
+        for e in &a.entities {
+            match s.iter_mut().find(|x| &x.entity == e) {
+                Some(x) => x.alerts += 1,
+                None => s.push(EntitySighting {
+                    entity: e.clone(),
+                    first_ms: a.time_ms,
+                    last_ms: a.time_ms,
+                    events: 0,
+                    alerts: 1,
+                }),
+            }
+        }
+    }
+    s.sort_by(|a, b| (a.entity.kind, a.first_ms).cmp(&(b.entity.kind, b.first_ms)));
+    Ok(s)
+}
+
+fn top(map: &std::collections::BTreeMap<String, u64>, n: usize) -> String {
+    let mut v: Vec<(&String, &u64)> = map.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let more = v.len().saturating_sub(n);
+    let mut s = v
+        .into_iter()
+        .take(n)
+        .map(|(k, c)| format!("{k} ({c})"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if more > 0 {
+        s.push_str(&format!(", +{more} more"));
+    }
+    s
+}
+
+fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> Result<()> {
+    writeln!(
+        out,
+        "  {}: {} call(s) to {} service(s) in {} region(s); {} refused across {} API(s){}",
+        actor.value,
+        b.events,
+        b.services.len(),
+        b.regions.len(),
+        b.denied_calls,
+        b.denied_apis,
+        if b.enumeration_suspected {
+            " — ENUMERATION SUSPECTED"
+        } else {
+            ""
+        }
+    )?;
+    let short = |s: &str| s.trim_end_matches(".amazonaws.com").to_string();
+    let services: std::collections::BTreeMap<String, u64> =
+        b.services.iter().map(|(k, v)| (short(k), *v)).collect();
+    writeln!(out, "    services:  {}", top(&services, 8))?;
+    let apis: std::collections::BTreeMap<String, u64> = b
+        .apis
+        .iter()
+        .map(|a| (format!("{}:{}", short(&a.service), a.operation), a.calls))
+        .collect();
+    writeln!(out, "    APIs:      {}", top(&apis, 10))?;
+    if !b.resources.is_empty() {
+        writeln!(out, "    resources: {}", top(&b.resources, 8))?;
+    }
+    writeln!(out, "    regions:   {}", top(&b.regions, 6))?;
+    let denied: Vec<String> = b
+        .apis
+        .iter()
+        .filter(|a| a.denied > 0)
+        .map(|a| format!("{}:{} ×{}", short(&a.service), a.operation, a.denied))
+        .collect();
+    if !denied.is_empty() {
+        writeln!(out, "    refused:   {}", clip(&denied.join(", "), 400))?;
+    }
+    Ok(())
+}
+
+fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
+    let c = store.case(id)?;
+    if let Some(into) = c.merged_into {
+        writeln!(out, "Case {id} was merged into case {into}: `firebreak case show {into}`")?;
+        return Ok(());
+    }
+    let timeline = store.timeline(id)?;
+    let alerts = store.alerts(id)?;
+    let transitions = store.transitions(id)?;
+    let metrics = Metrics::compute(
+        timeline
+            .iter()
+            .filter_map(|r| r.event.time_ms)
+            .min()
+            .into_iter()
+            .chain(c.first_ms)
+            .min(),
+        &transitions,
+    );
+    writeln!(out, "Case {}: {}", c.id, c.title)?;
+    writeln!(
+        out,
+        "  Phase:     {} since {}    Owner: {}    Tags: {}",
+        c.phase,
+        format_iso(c.phase_since_ms),
+        c.owner.as_deref().unwrap_or("(none)"),
+        if c.tags.is_empty() { "-".to_string() } else { c.tags.join(", ") }
+    )?;
+    writeln!(out, "  Severity:  {} — {}", c.severity.name(), c.severity_reasons.join("; "))?;
+    writeln!(out, "  Domains:   {}", c.domains.join(", "))?;
+    writeln!(
+        out,
+        "  ATT&CK:    tactics {}; techniques {}",
+        if c.tactics.is_empty() { "-".into() } else { c.tactics.join(", ") },
+        if c.techniques.is_empty() { "-".into() } else { c.techniques.join(", ") }
+    )?;
+    writeln!(
+        out,
+        "  Activity:  {} → {}; {} alert(s), {} timeline event(s)",
+        iso(c.first_ms),
+        iso(c.last_ms),
+        c.alert_count,
+        timeline.len()
+    )?;
+    let d = |v: Option<i64>| v.map_or("-".to_string(), human_duration);
+    writeln!(
+        out,
+        "  Response:  time to detect {}, to contain {}, to recover {}, to close {}",
+        d(metrics.time_to_detect_ms),
+        d(metrics.time_to_contain_ms),
+        d(metrics.time_to_recover_ms),
+        d(metrics.time_to_close_ms)
+    )?;
+
+    writeln!(out, "\nAlerts ({})", alerts.len())?;
+    for a in &alerts {
+        writeln!(
+            out,
+            "  {}  {:<8} {}  [{}]  {}",
+            iso(a.time_ms),
+            a.severity.name(),
+            a.rule_title,
+            a.domain,
+            a.location
+        )?;
+    }
+
+    writeln!(out, "\nEntities (first seen → last seen, events, alerts)")?;
+    for s in entity_sightings(store, id, &timeline)? {
+        writeln!(
+            out,
+            "  {:<10} {:<64} {} → {}  {:>5} {:>4}",
+            s.entity.kind.name(),
+            clip(&s.entity.value, 64),
+            iso(s.first_ms),
+            iso(s.last_ms),
+            s.events,
+            s.alerts
+        )?;
+    }
+
+    let events: Vec<case::TimelineEvent> = timeline.iter().map(|r| r.event.clone()).collect();
+    let radius = blast_radius_by_actor(&events);
+    if !radius.is_empty() {
+        writeln!(out, "\nBlast radius (per actor, over the timeline)")?;
+        for (actor, b) in &radius {
+            write_blast_radius(out, actor, b)?;
+        }
+    }
+
+    writeln!(out, "\nTasks")?;
+    write_tasks(out, &store.tasks(id)?)?;
+    let notes = store.notes(id)?;
+    if !notes.is_empty() {
+        writeln!(out, "\nNotes")?;
+        for n in notes {
+            writeln!(out, "  {}  {}: {}", format_iso(n.at_ms), n.actor, n.text)?;
+        }
+    }
+    writeln!(out, "\nPhase history")?;
+    for t in &transitions {
+        writeln!(
+            out,
+            "  {}  {} → {}  by {}{}",
+            format_iso(t.at_ms),
+            t.from.map_or("-", Phase::name),
+            t.to,
+            t.actor,
+            t.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+        )?;
+    }
+    let next = c
+        .phase
+        .next()
+        .iter()
+        .map(|(p, _)| p.name())
+        .collect::<Vec<_>>()
+        .join(" | ");
+    writeln!(
+        out,
+        "\nNext: firebreak case timeline {id}    firebreak case {}    firebreak case transition {id} {next}",
+        if c.owner.is_none() {
+            format!("assign {id} NAME")
+        } else {
+            format!("task {id} add \"…\"")
+        }
+    )?;
+    Ok(())
+}
+
+const TIMELINE_CSV: [&str; 16] = [
+    "time", "source", "actor", "access_key_id", "src_ip", "service", "operation", "outcome",
+    "error_code", "region", "account", "resources", "alerts", "message", "location", "key",
+];
+
+/// Writes the export; returns how many records (timeline rows, or 1 for JSON) it wrote.
+fn export(store: &Store, id: CaseId, format: ExportFormat, mut sink: Box<dyn Write>) -> Result<usize> {
+    let c = store.case(id)?;
+    let timeline = store.timeline(id)?;
+    let n = match format {
+        ExportFormat::Json => {
+            let events: Vec<case::TimelineEvent> = timeline.iter().map(|r| r.event.clone()).collect();
+            let transitions = store.transitions(id)?;
+            let metrics = Metrics::compute(c.first_ms, &transitions);
+            let timeline_json: Vec<serde_json::Value> = timeline
+                .iter()
+                .map(|r| {
+                    let mut v = serde_json::to_value(r)?;
+                    let raw = serde_json::from_str(&r.raw).unwrap_or(serde_json::Value::String(r.raw.clone()));
+                    v["record"] = raw;
+                    Ok(v)
+                })
+                .collect::<Result<_>>()?;
+            let doc = serde_json::json!({
+                "case": c,
+                "metrics": metrics,
+                "alerts": store.alerts(id)?,
+                "entities": entity_sightings(store, id, &timeline)?,
+                "blast_radius": blast_radius_by_actor(&events)
+                    .into_iter()
+                    .map(|(actor, b)| serde_json::json!({ "actor": actor, "radius": b }))
+                    .collect::<Vec<_>>(),
+                "timeline": timeline_json,
+                "transitions": transitions,
+                "tasks": store.tasks(id)?,
+                "notes": store.notes(id)?,
+                "audit": store.audit(id)?,
+            });
+            serde_json::to_writer_pretty(&mut sink, &doc)?;
+            writeln!(sink)?;
+            1
+        }
+        ExportFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut sink);
+            w.write_record(TIMELINE_CSV)?;
+            for r in &timeline {
+                let e = &r.event;
+                let o = |s: &Option<String>| s.clone().unwrap_or_default();
+                w.write_record([
+                    iso(e.time_ms),
+                    e.source.clone(),
+                    o(&e.actor),
+                    o(&e.access_key_id),
+                    o(&e.src_ip),
+                    o(&e.service),
+                    o(&e.operation),
+                    e.outcome.clone(),
+                    o(&e.error_code),
+                    o(&e.region),
+                    o(&e.account),
+                    e.resources.join(" "),
+                    r.alerts.join(" | "),
+                    e.message.clone(),
+                    e.location.clone(),
+                    e.key.clone(),
+                ])?;
+            }
+            w.flush()?;
+            timeline.len()
+        }
+        ExportFormat::Timesketch => {
+            let mut untimed = 0;
+            for r in &timeline {
+                let e = &r.event;
+                let time = e.time_ms.or_else(|| {
+                    untimed += 1;
+                    c.first_ms
+                });
+                let time = time.unwrap_or(c.opened_ms);
+                let mut line = serde_json::json!({
+                    "message": e.message,
+                    "datetime": format_iso(time),
+                    "timestamp": time * 1000,
+                    "timestamp_desc": match e.source.as_str() {
+                        "vpcflow" => "Flow Start",
+                        "guardduty" | "securityhub" => "Finding Updated",
+                        _ => "Event Time",
+                    },
+                    "data_type": format!("aws:{}", e.source),
+                    "firebreak_case": id,
+                    "source": e.source,
+                    "event_key": e.key,
+                    "location": e.location,
+                    "outcome": e.outcome,
+                });
+                let obj = line.as_object_mut().expect("built as an object");
+                for (k, v) in [
+                    ("actor", &e.actor),
+                    ("access_key_id", &e.access_key_id),
+                    ("src_ip", &e.src_ip),
+                    ("service", &e.service),
+                    ("operation", &e.operation),
+                    ("error_code", &e.error_code),
+                    ("region", &e.region),
+                    ("account", &e.account),
+                ] {
+                    if let Some(v) = v {
+                        obj.insert(k.to_string(), v.clone().into());
+                    }
+                }
+                if !e.resources.is_empty() {
+                    obj.insert("resources".into(), e.resources.join(" ").into());
+                }
+                if e.time_ms.is_none() {
+                    obj.insert("time_unknown".into(), true.into());
+                }
+                if !r.alerts.is_empty() {
+                    obj.insert("tag".into(), serde_json::json!(["firebreak-alert"]));
+                    obj.insert("alerts".into(), r.alerts.join(" | ").into());
+                }
+                writeln!(sink, "{line}")?;
+            }
+            if untimed > 0 {
+                eprintln!(
+                    "case {id}: {untimed} event(s) have no timestamp; exported at the case's first activity with time_unknown=true"
+                );
+            }
+            timeline.len()
+        }
+    };
+    sink.flush()?;
+    Ok(n)
+}
+
+/// What `hunt --cases` and the demo print after recording cases.
+pub fn write_run_summary(out: &mut impl Write, store: &Store, settings: &Settings, run: &CaseRun) -> Result<()> {
+    let h = &run.hunt;
+    writeln!(
+        out,
+        "cases in {}: {} alert(s) new, {} already recorded; {} case(s) opened, {} updated, {} merge(s); {} timeline event(s) added",
+        settings.db.display(),
+        h.alerts_new,
+        h.alerts_known,
+        h.cases_opened.len(),
+        h.cases_updated.len(),
+        h.merges.len(),
+        run.timeline_added
+    )?;
+    for (from, into) in &h.merges {
+        writeln!(out, "  case {from} merged into case {into}")?;
+    }
+    let _ = store;
+    Ok(())
+}

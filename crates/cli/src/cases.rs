@@ -1,0 +1,152 @@
+//! Turning a hunt's alerts into cases: record them in the store (grouping, merging,
+//! severity), then read the inputs again to put every event of each open case's entities
+//! on its timeline.
+
+use crate::ingest_cmd::run_with_progress;
+use crate::settings::{Settings, now_ms};
+use anyhow::{Context, Result};
+use case::timeline::TimelineEvent;
+use case::{CaseId, DefaultMatrix};
+use ingest::{EventHandler, IngestOptions, Input};
+use model::entity::{entities, event_key};
+use model::{Entity, Event, Raw};
+use std::collections::HashMap;
+use std::io::Read;
+use std::sync::Arc;
+use store::{HuntOutcome, Store, TimelineTarget};
+
+/// Timeline rows written per transaction.
+const TIMELINE_BATCH: usize = 2_000;
+
+/// What opening cases did.
+pub struct CaseRun {
+    pub hunt: HuntOutcome,
+    /// New (event, case) pairs on timelines.
+    pub timeline_added: usize,
+}
+
+/// Inputs that can be read twice: standard input is read into memory once.
+pub fn rereadable(inputs: Vec<Input>) -> Result<Vec<Input>> {
+    inputs
+        .into_iter()
+        .map(|i| match i {
+            Input::Stdin => {
+                let mut data = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut data)
+                    .context("cannot read standard input")?;
+                Ok(Input::Memory {
+                    name: "-".to_string(),
+                    data: Arc::from(data),
+                })
+            }
+            other => Ok(other),
+        })
+        .collect()
+}
+
+/// Records `alerts` as cases in `store`, then builds timelines from `inputs`.
+pub fn open_cases(
+    store: &mut Store,
+    settings: &Settings,
+    alerts: &[case::summary::AlertRecord],
+    inputs: &[Input],
+    opts: IngestOptions,
+    show_progress: bool,
+) -> Result<CaseRun> {
+    let actor = format!("{} (hunt)", settings.actor);
+    let hunt = store
+        .record_hunt(alerts, settings.grouping, &DefaultMatrix, &actor, now_ms())
+        .with_context(|| format!("cannot record cases in {}", settings.db.display()))?;
+    let targets = store.timeline_targets(settings.grouping.window_ms)?;
+    let index = TimelineIndex::new(&targets);
+    let mut batch = Vec::new();
+    let mut timeline_added = 0;
+    if !targets.is_empty() {
+        let opts = IngestOptions {
+            normalize_actor: true,
+            ..opts
+        };
+        run_with_progress(inputs, opts, show_progress, &Collect(&index), |chunk| {
+            batch.extend(chunk.output);
+            if batch.len() >= TIMELINE_BATCH {
+                timeline_added += store.add_timeline_events(&batch)?;
+                batch.clear();
+            }
+            Ok(())
+        })?;
+        timeline_added += store.add_timeline_events(&batch)?;
+    }
+    Ok(CaseRun {
+        hunt,
+        timeline_added,
+    })
+}
+
+/// Open cases by entity and by alerting record, with their windows.
+struct TimelineIndex {
+    by_entity: HashMap<Entity, Vec<(CaseId, i64, i64)>>,
+    by_key: HashMap<String, Vec<CaseId>>,
+}
+
+impl TimelineIndex {
+    fn new(targets: &[TimelineTarget]) -> Self {
+        let mut by_entity: HashMap<Entity, Vec<(CaseId, i64, i64)>> = HashMap::new();
+        let mut by_key: HashMap<String, Vec<CaseId>> = HashMap::new();
+        for t in targets {
+            for e in &t.entities {
+                by_entity
+                    .entry(e.clone())
+                    .or_default()
+                    .push((t.case, t.from_ms, t.to_ms));
+            }
+            for k in &t.event_keys {
+                by_key.entry(k.clone()).or_default().push(t.case);
+            }
+        }
+        TimelineIndex { by_entity, by_key }
+    }
+
+    /// The cases whose timeline `ev` belongs on.
+    fn cases(&self, ev: &Event<'_>, ents: &[Entity], key: &str) -> Vec<CaseId> {
+        let mut out: Vec<CaseId> = self.by_key.get(key).cloned().unwrap_or_default();
+        for e in ents {
+            for &(case, from, to) in self.by_entity.get(e).into_iter().flatten() {
+                if ev.time_ms.is_none_or(|t| t >= from && t <= to) && !out.contains(&case) {
+                    out.push(case);
+                }
+            }
+        }
+        out
+    }
+}
+
+struct Collect<'i>(&'i TimelineIndex);
+
+impl EventHandler for Collect<'_> {
+    type Output = Vec<(TimelineEvent, String, Vec<CaseId>)>;
+
+    fn begin(&self) -> Self::Output {
+        Vec::new()
+    }
+
+    fn event(&self, out: &mut Self::Output, ev: &Event<'_>) {
+        let ents = entities(ev);
+        let key = event_key(ev);
+        let cases = self.0.cases(ev, &ents, &key);
+        if cases.is_empty() {
+            return;
+        }
+        let raw = match &ev.raw {
+            Raw::Json(t) => model::event::compact_json(t).into_owned(),
+            Raw::Fields(fields) => {
+                let map: serde_json::Map<String, serde_json::Value> = fields
+                    .iter()
+                    .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(v.as_ref())))
+                    .collect();
+                serde_json::Value::Object(map).to_string()
+            }
+        };
+        out.push((TimelineEvent::with_entities(ev, ents), raw, cases));
+    }
+}

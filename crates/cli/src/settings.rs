@@ -1,0 +1,133 @@
+//! Where the store is, who is acting, and how cases group: command-line flags, then the
+//! environment, then `firebreak.toml`, then built-in defaults.
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Flags every command that touches the store takes.
+#[derive(Args, Debug, Clone, Default)]
+pub struct StoreArgs {
+    /// The case store (SQLite). Default: `store.db` in `firebreak.toml`, else `./firebreak.db`.
+    #[arg(long, env = "FIREBREAK_DB", global = true)]
+    pub db: Option<PathBuf>,
+    /// Who is acting, for the audit log. Default: `actor` in `firebreak.toml`, else `$USER`.
+    #[arg(long, env = "FIREBREAK_ACTOR", global = true)]
+    pub actor: Option<String>,
+    /// Configuration file.
+    #[arg(long, env = "FIREBREAK_CONFIG", global = true, default_value = "firebreak.toml")]
+    pub config: PathBuf,
+}
+
+/// `firebreak.toml`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub actor: Option<String>,
+    #[serde(default)]
+    pub store: StoreSection,
+    #[serde(default)]
+    pub cases: CasesSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    pub db: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CasesSection {
+    /// Grouping window, e.g. `24h`.
+    pub window: Option<String>,
+    /// An IP address used by more principals than this links nothing.
+    pub max_principals_per_ip: Option<usize>,
+}
+
+/// Settings resolved from flags, environment and configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub db: PathBuf,
+    pub actor: String,
+    pub grouping: case::GroupingConfig,
+}
+
+impl StoreArgs {
+    pub fn resolve(&self) -> Result<Settings> {
+        let file = load_config(&self.config)?;
+        let db = self
+            .db
+            .clone()
+            .or(file.store.db)
+            .unwrap_or_else(|| PathBuf::from("firebreak.db"));
+        let actor = self
+            .actor
+            .clone()
+            .or(file.actor)
+            .or_else(|| std::env::var("USER").ok())
+            .or_else(|| std::env::var("USERNAME").ok())
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| "unknown".to_string());
+        let mut grouping = case::GroupingConfig::default();
+        if let Some(w) = &file.cases.window {
+            grouping.window_ms = parse_duration(w)
+                .with_context(|| format!("{}: [cases] window", self.config.display()))?;
+        }
+        if let Some(n) = file.cases.max_principals_per_ip {
+            grouping.max_principals_per_ip = n;
+        }
+        Ok(Settings { db, actor, grouping })
+    }
+}
+
+fn load_config(path: &Path) -> Result<ConfigFile> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// `90s`, `30m`, `24h`, `7d` → milliseconds.
+pub fn parse_duration(s: &str) -> Result<i64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n
+        .parse()
+        .with_context(|| format!("invalid duration {s:?}: expected a number and a unit (s, m, h, d)"))?;
+    let ms = match unit.trim() {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        other => bail!("invalid duration {s:?}: unknown unit {other:?} (use s, m, h or d)"),
+    };
+    n.checked_mul(ms)
+        .filter(|v| *v > 0)
+        .with_context(|| format!("invalid duration {s:?}"))
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("24h").unwrap(), 86_400_000);
+        assert_eq!(parse_duration("90s").unwrap(), 90_000);
+        assert_eq!(parse_duration("7d").unwrap(), 7 * 86_400_000);
+        assert!(parse_duration("h").is_err());
+        assert!(parse_duration("5w").is_err());
+        assert!(parse_duration("0m").is_err());
+    }
+}

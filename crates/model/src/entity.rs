@@ -1,0 +1,477 @@
+//! Entities: the principals, credentials, hosts and addresses an event involves. Cases are
+//! built by linking alerts that share entities, and a case's timeline is every event of
+//! its entities.
+
+use crate::event::{Event, Raw, SourceKind};
+use crate::field::FieldValue;
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+/// What kind of thing an entity is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityKind {
+    /// An access key id (`AKIA…` long-term, `ASIA…` temporary).
+    AccessKey,
+    /// An IAM user, root, federated user or service principal, by ARN.
+    Principal,
+    /// An assumed-role session, by its `assumed-role/ROLE/SESSION` ARN.
+    Session,
+    /// The role behind sessions; shared by every session of the role, so it never links.
+    Role,
+    /// An EC2 instance id.
+    Instance,
+    /// A source or peer IP address.
+    Ip,
+    /// An AWS account id.
+    Account,
+}
+
+impl EntityKind {
+    pub const ALL: [EntityKind; 7] = [
+        Self::AccessKey,
+        Self::Principal,
+        Self::Session,
+        Self::Role,
+        Self::Instance,
+        Self::Ip,
+        Self::Account,
+    ];
+
+    /// Stable snake_case name (`access_key`), as stored and printed.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::AccessKey => "access_key",
+            Self::Principal => "principal",
+            Self::Session => "session",
+            Self::Role => "role",
+            Self::Instance => "instance",
+            Self::Ip => "ip",
+            Self::Account => "account",
+        }
+    }
+
+    /// Parses [`EntityKind::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether an entity of this kind identifies an actor (who did it), as opposed to a
+    /// place (address, account) or a shared role.
+    pub fn is_identity(self) -> bool {
+        matches!(self, Self::AccessKey | Self::Principal | Self::Session)
+    }
+}
+
+impl fmt::Display for EntityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// One entity an event involves.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Entity {
+    pub kind: EntityKind,
+    pub value: String,
+}
+
+impl Entity {
+    pub fn new(kind: EntityKind, value: impl Into<String>) -> Self {
+        Entity {
+            kind,
+            value: value.into(),
+        }
+    }
+
+    /// Whether two alerts sharing this entity are about the same actor or asset.
+    ///
+    /// Roles and accounts are shared by unrelated actors; malformed access key ids
+    /// (test placeholders such as `1`) and private, loopback or link-local addresses (NAT,
+    /// VPC-internal) are not evidence of a common actor. Whether a public address links is
+    /// decided again by the case grouper, which also checks how many principals share it.
+    pub fn links(&self) -> bool {
+        match self.kind {
+            EntityKind::AccessKey => is_access_key_id(&self.value),
+            EntityKind::Principal | EntityKind::Session | EntityKind::Instance => true,
+            EntityKind::Ip => is_routable_ip(&self.value),
+            EntityKind::Role | EntityKind::Account => false,
+        }
+    }
+}
+
+impl fmt::Display for Entity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind, self.value)
+    }
+}
+
+/// `AKIA…`, `ASIA…` (and the rarer `ABIA`/`ACCA`) followed by 16 upper-case letters or digits.
+pub fn is_access_key_id(s: &str) -> bool {
+    s.len() == 20
+        && ["AKIA", "ASIA", "ABIA", "ACCA"].iter().any(|p| s.starts_with(p))
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// An EC2 instance id (`i-` and 8 or 17 hex digits).
+pub fn is_instance_id(s: &str) -> bool {
+    s.strip_prefix("i-").is_some_and(|h| {
+        (h.len() == 8 || h.len() == 17) && h.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Parses a dotted IPv4 address, tolerating leading zeros in octets (`08.1.250.216`), which
+/// anonymized logs contain and `std` rejects.
+pub fn parse_ipv4(s: &str) -> Option<[u8; 4]> {
+    let mut out = [0u8; 4];
+    let mut parts = s.split('.');
+    for slot in &mut out {
+        let p = parts.next()?;
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = p.parse::<u16>().ok().and_then(|v| u8::try_from(v).ok())?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// Whether `s` is an IP address (v4 or v6) rather than a host name such as
+/// `ec2.amazonaws.com` or the literal `AWS Internal`.
+pub fn is_ip(s: &str) -> bool {
+    parse_ipv4(s).is_some() || s.parse::<std::net::Ipv6Addr>().is_ok()
+}
+
+/// A public unicast address: not private (RFC 1918, unique-local), shared CGNAT, loopback,
+/// link-local, multicast or unspecified. Documentation ranges count as public, since
+/// sample and test data use them for attackers.
+pub fn is_routable_ip(s: &str) -> bool {
+    if let Some([a, b, _, _]) = parse_ipv4(s) {
+        return !(a == 10
+            || a == 127
+            || a == 0
+            || a >= 224
+            || (a == 172 && (16..32).contains(&b))
+            || (a == 192 && b == 168)
+            || (a == 169 && b == 254)
+            || (a == 100 && (64..128).contains(&b)));
+    }
+    match s.parse::<std::net::Ipv6Addr>() {
+        Ok(v6) => {
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80)
+        }
+        Err(_) => false,
+    }
+}
+
+fn text<'e>(ev: &'e Event<'_>, paths: &[&str]) -> Option<Cow<'e, str>> {
+    paths.iter().find_map(|p| match ev.field(p)? {
+        FieldValue::Str(s) if !s.is_empty() => Some(s),
+        _ => None,
+    })
+}
+
+fn texts<'e>(ev: &'e Event<'_>, paths: &[&str]) -> Vec<Cow<'e, str>> {
+    let mut out = Vec::new();
+    for p in paths {
+        for v in ev.field_values(p) {
+            if let FieldValue::Str(s) = v
+                && !s.is_empty()
+            {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+/// The session name of an assumed-role ARN (`arn:aws:sts::A:assumed-role/ROLE/SESSION`).
+pub fn session_parts(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.split_once(":assumed-role/")?.1;
+    rest.split_once('/')
+}
+
+struct Collector(Vec<Entity>);
+
+impl Collector {
+    fn add(&mut self, kind: EntityKind, value: &str) {
+        let value = value.trim();
+        if value.is_empty() {
+            return;
+        }
+        if !self.0.iter().any(|e| e.kind == kind && e.value == value) {
+            self.0.push(Entity::new(kind, value));
+        }
+    }
+
+    fn principal(&mut self, arn: &str) {
+        if let Some((role, session)) = session_parts(arn) {
+            self.add(EntityKind::Session, arn);
+            if let Some(account) = arn_account(arn) {
+                self.add(
+                    EntityKind::Role,
+                    &format!("arn:aws:iam::{account}:role/{role}"),
+                );
+            }
+            // EC2 instance-profile credentials carry the instance id as session name.
+            if is_instance_id(session) {
+                self.add(EntityKind::Instance, session);
+            }
+        } else {
+            self.add(EntityKind::Principal, arn);
+        }
+    }
+
+    fn ip(&mut self, ip: &str) {
+        if is_ip(ip) {
+            self.add(EntityKind::Ip, ip);
+        }
+    }
+}
+
+/// The account id in an ARN (`arn:aws:iam::123456789012:user/x`).
+pub fn arn_account(arn: &str) -> Option<&str> {
+    let account = arn.split(':').nth(4)?;
+    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+}
+
+/// Every entity `ev` involves: its actor (principal or session, access key, the role behind
+/// a session), source and peer addresses, the instances it ran on or touched, and its
+/// account. Reads the normalized fields and falls back to the record itself, so it works
+/// on events ingested without actor normalization.
+pub fn entities(ev: &Event<'_>) -> Vec<Entity> {
+    let mut c = Collector(Vec::new());
+    let json = matches!(ev.raw, Raw::Json(_));
+    let cloudtrail = ev.source == SourceKind::CloudTrail && json;
+
+    // Actor.
+    let arn = ev.actor.principal_arn.as_deref().map(Cow::Borrowed).or_else(|| {
+        cloudtrail
+            .then(|| text(ev, &["userIdentity.arn", "useridentity.arn"]))
+            .flatten()
+    });
+    let account = ev.account.as_deref().map(Cow::Borrowed).or_else(|| {
+        cloudtrail
+            .then(|| {
+                text(
+                    ev,
+                    &[
+                        "recipientAccountId",
+                        "userIdentity.accountId",
+                        "useridentity.accountid",
+                    ],
+                )
+            })
+            .flatten()
+    });
+    match arn {
+        Some(arn) => c.principal(&arn),
+        None => {
+            // Console sign-in failures and GuardDuty access-key details name a user
+            // without an ARN.
+            let user = ev.actor.user_name.as_deref().map(Cow::Borrowed).or_else(|| {
+                cloudtrail
+                    .then(|| text(ev, &["userIdentity.userName", "useridentity.username"]))
+                    .flatten()
+            });
+            let kind = ev.actor.principal_type.as_deref().map(Cow::Borrowed).or_else(|| {
+                cloudtrail
+                    .then(|| text(ev, &["userIdentity.type", "useridentity.type"]))
+                    .flatten()
+            });
+            if let (Some(user), Some(account)) = (&user, &account)
+                && kind.as_deref().is_none_or(|k| k == "IAMUser")
+                && arn_account(&format!("arn:aws:iam::{account}:")).is_some()
+            {
+                c.add(
+                    EntityKind::Principal,
+                    &format!("arn:aws:iam::{account}:user/{user}"),
+                );
+            }
+        }
+    }
+    if let Some(issuer) = ev.actor.session_issuer_arn.as_deref() {
+        c.add(EntityKind::Role, issuer);
+    }
+    let key = ev.actor.access_key_id.as_deref().map(Cow::Borrowed).or_else(|| {
+        cloudtrail
+            .then(|| text(ev, &["userIdentity.accessKeyId", "useridentity.accesskeyid"]))
+            .flatten()
+    });
+    if let Some(key) = key {
+        c.add(EntityKind::AccessKey, &key);
+    }
+
+    // Addresses.
+    let src_ip = ev.src_ip.as_deref().map(Cow::Borrowed).or_else(|| {
+        cloudtrail
+            .then(|| text(ev, &["sourceIPAddress", "sourceipaddress"]))
+            .flatten()
+    });
+    if let Some(ip) = src_ip {
+        c.ip(&ip);
+    }
+    if let Some(n) = &ev.network {
+        for ip in [&n.src_ip, &n.dst_ip].into_iter().flatten() {
+            c.ip(ip);
+        }
+        if let Some(id) = n.instance_id.as_deref().filter(|i| is_instance_id(i)) {
+            c.add(EntityKind::Instance, id);
+        }
+    }
+
+    // Instances the event ran on or acted upon.
+    for r in &ev.resources {
+        let id = r.uid.rsplit('/').next().unwrap_or(&r.uid);
+        if is_instance_id(id) {
+            c.add(EntityKind::Instance, id);
+        }
+    }
+    if cloudtrail {
+        for id in texts(
+            ev,
+            &[
+                "requestParameters.instanceId",
+                "requestParameters.instancesSet.items.instanceId",
+                "responseElements.instancesSet.items.instanceId",
+                "resources.ARN",
+            ],
+        ) {
+            let id = id.rsplit('/').next().unwrap_or(&id);
+            if is_instance_id(id) {
+                c.add(EntityKind::Instance, id);
+            }
+        }
+    }
+    if let Some(account) = account {
+        c.add(EntityKind::Account, &account);
+    }
+    c.0
+}
+
+/// A stable identity for the record behind `ev`, the same however and wherever it is read
+/// again: `cloudtrail:<eventID>`, `guardduty:<finding id>`, `securityhub:<finding id>`, or
+/// `<source>:h:<hash of the record's content>` when the record has no id of its own.
+pub fn event_key(ev: &Event<'_>) -> String {
+    let uid = ev.uid.as_deref().map(Cow::Borrowed).or_else(|| {
+        (ev.source == SourceKind::CloudTrail)
+            .then(|| text(ev, &["eventID", "eventid"]))
+            .flatten()
+    });
+    match uid.as_deref() {
+        Some(uid) if !uid.is_empty() => format!("{}:{}", ev.source.name(), uid),
+        _ => {
+            let mut h = Fnv128::default();
+            match &ev.raw {
+                Raw::Json(t) => h.write(crate::event::compact_json(t).as_bytes()),
+                Raw::Fields(fields) => {
+                    for (k, v) in fields {
+                        h.write(k.as_bytes());
+                        h.write(b"=");
+                        h.write(v.as_bytes());
+                        h.write(b"\x1f");
+                    }
+                }
+            }
+            format!("{}:h:{:032x}", ev.source.name(), h.0)
+        }
+    }
+}
+
+/// FNV-1a, 128-bit: a stable content fingerprint (not a security boundary: keys only
+/// deduplicate records the user feeds in twice).
+struct Fnv128(u128);
+
+impl Default for Fnv128 {
+    fn default() -> Self {
+        Fnv128(0x6c62272e07bb014262b821756295c58d)
+    }
+}
+
+impl Fnv128 {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u128::from(b);
+            self.0 = self.0.wrapping_mul(0x0000000001000000000000000000013B);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{EventClass, Origin};
+
+    fn ct(json: &str) -> Event<'_> {
+        Event::new(
+            EventClass::ApiActivity,
+            SourceKind::CloudTrail,
+            Origin {
+                file: "t".into(),
+                line: 1,
+            },
+            Raw::Json(Cow::Borrowed(json)),
+        )
+    }
+
+    #[test]
+    fn assumed_role_on_an_instance_yields_session_role_and_instance() {
+        let ev = ct(r#"{"eventID":"e1","recipientAccountId":"111122223333","sourceIPAddress":"08.1.250.216",
+            "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0","accessKeyId":"ASIAABCDEFGHIJKLMNOP"},
+            "requestParameters":{"instancesSet":{"items":[{"instanceId":"i-0aaaaaaaaaaaaaaa1"}]}}}"#);
+        let es = entities(&ev);
+        let has = |k, v: &str| es.iter().any(|e| e.kind == k && e.value == v);
+        assert!(has(
+            EntityKind::Session,
+            "arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0"
+        ));
+        assert!(has(EntityKind::Role, "arn:aws:iam::111122223333:role/web"));
+        assert!(has(EntityKind::Instance, "i-0123456789abcdef0"));
+        assert!(has(EntityKind::Instance, "i-0aaaaaaaaaaaaaaa1"));
+        assert!(has(EntityKind::AccessKey, "ASIAABCDEFGHIJKLMNOP"));
+        assert!(has(EntityKind::Ip, "08.1.250.216"));
+        assert!(has(EntityKind::Account, "111122223333"));
+        assert_eq!(event_key(&ev), "cloudtrail:e1");
+    }
+
+    #[test]
+    fn user_without_arn_and_service_hostnames() {
+        let ev = ct(r#"{"recipientAccountId":"111122223333","sourceIPAddress":"ec2.amazonaws.com",
+            "userIdentity":{"type":"IAMUser","userName":"alice"}}"#);
+        let es = entities(&ev);
+        assert_eq!(
+            es,
+            vec![
+                Entity::new(EntityKind::Principal, "arn:aws:iam::111122223333:user/alice"),
+                Entity::new(EntityKind::Account, "111122223333"),
+            ]
+        );
+        assert!(event_key(&ev).starts_with("cloudtrail:h:"));
+        let same = ct(r#"{"recipientAccountId": "111122223333", "sourceIPAddress": "ec2.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "userName": "alice"}}"#);
+        assert_eq!(event_key(&ev), event_key(&same), "whitespace does not change identity");
+    }
+
+    #[test]
+    fn linking_rules() {
+        assert!(Entity::new(EntityKind::AccessKey, "AKIAIOSFODNN7EXAMPLE").links());
+        assert!(!Entity::new(EntityKind::AccessKey, "1111").links());
+        assert!(!Entity::new(EntityKind::AccessKey, "ASIA-MOCKACCESSKEYID-1").links());
+        assert!(Entity::new(EntityKind::Ip, "203.0.113.77").links());
+        for private in ["10.0.0.1", "172.20.1.1", "192.168.1.1", "127.0.0.1", "169.254.169.254", "fd00::1", "fe80::1", "100.64.0.1"] {
+            assert!(!Entity::new(EntityKind::Ip, private).links(), "{private}");
+        }
+        assert!(Entity::new(EntityKind::Ip, "2001:db8::1").links());
+        assert!(!Entity::new(EntityKind::Account, "111122223333").links());
+        assert!(!Entity::new(EntityKind::Role, "arn:aws:iam::1:role/r").links());
+        assert_eq!(parse_ipv4("035.249.253.232"), Some([35, 249, 253, 232]));
+        assert_eq!(parse_ipv4("256.1.1.1"), None);
+        assert!(!is_ip("AWS Internal"));
+    }
+}

@@ -1,0 +1,116 @@
+//! Schema migrations, applied in order and recorded in `PRAGMA user_version`.
+
+/// Migration `i` brings the schema from version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: cases, alerts, timelines, collaboration, audit.
+    r#"
+CREATE TABLE cases (
+    id INTEGER PRIMARY KEY,
+    title TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    phase_since_ms INTEGER NOT NULL,
+    severity TEXT NOT NULL,
+    severity_reasons TEXT NOT NULL DEFAULT '[]',
+    domains TEXT NOT NULL DEFAULT '[]',
+    tactics TEXT NOT NULL DEFAULT '[]',
+    techniques TEXT NOT NULL DEFAULT '[]',
+    owner TEXT,
+    merged_into INTEGER REFERENCES cases(id),
+    opened_ms INTEGER NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    alert_count INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX cases_open ON cases(phase) WHERE merged_into IS NULL;
+
+CREATE TABLE alerts (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    time_ms INTEGER,
+    event_key TEXT NOT NULL,
+    data TEXT NOT NULL
+);
+CREATE INDEX alerts_case ON alerts(case_id, time_ms);
+CREATE INDEX alerts_event ON alerts(event_key);
+
+-- Entities of each case's alerts: what groups alerts and selects timeline events.
+CREATE TABLE case_entities (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    links INTEGER NOT NULL,
+    first_ms INTEGER,
+    last_ms INTEGER,
+    PRIMARY KEY (case_id, kind, value)
+) WITHOUT ROWID;
+CREATE INDEX case_entities_value ON case_entities(kind, value);
+
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    time_ms INTEGER,
+    data TEXT NOT NULL,
+    raw TEXT NOT NULL
+);
+CREATE TABLE case_events (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    event_id INTEGER NOT NULL REFERENCES events(id),
+    PRIMARY KEY (case_id, event_id)
+) WITHOUT ROWID;
+
+CREATE TABLE transitions (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    from_phase TEXT,
+    to_phase TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    reason TEXT
+);
+CREATE INDEX transitions_case ON transitions(case_id, id);
+
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    actor TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+CREATE TABLE tasks (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    title TEXT NOT NULL,
+    owner TEXT,
+    due_ms INTEGER,
+    status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done', 'cancelled')),
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    closed_ms INTEGER
+);
+CREATE TABLE tags (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    tag TEXT NOT NULL,
+    PRIMARY KEY (case_id, tag)
+) WITHOUT ROWID;
+
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX audit_case ON audit(case_id, id);
+CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
+    BEGIN SELECT RAISE(ABORT, 'phase history is append-only'); END;
+CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
+    BEGIN SELECT RAISE(ABORT, 'phase history is append-only'); END;
+"#,
+];
