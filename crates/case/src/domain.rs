@@ -44,12 +44,43 @@ impl fmt::Display for Domain {
 /// API services whose calls act inside instances or on data rather than on account
 /// configuration.
 const INFRASTRUCTURE_APIS: &[(&str, &[&str])] = &[
-    ("ssm.amazonaws.com", &["SendCommand", "StartSession", "ResumeSession"]),
+    (
+        "ssm.amazonaws.com",
+        &["SendCommand", "StartSession", "ResumeSession"],
+    ),
     ("ec2-instance-connect.amazonaws.com", &[]),
-    ("ec2.amazonaws.com", &["GetPasswordData", "GetConsoleOutput", "GetConsoleScreenshot", "SendSerialConsoleSSHPublicKey"]),
-    ("s3.amazonaws.com", &["GetObject", "PutObject", "DeleteObject", "DeleteObjects", "CopyObject", "RestoreObject", "SelectObjectContent"]),
+    (
+        "ec2.amazonaws.com",
+        &[
+            "GetPasswordData",
+            "GetConsoleOutput",
+            "GetConsoleScreenshot",
+            "SendSerialConsoleSSHPublicKey",
+        ],
+    ),
+    (
+        "s3.amazonaws.com",
+        &[
+            "GetObject",
+            "PutObject",
+            "DeleteObject",
+            "DeleteObjects",
+            "CopyObject",
+            "RestoreObject",
+            "SelectObjectContent",
+        ],
+    ),
     ("rds-data.amazonaws.com", &[]),
-    ("dynamodb.amazonaws.com", &["GetItem", "Query", "Scan", "BatchGetItem", "ExportTableToPointInTime"]),
+    (
+        "dynamodb.amazonaws.com",
+        &[
+            "GetItem",
+            "Query",
+            "Scan",
+            "BatchGetItem",
+            "ExportTableToPointInTime",
+        ],
+    ),
 ];
 
 /// Services that host application code and its front doors.
@@ -121,18 +152,45 @@ mod tests {
     fn classification() {
         let ct = |s, o| classify(SourceKind::CloudTrail, Some(s), Some(o), &[]);
         assert_eq!(ct("iam.amazonaws.com", "CreateUser"), Domain::Service);
-        assert_eq!(ct("cloudtrail.amazonaws.com", "StopLogging"), Domain::Service);
-        assert_eq!(ct("ssm.amazonaws.com", "SendCommand"), Domain::Infrastructure);
+        assert_eq!(
+            ct("cloudtrail.amazonaws.com", "StopLogging"),
+            Domain::Service
+        );
+        assert_eq!(
+            ct("ssm.amazonaws.com", "SendCommand"),
+            Domain::Infrastructure
+        );
         assert_eq!(ct("ssm.amazonaws.com", "GetParameters"), Domain::Service);
         assert_eq!(ct("s3.amazonaws.com", "GetObject"), Domain::Infrastructure);
         assert_eq!(ct("s3.amazonaws.com", "PutBucketPolicy"), Domain::Service);
-        assert_eq!(ct("lambda.amazonaws.com", "UpdateFunctionCode20150331v2"), Domain::Application);
-        assert_eq!(classify(SourceKind::VpcFlow, None, None, &[]), Domain::Infrastructure);
+        assert_eq!(
+            ct("lambda.amazonaws.com", "UpdateFunctionCode20150331v2"),
+            Domain::Application
+        );
+        assert_eq!(
+            classify(SourceKind::VpcFlow, None, None, &[]),
+            Domain::Infrastructure
+        );
         let gd = |t: &str| classify(SourceKind::GuardDuty, None, None, &[t.to_string()]);
-        assert_eq!(gd("CryptoCurrency:EC2/BitcoinTool.B!DNS"), Domain::Infrastructure);
-        assert_eq!(gd("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"), Domain::Service);
-        assert_eq!(gd("Exfiltration:S3/AnomalousBehavior"), Domain::Infrastructure);
-        assert_eq!(gd("Policy:S3/BucketBlockPublicAccessDisabled"), Domain::Service);
-        assert_eq!(gd("Stealth:IAMUser/CloudTrailLoggingDisabled"), Domain::Service);
+        assert_eq!(
+            gd("CryptoCurrency:EC2/BitcoinTool.B!DNS"),
+            Domain::Infrastructure
+        );
+        assert_eq!(
+            gd("UnauthorizedAccess:IAMUser/InstanceCredentialExfiltration.OutsideAWS"),
+            Domain::Service
+        );
+        assert_eq!(
+            gd("Exfiltration:S3/AnomalousBehavior"),
+            Domain::Infrastructure
+        );
+        assert_eq!(
+            gd("Policy:S3/BucketBlockPublicAccessDisabled"),
+            Domain::Service
+        );
+        assert_eq!(
+            gd("Stealth:IAMUser/CloudTrailLoggingDisabled"),
+            Domain::Service
+        );
     }
 }

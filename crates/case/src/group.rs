@@ -119,8 +119,15 @@ pub fn group(open: &[OpenCase], alerts: &[AlertLinks<'_>], cfg: GroupingConfig) 
             .map(|k| &k.entity)
             .filter(|e| identities(&ents).any(|x| x == *e))
             .collect();
-        for k in c.entities.iter().filter(|k| k.entity.kind == EntityKind::Ip) {
-            ip_users.entry(&k.entity.value).or_default().extend(ids.iter().copied());
+        for k in c
+            .entities
+            .iter()
+            .filter(|k| k.entity.kind == EntityKind::Ip)
+        {
+            ip_users
+                .entry(&k.entity.value)
+                .or_default()
+                .extend(ids.iter().copied());
         }
     }
     for a in alerts {
@@ -134,12 +141,12 @@ pub fn group(open: &[OpenCase], alerts: &[AlertLinks<'_>], cfg: GroupingConfig) 
     let shared_ips: BTreeSet<String> = ip_users
         .iter()
         .filter(|(ip, users)| {
-            users.len() > cfg.max_principals_per_ip
-                && Entity::new(EntityKind::Ip, **ip).links()
+            users.len() > cfg.max_principals_per_ip && Entity::new(EntityKind::Ip, **ip).links()
         })
         .map(|(ip, _)| ip.to_string())
         .collect();
-    let links = |e: &Entity| e.links() && !(e.kind == EntityKind::Ip && shared_ips.contains(&e.value));
+    let links =
+        |e: &Entity| e.links() && !(e.kind == EntityKind::Ip && shared_ips.contains(&e.value));
 
     let mut forest = Forest(Vec::new());
     // entity → (node, first, last) per node that saw it.
@@ -291,7 +298,10 @@ mod tests {
     }
 
     fn user(n: &str) -> Entity {
-        e(EntityKind::Principal, &format!("arn:aws:iam::111122223333:user/{n}"))
+        e(
+            EntityKind::Principal,
+            &format!("arn:aws:iam::111122223333:user/{n}"),
+        )
     }
 
     fn acct() -> Entity {
@@ -300,17 +310,33 @@ mod tests {
 
     #[test]
     fn shared_key_joins_and_unrelated_principals_split() {
-        let a = [user("a"), e(EntityKind::AccessKey, "AKIAAAAAAAAAAAAAAAAA"), acct()];
+        let a = [
+            user("a"),
+            e(EntityKind::AccessKey, "AKIAAAAAAAAAAAAAAAAA"),
+            acct(),
+        ];
         let a2 = [e(EntityKind::AccessKey, "AKIAAAAAAAAAAAAAAAAA"), acct()];
         let b = [user("b"), acct()];
         let alerts = [
-            AlertLinks { time_ms: Some(0), entities: &a },
-            AlertLinks { time_ms: Some(H), entities: &b },
-            AlertLinks { time_ms: Some(2 * H), entities: &a2 },
+            AlertLinks {
+                time_ms: Some(0),
+                entities: &a,
+            },
+            AlertLinks {
+                time_ms: Some(H),
+                entities: &b,
+            },
+            AlertLinks {
+                time_ms: Some(2 * H),
+                entities: &a2,
+            },
         ];
         let g = group(&[], &alerts, GroupingConfig::default());
         assert_eq!(g.new_cases, 2);
-        assert_eq!(g.assignment, vec![CaseRef::New(0), CaseRef::New(1), CaseRef::New(0)]);
+        assert_eq!(
+            g.assignment,
+            vec![CaseRef::New(0), CaseRef::New(1), CaseRef::New(0)]
+        );
     }
 
     #[test]
@@ -319,21 +345,52 @@ mod tests {
         let b = [user("b"), acct()];
         let both = [user("a"), user("b"), acct()];
         let alerts = [
-            AlertLinks { time_ms: Some(0), entities: &a },
-            AlertLinks { time_ms: Some(H), entities: &b },
-            AlertLinks { time_ms: Some(2 * H), entities: &both },
-            AlertLinks { time_ms: Some(100 * H), entities: &a },
+            AlertLinks {
+                time_ms: Some(0),
+                entities: &a,
+            },
+            AlertLinks {
+                time_ms: Some(H),
+                entities: &b,
+            },
+            AlertLinks {
+                time_ms: Some(2 * H),
+                entities: &both,
+            },
+            AlertLinks {
+                time_ms: Some(100 * H),
+                entities: &a,
+            },
         ];
         let g = group(&[], &alerts, GroupingConfig::default());
         assert_eq!(
             g.assignment,
-            vec![CaseRef::New(0), CaseRef::New(0), CaseRef::New(0), CaseRef::New(1)]
+            vec![
+                CaseRef::New(0),
+                CaseRef::New(0),
+                CaseRef::New(0),
+                CaseRef::New(1)
+            ]
         );
         assert_eq!(g.new_cases, 2);
         // The same with the first two already stored as cases 7 and 9: 9 merges into 7.
         let open = [
-            OpenCase { id: 9, entities: vec![KnownEntity { entity: user("b"), first_ms: H, last_ms: H }] },
-            OpenCase { id: 7, entities: vec![KnownEntity { entity: user("a"), first_ms: 0, last_ms: 0 }] },
+            OpenCase {
+                id: 9,
+                entities: vec![KnownEntity {
+                    entity: user("b"),
+                    first_ms: H,
+                    last_ms: H,
+                }],
+            },
+            OpenCase {
+                id: 7,
+                entities: vec![KnownEntity {
+                    entity: user("a"),
+                    first_ms: 0,
+                    last_ms: 0,
+                }],
+            },
         ];
         let g = group(&open, &alerts[2..], GroupingConfig::default());
         assert_eq!(g.merges, vec![(9, CaseRef::Existing(7))]);
@@ -343,10 +400,15 @@ mod tests {
     #[test]
     fn busy_addresses_and_accounts_do_not_link() {
         let ip = e(EntityKind::Ip, "203.0.113.9");
-        let users: Vec<[Entity; 3]> = (0..5).map(|i| [user(&i.to_string()), ip.clone(), acct()]).collect();
+        let users: Vec<[Entity; 3]> = (0..5)
+            .map(|i| [user(&i.to_string()), ip.clone(), acct()])
+            .collect();
         let alerts: Vec<AlertLinks> = users
             .iter()
-            .map(|u| AlertLinks { time_ms: Some(0), entities: u })
+            .map(|u| AlertLinks {
+                time_ms: Some(0),
+                entities: u,
+            })
             .collect();
         let g = group(&[], &alerts, GroupingConfig::default());
         assert_eq!(g.new_cases, 5);
@@ -358,10 +420,19 @@ mod tests {
         let only_acct = [acct()];
         let other = [user("other"), acct()];
         let mut with = alerts[..1].to_vec();
-        with.push(AlertLinks { time_ms: Some(H), entities: &other });
-        with.push(AlertLinks { time_ms: Some(2 * H), entities: &only_acct });
+        with.push(AlertLinks {
+            time_ms: Some(H),
+            entities: &other,
+        });
+        with.push(AlertLinks {
+            time_ms: Some(2 * H),
+            entities: &only_acct,
+        });
         let g = group(&[], &with, GroupingConfig::default());
-        assert_eq!(g.assignment, vec![CaseRef::New(0), CaseRef::New(1), CaseRef::New(1)]);
+        assert_eq!(
+            g.assignment,
+            vec![CaseRef::New(0), CaseRef::New(1), CaseRef::New(1)]
+        );
     }
 
     #[test]
@@ -370,14 +441,29 @@ mod tests {
         let b = [user("b"), e(EntityKind::Ip, "198.51.100.1"), acct()];
         let c = [user("c"), e(EntityKind::Ip, "198.51.100.1"), acct()];
         let x = [
-            AlertLinks { time_ms: Some(3), entities: &c },
-            AlertLinks { time_ms: Some(1), entities: &a },
-            AlertLinks { time_ms: Some(2), entities: &b },
+            AlertLinks {
+                time_ms: Some(3),
+                entities: &c,
+            },
+            AlertLinks {
+                time_ms: Some(1),
+                entities: &a,
+            },
+            AlertLinks {
+                time_ms: Some(2),
+                entities: &b,
+            },
         ];
         let y = [x[1], x[2], x[0]];
         let gx = group(&[], &x, GroupingConfig::default());
         let gy = group(&[], &y, GroupingConfig::default());
-        assert_eq!(gx.assignment, vec![CaseRef::New(1), CaseRef::New(0), CaseRef::New(1)]);
-        assert_eq!(gy.assignment, vec![CaseRef::New(0), CaseRef::New(1), CaseRef::New(1)]);
+        assert_eq!(
+            gx.assignment,
+            vec![CaseRef::New(1), CaseRef::New(0), CaseRef::New(1)]
+        );
+        assert_eq!(
+            gy.assignment,
+            vec![CaseRef::New(0), CaseRef::New(1), CaseRef::New(1)]
+        );
     }
 }

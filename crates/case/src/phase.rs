@@ -100,7 +100,9 @@ pub enum TransitionError {
     },
     #[error("going from {from} to {to} needs a reason (--reason)")]
     ReasonRequired { from: Phase, to: Phase },
-    #[error("the case has no owner; assign one before leaving detected (firebreak case assign ID NAME)")]
+    #[error(
+        "the case has no owner; assign one before leaving detected (firebreak case assign ID NAME)"
+    )]
     NoOwner,
     #[error("{0} task(s) still open; finish or cancel them before closing")]
     OpenTasks(usize),

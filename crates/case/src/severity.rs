@@ -91,7 +91,11 @@ mod tests {
 
     #[test]
     fn matrix() {
-        let tactics = ["persistence".to_string(), "defense-evasion".into(), "impact".into()];
+        let tactics = [
+            "persistence".to_string(),
+            "defense-evasion".into(),
+            "impact".into(),
+        ];
         let facts = CaseFacts {
             alert_severities: vec![Severity::Medium, Severity::High],
             tactics: &tactics,
@@ -118,6 +122,9 @@ mod tests {
             root_involved: true,
             ..Default::default()
         };
-        assert_eq!(DefaultMatrix.assess(&info).severity, Severity::Informational);
+        assert_eq!(
+            DefaultMatrix.assess(&info).severity,
+            Severity::Informational
+        );
     }
 }

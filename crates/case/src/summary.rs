@@ -93,9 +93,11 @@ pub struct Derived {
 
 fn short(entity: &Entity) -> &str {
     match entity.kind {
-        EntityKind::Principal | EntityKind::Session | EntityKind::Role => {
-            entity.value.rsplit(['/', ':']).next().unwrap_or(&entity.value)
-        }
+        EntityKind::Principal | EntityKind::Session | EntityKind::Role => entity
+            .value
+            .rsplit(['/', ':'])
+            .next()
+            .unwrap_or(&entity.value),
         _ => &entity.value,
     }
 }
@@ -151,7 +153,13 @@ pub fn derive(alerts: &[AlertRecord], policy: &dyn SeverityPolicy) -> Derived {
         .max_by_key(|(e, n)| (**n, std::cmp::Reverse(*e)))
         .map(|(e, _)| *e);
     // The title names the most severe alert of the main actor, else the most severe overall.
-    let rank = |a: &&AlertRecord| (a.severity, std::cmp::Reverse(a.time_ms), std::cmp::Reverse(a.key.clone()));
+    let rank = |a: &&AlertRecord| {
+        (
+            a.severity,
+            std::cmp::Reverse(a.time_ms),
+            std::cmp::Reverse(a.key.clone()),
+        )
+    };
     let top = alerts
         .iter()
         .filter(|a| main_actor.is_some_and(|m| a.entities.contains(m)))

@@ -55,7 +55,10 @@ const RESOURCE_PARAMS: &[(&str, &str)] = &[
     ("requestParameters.roleName", "role"),
     ("requestParameters.policyArn", "policy"),
     ("requestParameters.instanceId", "instance"),
-    ("requestParameters.instancesSet.items.instanceId", "instance"),
+    (
+        "requestParameters.instancesSet.items.instanceId",
+        "instance",
+    ),
     ("responseElements.instancesSet.items.instanceId", "instance"),
     ("requestParameters.groupId", "security-group"),
     ("requestParameters.functionName", "function"),
@@ -88,8 +91,11 @@ impl TimelineEvent {
                 .find(|e| e.kind == k)
                 .map(|e| e.value.clone())
         };
-        let actor = find(EntityKind::Session)
-            .or_else(|| find(EntityKind::Principal))
+        // The caller comes first; sessions a call issued (AssumeRole) come after it.
+        let actor = entities
+            .iter()
+            .find(|e| matches!(e.kind, EntityKind::Session | EntityKind::Principal))
+            .map(|e| e.value.clone())
             .or_else(|| ev.principal().map(str::to_string));
         let (outcome, error_code) = match &ev.outcome {
             Outcome::Success => ("success", None),
@@ -171,10 +177,7 @@ impl TimelineEvent {
                     .as_deref()
                     .map(|s| s.trim_end_matches(".amazonaws.com"))
                     .unwrap_or("?");
-                let mut m = format!(
-                    "{who} called {svc}:{}",
-                    operation.as_deref().unwrap_or("?")
-                );
+                let mut m = format!("{who} called {svc}:{}", operation.as_deref().unwrap_or("?"));
                 if let Some(ip) = &src_ip {
                     m.push_str(&format!(" from {ip}"));
                 }
@@ -371,7 +374,10 @@ mod tests {
         let mut ev = Event::new(
             EventClass::ApiActivity,
             SourceKind::CloudTrail,
-            Origin { file: "f".into(), line: 1 },
+            Origin {
+                file: "f".into(),
+                line: 1,
+            },
             Raw::Json(Cow::Borrowed(json)),
         );
         ev.api = Some(Api {
@@ -382,7 +388,10 @@ mod tests {
         });
         ev.region = Some("us-east-1".into());
         ev.outcome = if denied {
-            Outcome::Failure { code: Some("AccessDenied".into()), message: None }
+            Outcome::Failure {
+                code: Some("AccessDenied".into()),
+                message: None,
+            }
         } else {
             Outcome::Success
         };
@@ -392,10 +401,16 @@ mod tests {
     #[test]
     fn blast_radius_counts_denials_and_resources() {
         const J: &str = r#"{"userIdentity":{"arn":"arn:aws:iam::111122223333:user/x","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"},"sourceIPAddress":"203.0.113.1","requestParameters":{"userName":"backdoor"}}"#;
-        let mut events: Vec<TimelineEvent> = ["ListUsers", "ListRoles", "GetUser", "ListGroups", "ListPolicies"]
-            .iter()
-            .map(|op| call(op, true, J))
-            .collect();
+        let mut events: Vec<TimelineEvent> = [
+            "ListUsers",
+            "ListRoles",
+            "GetUser",
+            "ListGroups",
+            "ListPolicies",
+        ]
+        .iter()
+        .map(|op| call(op, true, J))
+        .collect();
         events.push(call("CreateUser", false, J));
         let e = &events[5];
         assert_eq!(e.resources, vec!["user:backdoor"]);
@@ -411,12 +426,20 @@ mod tests {
         assert_eq!(b.resources.get("user:backdoor"), Some(&6));
         assert_eq!(b.regions.get("us-east-1"), Some(&6));
         let s = sightings(&events);
-        assert!(s.iter().any(|x| x.entity.kind == EntityKind::AccessKey && x.events == 6));
+        assert!(
+            s.iter()
+                .any(|x| x.entity.kind == EntityKind::AccessKey && x.events == 6)
+        );
     }
 
     #[test]
     fn denied_codes() {
-        for c in ["AccessDenied", "AccessDeniedException", "Client.UnauthorizedOperation", "UnauthorizedOperation"] {
+        for c in [
+            "AccessDenied",
+            "AccessDeniedException",
+            "Client.UnauthorizedOperation",
+            "UnauthorizedOperation",
+        ] {
             assert!(is_access_denied(c), "{c}");
         }
         assert!(!is_access_denied("ThrottlingException"));

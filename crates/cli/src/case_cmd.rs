@@ -219,7 +219,13 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
             reason,
             at,
         } => {
-            store.transition(id, phase, reason.as_deref(), actor, at.unwrap_or_else(now_ms))?;
+            store.transition(
+                id,
+                phase,
+                reason.as_deref(),
+                actor,
+                at.unwrap_or_else(now_ms),
+            )?;
             writeln!(out, "case {id} is now {phase}")?;
         }
         CaseCommand::Tag { id, tags, remove } => {
@@ -245,10 +251,15 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 )?;
             }
         }
-        CaseCommand::Export { id, format, out: path } => {
+        CaseCommand::Export {
+            id,
+            format,
+            out: path,
+        } => {
             let sink: Box<dyn Write> = match &path {
                 Some(p) => Box::new(BufWriter::new(
-                    std::fs::File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
+                    std::fs::File::create(p)
+                        .with_context(|| format!("cannot create {}", p.display()))?,
                 )),
                 None => Box::new(std::io::stdout().lock()),
             };
@@ -336,7 +347,10 @@ fn write_timeline(out: &mut impl Write, rows: &[TimelineRow]) -> Result<()> {
             iso(e.time_ms),
             e.source,
             e.message,
-            e.region.as_deref().map(|r| format!(" [{r}]")).unwrap_or_default()
+            e.region
+                .as_deref()
+                .map(|r| format!(" [{r}]"))
+                .unwrap_or_default()
         )?;
         for a in &r.alerts {
             writeln!(out, "{:>28}└ alert: {a}", "")?;
@@ -356,15 +370,24 @@ fn write_tasks(out: &mut impl Write, tasks: &[store::Task]) -> Result<()> {
             t.id,
             t.status,
             t.title,
-            t.owner.as_deref().map(|o| format!(" — owner {o}")).unwrap_or_default(),
-            t.due_ms.map(|d| format!(", due {}", format_iso(d))).unwrap_or_default()
+            t.owner
+                .as_deref()
+                .map(|o| format!(" — owner {o}"))
+                .unwrap_or_default(),
+            t.due_ms
+                .map(|d| format!(", due {}", format_iso(d)))
+                .unwrap_or_default()
         )?;
     }
     Ok(())
 }
 
 /// Entity sightings over the timeline, with alert counts from the alerts.
-fn entity_sightings(store: &Store, id: CaseId, timeline: &[TimelineRow]) -> Result<Vec<EntitySighting>> {
+fn entity_sightings(
+    store: &Store,
+    id: CaseId,
+    timeline: &[TimelineRow],
+) -> Result<Vec<EntitySighting>> {
     let events: Vec<case::TimelineEvent> = timeline.iter().map(|r| r.event.clone()).collect();
     let mut s = sightings(&events);
     for a in store.alerts(id)? {
@@ -381,7 +404,7 @@ fn entity_sightings(store: &Store, id: CaseId, timeline: &[TimelineRow]) -> Resu
             }
         }
     }
-    s.sort_by(|a, b| (a.entity.kind, a.first_ms).cmp(&(b.entity.kind, b.first_ms)));
+    s.sort_by_key(|a| (a.entity.kind, a.first_ms));
     Ok(s)
 }
 
@@ -446,7 +469,10 @@ fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> 
 fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
     let c = store.case(id)?;
     if let Some(into) = c.merged_into {
-        writeln!(out, "Case {id} was merged into case {into}: `firebreak case show {into}`")?;
+        writeln!(
+            out,
+            "Case {id} was merged into case {into}: `firebreak case show {into}`"
+        )?;
         return Ok(());
     }
     let timeline = store.timeline(id)?;
@@ -469,15 +495,32 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
         c.phase,
         format_iso(c.phase_since_ms),
         c.owner.as_deref().unwrap_or("(none)"),
-        if c.tags.is_empty() { "-".to_string() } else { c.tags.join(", ") }
+        if c.tags.is_empty() {
+            "-".to_string()
+        } else {
+            c.tags.join(", ")
+        }
     )?;
-    writeln!(out, "  Severity:  {} — {}", c.severity.name(), c.severity_reasons.join("; "))?;
+    writeln!(
+        out,
+        "  Severity:  {} — {}",
+        c.severity.name(),
+        c.severity_reasons.join("; ")
+    )?;
     writeln!(out, "  Domains:   {}", c.domains.join(", "))?;
     writeln!(
         out,
         "  ATT&CK:    tactics {}; techniques {}",
-        if c.tactics.is_empty() { "-".into() } else { c.tactics.join(", ") },
-        if c.techniques.is_empty() { "-".into() } else { c.techniques.join(", ") }
+        if c.tactics.is_empty() {
+            "-".into()
+        } else {
+            c.tactics.join(", ")
+        },
+        if c.techniques.is_empty() {
+            "-".into()
+        } else {
+            c.techniques.join(", ")
+        }
     )?;
     writeln!(
         out,
@@ -551,7 +594,10 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
             t.from.map_or("-", Phase::name),
             t.to,
             t.actor,
-            t.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+            t.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
         )?;
     }
     let next = c
@@ -574,24 +620,45 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
 }
 
 const TIMELINE_CSV: [&str; 16] = [
-    "time", "source", "actor", "access_key_id", "src_ip", "service", "operation", "outcome",
-    "error_code", "region", "account", "resources", "alerts", "message", "location", "key",
+    "time",
+    "source",
+    "actor",
+    "access_key_id",
+    "src_ip",
+    "service",
+    "operation",
+    "outcome",
+    "error_code",
+    "region",
+    "account",
+    "resources",
+    "alerts",
+    "message",
+    "location",
+    "key",
 ];
 
 /// Writes the export; returns how many records (timeline rows, or 1 for JSON) it wrote.
-fn export(store: &Store, id: CaseId, format: ExportFormat, mut sink: Box<dyn Write>) -> Result<usize> {
+fn export(
+    store: &Store,
+    id: CaseId,
+    format: ExportFormat,
+    mut sink: Box<dyn Write>,
+) -> Result<usize> {
     let c = store.case(id)?;
     let timeline = store.timeline(id)?;
     let n = match format {
         ExportFormat::Json => {
-            let events: Vec<case::TimelineEvent> = timeline.iter().map(|r| r.event.clone()).collect();
+            let events: Vec<case::TimelineEvent> =
+                timeline.iter().map(|r| r.event.clone()).collect();
             let transitions = store.transitions(id)?;
             let metrics = Metrics::compute(c.first_ms, &transitions);
             let timeline_json: Vec<serde_json::Value> = timeline
                 .iter()
                 .map(|r| {
                     let mut v = serde_json::to_value(r)?;
-                    let raw = serde_json::from_str(&r.raw).unwrap_or(serde_json::Value::String(r.raw.clone()));
+                    let raw = serde_json::from_str(&r.raw)
+                        .unwrap_or(serde_json::Value::String(r.raw.clone()));
                     v["record"] = raw;
                     Ok(v)
                 })
@@ -708,7 +775,12 @@ fn export(store: &Store, id: CaseId, format: ExportFormat, mut sink: Box<dyn Wri
 }
 
 /// What `hunt --cases` and the demo print after recording cases.
-pub fn write_run_summary(out: &mut impl Write, store: &Store, settings: &Settings, run: &CaseRun) -> Result<()> {
+pub fn write_run_summary(
+    out: &mut impl Write,
+    store: &Store,
+    settings: &Settings,
+    run: &CaseRun,
+) -> Result<()> {
     let h = &run.hunt;
     writeln!(
         out,

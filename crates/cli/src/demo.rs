@@ -1,20 +1,20 @@
 //! `firebreak demo`: the quick start. Reads the bundled sample incident, runs the bundled
 //! detections over it, and shows what Firebreak made of it and what to type next.
 
+use crate::case_cmd::{write_case_table, write_run_summary};
+use crate::cases::open_cases;
 use crate::evaluate::detect_inputs;
 use crate::hunt::{AlertFormat, AlertWriter};
 use crate::ingest_cmd::{RejectSink, write_summary};
 use crate::samples;
-use crate::case_cmd::{write_case_table, write_run_summary};
-use crate::cases::open_cases;
 use crate::settings::StoreArgs;
 use anyhow::Result;
 use case::summary::AlertRecord;
-use store::Store;
 use detect::Detector;
 use ingest::IngestOptions;
 use model::Alert;
 use sigma::compile::Placeholders;
+use store::Store;
 
 pub fn run(store_args: &StoreArgs) -> Result<()> {
     let settings = store_args.resolve()?;
@@ -65,13 +65,25 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
          created a backdoor admin, stopped CloudTrail, deleted flow logs, launched a GPU instance that mines crypto\n\
          and opened a bucket to the world."
     );
-    let run = open_cases(&mut store, &settings, &records, &inputs, IngestOptions::default(), false)?;
-    println!("\n3. Grouped the alerts into cases by the entities they share (access keys, principals, sessions,\n   instances, addresses), each with a timeline of every event of its entities\n");
+    let run = open_cases(
+        &mut store,
+        &settings,
+        &records,
+        &inputs,
+        IngestOptions::default(),
+        false,
+    )?;
+    println!(
+        "\n3. Grouped the alerts into cases by the entities they share (access keys, principals, sessions,\n   instances, addresses), each with a timeline of every event of its entities\n"
+    );
     write_run_summary(&mut std::io::stdout(), &store, &settings, &run)?;
     let cases = store.cases(false)?;
     println!();
     write_case_table(&mut std::io::stdout(), &cases)?;
-    let first = cases.iter().max_by_key(|c| (c.severity, c.alert_count, std::cmp::Reverse(c.id))).map_or(1, |c| c.id);
+    let first = cases
+        .iter()
+        .max_by_key(|c| (c.severity, c.alert_count, std::cmp::Reverse(c.id)))
+        .map_or(1, |c| c.id);
     let db = if settings.db == std::path::Path::new("firebreak.db") {
         String::new()
     } else {

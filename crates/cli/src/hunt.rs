@@ -1,18 +1,18 @@
 //! `firebreak hunt`: read logs, run the bundled rules plus any others, print alerts.
 
-use crate::settings::StoreArgs;
-use case::summary::AlertRecord;
-use store::Store;
 use crate::evaluate::detect_inputs;
 use crate::ingest_cmd::{ReadArgs, RejectSink};
 use crate::rules_cmd::{self, RuleArgs};
+use crate::settings::StoreArgs;
 use anyhow::{Context, Result};
+use case::summary::AlertRecord;
 use clap::{Args, ValueEnum};
 use detect::Detector;
 use ingest::InputFormat;
 use model::{Alert, AlertKind};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
+use store::Store;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
 pub enum AlertFormat {

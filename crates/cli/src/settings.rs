@@ -16,7 +16,12 @@ pub struct StoreArgs {
     #[arg(long, env = "FIREBREAK_ACTOR", global = true)]
     pub actor: Option<String>,
     /// Configuration file.
-    #[arg(long, env = "FIREBREAK_CONFIG", global = true, default_value = "firebreak.toml")]
+    #[arg(
+        long,
+        env = "FIREBREAK_CONFIG",
+        global = true,
+        default_value = "firebreak.toml"
+    )]
     pub config: PathBuf,
 }
 
@@ -78,7 +83,11 @@ impl StoreArgs {
         if let Some(n) = file.cases.max_principals_per_ip {
             grouping.max_principals_per_ip = n;
         }
-        Ok(Settings { db, actor, grouping })
+        Ok(Settings {
+            db,
+            actor,
+            grouping,
+        })
     }
 }
 
@@ -95,9 +104,9 @@ pub fn parse_duration(s: &str) -> Result<i64> {
     let s = s.trim();
     let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
     let (n, unit) = s.split_at(split);
-    let n: i64 = n
-        .parse()
-        .with_context(|| format!("invalid duration {s:?}: expected a number and a unit (s, m, h, d)"))?;
+    let n: i64 = n.parse().with_context(|| {
+        format!("invalid duration {s:?}: expected a number and a unit (s, m, h, d)")
+    })?;
     let ms = match unit.trim() {
         "s" => 1_000,
         "m" => 60_000,

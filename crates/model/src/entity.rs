@@ -110,7 +110,9 @@ impl fmt::Display for Entity {
 /// `AKIA…`, `ASIA…` (and the rarer `ABIA`/`ACCA`) followed by 16 upper-case letters or digits.
 pub fn is_access_key_id(s: &str) -> bool {
     s.len() == 20
-        && ["AKIA", "ASIA", "ABIA", "ACCA"].iter().any(|p| s.starts_with(p))
+        && ["AKIA", "ASIA", "ABIA", "ACCA"]
+            .iter()
+            .any(|p| s.starts_with(p))
         && s.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
 }
@@ -144,14 +146,16 @@ pub fn is_ip(s: &str) -> bool {
 }
 
 /// A public unicast address: not private (RFC 1918, unique-local), shared CGNAT, loopback,
-/// link-local, multicast or unspecified. Documentation ranges count as public, since
-/// sample and test data use them for attackers.
+/// link-local, multicast, broadcast or unspecified. Documentation ranges and the reserved
+/// 240/4 block count as public: sample data uses the former for attackers, and anonymized
+/// logs map real addresses into the latter.
 pub fn is_routable_ip(s: &str) -> bool {
-    if let Some([a, b, _, _]) = parse_ipv4(s) {
+    if let Some([a, b, c, d]) = parse_ipv4(s) {
         return !(a == 10
             || a == 127
             || a == 0
-            || a >= 224
+            || (224..240).contains(&a)
+            || [a, b, c, d] == [255; 4]
             || (a == 172 && (16..32).contains(&b))
             || (a == 192 && b == 168)
             || (a == 169 && b == 254)
@@ -251,11 +255,16 @@ pub fn entities(ev: &Event<'_>) -> Vec<Entity> {
     let cloudtrail = ev.source == SourceKind::CloudTrail && json;
 
     // Actor.
-    let arn = ev.actor.principal_arn.as_deref().map(Cow::Borrowed).or_else(|| {
-        cloudtrail
-            .then(|| text(ev, &["userIdentity.arn", "useridentity.arn"]))
-            .flatten()
-    });
+    let arn = ev
+        .actor
+        .principal_arn
+        .as_deref()
+        .map(Cow::Borrowed)
+        .or_else(|| {
+            cloudtrail
+                .then(|| text(ev, &["userIdentity.arn", "useridentity.arn"]))
+                .flatten()
+        });
     let account = ev.account.as_deref().map(Cow::Borrowed).or_else(|| {
         cloudtrail
             .then(|| {
@@ -275,16 +284,26 @@ pub fn entities(ev: &Event<'_>) -> Vec<Entity> {
         None => {
             // Console sign-in failures and GuardDuty access-key details name a user
             // without an ARN.
-            let user = ev.actor.user_name.as_deref().map(Cow::Borrowed).or_else(|| {
-                cloudtrail
-                    .then(|| text(ev, &["userIdentity.userName", "useridentity.username"]))
-                    .flatten()
-            });
-            let kind = ev.actor.principal_type.as_deref().map(Cow::Borrowed).or_else(|| {
-                cloudtrail
-                    .then(|| text(ev, &["userIdentity.type", "useridentity.type"]))
-                    .flatten()
-            });
+            let user = ev
+                .actor
+                .user_name
+                .as_deref()
+                .map(Cow::Borrowed)
+                .or_else(|| {
+                    cloudtrail
+                        .then(|| text(ev, &["userIdentity.userName", "useridentity.username"]))
+                        .flatten()
+                });
+            let kind = ev
+                .actor
+                .principal_type
+                .as_deref()
+                .map(Cow::Borrowed)
+                .or_else(|| {
+                    cloudtrail
+                        .then(|| text(ev, &["userIdentity.type", "useridentity.type"]))
+                        .flatten()
+                });
             if let (Some(user), Some(account)) = (&user, &account)
                 && kind.as_deref().is_none_or(|k| k == "IAMUser")
                 && arn_account(&format!("arn:aws:iam::{account}:")).is_some()
@@ -299,13 +318,39 @@ pub fn entities(ev: &Event<'_>) -> Vec<Entity> {
     if let Some(issuer) = ev.actor.session_issuer_arn.as_deref() {
         c.add(EntityKind::Role, issuer);
     }
-    let key = ev.actor.access_key_id.as_deref().map(Cow::Borrowed).or_else(|| {
-        cloudtrail
-            .then(|| text(ev, &["userIdentity.accessKeyId", "useridentity.accesskeyid"]))
-            .flatten()
-    });
+    let key = ev
+        .actor
+        .access_key_id
+        .as_deref()
+        .map(Cow::Borrowed)
+        .or_else(|| {
+            cloudtrail
+                .then(|| {
+                    text(
+                        ev,
+                        &["userIdentity.accessKeyId", "useridentity.accesskeyid"],
+                    )
+                })
+                .flatten()
+        });
     if let Some(key) = key {
         c.add(EntityKind::AccessKey, &key);
+    }
+    // Credentials this call issued (AssumeRole*, GetSessionToken, GetFederationToken): the
+    // new session and its key belong to whoever asked for them.
+    if cloudtrail {
+        if let Some(issued) = text(
+            ev,
+            &[
+                "responseElements.assumedRoleUser.arn",
+                "responseElements.federatedUser.arn",
+            ],
+        ) {
+            c.principal(&issued);
+        }
+        if let Some(key) = text(ev, &["responseElements.credentials.accessKeyId"]) {
+            c.add(EntityKind::AccessKey, &key);
+        }
     }
 
     // Addresses.
@@ -422,9 +467,11 @@ mod tests {
 
     #[test]
     fn assumed_role_on_an_instance_yields_session_role_and_instance() {
-        let ev = ct(r#"{"eventID":"e1","recipientAccountId":"111122223333","sourceIPAddress":"08.1.250.216",
+        let ev = ct(
+            r#"{"eventID":"e1","recipientAccountId":"111122223333","sourceIPAddress":"08.1.250.216",
             "userIdentity":{"type":"AssumedRole","arn":"arn:aws:sts::111122223333:assumed-role/web/i-0123456789abcdef0","accessKeyId":"ASIAABCDEFGHIJKLMNOP"},
-            "requestParameters":{"instancesSet":{"items":[{"instanceId":"i-0aaaaaaaaaaaaaaa1"}]}}}"#);
+            "requestParameters":{"instancesSet":{"items":[{"instanceId":"i-0aaaaaaaaaaaaaaa1"}]}}}"#,
+        );
         let es = entities(&ev);
         let has = |k, v: &str| es.iter().any(|e| e.kind == k && e.value == v);
         assert!(has(
@@ -441,21 +488,52 @@ mod tests {
     }
 
     #[test]
+    fn issued_credentials_belong_to_the_caller() {
+        let ev = ct(
+            r#"{"eventID":"e2","eventName":"AssumeRole","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/u","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"},
+            "responseElements":{"credentials":{"accessKeyId":"ASIABBBBBBBBBBBBBBBB"},"assumedRoleUser":{"arn":"arn:aws:sts::111122223333:assumed-role/r/s"}}}"#,
+        );
+        let es = entities(&ev);
+        for (k, v) in [
+            (EntityKind::Principal, "arn:aws:iam::111122223333:user/u"),
+            (EntityKind::AccessKey, "AKIAAAAAAAAAAAAAAAAA"),
+            (
+                EntityKind::Session,
+                "arn:aws:sts::111122223333:assumed-role/r/s",
+            ),
+            (EntityKind::AccessKey, "ASIABBBBBBBBBBBBBBBB"),
+        ] {
+            assert!(es.contains(&Entity::new(k, v)), "{k}:{v} in {es:?}");
+        }
+    }
+
+    #[test]
     fn user_without_arn_and_service_hostnames() {
-        let ev = ct(r#"{"recipientAccountId":"111122223333","sourceIPAddress":"ec2.amazonaws.com",
-            "userIdentity":{"type":"IAMUser","userName":"alice"}}"#);
+        let ev = ct(
+            r#"{"recipientAccountId":"111122223333","sourceIPAddress":"ec2.amazonaws.com",
+            "userIdentity":{"type":"IAMUser","userName":"alice"}}"#,
+        );
         let es = entities(&ev);
         assert_eq!(
             es,
             vec![
-                Entity::new(EntityKind::Principal, "arn:aws:iam::111122223333:user/alice"),
+                Entity::new(
+                    EntityKind::Principal,
+                    "arn:aws:iam::111122223333:user/alice"
+                ),
                 Entity::new(EntityKind::Account, "111122223333"),
             ]
         );
         assert!(event_key(&ev).starts_with("cloudtrail:h:"));
-        let same = ct(r#"{"recipientAccountId": "111122223333", "sourceIPAddress": "ec2.amazonaws.com",
-            "userIdentity": {"type": "IAMUser", "userName": "alice"}}"#);
-        assert_eq!(event_key(&ev), event_key(&same), "whitespace does not change identity");
+        let same = ct(
+            r#"{"recipientAccountId": "111122223333", "sourceIPAddress": "ec2.amazonaws.com",
+            "userIdentity": {"type": "IAMUser", "userName": "alice"}}"#,
+        );
+        assert_eq!(
+            event_key(&ev),
+            event_key(&same),
+            "whitespace does not change identity"
+        );
     }
 
     #[test]
@@ -464,7 +542,16 @@ mod tests {
         assert!(!Entity::new(EntityKind::AccessKey, "1111").links());
         assert!(!Entity::new(EntityKind::AccessKey, "ASIA-MOCKACCESSKEYID-1").links());
         assert!(Entity::new(EntityKind::Ip, "203.0.113.77").links());
-        for private in ["10.0.0.1", "172.20.1.1", "192.168.1.1", "127.0.0.1", "169.254.169.254", "fd00::1", "fe80::1", "100.64.0.1"] {
+        for private in [
+            "10.0.0.1",
+            "172.20.1.1",
+            "192.168.1.1",
+            "127.0.0.1",
+            "169.254.169.254",
+            "fd00::1",
+            "fe80::1",
+            "100.64.0.1",
+        ] {
             assert!(!Entity::new(EntityKind::Ip, private).links(), "{private}");
         }
         assert!(Entity::new(EntityKind::Ip, "2001:db8::1").links());
@@ -473,5 +560,10 @@ mod tests {
         assert_eq!(parse_ipv4("035.249.253.232"), Some([35, 249, 253, 232]));
         assert_eq!(parse_ipv4("256.1.1.1"), None);
         assert!(!is_ip("AWS Internal"));
+        assert!(
+            is_routable_ip("252.5.222.230"),
+            "anonymized addresses in 240/4 link"
+        );
+        assert!(!is_routable_ip("239.1.1.1") && !is_routable_ip("255.255.255.255"));
     }
 }

@@ -12,7 +12,9 @@ use case::summary::{AlertRecord, derive};
 use case::timeline::TimelineEvent;
 use case::{CaseId, CaseRef, GroupingConfig, OpenCase, Phase, SeverityPolicy, Transition};
 use model::{Entity, EntityKind, Severity};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
+};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,7 +28,9 @@ pub enum StoreError {
         path: PathBuf,
         source: rusqlite::Error,
     },
-    #[error("{path}: written by a newer Firebreak (schema version {found}, this build knows up to {known})")]
+    #[error(
+        "{path}: written by a newer Firebreak (schema version {found}, this build knows up to {known})"
+    )]
     TooNew {
         path: PathBuf,
         found: i64,
@@ -172,8 +176,15 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         };
-        store.configure()?;
-        store.migrate()?;
+        let at_path = |e: StoreError| match e {
+            StoreError::Sql(source) => StoreError::Open {
+                path: path.to_path_buf(),
+                source,
+            },
+            other => other,
+        };
+        store.configure().map_err(at_path)?;
+        store.migrate().map_err(at_path)?;
         Ok(store)
     }
 
@@ -255,7 +266,9 @@ impl Store {
             |r| r.get(0),
         )?;
         if bad > 0 {
-            problems.push(format!("{bad} case(s) whose alert count disagrees with their alerts"));
+            problems.push(format!(
+                "{bad} case(s) whose alert count disagrees with their alerts"
+            ));
         }
         let orphans: i64 = self.conn.query_row(
             "SELECT count(*) FROM alerts a JOIN cases c ON c.id = a.case_id WHERE c.merged_into IS NOT NULL",
@@ -271,7 +284,9 @@ impl Store {
             |r| r.get(0),
         )?;
         if no_history > 0 {
-            problems.push(format!("{no_history} case(s) without a detected transition"));
+            problems.push(format!(
+                "{no_history} case(s) without a detected transition"
+            ));
         }
         Ok(problems)
     }
@@ -374,11 +389,20 @@ impl Store {
             }
         }
         for (&id, &n) in &added {
-            audit(&tx, id, now_ms, actor, "alerts added", serde_json::json!({ "count": n }))?;
+            audit(
+                &tx,
+                id,
+                now_ms,
+                actor,
+                "alerts added",
+                serde_json::json!({ "count": n }),
+            )?;
         }
         for &id in &touched {
             let before: String =
-                tx.query_row("SELECT severity FROM cases WHERE id = ?1", [id], |r| r.get(0))?;
+                tx.query_row("SELECT severity FROM cases WHERE id = ?1", [id], |r| {
+                    r.get(0)
+                })?;
             let alerts = case_alerts(&tx, id)?;
             let d = derive(&alerts, policy);
             let severity = d.assessment.severity.name().to_ascii_lowercase();
@@ -427,16 +451,18 @@ impl Store {
         let rows: Vec<(CaseId, Option<i64>, Option<i64>)> = cases
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
-        let mut ents = self
-            .conn
-            .prepare_cached("SELECT kind, value FROM case_entities WHERE case_id = ?1 AND links = 1")?;
+        let mut ents = self.conn.prepare_cached(
+            "SELECT kind, value FROM case_entities WHERE case_id = ?1 AND links = 1",
+        )?;
         let mut keys = self
             .conn
             .prepare_cached("SELECT event_key FROM alerts WHERE case_id = ?1")?;
         let mut out = Vec::new();
         for (id, first, last) in rows {
             let entities = ents
-                .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+                .query_map([id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                })?
                 .filter_map(|r| {
                     r.map(|(k, v)| EntityKind::from_name(&k).map(|k| Entity::new(k, v)))
                         .transpose()
@@ -458,7 +484,10 @@ impl Store {
 
     /// Adds events to case timelines: `(event, original record, cases)`. Events already on
     /// a timeline are skipped. One transaction; returns how many (event, case) pairs were new.
-    pub fn add_timeline_events(&mut self, batch: &[(TimelineEvent, String, Vec<CaseId>)]) -> Result<usize> {
+    pub fn add_timeline_events(
+        &mut self,
+        batch: &[(TimelineEvent, String, Vec<CaseId>)],
+    ) -> Result<usize> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -489,7 +518,11 @@ impl Store {
     pub fn cases(&self, include_closed: bool) -> Result<Vec<CaseRow>> {
         let sql = format!(
             "SELECT {CASE_COLUMNS} FROM cases WHERE merged_into IS NULL {} ORDER BY id DESC",
-            if include_closed { "" } else { "AND phase != 'closed'" }
+            if include_closed {
+                ""
+            } else {
+                "AND phase != 'closed'"
+            }
         );
         let mut stmt = self.conn.prepare(&sql)?;
         let rows = stmt
@@ -528,8 +561,9 @@ impl Store {
         Ok(CaseRow {
             id: r.id,
             title: r.title,
-            phase: Phase::from_name(&r.phase)
-                .ok_or_else(|| StoreError::Invalid(format!("case {}: unknown phase {:?}", r.id, r.phase)))?,
+            phase: Phase::from_name(&r.phase).ok_or_else(|| {
+                StoreError::Invalid(format!("case {}: unknown phase {:?}", r.id, r.phase))
+            })?,
             phase_since_ms: r.phase_since_ms,
             severity: Severity::from_label(&r.severity),
             severity_reasons: from_json("cases.severity_reasons", &r.severity_reasons)?,
@@ -568,7 +602,13 @@ impl Store {
              WHERE ce.case_id = ?1 ORDER BY e.time_ms IS NULL, e.time_ms, e.id",
         )?;
         let rows = stmt
-            .query_map([id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?
+            .query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
         let mut titles: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for a in self.alerts(id)? {
@@ -607,7 +647,8 @@ impl Store {
         rows.into_iter()
             .map(|(from, to, actor, at_ms, reason)| {
                 let phase = |s: &str| {
-                    Phase::from_name(s).ok_or_else(|| StoreError::Invalid(format!("unknown phase {s:?}")))
+                    Phase::from_name(s)
+                        .ok_or_else(|| StoreError::Invalid(format!("unknown phase {s:?}")))
                 };
                 Ok(Transition {
                     from: from.as_deref().map(phase).transpose()?,
@@ -621,9 +662,9 @@ impl Store {
     }
 
     pub fn notes(&self, id: CaseId) -> Result<Vec<Note>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, actor, at_ms, text FROM notes WHERE case_id = ?1 ORDER BY at_ms, id")?;
+        let mut stmt = self.conn.prepare(
+            "SELECT id, actor, at_ms, text FROM notes WHERE case_id = ?1 ORDER BY at_ms, id",
+        )?;
         Ok(stmt
             .query_map([id], |r| {
                 Ok(Note {
@@ -757,7 +798,14 @@ impl Store {
                 "UPDATE cases SET owner = ?2, updated_ms = ?3 WHERE id = ?1",
                 params![id, owner, now_ms],
             )?;
-            audit(tx, id, now_ms, actor, "assign", serde_json::json!({ "from": c.owner, "to": owner }))
+            audit(
+                tx,
+                id,
+                now_ms,
+                actor,
+                "assign",
+                serde_json::json!({ "from": c.owner, "to": owner }),
+            )
         })
     }
 
@@ -771,8 +819,18 @@ impl Store {
                 params![id, actor, now_ms, text],
             )?;
             let note = tx.last_insert_rowid();
-            tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
-            audit(tx, id, now_ms, actor, "note", serde_json::json!({ "note": note, "text": text }))?;
+            tx.execute(
+                "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
+            audit(
+                tx,
+                id,
+                now_ms,
+                actor,
+                "note",
+                serde_json::json!({ "note": note, "text": text }),
+            )?;
             Ok(note)
         })
     }
@@ -809,9 +867,18 @@ impl Store {
     }
 
     /// Marks an open task `done` or `cancelled`.
-    pub fn close_task(&mut self, id: CaseId, task: i64, status: &str, actor: &str, now_ms: i64) -> Result<()> {
+    pub fn close_task(
+        &mut self,
+        id: CaseId,
+        task: i64,
+        status: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
         if !matches!(status, "done" | "cancelled") {
-            return Err(StoreError::Invalid(format!("a task can be done or cancelled, not {status:?}")));
+            return Err(StoreError::Invalid(format!(
+                "a task can be done or cancelled, not {status:?}"
+            )));
         }
         self.change(id, |tx, _| {
             let current: Option<String> = tx
@@ -830,20 +897,40 @@ impl Store {
                 "UPDATE tasks SET status = ?2, closed_ms = ?3 WHERE id = ?1",
                 params![task, status, now_ms],
             )?;
-            tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
-            audit(tx, id, now_ms, actor, "task closed", serde_json::json!({ "task": task, "status": status }))
+            tx.execute(
+                "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
+            audit(
+                tx,
+                id,
+                now_ms,
+                actor,
+                "task closed",
+                serde_json::json!({ "task": task, "status": status }),
+            )
         })
     }
 
     /// Adds (or with `remove`, removes) tags.
-    pub fn tag(&mut self, id: CaseId, tags: &[String], remove: bool, actor: &str, now_ms: i64) -> Result<()> {
+    pub fn tag(
+        &mut self,
+        id: CaseId,
+        tags: &[String],
+        remove: bool,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
         if let Some(bad) = tags.iter().find(|t| t.trim().is_empty()) {
             return Err(StoreError::Invalid(format!("invalid tag {bad:?}")));
         }
         self.change(id, |tx, _| {
             for t in tags {
                 if remove {
-                    tx.execute("DELETE FROM tags WHERE case_id = ?1 AND tag = ?2", params![id, t.trim()])?;
+                    tx.execute(
+                        "DELETE FROM tags WHERE case_id = ?1 AND tag = ?2",
+                        params![id, t.trim()],
+                    )?;
                 } else {
                     tx.execute(
                         "INSERT INTO tags (case_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
@@ -851,7 +938,10 @@ impl Store {
                     )?;
                 }
             }
-            tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
+            tx.execute(
+                "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
             audit(
                 tx,
                 id,
@@ -918,8 +1008,10 @@ fn audit(
     action: &str,
     detail: serde_json::Value,
 ) -> Result<()> {
-    conn.prepare_cached("INSERT INTO audit (case_id, at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)")?
-        .execute(params![case, at_ms, actor, action, detail.to_string()])?;
+    conn.prepare_cached(
+        "INSERT INTO audit (case_id, at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![case, at_ms, actor, action, detail.to_string()])?;
     Ok(())
 }
 
@@ -953,7 +1045,9 @@ fn open_cases(conn: &Connection) -> Result<Vec<OpenCase>> {
     for row in rows {
         let (id, kind, value, first, last) = row?;
         let Some(kind) = EntityKind::from_name(&kind) else {
-            return Err(StoreError::Invalid(format!("case {id}: unknown entity kind {kind:?}")));
+            return Err(StoreError::Invalid(format!(
+                "case {id}: unknown entity kind {kind:?}"
+            )));
         };
         if out.last().is_none_or(|c| c.id != id) {
             out.push(OpenCase {
@@ -962,19 +1056,28 @@ fn open_cases(conn: &Connection) -> Result<Vec<OpenCase>> {
             });
         }
         let untimed = i64::MIN / 4;
-        out.last_mut().expect("pushed above").entities.push(KnownEntity {
-            entity: Entity::new(kind, value),
-            first_ms: first.unwrap_or(untimed),
-            last_ms: last.unwrap_or(untimed),
-        });
+        out.last_mut()
+            .expect("pushed above")
+            .entities
+            .push(KnownEntity {
+                entity: Entity::new(kind, value),
+                first_ms: first.unwrap_or(untimed),
+                last_ms: last.unwrap_or(untimed),
+            });
     }
     Ok(out)
 }
 
 /// Moves everything of case `from` into `into` and marks `from` merged.
 fn merge(tx: &Transaction<'_>, from: CaseId, into: CaseId, actor: &str, now_ms: i64) -> Result<()> {
-    let from_phase: String = tx.query_row("SELECT phase FROM cases WHERE id = ?1", [from], |r| r.get(0))?;
-    tx.execute("UPDATE alerts SET case_id = ?2 WHERE case_id = ?1", params![from, into])?;
+    let from_phase: String =
+        tx.query_row("SELECT phase FROM cases WHERE id = ?1", [from], |r| {
+            r.get(0)
+        })?;
+    tx.execute(
+        "UPDATE alerts SET case_id = ?2 WHERE case_id = ?1",
+        params![from, into],
+    )?;
     tx.execute(
         "INSERT INTO case_entities (case_id, kind, value, links, first_ms, last_ms) \
          SELECT ?2, kind, value, links, first_ms, last_ms FROM case_entities WHERE case_id = ?1 \
@@ -995,13 +1098,33 @@ fn merge(tx: &Transaction<'_>, from: CaseId, into: CaseId, actor: &str, now_ms: 
         params![from, into],
     )?;
     tx.execute("DELETE FROM tags WHERE case_id = ?1", [from])?;
-    tx.execute("UPDATE notes SET case_id = ?2 WHERE case_id = ?1", params![from, into])?;
-    tx.execute("UPDATE tasks SET case_id = ?2 WHERE case_id = ?1", params![from, into])?;
+    tx.execute(
+        "UPDATE notes SET case_id = ?2 WHERE case_id = ?1",
+        params![from, into],
+    )?;
+    tx.execute(
+        "UPDATE tasks SET case_id = ?2 WHERE case_id = ?1",
+        params![from, into],
+    )?;
     tx.execute(
         "UPDATE cases SET merged_into = ?2, alert_count = 0, updated_ms = ?3 WHERE id = ?1",
         params![from, into, now_ms],
     )?;
-    audit(tx, from, now_ms, actor, "merged", serde_json::json!({ "into": into, "phase": from_phase }))?;
-    audit(tx, into, now_ms, actor, "absorbed", serde_json::json!({ "case": from, "phase": from_phase }))?;
+    audit(
+        tx,
+        from,
+        now_ms,
+        actor,
+        "merged",
+        serde_json::json!({ "into": into, "phase": from_phase }),
+    )?;
+    audit(
+        tx,
+        into,
+        now_ms,
+        actor,
+        "absorbed",
+        serde_json::json!({ "case": from, "phase": from_phase }),
+    )?;
     Ok(())
 }

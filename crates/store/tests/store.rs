@@ -1,0 +1,213 @@
+//! The store on its own: grouping and merging across hunts, the append-only history, and
+//! schema versions.
+
+use case::summary::AlertRecord;
+use case::{DefaultMatrix, Domain, GroupingConfig, Phase};
+use model::{Entity, EntityKind, Severity};
+use store::{Store, StoreError};
+
+const H: i64 = 3_600_000;
+
+fn alert(
+    key: &str,
+    t: i64,
+    severity: Severity,
+    tactics: &[&str],
+    entities: &[(EntityKind, &str)],
+) -> AlertRecord {
+    AlertRecord {
+        key: key.into(),
+        rule_id: format!("rule-{key}"),
+        rule_title: format!("Rule {key}"),
+        severity,
+        kind: "rule".into(),
+        time_ms: Some(t),
+        event_key: format!("cloudtrail:{key}"),
+        source: "cloudtrail".into(),
+        operation: None,
+        principal: None,
+        access_key_id: None,
+        src_ip: None,
+        account: Some("111122223333".into()),
+        region: None,
+        location: format!("f:{t}"),
+        tactics: tactics.iter().map(|s| s.to_string()).collect(),
+        techniques: vec![],
+        domain: Domain::Service,
+        entities: entities
+            .iter()
+            .map(|(k, v)| Entity::new(*k, *v))
+            .chain([Entity::new(EntityKind::Account, "111122223333")])
+            .collect(),
+    }
+}
+
+fn user(n: &str) -> String {
+    format!("arn:aws:iam::111122223333:user/{n}")
+}
+
+#[test]
+fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("c.db")).unwrap();
+    let (a, b) = (user("a"), user("b"));
+    let first = [
+        alert(
+            "1",
+            0,
+            Severity::Medium,
+            &["discovery"],
+            &[(EntityKind::Principal, &a)],
+        ),
+        alert(
+            "2",
+            H,
+            Severity::Low,
+            &["persistence"],
+            &[(EntityKind::Principal, &b)],
+        ),
+    ];
+    let out = s
+        .record_hunt(&first, GroupingConfig::default(), &DefaultMatrix, "t", 10)
+        .unwrap();
+    assert_eq!(out.cases_opened, vec![1, 2]);
+    s.assign(2, "bob", "t", 11).unwrap();
+    s.add_note(2, "b looks like a CI user", "t", 12).unwrap();
+
+    // An alert naming both principals (e.g. one created the other's key) links the cases.
+    let link = [alert(
+        "3",
+        2 * H,
+        Severity::High,
+        &["privilege-escalation"],
+        &[(EntityKind::Principal, &a), (EntityKind::Principal, &b)],
+    )];
+    let out = s
+        .record_hunt(&link, GroupingConfig::default(), &DefaultMatrix, "t", 20)
+        .unwrap();
+    assert_eq!(out.merges, vec![(2, 1)]);
+    assert!(out.cases_opened.is_empty());
+    let merged = s.case(2).unwrap();
+    assert_eq!(merged.merged_into, Some(1));
+    assert!(matches!(
+        s.live_case(2),
+        Err(StoreError::Merged { id: 2, into: 1 })
+    ));
+    let c = s.case(1).unwrap();
+    assert_eq!(c.alert_count, 3);
+    // Three tactics: the default matrix raises the highest alert severity one level.
+    assert_eq!(c.severity, Severity::Critical);
+    assert_eq!(s.notes(1).unwrap().len(), 1, "notes follow the merge");
+    let audit = s.audit(1).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "absorbed" && e.detail["case"] == 2)
+    );
+    assert!(
+        audit.iter().any(|e| e.case_id == 2 && e.action == "merged"),
+        "the merged case's history is kept"
+    );
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "severity" && e.detail["to"] == "critical")
+    );
+    assert_eq!(s.check().unwrap(), Vec::<String>::new());
+    assert_eq!(
+        s.cases(false).unwrap().len(),
+        1,
+        "merged cases leave the list"
+    );
+
+    // Outside the window, the same principal starts a new case; closed cases take no alerts.
+    let late = [alert(
+        "4",
+        100 * H,
+        Severity::Low,
+        &[],
+        &[(EntityKind::Principal, &a)],
+    )];
+    let out = s
+        .record_hunt(&late, GroupingConfig::default(), &DefaultMatrix, "t", 30)
+        .unwrap();
+    assert_eq!(out.cases_opened, vec![3]);
+}
+
+#[test]
+fn history_and_audit_are_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("c.db")).unwrap();
+    let a = user("a");
+    s.record_hunt(
+        &[alert(
+            "1",
+            0,
+            Severity::Low,
+            &[],
+            &[(EntityKind::Principal, &a)],
+        )],
+        GroupingConfig::default(),
+        &DefaultMatrix,
+        "t",
+        10,
+    )
+    .unwrap();
+    s.assign(1, "alice", "t", 11).unwrap();
+    s.transition(1, Phase::Analyzing, None, "alice", 12)
+        .unwrap();
+    let e = s
+        .transition(1, Phase::Analyzing, None, "alice", 13)
+        .unwrap_err();
+    assert!(e.to_string().contains("already analyzing"), "{e}");
+    let before = s.audit(1).unwrap();
+    for sql in [
+        "UPDATE audit SET actor = 'mallory'",
+        "DELETE FROM audit",
+        "UPDATE transitions SET actor = 'mallory'",
+        "DELETE FROM transitions",
+    ] {
+        let err = s.connection().execute(sql, []).unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{sql}: {err}");
+    }
+    assert_eq!(s.audit(1).unwrap(), before);
+    let t = s.transitions(1).unwrap();
+    assert_eq!(
+        t.iter().map(|t| t.to).collect::<Vec<_>>(),
+        vec![Phase::Detected, Phase::Analyzing]
+    );
+    assert!(matches!(
+        s.close_task(1, 99, "done", "t", 14),
+        Err(StoreError::NoTask { case: 1, task: 99 })
+    ));
+    assert!(matches!(s.case(42), Err(StoreError::NoCase(42))));
+}
+
+#[test]
+fn schema_versions() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.db");
+    let v = Store::open(&path).unwrap().schema_version().unwrap();
+    assert!(v >= 1);
+    assert_eq!(
+        Store::open(&path).unwrap().schema_version().unwrap(),
+        v,
+        "re-opening migrates nothing"
+    );
+    Store::open(&path)
+        .unwrap()
+        .connection()
+        .pragma_update(None, "user_version", v + 1)
+        .unwrap();
+    let err = Store::open(&path).err().expect("a newer schema is refused");
+    assert!(err.to_string().contains("newer Firebreak"), "{err}");
+    std::fs::write(
+        dir.path().join("junk.db"),
+        b"not a database at all, just text",
+    )
+    .unwrap();
+    let err = Store::open(&dir.path().join("junk.db"))
+        .err()
+        .expect("junk is refused");
+    assert!(err.to_string().contains("junk.db"), "{err}");
+}
