@@ -41,7 +41,9 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
         &detector,
         &mut rejects,
         |a| {
-            records.extend(AlertRecord::from_alert(a));
+            records.push(AlertRecord::from_alert(a).ok_or_else(|| {
+                anyhow::anyhow!("alert at {} carries no event context", a.location())
+            })?);
             alerts.push(a.clone());
             Ok(())
         },

@@ -248,7 +248,9 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
         &mut rejects,
         |a| {
             if args.cases {
-                records.extend(AlertRecord::from_alert(a));
+                records.push(AlertRecord::from_alert(a).ok_or_else(|| {
+                    anyhow::anyhow!("alert at {} carries no event context", a.location())
+                })?);
             }
             writer.write(a)
         },

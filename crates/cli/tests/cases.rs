@@ -629,3 +629,49 @@ fn working_a_case_from_the_command_line() {
     assert_eq!(r.headers().unwrap().get(0), Some("time"));
     assert_eq!(r.records().count(), lines.len());
 }
+
+#[test]
+fn the_store_path_and_window_come_from_firebreak_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("firebreak.toml"),
+        "actor = \"oncall\"\n[store]\ndb = \"team.db\"\n[cases]\nwindow = \"2h\"\n",
+    )
+    .unwrap();
+    let o = firebreak()
+        .current_dir(dir.path())
+        .env_remove("FIREBREAK_ACTOR")
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.path().join("team.db").exists() && !dir.path().join("firebreak.db").exists());
+    let o = firebreak()
+        .current_dir(dir.path())
+        .env_remove("FIREBREAK_ACTOR")
+        .args(["case", "audit", "1"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("oncall (hunt)"));
+
+    // A bad configuration is refused, naming the file and the setting.
+    for (config, want) in [
+        (
+            "[cases]\nwindow = \"2 weeks\"\n",
+            "firebreak.toml: [cases] window",
+        ),
+        ("[store]\npath = \"x.db\"\n", "unknown field `path`"),
+    ] {
+        std::fs::write(dir.path().join("firebreak.toml"), config).unwrap();
+        let o = firebreak()
+            .current_dir(dir.path())
+            .args(["case", "list"])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !o.status.success() && err.contains("firebreak.toml") && err.contains(want),
+            "{err}"
+        );
+    }
+}
