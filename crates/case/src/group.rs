@@ -168,10 +168,12 @@ pub fn group(open: &[OpenCase], alerts: &[AlertLinks<'_>], cfg: GroupingConfig) 
                     .or_default()
                     .push((n, k.last_ms));
             }
-            index
-                .entry(k.entity.clone())
-                .or_default()
-                .push((n, k.first_ms, k.last_ms));
+            if links(&k.entity) {
+                index
+                    .entry(k.entity.clone())
+                    .or_default()
+                    .push((n, k.first_ms, k.last_ms));
+            }
         }
     }
 
@@ -233,6 +235,15 @@ pub fn group(open: &[OpenCase], alerts: &[AlertLinks<'_>], cfg: GroupingConfig) 
         node_of[i] = node;
         let t = a.time_ms;
         for e in a.entities {
+            if e.kind == EntityKind::Account
+                && let Some(t) = a.time_ms
+            {
+                accounts.entry(e.value.clone()).or_default().push((node, t));
+            }
+            // Only linking entities are looked up again.
+            if !links(e) {
+                continue;
+            }
             let entries = index.entry(e.clone()).or_default();
             match (entries.iter_mut().find(|(n, _, _)| *n == node), t) {
                 (Some(entry), Some(t)) => {
@@ -244,11 +255,6 @@ pub fn group(open: &[OpenCase], alerts: &[AlertLinks<'_>], cfg: GroupingConfig) 
                     let t = t.unwrap_or(i64::MIN / 4);
                     entries.push((node, t, t));
                 }
-            }
-            if e.kind == EntityKind::Account
-                && let Some(t) = a.time_ms
-            {
-                accounts.entry(e.value.clone()).or_default().push((node, t));
             }
         }
     }

@@ -3,6 +3,7 @@
 
 use crate::cases::CaseRun;
 use crate::settings::{Settings, StoreArgs, now_ms};
+use crate::terminal::Printable;
 use anyhow::{Context, Result, bail};
 use case::phase::{Metrics, human_duration};
 use case::timeline::{BlastRadius, EntitySighting, blast_radius_by_actor, sightings};
@@ -147,14 +148,15 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
     let settings = args.resolve()?;
     let mut store = open(&settings)?;
     let actor = settings.actor.as_str();
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = Printable(BufWriter::new(std::io::stdout().lock()));
     match cmd {
         CaseCommand::List { all, output } => {
             let cases = store.cases(all)?;
             match output {
                 ListFormat::Jsonl => {
+                    let mut raw = std::io::stdout().lock();
                     for c in &cases {
-                        writeln!(out, "{}", serde_json::to_string(c)?)?;
+                        writeln!(raw, "{}", serde_json::to_string(c)?)?;
                     }
                 }
                 ListFormat::Table => write_case_table(&mut out, &cases)?,
@@ -177,8 +179,9 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 .collect();
             match output {
                 ListFormat::Jsonl => {
+                    let mut raw = std::io::stdout().lock();
                     for r in &rows {
-                        writeln!(out, "{}", serde_json::to_string(r)?)?;
+                        writeln!(raw, "{}", serde_json::to_string(r)?)?;
                     }
                 }
                 ListFormat::Table => write_timeline(&mut out, &rows)?,

@@ -93,7 +93,11 @@ impl AlertWriter {
                 Box::new(std::io::sink()) as Box<dyn Write>,
                 Some(csv::Writer::from_writer(out)),
             ),
-            _ => (out, None),
+            AlertFormat::Table => (
+                Box::new(crate::terminal::Printable(out)) as Box<dyn Write>,
+                None,
+            ),
+            AlertFormat::Jsonl => (out, None),
         };
         AlertWriter {
             format,

@@ -12,6 +12,7 @@ mod progress;
 mod rules_cmd;
 mod samples;
 mod settings;
+mod terminal;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -675,3 +675,47 @@ fn the_store_path_and_window_come_from_firebreak_toml() {
         );
     }
 }
+
+#[test]
+fn hostile_strings_from_logs_cannot_drive_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("cases.db");
+    let logs = dir.path().join("evil.jsonl");
+    std::fs::write(
+        &logs,
+        r#"{"eventVersion":"1.08","eventTime":"2026-01-01T00:00:00Z","eventSource":"cloudtrail.amazonaws.com","eventName":"StopLogging","awsRegion":"us-east-1","sourceIPAddress":"203.0.113.5","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/ev\u001b]0;owned\u0007il","accountId":"111122223333","accessKeyId":"AKIAAAAAAAAAAAAAAAAA"},"requestParameters":{"name":"t\u001b[2J\u009brail"},"eventID":"h1","recipientAccountId":"111122223333"}
+"#,
+    )
+    .unwrap();
+    let o = firebreak()
+        .args(["hunt", "--cases", "--no-progress", "--db"])
+        .arg(&db)
+        .arg(&logs)
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        !o.stdout.contains(&0x1b),
+        "hunt table passes escapes through"
+    );
+    for args in [
+        &["case", "show", "1"][..],
+        &["case", "timeline", "1"],
+        &["case", "list"],
+    ] {
+        let (ok, out, err) = run(&db, args);
+        assert!(ok, "{err}");
+        assert!(
+            !out.contains('\u{1b}') && !out.contains('\u{9b}') && !out.contains('\u{7}'),
+            "{args:?} passes control characters through: {out:?}"
+        );
+        assert!(
+            out.contains('\u{fffd}') || args[1] == "list",
+            "{args:?}: {out}"
+        );
+    }
+    // JSON keeps the exact value (escaped).
+    let (_, jsonl, _) = run(&db, &["case", "timeline", "1", "--output", "jsonl"]);
+    let row: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
+    assert!(row["actor"].as_str().unwrap().contains("\u{1b}]0;owned"));
+}
