@@ -204,8 +204,8 @@ pub(crate) fn corpus_paths(args: &BenchArgs) -> Result<(PathBuf, PathBuf)> {
 
 pub(crate) fn header() {
     println!(
-        "{:<38} {:>8} {:>8} {:>9} {:>10} {:>13} {}",
-        "run", "wall s", "cpu s", "MB/s", "MB/s/core", "events/s/core", "vs baseline (per core)"
+        "{:<38} {:>8} {:>8} {:>9} {:>10} {:>13} vs baseline (per core)",
+        "run", "wall s", "cpu s", "MB/s", "MB/s/core", "events/s/core"
     );
 }
 

@@ -165,7 +165,7 @@ impl AlertWriter {
                 if !self.header_done {
                     writeln!(
                         self.out,
-                        "{:<24} {:<8} {:<44} {:<18} {:<12} {:<10} {:<40} {:<20} {:<15} {}",
+                        "{:<24} {:<8} {:<44} {:<18} {:<12} {:<10} {:<40} {:<20} {:<15} location",
                         "time",
                         "level",
                         "rule",
@@ -174,8 +174,7 @@ impl AlertWriter {
                         "region",
                         "principal",
                         "access key",
-                        "source ip",
-                        "location"
+                        "source ip"
                     )?;
                     self.header_done = true;
                 }

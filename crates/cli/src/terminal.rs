@@ -43,7 +43,7 @@ mod tests {
     #[test]
     fn escapes_are_shown_not_obeyed() {
         let mut out = Printable(Vec::new());
-        write!(out, "user\x1b]0;pwned\x07 é\u{9b}31m\tok\n").unwrap();
+        writeln!(out, "user\x1b]0;pwned\x07 é\u{9b}31m\tok").unwrap();
         assert_eq!(
             String::from_utf8(out.0).unwrap(),
             "user\u{fffd}]0;pwned\u{fffd} é\u{fffd}31m\tok\n"

@@ -17,12 +17,11 @@ fn dependencies() -> BTreeMap<String, Vec<String>> {
         for line in manifest.lines().map(str::trim) {
             if line.starts_with('[') {
                 section = line.trim_matches(['[', ']']).to_string();
-            } else if section == "dependencies"
-                || section.starts_with("target.") && section.ends_with(".dependencies")
+            } else if (section == "dependencies"
+                || section.starts_with("target.") && section.ends_with(".dependencies"))
+                && let Some((name, _)) = line.split_once('=')
             {
-                if let Some((name, _)) = line.split_once('=') {
-                    deps.push(name.trim().to_string());
-                }
+                deps.push(name.trim().to_string());
             }
         }
         let name = dir.file_name().unwrap().to_string_lossy().into_owned();

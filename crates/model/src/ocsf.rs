@@ -287,15 +287,14 @@ fn view<'e>(e: &'e Event<'_>) -> OcsfEvent<'e> {
         credential_uid: a.access_key_id.as_deref(),
         account: account(a.account.as_deref()),
     });
-    let session = (a.session_issuer_arn.is_some()
-        || a.session_created_ms.is_some()
-        || a.mfa.is_some())
-    .then(|| Session {
-        uid: a.session_name.as_deref(),
-        issuer: a.session_issuer_arn.as_deref(),
-        created_time: a.session_created_ms,
-        is_mfa: a.mfa,
-    });
+    let session =
+        (a.session_issuer_arn.is_some() || a.session_created_ms.is_some() || a.mfa.is_some())
+            .then_some(Session {
+                uid: a.session_name.as_deref(),
+                issuer: a.session_issuer_arn.as_deref(),
+                created_time: a.session_created_ms,
+                is_mfa: a.mfa,
+            });
     let is_auth = e.class == EventClass::Authentication;
     let (actor, auth_user) = match user {
         Some(u) if is_auth => (None, Some(u)),

@@ -96,7 +96,7 @@ impl Check {
         let is_null = values.is_empty() || values.iter().all(|v| *v == Value::Null);
         match &self.test {
             Test::Null => is_null,
-            Test::Exists(want) => !values.is_empty() == *want,
+            Test::Exists(want) => values.is_empty() != *want,
             Test::Any { patterns, or_null } => {
                 (*or_null && is_null)
                     || values

@@ -102,18 +102,18 @@ fn meta(ctx: &mut Ctx<'_>, root: &MarkedMappingNode, first_line: usize) -> Meta 
     m.status = text(ctx, "status");
     m.description = text(ctx, "description");
     m.author = text(ctx, "author");
-    if let Some(level) = get(root, "level") {
-        if let Some(s) = scalar(ctx, level, "level") {
-            match Level::parse(s.as_str()) {
-                Some(l) => m.level = l,
-                None => ctx.err(
-                    scalar_pos(s),
-                    format!(
-                        "unknown level `{}` (informational, low, medium, high, critical)",
-                        s.as_str()
-                    ),
+    if let Some(level) = get(root, "level")
+        && let Some(s) = scalar(ctx, level, "level")
+    {
+        match Level::parse(s.as_str()) {
+            Some(l) => m.level = l,
+            None => ctx.err(
+                scalar_pos(s),
+                format!(
+                    "unknown level `{}` (informational, low, medium, high, critical)",
+                    s.as_str()
                 ),
-            }
+            ),
         }
     }
     for (key, slot) in [
