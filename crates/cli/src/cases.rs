@@ -139,13 +139,7 @@ impl EventHandler for Collect<'_> {
         }
         let raw = match &ev.raw {
             Raw::Json(t) => model::event::compact_json(t).into_owned(),
-            Raw::Fields(fields) => {
-                let map: serde_json::Map<String, serde_json::Value> = fields
-                    .iter()
-                    .map(|(k, v)| ((*k).to_string(), serde_json::Value::from(v.as_ref())))
-                    .collect();
-                serde_json::Value::Object(map).to_string()
-            }
+            fields => model::ocsf::raw_text(fields),
         };
         out.push((TimelineEvent::with_entities(ev, ents), raw, cases));
     }
