@@ -97,7 +97,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
          firebreak case timeline {first}{db}                   # every event of the case's entities, alerts marked\n  \
          firebreak case assign {first} YOUR_NAME{db}           # take it, then: case transition {first} analyzing\n  \
          firebreak case export {first} --format timesketch{db} # for Timesketch (also json, csv)\n  \
-         firebreak hunt YOUR_LOGS/ --cases                  # your own logs into cases (re-running adds nothing twice)"
+         firebreak hunt YOUR_LOGS/ --cases           # your own logs into cases (re-running adds nothing twice)"
     );
     Ok(())
 }
