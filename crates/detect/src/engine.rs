@@ -308,9 +308,6 @@ fn lowercase<'b>(s: &'b str, buf: &'b mut [u8; 128]) -> std::borrow::Cow<'b, str
     }
 }
 
-/// The first of `names` in the record's `userIdentity`: the fallback when the reader left
-/// the actor unparsed (detection-only ingest). Where the actor was parsed the record gives
-/// the same answer.
 /// What case building reads from an alerting event.
 pub fn event_context(ev: &Event<'_>) -> EventContext {
     EventContext {
@@ -325,6 +322,9 @@ pub fn event_context(ev: &Event<'_>) -> EventContext {
     }
 }
 
+/// The first of `names` in the record's `userIdentity`: the fallback when the reader left
+/// the actor unparsed (detection-only ingest). Where the actor was parsed the record gives
+/// the same answer.
 fn identity_field(ev: &Event<'_>, names: &[&str]) -> Option<String> {
     let identity = ev
         .members

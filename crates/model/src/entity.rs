@@ -239,74 +239,69 @@ impl Collector {
     }
 }
 
+/// The normalized field, else (CloudTrail read without actor normalization) the record's.
+fn or_record<'e>(
+    ev: &'e Event<'_>,
+    cloudtrail: bool,
+    normalized: Option<&'e str>,
+    paths: &[&str],
+) -> Option<Cow<'e, str>> {
+    match normalized {
+        Some(v) => Some(Cow::Borrowed(v)),
+        None if cloudtrail => text(ev, paths),
+        None => None,
+    }
+}
+
 /// The account id in an ARN (`arn:aws:iam::123456789012:user/x`).
 pub fn arn_account(arn: &str) -> Option<&str> {
-    let account = arn.split(':').nth(4)?;
-    (account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit())).then_some(account)
+    arn.split(':').nth(4).filter(|a| is_account_id(a))
+}
+
+/// Twelve digits.
+pub fn is_account_id(s: &str) -> bool {
+    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Every entity `ev` involves: its actor (principal or session, access key, the role behind
 /// a session), source and peer addresses, the instances it ran on or touched, and its
 /// account. Reads the normalized fields and falls back to the record itself, so it works
 /// on events ingested without actor normalization.
-pub fn entities(ev: &Event<'_>) -> Vec<Entity> {
+pub fn entities<'e>(ev: &'e Event<'_>) -> Vec<Entity> {
     let mut c = Collector(Vec::new());
-    let json = matches!(ev.raw, Raw::Json(_));
-    let cloudtrail = ev.source == SourceKind::CloudTrail && json;
+    let cloudtrail = ev.source == SourceKind::CloudTrail && matches!(ev.raw, Raw::Json(_));
+    let or_record =
+        |normalized: Option<&'e str>, paths: &[&str]| or_record(ev, cloudtrail, normalized, paths);
 
     // Actor.
-    let arn = ev
-        .actor
-        .principal_arn
-        .as_deref()
-        .map(Cow::Borrowed)
-        .or_else(|| {
-            cloudtrail
-                .then(|| text(ev, &["userIdentity.arn", "useridentity.arn"]))
-                .flatten()
-        });
-    let account = ev.account.as_deref().map(Cow::Borrowed).or_else(|| {
-        cloudtrail
-            .then(|| {
-                text(
-                    ev,
-                    &[
-                        "recipientAccountId",
-                        "userIdentity.accountId",
-                        "useridentity.accountid",
-                    ],
-                )
-            })
-            .flatten()
-    });
+    let arn = or_record(
+        ev.actor.principal_arn.as_deref(),
+        &["userIdentity.arn", "useridentity.arn"],
+    );
+    let account = or_record(
+        ev.account.as_deref(),
+        &[
+            "recipientAccountId",
+            "userIdentity.accountId",
+            "useridentity.accountid",
+        ],
+    );
     match arn {
         Some(arn) => c.principal(&arn),
         None => {
             // Console sign-in failures and GuardDuty access-key details name a user
             // without an ARN.
-            let user = ev
-                .actor
-                .user_name
-                .as_deref()
-                .map(Cow::Borrowed)
-                .or_else(|| {
-                    cloudtrail
-                        .then(|| text(ev, &["userIdentity.userName", "useridentity.username"]))
-                        .flatten()
-                });
-            let kind = ev
-                .actor
-                .principal_type
-                .as_deref()
-                .map(Cow::Borrowed)
-                .or_else(|| {
-                    cloudtrail
-                        .then(|| text(ev, &["userIdentity.type", "useridentity.type"]))
-                        .flatten()
-                });
+            let user = or_record(
+                ev.actor.user_name.as_deref(),
+                &["userIdentity.userName", "useridentity.username"],
+            );
+            let kind = or_record(
+                ev.actor.principal_type.as_deref(),
+                &["userIdentity.type", "useridentity.type"],
+            );
             if let (Some(user), Some(account)) = (&user, &account)
                 && kind.as_deref().is_none_or(|k| k == "IAMUser")
-                && arn_account(&format!("arn:aws:iam::{account}:")).is_some()
+                && is_account_id(account)
             {
                 c.add(
                     EntityKind::Principal,
@@ -318,21 +313,10 @@ pub fn entities(ev: &Event<'_>) -> Vec<Entity> {
     if let Some(issuer) = ev.actor.session_issuer_arn.as_deref() {
         c.add(EntityKind::Role, issuer);
     }
-    let key = ev
-        .actor
-        .access_key_id
-        .as_deref()
-        .map(Cow::Borrowed)
-        .or_else(|| {
-            cloudtrail
-                .then(|| {
-                    text(
-                        ev,
-                        &["userIdentity.accessKeyId", "useridentity.accesskeyid"],
-                    )
-                })
-                .flatten()
-        });
+    let key = or_record(
+        ev.actor.access_key_id.as_deref(),
+        &["userIdentity.accessKeyId", "useridentity.accesskeyid"],
+    );
     if let Some(key) = key {
         c.add(EntityKind::AccessKey, &key);
     }
@@ -354,11 +338,10 @@ pub fn entities(ev: &Event<'_>) -> Vec<Entity> {
     }
 
     // Addresses.
-    let src_ip = ev.src_ip.as_deref().map(Cow::Borrowed).or_else(|| {
-        cloudtrail
-            .then(|| text(ev, &["sourceIPAddress", "sourceipaddress"]))
-            .flatten()
-    });
+    let src_ip = or_record(
+        ev.src_ip.as_deref(),
+        &["sourceIPAddress", "sourceipaddress"],
+    );
     if let Some(ip) = src_ip {
         c.ip(&ip);
     }
