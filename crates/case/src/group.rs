@@ -95,11 +95,15 @@ impl Forest {
     }
 }
 
-fn identities(entities: &[Entity]) -> impl Iterator<Item = &Entity> {
+/// The identities among `entities` that count as users of an address: principals and
+/// sessions, or a well-formed access key when no principal is named.
+fn identities<'e>(
+    entities: impl Iterator<Item = &'e Entity> + Clone,
+) -> impl Iterator<Item = &'e Entity> {
     let has_actor = entities
-        .iter()
+        .clone()
         .any(|e| matches!(e.kind, EntityKind::Principal | EntityKind::Session));
-    entities.iter().filter(move |e| match e.kind {
+    entities.filter(move |e| match e.kind {
         EntityKind::Principal | EntityKind::Session => true,
         EntityKind::AccessKey => !has_actor && e.links(),
         _ => false,
@@ -112,13 +116,7 @@ pub fn group(open: &[OpenCase], alerts: &[AlertLinks<'_>], cfg: GroupingConfig) 
     // Addresses used by many principals (across this batch and the open cases) link nothing.
     let mut ip_users: HashMap<&str, BTreeSet<&Entity>> = HashMap::new();
     for c in open {
-        let ents: Vec<Entity> = c.entities.iter().map(|k| k.entity.clone()).collect();
-        let ids: Vec<&Entity> = c
-            .entities
-            .iter()
-            .map(|k| &k.entity)
-            .filter(|e| identities(&ents).any(|x| x == *e))
-            .collect();
+        let ids: Vec<&Entity> = identities(c.entities.iter().map(|k| &k.entity)).collect();
         for k in c
             .entities
             .iter()
@@ -135,7 +133,7 @@ pub fn group(open: &[OpenCase], alerts: &[AlertLinks<'_>], cfg: GroupingConfig) 
             ip_users
                 .entry(&ip.value)
                 .or_default()
-                .extend(identities(a.entities));
+                .extend(identities(a.entities.iter()));
         }
     }
     let shared_ips: BTreeSet<String> = ip_users

@@ -4,7 +4,8 @@ use crate::domain::{self, Domain};
 use crate::severity::{Assessment, CaseFacts, SeverityPolicy};
 use model::{Alert, AlertKind, Entity, EntityKind, Severity};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// An alert as a case keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,25 +103,22 @@ fn short(entity: &Entity) -> &str {
     }
 }
 
+/// Most severe first, then earliest, then by key: which alert names the case.
+fn rank(a: &AlertRecord) -> (Severity, Reverse<Option<i64>>, Reverse<&str>) {
+    (a.severity, Reverse(a.time_ms), Reverse(a.key.as_str()))
+}
+
 /// Derives the case description from its alerts (in any order).
 pub fn derive(alerts: &[AlertRecord], policy: &dyn SeverityPolicy) -> Derived {
-    let mut tactics: Vec<String> = Vec::new();
-    let mut techniques: Vec<String> = Vec::new();
+    let mut tactics: BTreeSet<&String> = BTreeSet::new();
+    let mut techniques: BTreeSet<&String> = BTreeSet::new();
     let mut domains: BTreeMap<Domain, usize> = BTreeMap::new();
     let mut actors: BTreeMap<&Entity, usize> = BTreeMap::new();
     let mut accounts: Vec<String> = Vec::new();
     let mut root = false;
     for a in alerts {
-        for t in &a.tactics {
-            if !tactics.contains(t) {
-                tactics.push(t.clone());
-            }
-        }
-        for t in &a.techniques {
-            if !techniques.contains(t) {
-                techniques.push(t.clone());
-            }
-        }
+        tactics.extend(&a.tactics);
+        techniques.extend(&a.techniques);
         *domains.entry(a.domain).or_default() += 1;
         for e in &a.entities {
             match e.kind {
@@ -135,10 +133,10 @@ pub fn derive(alerts: &[AlertRecord], policy: &dyn SeverityPolicy) -> Derived {
             }
         }
     }
-    tactics.sort();
-    techniques.sort();
+    let tactics: Vec<String> = tactics.into_iter().cloned().collect();
+    let techniques: Vec<String> = techniques.into_iter().cloned().collect();
     let mut domain_list: Vec<(Domain, usize)> = domains.into_iter().collect();
-    domain_list.sort_by_key(|(d, n)| (std::cmp::Reverse(*n), *d));
+    domain_list.sort_by_key(|(d, n)| (Reverse(*n), *d));
     let domains: Vec<Domain> = domain_list.into_iter().map(|(d, _)| d).collect();
     let facts = CaseFacts {
         alert_severities: alerts.iter().map(|a| a.severity).collect(),
@@ -150,21 +148,14 @@ pub fn derive(alerts: &[AlertRecord], policy: &dyn SeverityPolicy) -> Derived {
     let assessment = policy.assess(&facts);
     let main_actor = actors
         .iter()
-        .max_by_key(|(e, n)| (**n, std::cmp::Reverse(*e)))
+        .max_by_key(|(e, n)| (**n, Reverse(*e)))
         .map(|(e, _)| *e);
     // The title names the most severe alert of the main actor, else the most severe overall.
-    let rank = |a: &&AlertRecord| {
-        (
-            a.severity,
-            std::cmp::Reverse(a.time_ms),
-            std::cmp::Reverse(a.key.clone()),
-        )
-    };
     let top = alerts
         .iter()
         .filter(|a| main_actor.is_some_and(|m| a.entities.contains(m)))
-        .max_by_key(rank)
-        .or_else(|| alerts.iter().max_by_key(rank));
+        .max_by_key(|a| rank(a))
+        .or_else(|| alerts.iter().max_by_key(|a| rank(a)));
     let actor = main_actor.map(|e| short(e).to_string()).or_else(|| {
         let first = alerts.iter().flat_map(|a| &a.entities).find(|e| {
             matches!(e.kind, EntityKind::AccessKey | EntityKind::Instance)
