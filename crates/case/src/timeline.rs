@@ -80,11 +80,11 @@ const RESOURCE_PARAMS: &[(&str, &str)] = &[
 impl TimelineEvent {
     /// The timeline form of `ev` (read with full actor normalization or not).
     pub fn from_event(ev: &Event<'_>) -> Self {
-        Self::with_entities(ev, entities(ev))
+        Self::with_identity(ev, event_key(ev), entities(ev))
     }
 
     /// As [`TimelineEvent::from_event`], with the event's entities already extracted.
-    pub fn with_entities(ev: &Event<'_>, entities: Vec<Entity>) -> Self {
+    pub fn with_identity(ev: &Event<'_>, key: String, entities: Vec<Entity>) -> Self {
         let find = |k: EntityKind| {
             entities
                 .iter()
@@ -188,7 +188,7 @@ impl TimelineEvent {
             }
         };
         TimelineEvent {
-            key: event_key(ev),
+            key,
             time_ms: ev.time_ms,
             source: ev.source.name().to_string(),
             service,
@@ -224,6 +224,12 @@ impl TimelineEvent {
     /// Whether this event involves `entity`.
     pub fn involves(&self, entity: &Entity) -> bool {
         self.entities.contains(entity)
+    }
+}
+
+impl AsRef<TimelineEvent> for TimelineEvent {
+    fn as_ref(&self) -> &TimelineEvent {
+        self
     }
 }
 
@@ -318,9 +324,9 @@ impl BlastRadius {
 }
 
 /// Each actor (session, principal, or bare access key) on the timeline, with its blast radius.
-pub fn blast_radius_by_actor(events: &[TimelineEvent]) -> Vec<(Entity, BlastRadius)> {
+pub fn blast_radius_by_actor<T: AsRef<TimelineEvent>>(events: &[T]) -> Vec<(Entity, BlastRadius)> {
     let mut actors: BTreeSet<Entity> = BTreeSet::new();
-    for e in events {
+    for e in events.iter().map(AsRef::as_ref) {
         let actor = e
             .entities
             .iter()
@@ -335,7 +341,8 @@ pub fn blast_radius_by_actor(events: &[TimelineEvent]) -> Vec<(Entity, BlastRadi
     actors
         .into_iter()
         .map(|a| {
-            let radius = BlastRadius::compute(events.iter().filter(|e| e.involves(&a)));
+            let radius =
+                BlastRadius::compute(events.iter().map(AsRef::as_ref).filter(|e| e.involves(&a)));
             (a, radius)
         })
         .collect()
@@ -343,9 +350,9 @@ pub fn blast_radius_by_actor(events: &[TimelineEvent]) -> Vec<(Entity, BlastRadi
 
 /// Entities on the timeline with first and last seen and event counts (alert counts are
 /// the caller's to add).
-pub fn sightings(events: &[TimelineEvent]) -> Vec<EntitySighting> {
+pub fn sightings<T: AsRef<TimelineEvent>>(events: &[T]) -> Vec<EntitySighting> {
     let mut map: BTreeMap<&Entity, EntitySighting> = BTreeMap::new();
-    for e in events {
+    for e in events.iter().map(AsRef::as_ref) {
         for x in &e.entities {
             let s = map.entry(x).or_insert_with(|| EntitySighting {
                 entity: x.clone(),

@@ -6,6 +6,7 @@ use crate::settings::{Settings, StoreArgs, now_ms};
 use crate::terminal::Printable;
 use anyhow::{Context, Result, bail};
 use case::phase::{Metrics, human_duration};
+use case::summary::AlertRecord;
 use case::timeline::{BlastRadius, EntitySighting, blast_radius_by_actor, sightings};
 use case::{CaseId, Phase};
 use clap::{Subcommand, ValueEnum};
@@ -386,14 +387,9 @@ fn write_tasks(out: &mut impl Write, tasks: &[store::Task]) -> Result<()> {
 }
 
 /// Entity sightings over the timeline, with alert counts from the alerts.
-fn entity_sightings(
-    store: &Store,
-    id: CaseId,
-    timeline: &[TimelineRow],
-) -> Result<Vec<EntitySighting>> {
-    let events: Vec<case::TimelineEvent> = timeline.iter().map(|r| r.event.clone()).collect();
-    let mut s = sightings(&events);
-    for a in store.alerts(id)? {
+fn entity_sightings(timeline: &[TimelineRow], alerts: &[AlertRecord]) -> Vec<EntitySighting> {
+    let mut s = sightings(timeline);
+    for a in alerts {
         for e in &a.entities {
             match s.iter_mut().find(|x| &x.entity == e) {
                 Some(x) => x.alerts += 1,
@@ -408,7 +404,18 @@ fn entity_sightings(
         }
     }
     s.sort_by_key(|a| (a.entity.kind, a.first_ms));
-    Ok(s)
+    s
+}
+
+/// Response times, counted from the case's earliest activity: its first alert or the
+/// earliest event on its timeline.
+fn metrics(c: &CaseRow, timeline: &[TimelineRow], transitions: &[case::Transition]) -> Metrics {
+    let first = timeline
+        .iter()
+        .filter_map(|r| r.event.time_ms)
+        .chain(c.first_ms)
+        .min();
+    Metrics::compute(first, transitions)
 }
 
 fn top(map: &std::collections::BTreeMap<String, u64>, n: usize) -> String {
@@ -481,16 +488,7 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
     let timeline = store.timeline(id)?;
     let alerts = store.alerts(id)?;
     let transitions = store.transitions(id)?;
-    let metrics = Metrics::compute(
-        timeline
-            .iter()
-            .filter_map(|r| r.event.time_ms)
-            .min()
-            .into_iter()
-            .chain(c.first_ms)
-            .min(),
-        &transitions,
-    );
+    let metrics = metrics(&c, &timeline, &transitions);
     writeln!(out, "Case {}: {}", c.id, c.title)?;
     writeln!(
         out,
@@ -557,7 +555,7 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
     }
 
     writeln!(out, "\nEntities (first seen → last seen, events, alerts)")?;
-    for s in entity_sightings(store, id, &timeline)? {
+    for s in entity_sightings(&timeline, &alerts) {
         writeln!(
             out,
             "  {:<10} {:<64} {} → {}  {:>5} {:>4}",
@@ -570,8 +568,7 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
         )?;
     }
 
-    let events: Vec<case::TimelineEvent> = timeline.iter().map(|r| r.event.clone()).collect();
-    let radius = blast_radius_by_actor(&events);
+    let radius = blast_radius_by_actor(&timeline);
     if !radius.is_empty() {
         writeln!(out, "\nBlast radius (per actor, over the timeline)")?;
         for (actor, b) in &radius {
@@ -652,10 +649,9 @@ fn export(
     let timeline = store.timeline(id)?;
     let n = match format {
         ExportFormat::Json => {
-            let events: Vec<case::TimelineEvent> =
-                timeline.iter().map(|r| r.event.clone()).collect();
             let transitions = store.transitions(id)?;
-            let metrics = Metrics::compute(c.first_ms, &transitions);
+            let metrics = metrics(&c, &timeline, &transitions);
+            let alerts = store.alerts(id)?;
             let timeline_json: Vec<serde_json::Value> = timeline
                 .iter()
                 .map(|r| {
@@ -669,9 +665,9 @@ fn export(
             let doc = serde_json::json!({
                 "case": c,
                 "metrics": metrics,
-                "alerts": store.alerts(id)?,
-                "entities": entity_sightings(store, id, &timeline)?,
-                "blast_radius": blast_radius_by_actor(&events)
+                "entities": entity_sightings(&timeline, &alerts),
+                "alerts": alerts,
+                "blast_radius": blast_radius_by_actor(&timeline)
                     .into_iter()
                     .map(|(actor, b)| serde_json::json!({ "actor": actor, "radius": b }))
                     .collect::<Vec<_>>(),
@@ -778,12 +774,7 @@ fn export(
 }
 
 /// What `hunt --cases` and the demo print after recording cases.
-pub fn write_run_summary(
-    out: &mut impl Write,
-    store: &Store,
-    settings: &Settings,
-    run: &CaseRun,
-) -> Result<()> {
+pub fn write_run_summary(out: &mut impl Write, settings: &Settings, run: &CaseRun) -> Result<()> {
     let h = &run.hunt;
     writeln!(
         out,
@@ -799,6 +790,5 @@ pub fn write_run_summary(
     for (from, into) in &h.merges {
         writeln!(out, "  case {from} merged into case {into}")?;
     }
-    let _ = store;
     Ok(())
 }

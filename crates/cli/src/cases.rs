@@ -5,6 +5,7 @@
 use crate::ingest_cmd::run_with_progress;
 use crate::settings::{Settings, now_ms};
 use anyhow::{Context, Result};
+use case::summary::AlertRecord;
 use case::timeline::TimelineEvent;
 use case::{CaseId, DefaultMatrix};
 use ingest::{EventHandler, IngestOptions, Input};
@@ -23,6 +24,12 @@ pub struct CaseRun {
     pub hunt: HuntOutcome,
     /// New (event, case) pairs on timelines.
     pub timeline_added: usize,
+}
+
+/// The case record of an alert raised by a detector built `with_context(true)`.
+pub fn record(a: &model::Alert) -> Result<AlertRecord> {
+    AlertRecord::from_alert(a)
+        .ok_or_else(|| anyhow::anyhow!("alert at {} carries no event context", a.location()))
 }
 
 /// Inputs that can be read twice: standard input is read into memory once.
@@ -49,7 +56,7 @@ pub fn rereadable(inputs: Vec<Input>) -> Result<Vec<Input>> {
 pub fn open_cases(
     store: &mut Store,
     settings: &Settings,
-    alerts: &[case::summary::AlertRecord],
+    alerts: &[AlertRecord],
     inputs: &[Input],
     opts: IngestOptions,
     show_progress: bool,
@@ -141,6 +148,6 @@ impl EventHandler for Collect<'_> {
             Raw::Json(t) => model::event::compact_json(t).into_owned(),
             fields => model::ocsf::raw_text(fields),
         };
-        out.push((TimelineEvent::with_entities(ev, ents), raw, cases));
+        out.push((TimelineEvent::with_identity(ev, key, ents), raw, cases));
     }
 }

@@ -9,7 +9,6 @@ use crate::ingest_cmd::{RejectSink, write_summary};
 use crate::samples;
 use crate::settings::StoreArgs;
 use anyhow::Result;
-use case::summary::AlertRecord;
 use detect::Detector;
 use ingest::IngestOptions;
 use model::Alert;
@@ -41,9 +40,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
         &detector,
         &mut rejects,
         |a| {
-            records.push(AlertRecord::from_alert(a).ok_or_else(|| {
-                anyhow::anyhow!("alert at {} carries no event context", a.location())
-            })?);
+            records.push(crate::cases::record(a)?);
             alerts.push(a.clone());
             Ok(())
         },
@@ -78,7 +75,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
     println!(
         "\n3. Grouped the alerts into cases by the entities they share (access keys, principals, sessions,\n   instances, addresses), each with a timeline of every event of its entities\n"
     );
-    write_run_summary(&mut std::io::stdout(), &store, &settings, &run)?;
+    write_run_summary(&mut std::io::stdout(), &settings, &run)?;
     let cases = store.cases(false)?;
     println!();
     write_case_table(&mut std::io::stdout(), &cases)?;

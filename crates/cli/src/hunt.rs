@@ -5,7 +5,6 @@ use crate::ingest_cmd::{ReadArgs, RejectSink};
 use crate::rules_cmd::{self, RuleArgs};
 use crate::settings::StoreArgs;
 use anyhow::{Context, Result};
-use case::summary::AlertRecord;
 use clap::{Args, ValueEnum};
 use detect::Detector;
 use ingest::InputFormat;
@@ -220,16 +219,14 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
     }
     let detector = Detector::new(set, !args.no_findings).with_context(args.cases);
     let mut inputs = ingest::expand_inputs(&args.paths)?;
-    let mut settings = None;
-    let mut store = None;
+    let mut cases = None;
     if args.cases {
-        let mut s = store_args.resolve()?;
+        let mut settings = store_args.resolve()?;
         if let Some(w) = args.window {
-            s.grouping.window_ms = w;
+            settings.grouping.window_ms = w;
         }
         // Open the store first: a bad path fails before the logs are read.
-        store = Some(Store::open(&s.db)?);
-        settings = Some(s);
+        cases = Some((Store::open(&settings.db)?, settings));
         inputs = crate::cases::rereadable(inputs)?;
     }
     let mut records = Vec::new();
@@ -251,9 +248,7 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
         &mut rejects,
         |a| {
             if args.cases {
-                records.push(AlertRecord::from_alert(a).ok_or_else(|| {
-                    anyhow::anyhow!("alert at {} carries no event context", a.location())
-                })?);
+                records.push(crate::cases::record(a)?);
             }
             writer.write(a)
         },
@@ -275,7 +270,7 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
     for r in &rejects.shown {
         writeln!(err, "  rejected: {r}")?;
     }
-    if let (Some(store), Some(settings)) = (&mut store, &settings) {
+    if let Some((store, settings)) = &mut cases {
         let run = crate::cases::open_cases(
             store,
             settings,
@@ -284,7 +279,7 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
             args.read.options(args.format),
             !args.read.no_progress,
         )?;
-        crate::case_cmd::write_run_summary(&mut err, store, settings, &run)?;
+        crate::case_cmd::write_run_summary(&mut err, settings, &run)?;
     }
     Ok(fired > 0)
 }

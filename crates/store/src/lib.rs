@@ -134,6 +134,12 @@ pub struct TimelineRow {
     pub raw: String,
 }
 
+impl AsRef<TimelineEvent> for TimelineRow {
+    fn as_ref(&self) -> &TimelineEvent {
+        &self.event
+    }
+}
+
 /// What recording a hunt did.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct HuntOutcome {
