@@ -168,6 +168,13 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// How a case entity seen again combines with what the case knew: it links if either did,
+/// and its first and last sightings widen.
+const MERGE_ENTITY: &str = "ON CONFLICT (case_id, kind, value) DO UPDATE SET \
+    links = max(links, excluded.links), \
+    first_ms = min(coalesce(first_ms, excluded.first_ms), coalesce(excluded.first_ms, first_ms)), \
+    last_ms = max(coalesce(last_ms, excluded.last_ms), coalesce(excluded.last_ms, last_ms))";
+
 const CASE_COLUMNS: &str = "id, title, phase, phase_since_ms, severity, severity_reasons, domains, tactics, \
      techniques, owner, merged_into, opened_ms, updated_ms, first_ms, last_ms, alert_count";
 
@@ -374,14 +381,10 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO alerts (key, case_id, time_ms, event_key, data) VALUES (?1, ?2, ?3, ?4, ?5)",
             )?;
-            let mut entity = tx.prepare_cached(
+            let mut entity = tx.prepare_cached(&format!(
                 "INSERT INTO case_entities (case_id, kind, value, links, first_ms, last_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) \
-                 ON CONFLICT (case_id, kind, value) DO UPDATE SET \
-                   links = max(links, excluded.links), \
-                   first_ms = min(coalesce(first_ms, excluded.first_ms), coalesce(excluded.first_ms, first_ms)), \
-                   last_ms = max(coalesce(last_ms, excluded.last_ms), coalesce(excluded.last_ms, last_ms))",
-            )?;
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5) {MERGE_ENTITY}"
+            ))?;
             for (a, r) in fresh.iter().zip(&grouping.assignment) {
                 let id = resolve(*r);
                 insert.execute(params![a.key, id, a.time_ms, a.event_key, json(a)])?;
@@ -1085,11 +1088,11 @@ fn merge(tx: &Transaction<'_>, from: CaseId, into: CaseId, actor: &str, now_ms: 
         params![from, into],
     )?;
     tx.execute(
-        "INSERT INTO case_entities (case_id, kind, value, links, first_ms, last_ms) \
-         SELECT ?2, kind, value, links, first_ms, last_ms FROM case_entities WHERE case_id = ?1 \
-         ON CONFLICT (case_id, kind, value) DO UPDATE SET links = max(links, excluded.links), \
-           first_ms = min(coalesce(first_ms, excluded.first_ms), coalesce(excluded.first_ms, first_ms)), \
-           last_ms = max(coalesce(last_ms, excluded.last_ms), coalesce(excluded.last_ms, last_ms))",
+        &format!(
+            "INSERT INTO case_entities (case_id, kind, value, links, first_ms, last_ms) \
+             SELECT ?2, kind, value, links, first_ms, last_ms FROM case_entities WHERE case_id = ?1 \
+             {MERGE_ENTITY}"
+        ),
         params![from, into],
     )?;
     tx.execute("DELETE FROM case_entities WHERE case_id = ?1", [from])?;
