@@ -3,6 +3,8 @@
 # in ONE cargo invocation (building and testing separately would compile dependencies twice).
 #
 # Tests read ../shared/data when present; under CI=true its absence is a failure.
+# AWS integration tests run against moto (the AWS emulator), installed here into
+# target/moto-venv; each test binary starts its own server on a free loopback port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,6 +13,17 @@ if [[ "${CI:-}" == "true" && ! -f ../shared/data/README.md ]]; then
   exit 1
 fi
 
-# Later test suites add their own installers here (AWS emulator, Chromium).
+MOTO_VERSION=5.2.5
+venv=target/moto-venv
+if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOTO_VERSION')" 2>/dev/null; then
+  echo "installing moto $MOTO_VERSION into $venv" >&2
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
+
+# Nothing may reach real AWS: no ambient credentials, profiles or instance metadata.
+export AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
 
 exec cargo test --workspace --locked "$@"

@@ -6,11 +6,14 @@ pub mod domain;
 pub mod group;
 pub mod phase;
 pub mod severity;
+pub mod sla;
 pub mod summary;
 pub mod timeline;
 
 pub use domain::Domain;
 pub use group::{AlertLinks, CaseId, CaseRef, GroupingConfig, OpenCase, group};
 pub use phase::{Metrics, Phase, Transition, TransitionError};
-pub use severity::{Assessment, CaseFacts, DefaultMatrix, SeverityPolicy};
+pub use severity::{
+    Assessment, CaseFacts, DefaultMatrix, EscalationStep, ResponseTerms, SeverityPolicy,
+};
 pub use timeline::{BlastRadius, EntitySighting, TimelineEvent};

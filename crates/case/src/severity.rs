@@ -1,9 +1,9 @@
 //! A case's severity. The incident response plan's severity rules decide when a plan
-//! exists; until then a built-in matrix does.
+//! is configured (crate `plan`); otherwise a built-in matrix does.
 
 use crate::domain::Domain;
 use model::Severity;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What severity is decided on.
 #[derive(Debug, Clone, Default)]
@@ -16,6 +16,8 @@ pub struct CaseFacts<'a> {
     pub accounts: &'a [String],
     /// Whether the account root user acted.
     pub root_involved: bool,
+    /// Tags of the resources the case's findings name (`env` = `prod`).
+    pub resource_tags: &'a [(String, String)],
 }
 
 /// A decided severity and the reasons behind it, in the order they applied.
@@ -23,6 +25,39 @@ pub struct CaseFacts<'a> {
 pub struct Assessment {
     pub severity: Severity,
     pub reasons: Vec<String>,
+    /// What the incident response plan demands at this severity; `None` without a plan.
+    pub response: Option<ResponseTerms>,
+}
+
+/// A plan's severity level as it applies to one case: response deadlines and the
+/// escalation chain, as offsets from the moment the case reached the level.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResponseTerms {
+    /// The plan and its revision (`Example Corp IR plan rev 2026.2`).
+    pub plan: String,
+    /// Level id (`sev1`) and display name (`Critical`).
+    pub level: String,
+    pub level_name: String,
+    /// Service levels: acknowledge (an owner takes the case), contain, communicate.
+    pub acknowledge_ms: i64,
+    pub contain_ms: i64,
+    pub communicate_ms: i64,
+    pub escalation: Vec<EscalationStep>,
+}
+
+/// One escalation step: who is called, how, once the case has been at its level this
+/// long without being acknowledged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EscalationStep {
+    pub after_ms: i64,
+    /// People to notify, as `Name (contact-id)`.
+    pub notify: Vec<String>,
+    /// Channel id, when the plan names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
+    /// The level this step belongs to: differs from the case's level once the chain has
+    /// run into a more severe level's chain.
+    pub level: String,
 }
 
 /// Decides a case's severity from its facts.
@@ -81,7 +116,11 @@ impl SeverityPolicy for DefaultMatrix {
             ));
             raise(base)
         };
-        Assessment { severity, reasons }
+        Assessment {
+            severity,
+            reasons,
+            response: None,
+        }
     }
 }
 

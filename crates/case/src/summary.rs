@@ -38,6 +38,9 @@ pub struct AlertRecord {
     pub techniques: Vec<String>,
     pub domain: Domain,
     pub entities: Vec<Entity>,
+    /// Tags of the resources a finding names.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource_tags: Vec<(String, String)>,
 }
 
 impl AlertRecord {
@@ -75,6 +78,7 @@ impl AlertRecord {
                 &ctx.finding_types,
             ),
             entities: ctx.entities.clone(),
+            resource_tags: ctx.resource_tags.clone(),
         })
     }
 }
@@ -116,7 +120,9 @@ pub fn derive(alerts: &[AlertRecord], policy: &dyn SeverityPolicy) -> Derived {
     let mut actors: BTreeMap<&Entity, usize> = BTreeMap::new();
     let mut accounts: Vec<String> = Vec::new();
     let mut root = false;
+    let mut tags: BTreeSet<&(String, String)> = BTreeSet::new();
     for a in alerts {
+        tags.extend(&a.resource_tags);
         tactics.extend(&a.tactics);
         techniques.extend(&a.techniques);
         *domains.entry(a.domain).or_default() += 1;
@@ -144,6 +150,7 @@ pub fn derive(alerts: &[AlertRecord], policy: &dyn SeverityPolicy) -> Derived {
         domains: &domains,
         accounts: &accounts,
         root_involved: root,
+        resource_tags: &tags.into_iter().cloned().collect::<Vec<_>>(),
     };
     let assessment = policy.assess(&facts);
     let main_actor = actors

@@ -42,8 +42,17 @@ pub enum CaseCommand {
         #[arg(short, long, value_enum, default_value = "table")]
         output: ListFormat,
     },
-    /// Add a note.
-    Note { id: CaseId, text: String },
+    /// Add a note. `--communication` records a stakeholder update (it meets the plan's
+    /// communicate SLA).
+    Note {
+        id: CaseId,
+        text: String,
+        #[arg(long)]
+        communication: bool,
+    },
+    /// Re-assess severity, plan level, SLAs and escalation of every open case (after
+    /// the plan changed).
+    Reassess,
     /// Tasks: add, list, done, cancel.
     Task {
         id: CaseId,
@@ -135,6 +144,94 @@ fn iso(ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".to_string(), format_iso)
 }
 
+/// The plan level's SLA clocks and escalation chain, as of now.
+fn write_response_status(
+    out: &mut impl Write,
+    store: &Store,
+    c: &CaseRow,
+    terms: &case::ResponseTerms,
+    since: i64,
+    transitions: &[case::Transition],
+) -> Result<()> {
+    use case::sla::{ClockState, Milestones, status};
+    let assigned = store
+        .audit(c.id)?
+        .into_iter()
+        .find(|a| a.action == "assign")
+        .map(|a| a.at_ms);
+    let left_detected = transitions
+        .iter()
+        .find(|t| t.from == Some(Phase::Detected))
+        .map(|t| t.at_ms);
+    let m = Milestones {
+        acknowledged_ms: assigned.into_iter().chain(left_detected).min(),
+        contained_ms: transitions
+            .iter()
+            .find(|t| t.to >= Phase::Contained)
+            .map(|t| t.at_ms),
+        communicated_ms: store
+            .notes(c.id)?
+            .iter()
+            .find(|n| n.communication)
+            .map(|n| n.at_ms),
+    };
+    let now = now_ms();
+    let st = status(terms, since, m, now);
+    writeln!(
+        out,
+        "  Plan:      {} {} under {}, since {}",
+        terms.level,
+        terms.level_name,
+        terms.plan,
+        format_iso(since)
+    )?;
+    let clocks: Vec<String> = st
+        .clocks
+        .iter()
+        .map(|k| {
+            let state = match k.state(now) {
+                ClockState::MetOnTime => "met".to_string(),
+                ClockState::MetLate => format!(
+                    "met late ({} over)",
+                    human_duration(k.met_ms.unwrap_or(now) - k.due_ms)
+                ),
+                ClockState::Running => format!("due in {}", human_duration(k.due_ms - now)),
+                ClockState::Breached => format!("BREACHED {} ago", human_duration(now - k.due_ms)),
+            };
+            format!("{} by {} {state}", k.name, format_iso(k.due_ms))
+        })
+        .collect();
+    writeln!(out, "  SLA:       {}", clocks.join("; "))?;
+    for (step, at) in &st.escalated {
+        writeln!(
+            out,
+            "  Escalated: {} {}{}",
+            format_iso(*at),
+            step.notify.join(", "),
+            step.via
+                .as_deref()
+                .map(|v| format!(" via {v}"))
+                .unwrap_or_default()
+        )?;
+    }
+    match st.next {
+        Some((step, at)) => writeln!(
+            out,
+            "  Next:      {} {}{} unless acknowledged (`case assign {}`)",
+            format_iso(at),
+            step.notify.join(", "),
+            step.via
+                .as_deref()
+                .map(|v| format!(" via {v}"))
+                .unwrap_or_default(),
+            c.id
+        )?,
+        None if m.acknowledged_ms.is_some() => writeln!(out, "  Escalation stopped: acknowledged")?,
+        None => writeln!(out, "  Escalation chain exhausted")?,
+    }
+    Ok(())
+}
+
 fn open(settings: &Settings) -> Result<Store> {
     if !settings.db.exists() {
         bail!(
@@ -163,7 +260,12 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 ListFormat::Table => write_case_table(&mut out, &cases)?,
             }
         }
-        CaseCommand::Show { id } => show(&mut out, &store, id)?,
+        CaseCommand::Show { id } => show(
+            &mut out,
+            &store,
+            id,
+            settings.plan.as_ref().map(|p| &p.plan),
+        )?,
         CaseCommand::Timeline {
             id,
             entity,
@@ -191,9 +293,37 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 eprintln!("no events match");
             }
         }
-        CaseCommand::Note { id, text } => {
-            let n = store.add_note(id, &text, actor, now_ms())?;
-            writeln!(out, "note {n} added to case {id}")?;
+        CaseCommand::Note {
+            id,
+            text,
+            communication,
+        } => {
+            let n = store.add_note(id, &text, communication, actor, now_ms())?;
+            let what = if communication {
+                "communication"
+            } else {
+                "note"
+            };
+            writeln!(out, "{what} {n} added to case {id}")?;
+        }
+        CaseCommand::Reassess => {
+            let changed = store.reassess(&*settings.policy(), actor, now_ms())?;
+            let by = settings
+                .plan
+                .as_ref()
+                .map_or("the built-in matrix".to_string(), |p| p.plan.title());
+            writeln!(
+                out,
+                "re-assessed open cases by {by}: {} changed",
+                changed.len()
+            )?;
+            for id in changed {
+                let c = store.case(id)?;
+                let level = c.response.as_ref().map_or(String::new(), |r| {
+                    format!(" ({} {})", r.level, r.level_name)
+                });
+                writeln!(out, "  case {id}: {}{level}", c.severity.name())?;
+            }
         }
         CaseCommand::Task { id, action } => match action {
             TaskAction::Add { title, owner, due } => {
@@ -476,7 +606,7 @@ fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> 
     Ok(())
 }
 
-fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
+fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Plan>) -> Result<()> {
     let c = store.case(id)?;
     if let Some(into) = c.merged_into {
         writeln!(
@@ -540,6 +670,37 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
         d(metrics.time_to_recover_ms),
         d(metrics.time_to_close_ms)
     )?;
+    if let (Some(terms), Some(since)) = (&c.response, c.response_since_ms) {
+        write_response_status(out, store, &c, terms, since, &transitions)?;
+    }
+
+    if let Some(plan) = plan {
+        let mut answers: Vec<(&str, Vec<&str>)> = Vec::new();
+        for a in &alerts {
+            // Sigma tags as the rule wrote them: attack.t1078.004, attack.persistence.
+            let tags: Vec<String> = a
+                .techniques
+                .iter()
+                .chain(&a.tactics)
+                .map(|t| format!("attack.{}", t.to_ascii_lowercase()))
+                .collect();
+            for p in plan.playbooks_for(&a.rule_id, &tags) {
+                match answers.iter_mut().find(|(name, _)| *name == p) {
+                    Some((_, rules)) if !rules.contains(&a.rule_title.as_str()) => {
+                        rules.push(&a.rule_title)
+                    }
+                    Some(_) => {}
+                    None => answers.push((p, vec![&a.rule_title])),
+                }
+            }
+        }
+        if !answers.is_empty() {
+            writeln!(out, "\nPlaybooks the plan maps to these detections")?;
+            for (p, rules) in answers {
+                writeln!(out, "  {p}: {}", rules.join("; "))?;
+            }
+        }
+    }
 
     writeln!(out, "\nAlerts ({})", alerts.len())?;
     for a in &alerts {
@@ -582,7 +743,18 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId) -> Result<()> {
     if !notes.is_empty() {
         writeln!(out, "\nNotes")?;
         for n in notes {
-            writeln!(out, "  {}  {}: {}", format_iso(n.at_ms), n.actor, n.text)?;
+            let kind = if n.communication {
+                " [communication]"
+            } else {
+                ""
+            };
+            writeln!(
+                out,
+                "  {}  {}{kind}: {}",
+                format_iso(n.at_ms),
+                n.actor,
+                n.text
+            )?;
         }
     }
     writeln!(out, "\nPhase history")?;

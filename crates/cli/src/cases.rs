@@ -5,9 +5,9 @@
 use crate::ingest_cmd::run_with_progress;
 use crate::settings::{Settings, now_ms};
 use anyhow::{Context, Result};
+use case::CaseId;
 use case::summary::AlertRecord;
 use case::timeline::TimelineEvent;
-use case::{CaseId, DefaultMatrix};
 use ingest::{EventHandler, IngestOptions, Input};
 use model::entity::{entities, event_key};
 use model::{Entity, Event, Raw};
@@ -63,7 +63,13 @@ pub fn open_cases(
 ) -> Result<CaseRun> {
     let actor = format!("{} (hunt)", settings.actor);
     let hunt = store
-        .record_hunt(alerts, settings.grouping, &DefaultMatrix, &actor, now_ms())
+        .record_hunt(
+            alerts,
+            settings.grouping,
+            &*settings.policy(),
+            &actor,
+            now_ms(),
+        )
         .with_context(|| format!("cannot record cases in {}", settings.db.display()))?;
     let targets = store.timeline_targets(settings.grouping.window_ms)?;
     let index = TimelineIndex::new(&targets);

@@ -16,9 +16,15 @@ use sigma::compile::Placeholders;
 use store::Store;
 
 pub fn run(store_args: &StoreArgs) -> Result<()> {
-    let settings = store_args.resolve()?;
+    let mut settings = store_args.resolve()?;
     let mut store = Store::open(&settings.db)?;
     println!("Firebreak quick start: the bundled sample incident (no AWS account needed).\n");
+    if settings.plan.is_none() {
+        settings.plan = Some(crate::settings::LoadedPlan {
+            path: "bundled example".into(),
+            plan: plan::parse(plan::EXAMPLE, "example plan", plan::Format::Toml)?,
+        });
+    }
     let (set, errors, _) = detect::rules::build(
         detect::rules::BUNDLED.iter().copied(),
         &Placeholders::default(),
@@ -76,6 +82,13 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
         "\n3. Grouped the alerts into cases by the entities they share (access keys, principals, sessions,\n   instances, addresses), each with a timeline of every event of its entities\n"
     );
     write_run_summary(&mut std::io::stdout(), &settings, &run)?;
+    if let Some(p) = &settings.plan {
+        println!(
+            "Severity, SLAs and escalation follow {} ({}).",
+            p.plan.title(),
+            p.path.display()
+        );
+    }
     let cases = store.cases(false)?;
     println!();
     write_case_table(&mut std::io::stdout(), &cases)?;
@@ -94,6 +107,8 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
          firebreak case timeline {first}{db}                   # every event of the case's entities, alerts marked\n  \
          firebreak case assign {first} YOUR_NAME{db}           # take it, then: case transition {first} analyzing\n  \
          firebreak case export {first} --format timesketch{db} # for Timesketch (also json, csv)\n  \
+         firebreak plan init && firebreak plan render   # your own IR plan: edit ir-plan.toml, then plan check\n  \
+         firebreak readiness                         # is the AWS account ready for an incident? (SEC10)\n  \
          firebreak hunt YOUR_LOGS/ --cases           # your own logs into cases (re-running adds nothing twice)"
     );
     Ok(())

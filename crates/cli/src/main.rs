@@ -8,7 +8,9 @@ mod demo;
 mod evaluate;
 mod hunt;
 mod ingest_cmd;
+mod plan_cmd;
 mod progress;
+mod readiness_cmd;
 mod rules_cmd;
 mod samples;
 mod settings;
@@ -51,6 +53,15 @@ enum Command {
         #[command(subcommand)]
         command: rules_cmd::RulesCommand,
     },
+    /// The incident response plan as code: init, check, render.
+    Plan {
+        #[command(subcommand)]
+        command: plan_cmd::PlanCommand,
+    },
+    /// Check the plan's AWS accounts for incident readiness (SEC10): trails, GuardDuty,
+    /// Config, flow logs, Security Hub, responder access, evidence bucket, isolation
+    /// groups, log pipeline, plan freshness. Exit status 1 when anything fails.
+    Readiness(readiness_cmd::ReadinessArgs),
     /// Run the quick start on the bundled sample incident (no AWS account needed).
     Demo,
     /// Measure throughput against a baseline measured in the same run.
@@ -70,6 +81,12 @@ fn main() -> ExitCode {
         Command::Case { command } => case_cmd::run(command, &cli.store).map(|()| ExitCode::SUCCESS),
         Command::Rules { command } => {
             rules_cmd::run(command).map(|ok| ExitCode::from(u8::from(!ok)))
+        }
+        Command::Plan { command } => {
+            plan_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
+        }
+        Command::Readiness(args) => {
+            readiness_cmd::run(args, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
         }
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
         Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),

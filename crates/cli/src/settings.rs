@@ -1,5 +1,6 @@
-//! Where the store is, who is acting, and how cases group: command-line flags, then the
-//! environment, then `firebreak.toml`, then built-in defaults.
+//! Where the store is, who is acting, how cases group, and which incident response plan
+//! applies: command-line flags, then the environment, then `firebreak.toml`, then
+//! built-in defaults.
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -23,6 +24,10 @@ pub struct StoreArgs {
         default_value = "firebreak.toml"
     )]
     pub config: PathBuf,
+    /// The incident response plan (TOML or YAML). Default: `[plan] path` in
+    /// `firebreak.toml`, else `./ir-plan.toml` when it exists.
+    #[arg(long, env = "FIREBREAK_PLAN", global = true)]
+    pub plan: Option<PathBuf>,
 }
 
 /// `firebreak.toml`.
@@ -34,6 +39,14 @@ pub struct ConfigFile {
     pub store: StoreSection,
     #[serde(default)]
     pub cases: CasesSection,
+    #[serde(default)]
+    pub plan: PlanSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanSection {
+    pub path: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -57,6 +70,40 @@ pub struct Settings {
     pub db: PathBuf,
     pub actor: String,
     pub grouping: case::GroupingConfig,
+    /// The plan, when one is configured or `./ir-plan.toml` exists.
+    pub plan: Option<LoadedPlan>,
+}
+
+/// A parsed plan and where it came from.
+#[derive(Debug, Clone)]
+pub struct LoadedPlan {
+    pub path: PathBuf,
+    pub plan: plan::Plan,
+}
+
+/// Where `plan init` writes and every command looks when no plan is named.
+pub const DEFAULT_PLAN: &str = "ir-plan.toml";
+
+impl Settings {
+    /// The severity policy cases follow: the plan's levels, else the built-in matrix.
+    pub fn policy(&self) -> Box<dyn case::SeverityPolicy + '_> {
+        match &self.plan {
+            Some(p) => Box::new(plan::PlanPolicy::new(&p.plan)),
+            None => Box::new(case::DefaultMatrix),
+        }
+    }
+}
+
+/// Reads and parses a plan file (TOML, or YAML by extension).
+pub fn read_plan(path: &Path) -> Result<LoadedPlan> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read plan {}", path.display()))?;
+    let name = path.display().to_string();
+    let plan = plan::parse(&text, &name, plan::Format::from_path(&name))?;
+    Ok(LoadedPlan {
+        path: path.to_path_buf(),
+        plan,
+    })
 }
 
 impl StoreArgs {
@@ -83,15 +130,21 @@ impl StoreArgs {
         if let Some(n) = file.cases.max_principals_per_ip {
             grouping.max_principals_per_ip = n;
         }
+        let plan = match self.plan.clone().or(file.plan.path) {
+            Some(path) => Some(read_plan(&path)?),
+            None if Path::new(DEFAULT_PLAN).is_file() => Some(read_plan(Path::new(DEFAULT_PLAN))?),
+            None => None,
+        };
         Ok(Settings {
             db,
             actor,
             grouping,
+            plan,
         })
     }
 }
 
-fn load_config(path: &Path) -> Result<ConfigFile> {
+pub fn load_config(path: &Path) -> Result<ConfigFile> {
     match std::fs::read_to_string(path) {
         Ok(text) => toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(ConfigFile::default()),

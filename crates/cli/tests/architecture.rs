@@ -40,7 +40,13 @@ fn each_adapter_lives_in_its_own_crate() {
     for (krate, list) in &deps {
         for dep in list {
             let owner = match dep.as_str() {
-                d if d.starts_with("aws-sdk-") || d == "aws-config" => Some("aws"),
+                d if d.starts_with("aws-sdk-")
+                    || d.starts_with("aws-smithy-")
+                    || d == "aws-config"
+                    || d == "aws-credential-types" =>
+                {
+                    Some("aws")
+                }
                 "rusqlite" | "tokio-postgres" | "deadpool-postgres" => Some("store"),
                 "axum" | "tower-http" | "hyper" => Some("server"),
                 "anyhow" | "clap" | "indicatif" => Some("cli"),
@@ -69,7 +75,14 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
             assert!(
                 !matches!(
                     dep.as_str(),
-                    "tokio" | "reqwest" | "walkdir" | "crossbeam-channel" | "store" | "ingest"
+                    "tokio"
+                        | "reqwest"
+                        | "walkdir"
+                        | "crossbeam-channel"
+                        | "store"
+                        | "ingest"
+                        | "aws"
+                        | "rusqlite"
                 ),
                 "pure crate `{krate}` depends on `{dep}`"
             );

@@ -319,6 +319,7 @@ pub fn event_context(ev: &Event<'_>) -> EventContext {
             .as_ref()
             .map(|f| f.types.iter().map(|t| t.to_string()).collect())
             .unwrap_or_default(),
+        resource_tags: model::entity::resource_tags(ev),
     }
 }
 

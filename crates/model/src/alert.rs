@@ -121,6 +121,8 @@ pub struct EventContext {
     pub service: Option<String>,
     /// Finding types (`CryptoCurrency:EC2/BitcoinTool.B!DNS`) of findings.
     pub finding_types: Vec<String>,
+    /// [`crate::entity::resource_tags`] of findings.
+    pub resource_tags: Vec<(String, String)>,
 }
 
 impl PartialEq for EventRef {

@@ -383,6 +383,60 @@ pub fn entities<'e>(ev: &'e Event<'_>) -> Vec<Entity> {
     c.0
 }
 
+/// Tags of the resources a finding names (GuardDuty `resource.instanceDetails.tags`,
+/// S3 bucket tags, Security Hub `Resources[].Tags`), as `(key, value)` pairs, sorted and
+/// unique. Empty for other events: CloudTrail and flow records do not carry tags.
+pub fn resource_tags(ev: &Event<'_>) -> Vec<(String, String)> {
+    let Raw::Json(text) = &ev.raw else {
+        return Vec::new();
+    };
+    if !matches!(ev.source, SourceKind::GuardDuty | SourceKind::SecurityHub) {
+        return Vec::new();
+    }
+    let Ok(record) = serde_json::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let mut tags = Vec::new();
+    collect_tags(&record, &mut tags);
+    tags.sort();
+    tags.dedup();
+    tags
+}
+
+fn collect_tags(v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                if k.eq_ignore_ascii_case("tags") {
+                    match v {
+                        // GuardDuty: [{"key": "env", "value": "prod"}] (or Key/Value).
+                        Value::Array(items) => out.extend(items.iter().filter_map(|t| {
+                            let get = |a: &str, b: &str| {
+                                t.get(a).or_else(|| t.get(b)).and_then(Value::as_str)
+                            };
+                            Some((
+                                get("key", "Key")?.to_string(),
+                                get("value", "Value")?.to_string(),
+                            ))
+                        })),
+                        // Security Hub ASFF: {"env": "prod"}.
+                        Value::Object(m) => out.extend(
+                            m.iter()
+                                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string()))),
+                        ),
+                        _ => {}
+                    }
+                } else {
+                    collect_tags(v, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| collect_tags(i, out)),
+        _ => {}
+    }
+}
+
 /// A stable identity for the record behind `ev`, the same however and wherever it is read
 /// again: `cloudtrail:<eventID>`, `guardduty:<finding id>`, `securityhub:<finding id>`, or
 /// `<source>:h:<hash of the record's content>` when the record has no id of its own.
@@ -446,6 +500,33 @@ mod tests {
             },
             Raw::Json(Cow::Borrowed(json)),
         )
+    }
+
+    #[test]
+    fn resource_tags_come_from_findings_only() {
+        let finding = |source, json| {
+            Event::new(
+                EventClass::DetectionFinding,
+                source,
+                Origin {
+                    file: "t".into(),
+                    line: 1,
+                },
+                Raw::Json(Cow::Borrowed(json)),
+            )
+        };
+        let gd = r#"{"detail":{"resource":{"instanceDetails":{"tags":[{"key":"env","value":"prod"},{"Key":"team","Value":"web"}]}},
+            "service":{"additionalInfo":{"tags":"not a list"}}}}"#;
+        let tags = resource_tags(&finding(SourceKind::GuardDuty, gd));
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(tags, [pair("env", "prod"), pair("team", "web")]);
+        let asff = r#"{"Resources":[{"Type":"AwsS3Bucket","Tags":{"data":"restricted","env":"prod"}},{"Tags":{"env":"prod"}}]}"#;
+        let tags = resource_tags(&finding(SourceKind::SecurityHub, asff));
+        assert_eq!(tags, [pair("data", "restricted"), pair("env", "prod")]);
+        // CloudTrail request tags describe what a caller asked for, not the resource at risk.
+        let ct_tags =
+            r#"{"eventID":"x","requestParameters":{"tags":[{"key":"env","value":"prod"}]}}"#;
+        assert!(resource_tags(&ct(ct_tags)).is_empty());
     }
 
     #[test]

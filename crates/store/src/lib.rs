@@ -5,12 +5,15 @@
 //! was before the change. Alerts and timeline events carry stable keys, so feeding the
 //! same logs twice changes nothing.
 
-mod schema;
+#[doc(hidden)]
+pub mod schema;
 
 use case::group::KnownEntity;
 use case::summary::{AlertRecord, derive};
 use case::timeline::TimelineEvent;
-use case::{CaseId, CaseRef, GroupingConfig, OpenCase, Phase, SeverityPolicy, Transition};
+use case::{
+    CaseId, CaseRef, GroupingConfig, OpenCase, Phase, ResponseTerms, SeverityPolicy, Transition,
+};
 use model::{Entity, EntityKind, Severity};
 use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params,
@@ -90,6 +93,10 @@ pub struct CaseRow {
     pub last_ms: Option<i64>,
     pub alert_count: i64,
     pub tags: Vec<String>,
+    /// The plan's level, SLAs and escalation chain; `None` when assessed without a plan.
+    pub response: Option<ResponseTerms>,
+    /// When the case reached its plan level: SLA and escalation clocks start here.
+    pub response_since_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -98,6 +105,8 @@ pub struct Note {
     pub actor: String,
     pub at_ms: i64,
     pub text: String,
+    /// A stakeholder communication rather than a working note.
+    pub communication: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -176,7 +185,8 @@ const MERGE_ENTITY: &str = "ON CONFLICT (case_id, kind, value) DO UPDATE SET \
     last_ms = max(coalesce(last_ms, excluded.last_ms), coalesce(excluded.last_ms, last_ms))";
 
 const CASE_COLUMNS: &str = "id, title, phase, phase_since_ms, severity, severity_reasons, domains, tactics, \
-     techniques, owner, merged_into, opened_ms, updated_ms, first_ms, last_ms, alert_count";
+     techniques, owner, merged_into, opened_ms, updated_ms, first_ms, last_ms, alert_count, response, \
+     response_since_ms";
 
 impl Store {
     /// Opens (creating if needed) the store at `path` and brings its schema up to date.
@@ -408,47 +418,40 @@ impl Store {
             )?;
         }
         for &id in &touched {
-            let before: String =
-                tx.query_row("SELECT severity FROM cases WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })?;
-            let alerts = case_alerts(&tx, id)?;
-            let d = derive(&alerts, policy);
-            let severity = d.assessment.severity.name().to_ascii_lowercase();
-            tx.execute(
-                "UPDATE cases SET title = ?2, severity = ?3, severity_reasons = ?4, domains = ?5, \
-                 tactics = ?6, techniques = ?7, first_ms = ?8, last_ms = ?9, alert_count = ?10, \
-                 updated_ms = ?11 WHERE id = ?1",
-                params![
-                    id,
-                    d.title,
-                    severity,
-                    json(&d.assessment.reasons),
-                    json(&d.domains),
-                    json(&d.tactics),
-                    json(&d.techniques),
-                    d.first_ms,
-                    d.last_ms,
-                    alerts.len() as i64,
-                    now_ms
-                ],
-            )?;
-            if before != severity {
-                audit(
-                    &tx,
-                    id,
-                    now_ms,
-                    actor,
-                    "severity",
-                    serde_json::json!({ "from": before, "to": severity, "reasons": d.assessment.reasons }),
-                )?;
-            }
+            assess(&tx, id, policy, actor, now_ms)?;
             if !new_ids.contains(&id) {
                 out.cases_updated.push(id);
             }
         }
         tx.commit()?;
         Ok(out)
+    }
+
+    /// Re-assesses every case not closed or merged (after the plan changed, say); returns
+    /// the ids whose severity or plan level changed. One transaction.
+    pub fn reassess(
+        &mut self,
+        policy: &dyn SeverityPolicy,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<Vec<CaseId>> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let ids: Vec<CaseId> = tx
+            .prepare(
+                "SELECT id FROM cases WHERE merged_into IS NULL AND phase != 'closed' ORDER BY id",
+            )?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut changed = Vec::new();
+        for id in ids {
+            if assess(&tx, id, policy, actor, now_ms)? {
+                changed.push(id);
+            }
+        }
+        tx.commit()?;
+        Ok(changed)
     }
 
     /// What the timeline pass looks for in open cases; `margin_ms` widens each case's
@@ -587,6 +590,12 @@ impl Store {
             last_ms: r.last_ms,
             alert_count: r.alert_count,
             tags,
+            response: r
+                .response
+                .as_deref()
+                .map(|s| from_json("cases.response", s))
+                .transpose()?,
+            response_since_ms: r.response_since_ms,
         })
     }
 
@@ -672,7 +681,7 @@ impl Store {
 
     pub fn notes(&self, id: CaseId) -> Result<Vec<Note>> {
         let mut stmt = self.conn.prepare(
-            "SELECT id, actor, at_ms, text FROM notes WHERE case_id = ?1 ORDER BY at_ms, id",
+            "SELECT id, actor, at_ms, text, kind FROM notes WHERE case_id = ?1 ORDER BY at_ms, id",
         )?;
         Ok(stmt
             .query_map([id], |r| {
@@ -681,6 +690,7 @@ impl Store {
                     actor: r.get(1)?,
                     at_ms: r.get(2)?,
                     text: r.get(3)?,
+                    communication: r.get::<_, String>(4)? == "communication",
                 })
             })?
             .collect::<rusqlite::Result<_>>()?)
@@ -818,14 +828,32 @@ impl Store {
         })
     }
 
-    pub fn add_note(&mut self, id: CaseId, text: &str, actor: &str, now_ms: i64) -> Result<i64> {
+    /// Adds a note; `communication` marks a stakeholder update (the plan's communicate SLA).
+    pub fn add_note(
+        &mut self,
+        id: CaseId,
+        text: &str,
+        communication: bool,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
         if text.trim().is_empty() {
             return Err(StoreError::Invalid("the note is empty".into()));
         }
         self.change(id, |tx, _| {
             tx.execute(
-                "INSERT INTO notes (case_id, actor, at_ms, text) VALUES (?1, ?2, ?3, ?4)",
-                params![id, actor, now_ms, text],
+                "INSERT INTO notes (case_id, actor, at_ms, text, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    id,
+                    actor,
+                    now_ms,
+                    text,
+                    if communication {
+                        "communication"
+                    } else {
+                        "note"
+                    }
+                ],
             )?;
             let note = tx.last_insert_rowid();
             tx.execute(
@@ -837,7 +865,11 @@ impl Store {
                 id,
                 now_ms,
                 actor,
-                "note",
+                if communication {
+                    "communication"
+                } else {
+                    "note"
+                },
                 serde_json::json!({ "note": note, "text": text }),
             )?;
             Ok(note)
@@ -969,6 +1001,68 @@ impl Store {
     }
 }
 
+/// Re-derives a case's title, severity, plan terms, domains and ATT&CK from its alerts;
+/// audits a change of severity or plan level. The plan level's clock restarts when the
+/// level changes.
+fn assess(
+    tx: &rusqlite::Transaction<'_>,
+    id: CaseId,
+    policy: &dyn SeverityPolicy,
+    actor: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    let (before, before_response): (String, Option<String>) = tx.query_row(
+        "SELECT severity, response FROM cases WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let alerts = case_alerts(tx, id)?;
+    let d = derive(&alerts, policy);
+    let severity = d.assessment.severity.name().to_ascii_lowercase();
+    let response = d.assessment.response.as_ref().map(json);
+    let level_before = before_response
+        .as_deref()
+        .and_then(|r| serde_json::from_str::<ResponseTerms>(r).ok())
+        .map(|r| r.level);
+    let level = d.assessment.response.as_ref().map(|r| r.level.clone());
+    tx.execute(
+        "UPDATE cases SET title = ?2, severity = ?3, severity_reasons = ?4, domains = ?5, \
+         tactics = ?6, techniques = ?7, first_ms = ?8, last_ms = ?9, alert_count = ?10, \
+         updated_ms = ?11, response = ?12, \
+         response_since_ms = CASE WHEN ?13 THEN ?11 ELSE response_since_ms END WHERE id = ?1",
+        params![
+            id,
+            d.title,
+            severity,
+            json(&d.assessment.reasons),
+            json(&d.domains),
+            json(&d.tactics),
+            json(&d.techniques),
+            d.first_ms,
+            d.last_ms,
+            alerts.len() as i64,
+            now_ms,
+            response,
+            level != level_before,
+        ],
+    )?;
+    if before != severity || level != level_before {
+        audit(
+            tx,
+            id,
+            now_ms,
+            actor,
+            "severity",
+            serde_json::json!({
+                "from": before, "to": severity,
+                "level_from": level_before, "level_to": level,
+                "reasons": d.assessment.reasons,
+            }),
+        )?;
+    }
+    Ok(before != severity || level != level_before)
+}
+
 struct RawCase {
     id: CaseId,
     title: String,
@@ -986,6 +1080,8 @@ struct RawCase {
     first_ms: Option<i64>,
     last_ms: Option<i64>,
     alert_count: i64,
+    response: Option<String>,
+    response_since_ms: Option<i64>,
 }
 
 fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
@@ -1006,6 +1102,8 @@ fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
         first_ms: r.get(13)?,
         last_ms: r.get(14)?,
         alert_count: r.get(15)?,
+        response: r.get(16)?,
+        response_since_ms: r.get(17)?,
     })
 }
 

@@ -113,4 +113,12 @@ CREATE TRIGGER transitions_no_update BEFORE UPDATE ON transitions
 CREATE TRIGGER transitions_no_delete BEFORE DELETE ON transitions
     BEGIN SELECT RAISE(ABORT, 'phase history is append-only'); END;
 "#,
+    // 2: the incident response plan's terms for each case (level, SLAs, escalation chain),
+    //    and communication notes.
+    r#"
+ALTER TABLE cases ADD COLUMN response TEXT;
+ALTER TABLE cases ADD COLUMN response_since_ms INTEGER;
+-- `note`, or `communication`: a stakeholder update (meets the plan's communicate SLA).
+ALTER TABLE notes ADD COLUMN kind TEXT NOT NULL DEFAULT 'note';
+"#,
 ];

@@ -34,6 +34,7 @@ fn alert(
         tactics: tactics.iter().map(|s| s.to_string()).collect(),
         techniques: vec![],
         domain: Domain::Service,
+        resource_tags: vec![],
         entities: entities
             .iter()
             .map(|(k, v)| Entity::new(*k, *v))
@@ -72,7 +73,8 @@ fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
         .unwrap();
     assert_eq!(out.cases_opened, vec![1, 2]);
     s.assign(2, "bob", "t", 11).unwrap();
-    s.add_note(2, "b looks like a CI user", "t", 12).unwrap();
+    s.add_note(2, "b looks like a CI user", false, "t", 12)
+        .unwrap();
 
     // An alert naming both principals (e.g. one created the other's key) links the cases.
     let link = [alert(
@@ -210,4 +212,36 @@ fn schema_versions() {
         .err()
         .expect("junk is refused");
     assert!(err.to_string().contains("junk.db"), "{err}");
+}
+
+#[test]
+fn a_version_1_store_migrates_keeping_its_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    {
+        // A store as the first release wrote it: schema 1, one case, one note.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch(store::schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO cases (id, title, phase, phase_since_ms, severity, opened_ms, updated_ms) \
+             VALUES (1, 'old case', 'analyzing', 5, 'high', 1, 5);
+             INSERT INTO transitions (case_id, from_phase, to_phase, actor, at_ms) VALUES (1, NULL, 'detected', 't', 1);
+             INSERT INTO transitions (case_id, from_phase, to_phase, actor, at_ms) VALUES (1, 'detected', 'analyzing', 't', 5);
+             INSERT INTO notes (case_id, actor, at_ms, text) VALUES (1, 't', 3, 'kept');
+             PRAGMA user_version = 1;",
+        )
+        .unwrap();
+    }
+    let s = Store::open(&path).unwrap();
+    assert_eq!(
+        s.schema_version().unwrap(),
+        store::schema::MIGRATIONS.len() as i64
+    );
+    let c = s.case(1).unwrap();
+    assert_eq!((c.title.as_str(), c.severity), ("old case", Severity::High));
+    assert_eq!((c.response, c.response_since_ms), (None, None));
+    let notes = s.notes(1).unwrap();
+    assert_eq!(notes.len(), 1);
+    assert!(!notes[0].communication);
+    assert_eq!(s.check().unwrap(), Vec::<String>::new());
 }

@@ -1,0 +1,55 @@
+//! The only crate that talks to AWS: connections (cross-account role assumption,
+//! per-region clients, emulator endpoints) and the IR readiness checks. Response actions
+//! and evidence collection join it later.
+
+pub mod connect;
+pub mod readiness;
+
+pub use connect::{Connection, Overrides};
+
+/// An AWS call that failed, named by service and operation.
+#[derive(Debug, thiserror::Error)]
+pub enum AwsError {
+    #[error("{service}:{operation}: {message}")]
+    Call {
+        service: &'static str,
+        operation: &'static str,
+        /// The AWS error code (`AccessDenied`), when the service gave one.
+        code: Option<String>,
+        message: String,
+    },
+}
+
+impl AwsError {
+    /// Whether AWS refused the call for lack of permission.
+    pub fn is_access_denied(&self) -> bool {
+        let AwsError::Call { code, .. } = self;
+        code.as_deref().is_some_and(|c| {
+            c.contains("AccessDenied") || c == "UnauthorizedOperation" || c == "AuthorizationError"
+        })
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        let AwsError::Call { code, .. } = self;
+        code.as_deref()
+    }
+}
+
+/// Wraps an SDK error with the service and operation it came from.
+pub(crate) fn call_error<E>(service: &'static str, operation: &'static str, e: E) -> AwsError
+where
+    E: aws_sdk_sts::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let code = e.code().map(str::to_string);
+    let message = match (e.code(), e.message()) {
+        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), None) => c.to_string(),
+        _ => aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
+    };
+    AwsError::Call {
+        service,
+        operation,
+        code,
+        message,
+    }
+}

@@ -1,0 +1,968 @@
+//! `firebreak readiness`: is each account of the plan ready for an incident? Checks,
+//! per account and region, the detective controls and access the AWS Security Incident
+//! Response Guide asks for before anything happens, each mapped to a SEC10 practice.
+
+use crate::connect::Connection;
+use crate::{AwsError, call_error};
+use aws_sdk_ec2::types::Filter;
+use plan::Plan;
+use plan::readiness::{Finding, Practice, Status};
+
+/// Role session name readiness uses (visible in CloudTrail).
+pub const SESSION: &str = "firebreak-readiness";
+
+/// What to check.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    /// Accounts (default: every account of the plan).
+    pub accounts: Vec<String>,
+    /// Regions (default: the plan's).
+    pub regions: Vec<String>,
+}
+
+impl Scope {
+    pub fn of(plan: &Plan) -> Scope {
+        Scope {
+            accounts: plan
+                .aws
+                .accounts
+                .iter()
+                .map(|a| a.id.value.clone())
+                .collect(),
+            regions: plan.aws.regions.value.clone(),
+        }
+    }
+}
+
+/// Collects findings for one account and region.
+struct Place<'a> {
+    account: &'a str,
+    region: Option<&'a str>,
+    out: &'a mut Vec<Finding>,
+}
+
+impl Place<'_> {
+    fn push(
+        &mut self,
+        check: &'static str,
+        title: &'static str,
+        practice: Practice,
+        status: Status,
+        detail: String,
+        fix: Option<String>,
+    ) {
+        self.out.push(Finding {
+            check,
+            title,
+            practice,
+            account: Some(self.account.to_string()),
+            region: self.region.map(str::to_string),
+            status,
+            fix: if status == Status::Pass { None } else { fix },
+            detail,
+        });
+    }
+
+    fn pass_fail(
+        &mut self,
+        check: &'static str,
+        title: &'static str,
+        practice: Practice,
+        ok: bool,
+        detail: String,
+        fix: &str,
+    ) {
+        let status = if ok { Status::Pass } else { Status::Fail };
+        self.push(
+            check,
+            title,
+            practice,
+            status,
+            detail,
+            Some(fix.to_string()),
+        );
+    }
+
+    /// A check that could not run.
+    fn unknown(
+        &mut self,
+        check: &'static str,
+        title: &'static str,
+        practice: Practice,
+        e: &AwsError,
+        action: &str,
+    ) {
+        let fix = if e.is_access_denied() {
+            format!("allow {action} to the responder role")
+        } else {
+            "retry; if it persists, check the endpoint and the service's availability in this region".to_string()
+        };
+        self.push(
+            check,
+            title,
+            practice,
+            Status::Unknown,
+            format!("could not check: {e}"),
+            Some(fix),
+        );
+    }
+}
+
+/// Checks made once per account (from its first region).
+const ACCOUNT_CHECKS: &[(&str, &str, Practice)] = &[
+    (CT_TRAIL, CT_TRAIL_T, Practice::PreDeployTools),
+    (CT_VALID, CT_VALID_T, Practice::Forensics),
+    (CT_LOCK, CT_LOCK_T, Practice::Forensics),
+];
+
+/// Checks made in every region.
+const REGION_CHECKS: &[(&str, &str, Practice)] = &[
+    (GD, GD_T, Practice::PreDeployTools),
+    (CFG, CFG_T, Practice::PreDeployTools),
+    (HUB, HUB_T, Practice::PreDeployTools),
+    (FLOW, FLOW_T, Practice::PreDeployTools),
+    (ISO, ISO_T, Practice::PreDeployTools),
+    (SUB, SUB_T, Practice::PreDeployTools),
+];
+
+const CT_TRAIL: &str = "cloudtrail.multi_region_logging";
+const CT_TRAIL_T: &str = "Multi-region CloudTrail trail logging";
+const CT_VALID: &str = "cloudtrail.log_file_validation";
+const CT_VALID_T: &str = "CloudTrail log file validation";
+const CT_LOCK: &str = "cloudtrail.bucket_locked";
+const CT_LOCK_T: &str = "CloudTrail bucket versioned with Object Lock";
+const GD: &str = "guardduty.enabled";
+const GD_T: &str = "GuardDuty enabled";
+const CFG: &str = "config.recording";
+const CFG_T: &str = "AWS Config recorder on";
+const HUB: &str = "securityhub.enabled";
+const HUB_T: &str = "Security Hub enabled";
+const FLOW: &str = "vpc.flow_logs";
+const FLOW_T: &str = "VPC Flow Logs on every VPC";
+const ISO: &str = "vpc.isolation_group";
+const ISO_T: &str = "Isolation security group in every VPC";
+const SUB: &str = "logs.central_subscription";
+const SUB_T: &str = "CloudWatch Logs feeding the central stream";
+
+/// Runs every readiness check the plan implies against `conn` (the caller's credentials:
+/// they must be allowed to assume the responder role into each account).
+pub async fn run(conn: &Connection, plan: &Plan, scope: &Scope) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let home = scope
+        .regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".to_string());
+    for account in &scope.accounts {
+        let role = plan.aws.responder_role_arn(account);
+        let mut place = Place {
+            account,
+            region: None,
+            out: &mut out,
+        };
+        let Some(acct) = responder_access(conn, plan, &role, &home, &mut place).await else {
+            // Without access nothing else in the account can be checked: each check
+            // counts as unknown, so the score shows how much is unseen.
+            let fix = format!("make {role} assumable, then re-run");
+            for &(check, title, practice) in ACCOUNT_CHECKS {
+                place.push(
+                    check,
+                    title,
+                    practice,
+                    Status::Unknown,
+                    "not checked: no access to the account".into(),
+                    Some(fix.clone()),
+                );
+            }
+            for region in &scope.regions {
+                for &(check, title, practice) in REGION_CHECKS {
+                    out.push(Finding {
+                        check,
+                        title,
+                        practice,
+                        account: Some(account.clone()),
+                        region: Some(region.clone()),
+                        status: Status::Unknown,
+                        detail: "not checked: no access to the account".into(),
+                        fix: Some(fix.clone()),
+                    });
+                }
+            }
+            continue;
+        };
+        cloudtrail(&acct, &home, &mut place).await;
+        for region in &scope.regions {
+            let mut place = Place {
+                account,
+                region: Some(region),
+                out: &mut out,
+            };
+            guardduty(&acct, region, &mut place).await;
+            config_recorder(&acct, region, &mut place).await;
+            security_hub(&acct, region, &mut place).await;
+            vpcs(
+                &acct,
+                region,
+                &plan.aws.isolation_security_group,
+                &mut place,
+            )
+            .await;
+            log_subscriptions(&acct, region, &plan.aws.central_log_stream, &mut place).await;
+        }
+    }
+    forensics(conn, plan, &mut out).await;
+    central_stream(conn, plan, &mut out).await;
+    out
+}
+
+/// Assumes the responder role into `account` (a live `sts:AssumeRole`) and proves the
+/// role exists there; on failure, why.
+async fn assume_verified(
+    conn: &Connection,
+    plan: &Plan,
+    account: &str,
+    region: &str,
+) -> Result<Connection, String> {
+    let role = plan.aws.responder_role_arn(account);
+    let acct = conn
+        .assume(&role, plan.aws.external_id.as_deref(), SESSION)
+        .await
+        .map_err(|e| format!("sts:AssumeRole {role} failed: {e}"))?;
+    // AWS refuses AssumeRole on a missing role; emulators may not, so ask IAM too. A role
+    // that may not read IAM proves itself by having been assumed.
+    let iam = aws_sdk_iam::Client::new(&acct.in_region(region));
+    match iam
+        .get_role()
+        .role_name(plan.aws.responder_role.value.clone())
+        .send()
+        .await
+    {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_no_such_entity_exception()) =>
+        {
+            Err(format!("{role} does not exist"))
+        }
+        _ => Ok(acct),
+    }
+}
+
+/// The responder-access check for one account.
+async fn responder_access(
+    conn: &Connection,
+    plan: &Plan,
+    role: &str,
+    home: &str,
+    place: &mut Place<'_>,
+) -> Option<Connection> {
+    const CHECK: &str = "access.responder_role";
+    const TITLE: &str = "Responder role can be assumed";
+    let fix = format!(
+        "create role {} in the account, trusting the security account's responders, with the SecurityAudit managed policy for readiness and investigation",
+        plan.aws.responder_role.value
+    );
+    let result = assume_verified(conn, plan, place.account, home).await;
+    let (ok, detail) = match &result {
+        Ok(_) => (true, format!("assumed {role}")),
+        Err(why) => (false, why.clone()),
+    };
+    place.pass_fail(CHECK, TITLE, Practice::PreProvisionAccess, ok, detail, &fix);
+    result.ok()
+}
+
+async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
+    use {
+        CT_LOCK as LOCK, CT_LOCK_T as LOCK_T, CT_TRAIL as TRAIL, CT_TRAIL_T as TRAIL_T,
+        CT_VALID as VALID, CT_VALID_T as VALID_T,
+    };
+    let ct = aws_sdk_cloudtrail::Client::new(&acct.in_region(home));
+    let trails = match ct
+        .describe_trails()
+        .include_shadow_trails(true)
+        .send()
+        .await
+    {
+        Ok(t) => t.trail_list.unwrap_or_default(),
+        Err(e) => {
+            let e = call_error("cloudtrail", "DescribeTrails", e);
+            for (c, t, p) in [
+                (TRAIL, TRAIL_T, Practice::PreDeployTools),
+                (VALID, VALID_T, Practice::Forensics),
+                (LOCK, LOCK_T, Practice::Forensics),
+            ] {
+                place.unknown(c, t, p, &e, "cloudtrail:DescribeTrails");
+            }
+            return;
+        }
+    };
+    // The best trail: multi-region and logging, then validated.
+    let mut best: Option<(&aws_sdk_cloudtrail::types::Trail, bool)> = None;
+    for t in trails
+        .iter()
+        .filter(|t| t.is_multi_region_trail() == Some(true))
+    {
+        let name = t.trail_arn().or(t.name()).unwrap_or_default();
+        let logging = ct
+            .get_trail_status()
+            .name(name)
+            .send()
+            .await
+            .is_ok_and(|s| s.is_logging() == Some(true));
+        let rank = (logging, t.log_file_validation_enabled() == Some(true));
+        if best.is_none_or(|(b, l)| rank > (l, b.log_file_validation_enabled() == Some(true))) {
+            best = Some((t, logging));
+        }
+    }
+    let fix_trail = "create a multi-region trail (aws cloudtrail create-trail --is-multi-region-trail --enable-log-file-validation) and start logging";
+    let Some((trail, logging)) = best else {
+        place.pass_fail(
+            TRAIL,
+            TRAIL_T,
+            Practice::PreDeployTools,
+            false,
+            format!("{} trail(s), none multi-region", trails.len()),
+            fix_trail,
+        );
+        place.pass_fail(
+            VALID,
+            VALID_T,
+            Practice::Forensics,
+            false,
+            "no multi-region trail".into(),
+            fix_trail,
+        );
+        place.pass_fail(
+            LOCK,
+            LOCK_T,
+            Practice::Forensics,
+            false,
+            "no multi-region trail".into(),
+            fix_trail,
+        );
+        return;
+    };
+    let name = trail.name().unwrap_or("?");
+    place.pass_fail(
+        TRAIL,
+        TRAIL_T,
+        Practice::PreDeployTools,
+        logging,
+        format!(
+            "trail {name} is multi-region and {}",
+            if logging { "logging" } else { "NOT logging" }
+        ),
+        &format!("aws cloudtrail start-logging --name {name}"),
+    );
+    let validated = trail.log_file_validation_enabled() == Some(true);
+    place.pass_fail(
+        VALID,
+        VALID_T,
+        Practice::Forensics,
+        validated,
+        format!(
+            "trail {name}: log file validation {}",
+            if validated { "on" } else { "off" }
+        ),
+        &format!("aws cloudtrail update-trail --name {name} --enable-log-file-validation"),
+    );
+    let Some(bucket) = trail.s3_bucket_name() else {
+        place.pass_fail(
+            LOCK,
+            LOCK_T,
+            Practice::Forensics,
+            false,
+            format!("trail {name} names no bucket"),
+            fix_trail,
+        );
+        return;
+    };
+    let region = trail.home_region().unwrap_or(home);
+    match bucket_lock(acct, region, bucket).await {
+        Ok((versioned, lock)) => {
+            let ok = versioned && lock.enabled;
+            place.pass_fail(
+                LOCK,
+                LOCK_T,
+                Practice::Forensics,
+                ok,
+                format!(
+                    "bucket {bucket}: versioning {}, Object Lock {}",
+                    if versioned { "enabled" } else { "off" },
+                    if lock.enabled { "enabled" } else { "off" }
+                ),
+                &format!("deliver the trail to a new bucket created with Object Lock (versioning comes with it): aws s3api create-bucket --bucket {bucket}-locked --object-lock-enabled-for-bucket"),
+            );
+        }
+        Err(e) => place.unknown(
+            LOCK,
+            LOCK_T,
+            Practice::Forensics,
+            &e,
+            "s3:GetBucketVersioning and s3:GetBucketObjectLockConfiguration",
+        ),
+    }
+}
+
+/// A bucket's Object Lock settings.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+struct Lock {
+    enabled: bool,
+    /// Default retention mode and days (years counted as 365 days).
+    mode: Option<String>,
+    days: Option<i64>,
+}
+
+/// (versioning enabled, object lock) of `bucket`.
+async fn bucket_lock(
+    acct: &Connection,
+    region: &str,
+    bucket: &str,
+) -> Result<(bool, Lock), AwsError> {
+    let v = acct
+        .s3_versioning(region)
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(|e| call_error("s3", "GetBucketVersioning", e))?;
+    let versioned = v.status() == Some(&aws_sdk_s3::types::BucketVersioningStatus::Enabled);
+    let lock = match acct
+        .s3(region)
+        .get_object_lock_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+    {
+        Ok(o) => {
+            let conf = o.object_lock_configuration();
+            let retention = conf
+                .and_then(|c| c.rule())
+                .and_then(|r| r.default_retention());
+            Lock {
+                enabled: conf.and_then(|c| c.object_lock_enabled())
+                    == Some(&aws_sdk_s3::types::ObjectLockEnabled::Enabled),
+                mode: retention
+                    .and_then(|r| r.mode())
+                    .map(|m| m.as_str().to_string()),
+                days: retention.and_then(|r| {
+                    r.days()
+                        .map(i64::from)
+                        .or(r.years().map(|y| i64::from(y) * 365))
+                }),
+            }
+        }
+        Err(e) => {
+            let e = call_error("s3", "GetObjectLockConfiguration", e);
+            if e.code() == Some("ObjectLockConfigurationNotFoundError") {
+                Lock::default()
+            } else {
+                return Err(e);
+            }
+        }
+    };
+    Ok((versioned, lock))
+}
+
+async fn guardduty(acct: &Connection, region: &str, place: &mut Place<'_>) {
+    use {GD as C, GD_T as T};
+    let gd = acct.guardduty(region);
+    let ids = match gd.list_detectors().send().await {
+        Ok(o) => o.detector_ids.unwrap_or_default(),
+        Err(e) => {
+            place.unknown(
+                C,
+                T,
+                Practice::PreDeployTools,
+                &call_error("guardduty", "ListDetectors", e),
+                "guardduty:ListDetectors",
+            );
+            return;
+        }
+    };
+    let fix = format!(
+        "aws guardduty create-detector --enable --region {region} (or enable it organization-wide from the delegated administrator)"
+    );
+    let Some(id) = ids.first() else {
+        place.pass_fail(
+            C,
+            T,
+            Practice::PreDeployTools,
+            false,
+            "no detector".into(),
+            &fix,
+        );
+        return;
+    };
+    match gd.get_detector().detector_id(id).send().await {
+        Ok(d) => {
+            let enabled = d.status() == Some(&aws_sdk_guardduty::types::DetectorStatus::Enabled);
+            place.pass_fail(
+                C,
+                T,
+                Practice::PreDeployTools,
+                enabled,
+                format!(
+                    "detector {id} {}",
+                    d.status().map_or("without status", |s| s.as_str())
+                ),
+                &format!(
+                    "aws guardduty update-detector --detector-id {id} --enable --region {region}"
+                ),
+            );
+        }
+        Err(e) => place.unknown(
+            C,
+            T,
+            Practice::PreDeployTools,
+            &call_error("guardduty", "GetDetector", e),
+            "guardduty:GetDetector",
+        ),
+    }
+}
+
+async fn config_recorder(acct: &Connection, region: &str, place: &mut Place<'_>) {
+    use {CFG as C, CFG_T as T};
+    let cfg = aws_sdk_config::Client::new(&acct.in_region(region));
+    match cfg.describe_configuration_recorder_status().send().await {
+        Ok(o) => {
+            let recs = o.configuration_recorders_status.unwrap_or_default();
+            let on: Vec<&str> = recs
+                .iter()
+                .filter(|r| r.recording)
+                .filter_map(|r| r.name())
+                .collect();
+            place.pass_fail(
+                C,
+                T,
+                Practice::PreDeployTools,
+                !on.is_empty(),
+                if on.is_empty() {
+                    format!("{} recorder(s), none recording", recs.len())
+                } else {
+                    format!("recording: {}", on.join(", "))
+                },
+                &format!("set up AWS Config in {region} (aws configservice put-configuration-recorder, put-delivery-channel, start-configuration-recorder)"),
+            );
+        }
+        Err(e) => place.unknown(
+            C,
+            T,
+            Practice::PreDeployTools,
+            &call_error("config", "DescribeConfigurationRecorderStatus", e),
+            "config:DescribeConfigurationRecorderStatus",
+        ),
+    }
+}
+
+async fn security_hub(acct: &Connection, region: &str, place: &mut Place<'_>) {
+    use {HUB as C, HUB_T as T};
+    let hub = aws_sdk_securityhub::Client::new(&acct.in_region(region));
+    let fix = format!("aws securityhub enable-security-hub --region {region}");
+    match hub.describe_hub().send().await {
+        Ok(h) => place.pass_fail(
+            C,
+            T,
+            Practice::PreDeployTools,
+            true,
+            format!("hub {}", h.hub_arn().unwrap_or("enabled")),
+            &fix,
+        ),
+        Err(e) => {
+            let e = call_error("securityhub", "DescribeHub", e);
+            match e.code() {
+                Some("InvalidAccessException" | "ResourceNotFoundException") => place.pass_fail(
+                    C,
+                    T,
+                    Practice::PreDeployTools,
+                    false,
+                    "not enabled".into(),
+                    &fix,
+                ),
+                _ => place.unknown(
+                    C,
+                    T,
+                    Practice::PreDeployTools,
+                    &e,
+                    "securityhub:DescribeHub",
+                ),
+            }
+        }
+    }
+}
+
+async fn vpcs(acct: &Connection, region: &str, isolation: &str, place: &mut Place<'_>) {
+    let ec2 = aws_sdk_ec2::Client::new(&acct.in_region(region));
+    let vpcs: Vec<String> = match ec2
+        .describe_vpcs()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(v) => v.into_iter().filter_map(|v| v.vpc_id).collect(),
+        Err(e) => {
+            let e = call_error("ec2", "DescribeVpcs", e);
+            place.unknown(
+                FLOW,
+                FLOW_T,
+                Practice::PreDeployTools,
+                &e,
+                "ec2:DescribeVpcs",
+            );
+            place.unknown(ISO, ISO_T, Practice::PreDeployTools, &e, "ec2:DescribeVpcs");
+            return;
+        }
+    };
+    let flows = ec2
+        .describe_flow_logs()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    match flows {
+        Ok(flows) => {
+            let missing: Vec<&str> = vpcs
+                .iter()
+                .filter(|v| {
+                    !flows.iter().any(|f| {
+                        f.resource_id() == Some(v.as_str())
+                            && f.flow_log_status().is_none_or(|s| s == "ACTIVE")
+                    })
+                })
+                .map(String::as_str)
+                .collect();
+            place.pass_fail(
+                FLOW,
+                FLOW_T,
+                Practice::PreDeployTools,
+                missing.is_empty(),
+                if missing.is_empty() {
+                    format!("{} VPC(s), all with flow logs", vpcs.len())
+                } else {
+                    format!("{} of {} VPC(s) without flow logs: {}", missing.len(), vpcs.len(), missing.join(", "))
+                },
+                &format!(
+                    "aws ec2 create-flow-logs --resource-type VPC --traffic-type ALL --resource-ids {} --log-destination-type s3 --log-destination arn:aws:s3:::YOUR-LOG-BUCKET --region {region}",
+                    missing.join(" ")
+                ),
+            );
+        }
+        Err(e) => place.unknown(
+            FLOW,
+            FLOW_T,
+            Practice::PreDeployTools,
+            &call_error("ec2", "DescribeFlowLogs", e),
+            "ec2:DescribeFlowLogs",
+        ),
+    }
+    let groups = ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values(isolation)
+                .build(),
+        )
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await;
+    match groups {
+        Ok(groups) => {
+            let mut missing = Vec::new();
+            let mut open = Vec::new();
+            for v in &vpcs {
+                match groups.iter().find(|g| g.vpc_id() == Some(v.as_str())) {
+                    None => missing.push(v.as_str()),
+                    Some(g)
+                        if !g.ip_permissions().is_empty()
+                            || !g.ip_permissions_egress().is_empty() =>
+                    {
+                        open.push(format!("{} ({})", g.group_id().unwrap_or("?"), v))
+                    }
+                    Some(_) => {}
+                }
+            }
+            let ok = missing.is_empty() && open.is_empty();
+            let mut detail = format!("{} VPC(s)", vpcs.len());
+            if !missing.is_empty() {
+                detail.push_str(&format!(
+                    "; no `{isolation}` group in {}",
+                    missing.join(", ")
+                ));
+            }
+            if !open.is_empty() {
+                detail.push_str(&format!(
+                    "; groups with rules (an isolation group has none): {}",
+                    open.join(", ")
+                ));
+            }
+            if ok {
+                detail.push_str(&format!(", each with a rule-less `{isolation}` group"));
+            }
+            place.pass_fail(
+                ISO,
+                ISO_T,
+                Practice::PreDeployTools,
+                ok,
+                detail,
+                &format!("in each VPC: aws ec2 create-security-group --group-name {isolation} --description 'Firebreak isolation: no traffic' --vpc-id VPC, then revoke its default egress rule"),
+            );
+        }
+        Err(e) => place.unknown(
+            ISO,
+            ISO_T,
+            Practice::PreDeployTools,
+            &call_error("ec2", "DescribeSecurityGroups", e),
+            "ec2:DescribeSecurityGroups",
+        ),
+    }
+}
+
+async fn log_subscriptions(acct: &Connection, region: &str, stream: &str, place: &mut Place<'_>) {
+    use {SUB as C, SUB_T as T};
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&acct.in_region(region));
+    let groups = match logs
+        .describe_log_groups()
+        .into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+    {
+        Ok(g) => g,
+        Err(e) => {
+            place.unknown(
+                C,
+                T,
+                Practice::PreDeployTools,
+                &call_error("logs", "DescribeLogGroups", e),
+                "logs:DescribeLogGroups",
+            );
+            return;
+        }
+    };
+    // A subscription reaches the stream directly or through a CloudWatch Logs
+    // destination in the stream's account (the cross-account pattern).
+    let stream_account = stream.split(':').nth(4).unwrap_or_default();
+    let mut fed = Vec::new();
+    for g in &groups {
+        let Some(name) = g.log_group_name() else {
+            continue;
+        };
+        match logs
+            .describe_subscription_filters()
+            .log_group_name(name)
+            .send()
+            .await
+        {
+            Ok(f) => {
+                if f.subscription_filters().iter().any(|s| {
+                    s.destination_arn().is_some_and(|d| {
+                        d == stream
+                            || (d.starts_with("arn:aws:logs:")
+                                && d.contains(":destination:")
+                                && d.split(':').nth(4) == Some(stream_account))
+                    })
+                }) {
+                    fed.push(name);
+                }
+            }
+            Err(e) => {
+                place.unknown(
+                    C,
+                    T,
+                    Practice::PreDeployTools,
+                    &call_error("logs", "DescribeSubscriptionFilters", e),
+                    "logs:DescribeSubscriptionFilters",
+                );
+                return;
+            }
+        }
+    }
+    place.pass_fail(
+        C,
+        T,
+        Practice::PreDeployTools,
+        !fed.is_empty(),
+        format!("{} of {} log group(s) subscribed to {stream}", fed.len(), groups.len()),
+        &format!("aws logs put-subscription-filter --log-group-name GROUP --filter-name central --filter-pattern '' --destination-arn {stream} --role-arn CWL-TO-KINESIS-ROLE --region {region}"),
+    );
+}
+
+/// The forensic account: reachable, with an evidence bucket under Object Lock as the
+/// plan says.
+async fn forensics(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
+    let fx = &plan.forensics;
+    let account = fx.account.value.as_str();
+    let mut place = Place {
+        account,
+        region: Some(&fx.region.value),
+        out,
+    };
+    const ACC: &str = "forensics.access";
+    const ACC_T: &str = "Forensic account reachable";
+    const BKT: &str = "forensics.evidence_bucket";
+    const BKT_T: &str = "Evidence bucket with Object Lock";
+    let acct = match assume_verified(conn, plan, account, &fx.region.value).await {
+        Ok(a) => {
+            let role = plan.aws.responder_role_arn(account);
+            place.pass_fail(
+                ACC,
+                ACC_T,
+                Practice::Forensics,
+                true,
+                format!("assumed {role}"),
+                "",
+            );
+            a
+        }
+        Err(why) => {
+            place.pass_fail(
+                ACC,
+                ACC_T,
+                Practice::Forensics,
+                false,
+                why,
+                &format!(
+                    "create the forensic account {account} and role {} in it",
+                    plan.aws.responder_role.value
+                ),
+            );
+            return;
+        }
+    };
+    let bucket = fx.evidence_bucket.value.as_str();
+    let region = fx.region.value.as_str();
+    let fix = format!(
+        "aws s3api create-bucket --bucket {bucket} --object-lock-enabled-for-bucket --region {region}; aws s3api put-object-lock-configuration --bucket {bucket} --object-lock-configuration '{{\"ObjectLockEnabled\":\"Enabled\",\"Rule\":{{\"DefaultRetention\":{{\"Mode\":\"{}\",\"Days\":{}}}}}}}'",
+        fx.object_lock_mode.value, fx.retention_days.value
+    );
+    if let Err(e) = acct.s3(region).head_bucket().bucket(bucket).send().await {
+        let e = call_error("s3", "HeadBucket", e);
+        let missing = matches!(e.code(), Some("NotFound" | "NoSuchBucket"))
+            || e.to_string().contains("NotFound");
+        if missing {
+            place.pass_fail(
+                BKT,
+                BKT_T,
+                Practice::Forensics,
+                false,
+                format!("bucket {bucket} does not exist"),
+                &fix,
+            );
+        } else {
+            place.unknown(BKT, BKT_T, Practice::Forensics, &e, "s3:ListBucket");
+        }
+        return;
+    }
+    match bucket_lock(&acct, region, bucket).await {
+        Ok((_, lock)) => {
+            let mode_ok = lock.mode.as_deref() == Some(fx.object_lock_mode.value.as_str());
+            let days_ok = lock
+                .days
+                .is_some_and(|d| d >= i64::from(fx.retention_days.value));
+            let ok = lock.enabled && mode_ok && days_ok;
+            let detail = if !lock.enabled {
+                format!("bucket {bucket} has no Object Lock")
+            } else {
+                format!(
+                    "bucket {bucket}: Object Lock on, default retention {} {} day(s); the plan asks {} {} day(s)",
+                    lock.mode.as_deref().unwrap_or("none"),
+                    lock.days.map_or("-".to_string(), |d| d.to_string()),
+                    fx.object_lock_mode.value,
+                    fx.retention_days.value
+                )
+            };
+            place.pass_fail(BKT, BKT_T, Practice::Forensics, ok, detail, &fix);
+        }
+        Err(e) => place.unknown(
+            BKT,
+            BKT_T,
+            Practice::Forensics,
+            &e,
+            "s3:GetBucketObjectLockConfiguration",
+        ),
+    }
+}
+
+/// The central Kinesis stream exists and is active, read from its own account.
+async fn central_stream(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
+    const C: &str = "logs.central_stream";
+    const T: &str = "Central log stream active";
+    let arn = plan.aws.central_log_stream.value.as_str();
+    let parts: Vec<&str> = arn.split(':').collect();
+    let (region, account) = (
+        parts.get(3).copied().unwrap_or_default(),
+        parts.get(4).copied().unwrap_or_default(),
+    );
+    let mut place = Place {
+        account,
+        region: Some(region),
+        out,
+    };
+    let acct = match assume_verified(conn, plan, account, region).await {
+        Ok(a) => a,
+        Err(why) => {
+            place.push(
+                C,
+                T,
+                Practice::PreDeployTools,
+                Status::Unknown,
+                format!("could not check: {why}"),
+                Some("make the responder role assumable in the stream's account".into()),
+            );
+            return;
+        }
+    };
+    let kinesis = aws_sdk_kinesis::Client::new(&acct.in_region(region));
+    let fix = format!(
+        "create the stream: aws kinesis create-stream --stream-name {} --region {region}",
+        arn.rsplit('/').next().unwrap_or("central")
+    );
+    match kinesis
+        .describe_stream_summary()
+        .stream_arn(arn)
+        .send()
+        .await
+    {
+        Ok(s) => {
+            let status = s
+                .stream_description_summary()
+                .map(|d| d.stream_status().as_str().to_string())
+                .unwrap_or_default();
+            place.pass_fail(
+                C,
+                T,
+                Practice::PreDeployTools,
+                status == "ACTIVE" || status == "UPDATING",
+                format!("stream {arn} is {status}"),
+                &fix,
+            );
+        }
+        Err(e) => {
+            let e = call_error("kinesis", "DescribeStreamSummary", e);
+            if e.code() == Some("ResourceNotFoundException") {
+                place.pass_fail(
+                    C,
+                    T,
+                    Practice::PreDeployTools,
+                    false,
+                    format!("stream {arn} does not exist"),
+                    &fix,
+                );
+            } else {
+                place.unknown(
+                    C,
+                    T,
+                    Practice::PreDeployTools,
+                    &e,
+                    "kinesis:DescribeStreamSummary",
+                );
+            }
+        }
+    }
+}

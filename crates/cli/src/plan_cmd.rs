@@ -1,0 +1,216 @@
+//! `firebreak plan init | check | render`: the incident response plan as code.
+
+use crate::settings::{DEFAULT_PLAN, StoreArgs, now_ms, read_plan};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use plan::render::DocFormat;
+use plan::{CheckContext, Date, Gravity};
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The playbooks Firebreak bundles, by name: what a plan's `responses` may name besides
+/// playbooks of its own (`--playbooks DIR`).
+pub const BUNDLED_PLAYBOOKS: &[&str] = &[
+    "iam-user-access-key-compromise",
+    "role-credentials-compromise",
+    "ec2-instance-compromise",
+    "s3-public-or-exfiltration",
+    "snapshot-ami-shared-out",
+    "logging-tampering",
+    "root-account-use",
+    "crypto-mining-instance",
+    "lambda-backdoor",
+];
+
+#[derive(Subcommand)]
+pub enum PlanCommand {
+    /// Write a complete, commented example plan to edit (default ./ir-plan.toml).
+    Init {
+        #[arg(default_value = DEFAULT_PLAN)]
+        path: PathBuf,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Validate a plan: every problem with file, line and reason. Exit status 1 on errors.
+    Check(CheckArgs),
+    /// Render the formal plan document.
+    Render {
+        /// The plan (default: --plan, `[plan] path`, or ./ir-plan.toml).
+        path: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "md")]
+        format: RenderFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct CheckArgs {
+    /// The plan (default: --plan, `[plan] path`, or ./ir-plan.toml).
+    pub path: Option<PathBuf>,
+    /// A directory of your own playbooks (`NAME.yaml`); repeatable.
+    #[arg(long = "playbooks", value_name = "DIR")]
+    pub playbooks: Vec<PathBuf>,
+    /// Rule directories whose ids `responses` may name, besides the bundled rules.
+    #[arg(long = "rules", value_name = "DIR")]
+    pub rules: Vec<PathBuf>,
+    /// Judge review and game-day freshness as of this date (YYYY-MM-DD; default today).
+    #[arg(long)]
+    pub today: Option<String>,
+    /// `text` or `json`.
+    #[arg(long, short = 'o', default_value = "text")]
+    pub output: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum RenderFormat {
+    Md,
+    Html,
+}
+
+/// The plan file a command works on.
+fn plan_path(explicit: Option<PathBuf>, store: &StoreArgs) -> Result<PathBuf> {
+    if let Some(p) = explicit.or_else(|| store.plan.clone()) {
+        return Ok(p);
+    }
+    let config = crate::settings::load_config(&store.config)?;
+    Ok(config
+        .plan
+        .path
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_PLAN)))
+}
+
+/// Playbook names: the bundled ones plus `*.yaml`/`*.yml` file stems in `dirs`.
+pub fn playbook_names(dirs: &[PathBuf]) -> Result<BTreeSet<String>> {
+    let mut out: BTreeSet<String> = BUNDLED_PLAYBOOKS.iter().map(|s| s.to_string()).collect();
+    for dir in dirs {
+        let entries =
+            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
+        for e in entries {
+            let p = e?.path();
+            if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
+                && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
+            {
+                out.insert(stem.to_string());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Rule ids (and names) of the bundled rules plus those under `dirs`.
+pub fn rule_ids(dirs: &[PathBuf]) -> Result<BTreeSet<String>> {
+    let sources = crate::rules_cmd::sources(dirs, true)?;
+    let (set, _, _) = detect::rules::build(
+        sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
+        &sigma::compile::Placeholders::default(),
+    );
+    let metas = set
+        .rules
+        .iter()
+        .map(|r| &*r.meta)
+        .chain(set.correlations.iter().map(|c| &c.rule.meta));
+    Ok(metas
+        .flat_map(|m| m.id.iter().chain(m.name.iter()).cloned())
+        .collect())
+}
+
+/// Runs a plan command; `Ok(false)` when `check` found errors.
+pub fn run(cmd: PlanCommand, store: &StoreArgs) -> Result<bool> {
+    match cmd {
+        PlanCommand::Init { path, force } => {
+            if path.exists() && !force {
+                bail!("{} exists: pass --force to overwrite it", path.display());
+            }
+            std::fs::write(&path, plan::EXAMPLE)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            println!(
+                "Wrote {}: edit it, then `firebreak plan check` and `firebreak plan render`.\n\
+                 Cases follow its severity levels from now on when run in this directory.",
+                path.display()
+            );
+            Ok(true)
+        }
+        PlanCommand::Check(args) => check(args, store),
+        PlanCommand::Render { path, format, out } => {
+            let path = plan_path(path, store)?;
+            let loaded = read_plan(&path)?;
+            let doc = plan::render::render(
+                &loaded.plan,
+                match format {
+                    RenderFormat::Md => DocFormat::Markdown,
+                    RenderFormat::Html => DocFormat::Html,
+                },
+            );
+            write_out(out.as_deref(), doc.as_bytes())?;
+            Ok(true)
+        }
+    }
+}
+
+fn write_out(out: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    match out {
+        Some(p) => {
+            std::fs::write(p, bytes).with_context(|| format!("cannot write {}", p.display()))
+        }
+        None => Ok(std::io::stdout().write_all(bytes)?),
+    }
+}
+
+fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
+    let path = plan_path(args.path, store)?;
+    let loaded = read_plan(&path)?;
+    let today = match &args.today {
+        Some(d) => Date::parse(d).with_context(|| format!("--today {d:?} is not YYYY-MM-DD"))?,
+        None => Date::from_unix_ms(now_ms()),
+    };
+    let playbooks = playbook_names(&args.playbooks)?;
+    let rules = rule_ids(&args.rules)?;
+    let problems = plan::check(
+        &loaded.plan,
+        &CheckContext {
+            today,
+            playbooks: &playbooks,
+            rules: Some(&rules),
+        },
+    );
+    let errors = problems
+        .iter()
+        .filter(|p| p.gravity == Gravity::Error)
+        .count();
+    let warnings = problems.len() - errors;
+    let name = path.display().to_string();
+    match args.output.as_str() {
+        "json" => {
+            let doc = serde_json::json!({
+                "file": name,
+                "plan": loaded.plan.title(),
+                "errors": errors,
+                "warnings": warnings,
+                "problems": problems,
+            });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        }
+        "text" => {
+            let mut out = crate::terminal::Printable(std::io::stdout().lock());
+            for p in &problems {
+                let g = match p.gravity {
+                    Gravity::Error => "error",
+                    Gravity::Warning => "warning",
+                };
+                writeln!(out, "{name}:{}: {g}: {}: {}", p.line, p.field, p.message)?;
+            }
+            writeln!(
+                out,
+                "{}: {} — {errors} error(s), {warnings} warning(s)",
+                name,
+                loaded.plan.title()
+            )?;
+        }
+        other => bail!("unknown output {other:?}: use text or json"),
+    }
+    Ok(errors == 0)
+}
