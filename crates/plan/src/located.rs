@@ -37,20 +37,23 @@ thread_local! {
 }
 
 /// Runs `f` with `text` registered as the document being parsed, so `Located` values
-/// pick up their lines.
+/// pick up their lines. The registration ends with `f`, even if it panics.
 pub(crate) fn with_source<T>(text: &str, format: Format, f: impl FnOnce() -> T) -> T {
-    let line_starts = std::iter::once(0)
-        .chain(line_breaks(text))
-        .collect::<Vec<_>>();
+    struct Registered;
+    impl Drop for Registered {
+        fn drop(&mut self) {
+            SOURCE.with(|s| *s.borrow_mut() = None);
+        }
+    }
+    let line_starts = std::iter::once(0).chain(line_breaks(text)).collect();
     SOURCE.with(|s| {
         *s.borrow_mut() = Some(Source {
             format,
             line_starts,
         })
     });
-    let out = f();
-    SOURCE.with(|s| *s.borrow_mut() = None);
-    out
+    let _registered = Registered;
+    f()
 }
 
 fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
