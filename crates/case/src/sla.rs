@@ -1,6 +1,7 @@
 //! Where a case stands against its plan's response terms: each SLA clock (met, running,
 //! breached) and the escalation chain (steps due so far, the next one).
 
+use crate::phase::{Phase, Transition};
 use crate::severity::{EscalationStep, ResponseTerms};
 use serde::Serialize;
 
@@ -44,6 +45,31 @@ pub struct Milestones {
     pub contained_ms: Option<i64>,
     /// The first stakeholder communication was recorded.
     pub communicated_ms: Option<i64>,
+}
+
+impl Milestones {
+    /// From a case's phase `history` (in order), when it was first assigned, and when
+    /// its first stakeholder communication was recorded. Acknowledged is the earlier of
+    /// the first assignment and leaving `detected`; contained is the first phase at or
+    /// past `contained` (a false positive sent to post-incident needs no containment).
+    pub fn derive(
+        history: &[Transition],
+        assigned_ms: Option<i64>,
+        communicated_ms: Option<i64>,
+    ) -> Self {
+        let left_detected = history
+            .iter()
+            .find(|t| t.from == Some(Phase::Detected))
+            .map(|t| t.at_ms);
+        Milestones {
+            acknowledged_ms: assigned_ms.into_iter().chain(left_detected).min(),
+            contained_ms: history
+                .iter()
+                .find(|t| t.to >= Phase::Contained)
+                .map(|t| t.at_ms),
+            communicated_ms,
+        }
+    }
 }
 
 /// The case against its terms.
@@ -112,6 +138,29 @@ mod tests {
             communicate_ms: 50,
             escalation: vec![step(0, "a"), step(15, "b"), step(30, "c")],
         }
+    }
+
+    #[test]
+    fn milestones_from_history() {
+        let t = |from: Option<Phase>, to, at_ms| Transition {
+            from,
+            to,
+            actor: "a".into(),
+            at_ms,
+            reason: None,
+        };
+        let history = [
+            t(None, Phase::Detected, 0),
+            t(Some(Phase::Detected), Phase::Analyzing, 30),
+            t(Some(Phase::Analyzing), Phase::Contained, 90),
+        ];
+        let m = Milestones::derive(&history, Some(20), Some(40));
+        assert_eq!(
+            (m.acknowledged_ms, m.contained_ms, m.communicated_ms),
+            (Some(20), Some(90), Some(40))
+        );
+        let m = Milestones::derive(&history[..2], None, None);
+        assert_eq!((m.acknowledged_ms, m.contained_ms), (Some(30), None));
     }
 
     #[test]

@@ -152,6 +152,7 @@ fn write_response_status(
     terms: &case::ResponseTerms,
     since: i64,
     transitions: &[case::Transition],
+    notes: &[store::Note],
 ) -> Result<()> {
     use case::sla::{ClockState, Milestones, status};
     let assigned = store
@@ -159,22 +160,8 @@ fn write_response_status(
         .into_iter()
         .find(|a| a.action == "assign")
         .map(|a| a.at_ms);
-    let left_detected = transitions
-        .iter()
-        .find(|t| t.from == Some(Phase::Detected))
-        .map(|t| t.at_ms);
-    let m = Milestones {
-        acknowledged_ms: assigned.into_iter().chain(left_detected).min(),
-        contained_ms: transitions
-            .iter()
-            .find(|t| t.to >= Phase::Contained)
-            .map(|t| t.at_ms),
-        communicated_ms: store
-            .notes(c.id)?
-            .iter()
-            .find(|n| n.communication)
-            .map(|n| n.at_ms),
-    };
+    let communicated = notes.iter().find(|n| n.communication).map(|n| n.at_ms);
+    let m = Milestones::derive(transitions, assigned, communicated);
     let now = now_ms();
     let st = status(terms, since, m, now);
     writeln!(
@@ -202,28 +189,23 @@ fn write_response_status(
         })
         .collect();
     writeln!(out, "  SLA:       {}", clocks.join("; "))?;
-    for (step, at) in &st.escalated {
-        writeln!(
-            out,
-            "  Escalated: {} {}{}",
-            format_iso(*at),
-            step.notify.join(", "),
-            step.via
-                .as_deref()
-                .map(|v| format!(" via {v}"))
-                .unwrap_or_default()
-        )?;
+    // `2026-11-21T09:30:00.000Z Alice (alice) as Incident commander via pager`
+    let step = |s: &case::EscalationStep, at: i64| {
+        let via = s
+            .via
+            .as_deref()
+            .map(|v| format!(" via {v}"))
+            .unwrap_or_default();
+        format!("{} {}{via}", format_iso(at), s.notify.join(", "))
+    };
+    for (s, at) in &st.escalated {
+        writeln!(out, "  Escalated: {}", step(s, *at))?;
     }
     match st.next {
-        Some((step, at)) => writeln!(
+        Some((s, at)) => writeln!(
             out,
-            "  Next:      {} {}{} unless acknowledged (`case assign {}`)",
-            format_iso(at),
-            step.notify.join(", "),
-            step.via
-                .as_deref()
-                .map(|v| format!(" via {v}"))
-                .unwrap_or_default(),
+            "  Next:      {} unless acknowledged (`case assign {}`)",
+            step(s, at),
             c.id
         )?,
         None if m.acknowledged_ms.is_some() => writeln!(out, "  Escalation stopped: acknowledged")?,
@@ -670,8 +652,9 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
         d(metrics.time_to_recover_ms),
         d(metrics.time_to_close_ms)
     )?;
+    let notes = store.notes(id)?;
     if let (Some(terms), Some(since)) = (&c.response, c.response_since_ms) {
-        write_response_status(out, store, &c, terms, since, &transitions)?;
+        write_response_status(out, store, &c, terms, since, &transitions, &notes)?;
     }
 
     if let Some(plan) = plan {
@@ -739,7 +722,6 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
 
     writeln!(out, "\nTasks")?;
     write_tasks(out, &store.tasks(id)?)?;
-    let notes = store.notes(id)?;
     if !notes.is_empty() {
         writeln!(out, "\nNotes")?;
         for n in notes {
