@@ -6,7 +6,7 @@ use crate::connect::Connection;
 use crate::{AwsError, call_error};
 use aws_sdk_ec2::types::Filter;
 use plan::Plan;
-use plan::readiness::{Finding, Practice, Status};
+use plan::readiness::{Check, Finding, Practice, Status};
 
 /// Role session name readiness uses (visible in CloudTrail).
 pub const SESSION: &str = "firebreak-readiness";
@@ -42,56 +42,24 @@ struct Place<'a> {
 }
 
 impl Place<'_> {
-    fn push(
-        &mut self,
-        check: &'static str,
-        title: &'static str,
-        practice: Practice,
-        status: Status,
-        detail: String,
-        fix: Option<String>,
-    ) {
-        self.out.push(Finding {
+    fn push(&mut self, check: &Check, status: Status, detail: String, fix: Option<String>) {
+        self.out.push(Finding::new(
             check,
-            title,
-            practice,
-            account: Some(self.account.to_string()),
-            region: self.region.map(str::to_string),
+            Some(self.account.to_string()),
+            self.region.map(str::to_string),
             status,
-            fix: if status == Status::Pass { None } else { fix },
             detail,
-        });
+            fix,
+        ));
     }
 
-    fn pass_fail(
-        &mut self,
-        check: &'static str,
-        title: &'static str,
-        practice: Practice,
-        ok: bool,
-        detail: String,
-        fix: &str,
-    ) {
+    fn pass_fail(&mut self, check: &Check, ok: bool, detail: String, fix: &str) {
         let status = if ok { Status::Pass } else { Status::Fail };
-        self.push(
-            check,
-            title,
-            practice,
-            status,
-            detail,
-            Some(fix.to_string()),
-        );
+        self.push(check, status, detail, Some(fix.to_string()));
     }
 
     /// A check that could not run.
-    fn unknown(
-        &mut self,
-        check: &'static str,
-        title: &'static str,
-        practice: Practice,
-        e: &AwsError,
-        action: &str,
-    ) {
+    fn unknown(&mut self, check: &Check, e: &AwsError, action: &str) {
         let fix = if e.is_access_denied() {
             format!("allow {action} to the responder role")
         } else {
@@ -99,8 +67,6 @@ impl Place<'_> {
         };
         self.push(
             check,
-            title,
-            practice,
             Status::Unknown,
             format!("could not check: {e}"),
             Some(fix),
@@ -109,40 +75,76 @@ impl Place<'_> {
 }
 
 /// Checks made once per account (from its first region).
-const ACCOUNT_CHECKS: &[(&str, &str, Practice)] = &[
-    (CT_TRAIL, CT_TRAIL_T, Practice::PreDeployTools),
-    (CT_VALID, CT_VALID_T, Practice::Forensics),
-    (CT_LOCK, CT_LOCK_T, Practice::Forensics),
-];
+const ACCOUNT_CHECKS: &[Check] = &[CT_TRAIL, CT_VALID, CT_LOCK];
 
 /// Checks made in every region.
-const REGION_CHECKS: &[(&str, &str, Practice)] = &[
-    (GD, GD_T, Practice::PreDeployTools),
-    (CFG, CFG_T, Practice::PreDeployTools),
-    (HUB, HUB_T, Practice::PreDeployTools),
-    (FLOW, FLOW_T, Practice::PreDeployTools),
-    (ISO, ISO_T, Practice::PreDeployTools),
-    (SUB, SUB_T, Practice::PreDeployTools),
-];
+const REGION_CHECKS: &[Check] = &[GD, CFG, HUB, FLOW, ISO, SUB];
 
-const CT_TRAIL: &str = "cloudtrail.multi_region_logging";
-const CT_TRAIL_T: &str = "Multi-region CloudTrail trail logging";
-const CT_VALID: &str = "cloudtrail.log_file_validation";
-const CT_VALID_T: &str = "CloudTrail log file validation";
-const CT_LOCK: &str = "cloudtrail.bucket_locked";
-const CT_LOCK_T: &str = "CloudTrail bucket versioned with Object Lock";
-const GD: &str = "guardduty.enabled";
-const GD_T: &str = "GuardDuty enabled";
-const CFG: &str = "config.recording";
-const CFG_T: &str = "AWS Config recorder on";
-const HUB: &str = "securityhub.enabled";
-const HUB_T: &str = "Security Hub enabled";
-const FLOW: &str = "vpc.flow_logs";
-const FLOW_T: &str = "VPC Flow Logs on every VPC";
-const ISO: &str = "vpc.isolation_group";
-const ISO_T: &str = "Isolation security group in every VPC";
-const SUB: &str = "logs.central_subscription";
-const SUB_T: &str = "CloudWatch Logs feeding the central stream";
+const ACCESS: Check = Check {
+    id: "access.responder_role",
+    title: "Responder role can be assumed",
+    practice: Practice::PreProvisionAccess,
+};
+const CT_TRAIL: Check = Check {
+    id: "cloudtrail.multi_region_logging",
+    title: "Multi-region CloudTrail trail logging",
+    practice: Practice::PreDeployTools,
+};
+const CT_VALID: Check = Check {
+    id: "cloudtrail.log_file_validation",
+    title: "CloudTrail log file validation",
+    practice: Practice::Forensics,
+};
+const CT_LOCK: Check = Check {
+    id: "cloudtrail.bucket_locked",
+    title: "CloudTrail bucket versioned with Object Lock",
+    practice: Practice::Forensics,
+};
+const GD: Check = Check {
+    id: "guardduty.enabled",
+    title: "GuardDuty enabled",
+    practice: Practice::PreDeployTools,
+};
+const CFG: Check = Check {
+    id: "config.recording",
+    title: "AWS Config recorder on",
+    practice: Practice::PreDeployTools,
+};
+const HUB: Check = Check {
+    id: "securityhub.enabled",
+    title: "Security Hub enabled",
+    practice: Practice::PreDeployTools,
+};
+const FLOW: Check = Check {
+    id: "vpc.flow_logs",
+    title: "VPC Flow Logs on every VPC",
+    practice: Practice::PreDeployTools,
+};
+const ISO: Check = Check {
+    id: "vpc.isolation_group",
+    title: "Isolation security group in every VPC",
+    practice: Practice::PreDeployTools,
+};
+const SUB: Check = Check {
+    id: "logs.central_subscription",
+    title: "CloudWatch Logs feeding the central stream",
+    practice: Practice::PreDeployTools,
+};
+const FX_ACCESS: Check = Check {
+    id: "forensics.access",
+    title: "Forensic account reachable",
+    practice: Practice::Forensics,
+};
+const FX_BUCKET: Check = Check {
+    id: "forensics.evidence_bucket",
+    title: "Evidence bucket with Object Lock",
+    practice: Practice::Forensics,
+};
+const STREAM: Check = Check {
+    id: "logs.central_stream",
+    title: "Central log stream active",
+    practice: Practice::PreDeployTools,
+};
 
 /// Runs every readiness check the plan implies against `conn` (the caller's credentials:
 /// they must be allowed to assume the responder role into each account).
@@ -164,28 +166,18 @@ pub async fn run(conn: &Connection, plan: &Plan, scope: &Scope) -> Vec<Finding> 
             // Without access nothing else in the account can be checked: each check
             // counts as unknown, so the score shows how much is unseen.
             let fix = format!("make {role} assumable, then re-run");
-            for &(check, title, practice) in ACCOUNT_CHECKS {
-                place.push(
-                    check,
-                    title,
-                    practice,
-                    Status::Unknown,
-                    "not checked: no access to the account".into(),
-                    Some(fix.clone()),
-                );
-            }
-            for region in &scope.regions {
-                for &(check, title, practice) in REGION_CHECKS {
-                    out.push(Finding {
+            let places = std::iter::once((None, ACCOUNT_CHECKS))
+                .chain(scope.regions.iter().map(|r| (Some(r), REGION_CHECKS)));
+            for (region, checks) in places {
+                for check in checks {
+                    out.push(Finding::new(
                         check,
-                        title,
-                        practice,
-                        account: Some(account.clone()),
-                        region: Some(region.clone()),
-                        status: Status::Unknown,
-                        detail: "not checked: no access to the account".into(),
-                        fix: Some(fix.clone()),
-                    });
+                        Some(account.clone()),
+                        region.cloned(),
+                        Status::Unknown,
+                        "not checked: no access to the account".into(),
+                        Some(fix.clone()),
+                    ));
                 }
             }
             continue;
@@ -255,8 +247,6 @@ async fn responder_access(
     home: &str,
     place: &mut Place<'_>,
 ) -> Option<Connection> {
-    const CHECK: &str = "access.responder_role";
-    const TITLE: &str = "Responder role can be assumed";
     let fix = format!(
         "create role {} in the account, trusting the security account's responders, with the SecurityAudit managed policy for readiness and investigation",
         plan.aws.responder_role.value
@@ -266,15 +256,11 @@ async fn responder_access(
         Ok(_) => (true, format!("assumed {role}")),
         Err(why) => (false, why.clone()),
     };
-    place.pass_fail(CHECK, TITLE, Practice::PreProvisionAccess, ok, detail, &fix);
+    place.pass_fail(&ACCESS, ok, detail, &fix);
     result.ok()
 }
 
 async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
-    use {
-        CT_LOCK as LOCK, CT_LOCK_T as LOCK_T, CT_TRAIL as TRAIL, CT_TRAIL_T as TRAIL_T,
-        CT_VALID as VALID, CT_VALID_T as VALID_T,
-    };
     let ct = aws_sdk_cloudtrail::Client::new(&acct.in_region(home));
     let trails = match ct
         .describe_trails()
@@ -285,12 +271,8 @@ async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
         Ok(t) => t.trail_list.unwrap_or_default(),
         Err(e) => {
             let e = call_error("cloudtrail", "DescribeTrails", e);
-            for (c, t, p) in [
-                (TRAIL, TRAIL_T, Practice::PreDeployTools),
-                (VALID, VALID_T, Practice::Forensics),
-                (LOCK, LOCK_T, Practice::Forensics),
-            ] {
-                place.unknown(c, t, p, &e, "cloudtrail:DescribeTrails");
+            for check in ACCOUNT_CHECKS {
+                place.unknown(check, &e, "cloudtrail:DescribeTrails");
             }
             return;
         }
@@ -316,36 +298,18 @@ async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
     let fix_trail = "create a multi-region trail (aws cloudtrail create-trail --is-multi-region-trail --enable-log-file-validation) and start logging";
     let Some((trail, logging)) = best else {
         place.pass_fail(
-            TRAIL,
-            TRAIL_T,
-            Practice::PreDeployTools,
+            &CT_TRAIL,
             false,
             format!("{} trail(s), none multi-region", trails.len()),
             fix_trail,
         );
-        place.pass_fail(
-            VALID,
-            VALID_T,
-            Practice::Forensics,
-            false,
-            "no multi-region trail".into(),
-            fix_trail,
-        );
-        place.pass_fail(
-            LOCK,
-            LOCK_T,
-            Practice::Forensics,
-            false,
-            "no multi-region trail".into(),
-            fix_trail,
-        );
+        place.pass_fail(&CT_VALID, false, "no multi-region trail".into(), fix_trail);
+        place.pass_fail(&CT_LOCK, false, "no multi-region trail".into(), fix_trail);
         return;
     };
     let name = trail.name().unwrap_or("?");
     place.pass_fail(
-        TRAIL,
-        TRAIL_T,
-        Practice::PreDeployTools,
+        &CT_TRAIL,
         logging,
         format!(
             "trail {name} is multi-region and {}",
@@ -355,9 +319,7 @@ async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
     );
     let validated = trail.log_file_validation_enabled() == Some(true);
     place.pass_fail(
-        VALID,
-        VALID_T,
-        Practice::Forensics,
+        &CT_VALID,
         validated,
         format!(
             "trail {name}: log file validation {}",
@@ -367,9 +329,7 @@ async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
     );
     let Some(bucket) = trail.s3_bucket_name() else {
         place.pass_fail(
-            LOCK,
-            LOCK_T,
-            Practice::Forensics,
+            &CT_LOCK,
             false,
             format!("trail {name} names no bucket"),
             fix_trail,
@@ -381,9 +341,7 @@ async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
         Ok((versioned, lock)) => {
             let ok = versioned && lock.enabled;
             place.pass_fail(
-                LOCK,
-                LOCK_T,
-                Practice::Forensics,
+                &CT_LOCK,
                 ok,
                 format!(
                     "bucket {bucket}: versioning {}, Object Lock {}",
@@ -394,9 +352,7 @@ async fn cloudtrail(acct: &Connection, home: &str, place: &mut Place<'_>) {
             );
         }
         Err(e) => place.unknown(
-            LOCK,
-            LOCK_T,
-            Practice::Forensics,
+            &CT_LOCK,
             &e,
             "s3:GetBucketVersioning and s3:GetBucketObjectLockConfiguration",
         ),
@@ -464,15 +420,12 @@ async fn bucket_lock(
 }
 
 async fn guardduty(acct: &Connection, region: &str, place: &mut Place<'_>) {
-    use {GD as C, GD_T as T};
     let gd = acct.guardduty(region);
     let ids = match gd.list_detectors().send().await {
         Ok(o) => o.detector_ids.unwrap_or_default(),
         Err(e) => {
             place.unknown(
-                C,
-                T,
-                Practice::PreDeployTools,
+                &GD,
                 &call_error("guardduty", "ListDetectors", e),
                 "guardduty:ListDetectors",
             );
@@ -483,23 +436,14 @@ async fn guardduty(acct: &Connection, region: &str, place: &mut Place<'_>) {
         "aws guardduty create-detector --enable --region {region} (or enable it organization-wide from the delegated administrator)"
     );
     let Some(id) = ids.first() else {
-        place.pass_fail(
-            C,
-            T,
-            Practice::PreDeployTools,
-            false,
-            "no detector".into(),
-            &fix,
-        );
+        place.pass_fail(&GD, false, "no detector".into(), &fix);
         return;
     };
     match gd.get_detector().detector_id(id).send().await {
         Ok(d) => {
             let enabled = d.status() == Some(&aws_sdk_guardduty::types::DetectorStatus::Enabled);
             place.pass_fail(
-                C,
-                T,
-                Practice::PreDeployTools,
+                &GD,
                 enabled,
                 format!(
                     "detector {id} {}",
@@ -511,9 +455,7 @@ async fn guardduty(acct: &Connection, region: &str, place: &mut Place<'_>) {
             );
         }
         Err(e) => place.unknown(
-            C,
-            T,
-            Practice::PreDeployTools,
+            &GD,
             &call_error("guardduty", "GetDetector", e),
             "guardduty:GetDetector",
         ),
@@ -521,7 +463,6 @@ async fn guardduty(acct: &Connection, region: &str, place: &mut Place<'_>) {
 }
 
 async fn config_recorder(acct: &Connection, region: &str, place: &mut Place<'_>) {
-    use {CFG as C, CFG_T as T};
     let cfg = aws_sdk_config::Client::new(&acct.in_region(region));
     match cfg.describe_configuration_recorder_status().send().await {
         Ok(o) => {
@@ -532,9 +473,7 @@ async fn config_recorder(acct: &Connection, region: &str, place: &mut Place<'_>)
                 .filter_map(|r| r.name())
                 .collect();
             place.pass_fail(
-                C,
-                T,
-                Practice::PreDeployTools,
+                &CFG,
                 !on.is_empty(),
                 if on.is_empty() {
                     format!("{} recorder(s), none recording", recs.len())
@@ -545,9 +484,7 @@ async fn config_recorder(acct: &Connection, region: &str, place: &mut Place<'_>)
             );
         }
         Err(e) => place.unknown(
-            C,
-            T,
-            Practice::PreDeployTools,
+            &CFG,
             &call_error("config", "DescribeConfigurationRecorderStatus", e),
             "config:DescribeConfigurationRecorderStatus",
         ),
@@ -555,14 +492,11 @@ async fn config_recorder(acct: &Connection, region: &str, place: &mut Place<'_>)
 }
 
 async fn security_hub(acct: &Connection, region: &str, place: &mut Place<'_>) {
-    use {HUB as C, HUB_T as T};
     let hub = aws_sdk_securityhub::Client::new(&acct.in_region(region));
     let fix = format!("aws securityhub enable-security-hub --region {region}");
     match hub.describe_hub().send().await {
         Ok(h) => place.pass_fail(
-            C,
-            T,
-            Practice::PreDeployTools,
+            &HUB,
             true,
             format!("hub {}", h.hub_arn().unwrap_or("enabled")),
             &fix,
@@ -570,21 +504,10 @@ async fn security_hub(acct: &Connection, region: &str, place: &mut Place<'_>) {
         Err(e) => {
             let e = call_error("securityhub", "DescribeHub", e);
             match e.code() {
-                Some("InvalidAccessException" | "ResourceNotFoundException") => place.pass_fail(
-                    C,
-                    T,
-                    Practice::PreDeployTools,
-                    false,
-                    "not enabled".into(),
-                    &fix,
-                ),
-                _ => place.unknown(
-                    C,
-                    T,
-                    Practice::PreDeployTools,
-                    &e,
-                    "securityhub:DescribeHub",
-                ),
+                Some("InvalidAccessException" | "ResourceNotFoundException") => {
+                    place.pass_fail(&HUB, false, "not enabled".into(), &fix)
+                }
+                _ => place.unknown(&HUB, &e, "securityhub:DescribeHub"),
             }
         }
     }
@@ -603,14 +526,8 @@ async fn vpcs(acct: &Connection, region: &str, isolation: &str, place: &mut Plac
         Ok(v) => v.into_iter().filter_map(|v| v.vpc_id).collect(),
         Err(e) => {
             let e = call_error("ec2", "DescribeVpcs", e);
-            place.unknown(
-                FLOW,
-                FLOW_T,
-                Practice::PreDeployTools,
-                &e,
-                "ec2:DescribeVpcs",
-            );
-            place.unknown(ISO, ISO_T, Practice::PreDeployTools, &e, "ec2:DescribeVpcs");
+            place.unknown(&FLOW, &e, "ec2:DescribeVpcs");
+            place.unknown(&ISO, &e, "ec2:DescribeVpcs");
             return;
         }
     };
@@ -634,9 +551,7 @@ async fn vpcs(acct: &Connection, region: &str, isolation: &str, place: &mut Plac
                 .map(String::as_str)
                 .collect();
             place.pass_fail(
-                FLOW,
-                FLOW_T,
-                Practice::PreDeployTools,
+                &FLOW,
                 missing.is_empty(),
                 if missing.is_empty() {
                     format!("{} VPC(s), all with flow logs", vpcs.len())
@@ -650,9 +565,7 @@ async fn vpcs(acct: &Connection, region: &str, isolation: &str, place: &mut Plac
             );
         }
         Err(e) => place.unknown(
-            FLOW,
-            FLOW_T,
-            Practice::PreDeployTools,
+            &FLOW,
             &call_error("ec2", "DescribeFlowLogs", e),
             "ec2:DescribeFlowLogs",
         ),
@@ -704,18 +617,14 @@ async fn vpcs(acct: &Connection, region: &str, isolation: &str, place: &mut Plac
                 detail.push_str(&format!(", each with a rule-less `{isolation}` group"));
             }
             place.pass_fail(
-                ISO,
-                ISO_T,
-                Practice::PreDeployTools,
+                &ISO,
                 ok,
                 detail,
                 &format!("in each VPC: aws ec2 create-security-group --group-name {isolation} --description 'Firebreak isolation: no traffic' --vpc-id VPC, then revoke its default egress rule"),
             );
         }
         Err(e) => place.unknown(
-            ISO,
-            ISO_T,
-            Practice::PreDeployTools,
+            &ISO,
             &call_error("ec2", "DescribeSecurityGroups", e),
             "ec2:DescribeSecurityGroups",
         ),
@@ -723,7 +632,6 @@ async fn vpcs(acct: &Connection, region: &str, isolation: &str, place: &mut Plac
 }
 
 async fn log_subscriptions(acct: &Connection, region: &str, stream: &str, place: &mut Place<'_>) {
-    use {SUB as C, SUB_T as T};
     let logs = aws_sdk_cloudwatchlogs::Client::new(&acct.in_region(region));
     let groups = match logs
         .describe_log_groups()
@@ -736,9 +644,7 @@ async fn log_subscriptions(acct: &Connection, region: &str, stream: &str, place:
         Ok(g) => g,
         Err(e) => {
             place.unknown(
-                C,
-                T,
-                Practice::PreDeployTools,
+                &SUB,
                 &call_error("logs", "DescribeLogGroups", e),
                 "logs:DescribeLogGroups",
             );
@@ -773,9 +679,7 @@ async fn log_subscriptions(acct: &Connection, region: &str, stream: &str, place:
             }
             Err(e) => {
                 place.unknown(
-                    C,
-                    T,
-                    Practice::PreDeployTools,
+                    &SUB,
                     &call_error("logs", "DescribeSubscriptionFilters", e),
                     "logs:DescribeSubscriptionFilters",
                 );
@@ -784,9 +688,7 @@ async fn log_subscriptions(acct: &Connection, region: &str, stream: &str, place:
         }
     }
     place.pass_fail(
-        C,
-        T,
-        Practice::PreDeployTools,
+        &SUB,
         !fed.is_empty(),
         format!("{} of {} log group(s) subscribed to {stream}", fed.len(), groups.len()),
         &format!("aws logs put-subscription-filter --log-group-name GROUP --filter-name central --filter-pattern '' --destination-arn {stream} --role-arn CWL-TO-KINESIS-ROLE --region {region}"),
@@ -803,28 +705,15 @@ async fn forensics(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
         region: Some(&fx.region.value),
         out,
     };
-    const ACC: &str = "forensics.access";
-    const ACC_T: &str = "Forensic account reachable";
-    const BKT: &str = "forensics.evidence_bucket";
-    const BKT_T: &str = "Evidence bucket with Object Lock";
     let acct = match assume_verified(conn, plan, account, &fx.region.value).await {
         Ok(a) => {
             let role = plan.aws.responder_role_arn(account);
-            place.pass_fail(
-                ACC,
-                ACC_T,
-                Practice::Forensics,
-                true,
-                format!("assumed {role}"),
-                "",
-            );
+            place.pass_fail(&FX_ACCESS, true, format!("assumed {role}"), "");
             a
         }
         Err(why) => {
             place.pass_fail(
-                ACC,
-                ACC_T,
-                Practice::Forensics,
+                &FX_ACCESS,
                 false,
                 why,
                 &format!(
@@ -847,15 +736,13 @@ async fn forensics(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
             || e.to_string().contains("NotFound");
         if missing {
             place.pass_fail(
-                BKT,
-                BKT_T,
-                Practice::Forensics,
+                &FX_BUCKET,
                 false,
                 format!("bucket {bucket} does not exist"),
                 &fix,
             );
         } else {
-            place.unknown(BKT, BKT_T, Practice::Forensics, &e, "s3:ListBucket");
+            place.unknown(&FX_BUCKET, &e, "s3:ListBucket");
         }
         return;
     }
@@ -877,22 +764,14 @@ async fn forensics(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
                     fx.retention_days.value
                 )
             };
-            place.pass_fail(BKT, BKT_T, Practice::Forensics, ok, detail, &fix);
+            place.pass_fail(&FX_BUCKET, ok, detail, &fix);
         }
-        Err(e) => place.unknown(
-            BKT,
-            BKT_T,
-            Practice::Forensics,
-            &e,
-            "s3:GetBucketObjectLockConfiguration",
-        ),
+        Err(e) => place.unknown(&FX_BUCKET, &e, "s3:GetBucketObjectLockConfiguration"),
     }
 }
 
 /// The central Kinesis stream exists and is active, read from its own account.
 async fn central_stream(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
-    const C: &str = "logs.central_stream";
-    const T: &str = "Central log stream active";
     let arn = plan.aws.central_log_stream.value.as_str();
     let parts: Vec<&str> = arn.split(':').collect();
     let (region, account) = (
@@ -908,9 +787,7 @@ async fn central_stream(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) 
         Ok(a) => a,
         Err(why) => {
             place.push(
-                C,
-                T,
-                Practice::PreDeployTools,
+                &STREAM,
                 Status::Unknown,
                 format!("could not check: {why}"),
                 Some("make the responder role assumable in the stream's account".into()),
@@ -935,9 +812,7 @@ async fn central_stream(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) 
                 .map(|d| d.stream_status().as_str().to_string())
                 .unwrap_or_default();
             place.pass_fail(
-                C,
-                T,
-                Practice::PreDeployTools,
+                &STREAM,
                 status == "ACTIVE" || status == "UPDATING",
                 format!("stream {arn} is {status}"),
                 &fix,
@@ -946,22 +821,9 @@ async fn central_stream(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) 
         Err(e) => {
             let e = call_error("kinesis", "DescribeStreamSummary", e);
             if e.code() == Some("ResourceNotFoundException") {
-                place.pass_fail(
-                    C,
-                    T,
-                    Practice::PreDeployTools,
-                    false,
-                    format!("stream {arn} does not exist"),
-                    &fix,
-                );
+                place.pass_fail(&STREAM, false, format!("stream {arn} does not exist"), &fix);
             } else {
-                place.unknown(
-                    C,
-                    T,
-                    Practice::PreDeployTools,
-                    &e,
-                    "kinesis:DescribeStreamSummary",
-                );
+                place.unknown(&STREAM, &e, "kinesis:DescribeStreamSummary");
             }
         }
     }

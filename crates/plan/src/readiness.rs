@@ -66,6 +66,15 @@ impl Practice {
     }
 }
 
+/// A readiness check: stable id (`cloudtrail.multi_region_logging`), title, and the
+/// SEC10 practice it serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    pub id: &'static str,
+    pub title: &'static str,
+    pub practice: Practice,
+}
+
 /// A check's outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -93,6 +102,29 @@ pub struct Finding {
     /// How to fix it, for anything that did not pass.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
+}
+
+impl Finding {
+    /// `check`'s outcome in a place; the fix is kept only for what did not pass.
+    pub fn new(
+        check: &Check,
+        account: Option<String>,
+        region: Option<String>,
+        status: Status,
+        detail: String,
+        fix: Option<String>,
+    ) -> Finding {
+        Finding {
+            check: check.id,
+            title: check.title,
+            practice: check.practice,
+            account,
+            region,
+            status,
+            fix: fix.filter(|_| status != Status::Pass),
+            detail,
+        }
+    }
 }
 
 /// Passed out of total.
@@ -210,23 +242,20 @@ impl Report {
 
 /// A finding with no account or region.
 fn plan_finding(
-    check: &'static str,
+    id: &'static str,
     title: &'static str,
     practice: Practice,
     ok: bool,
     detail: String,
     fix: &str,
 ) -> Finding {
-    Finding {
-        check,
+    let check = Check {
+        id,
         title,
         practice,
-        account: None,
-        region: None,
-        status: if ok { Status::Pass } else { Status::Fail },
-        detail,
-        fix: (!ok).then(|| fix.to_string()),
-    }
+    };
+    let status = if ok { Status::Pass } else { Status::Fail };
+    Finding::new(&check, None, None, status, detail, Some(fix.to_string()))
 }
 
 /// The checks the plan answers by itself: validity, roles and third parties, playbook
