@@ -38,7 +38,7 @@ pub fn parse(text: &str, file: &str, format: Format) -> Result<Plan, PlanError> 
     located::with_source(text, format, || match format {
         Format::Toml => toml::from_str::<Plan>(text).map_err(|e| PlanError::Syntax {
             file: file.to_string(),
-            line: e.span().map_or(0, |s| located::line_of(text, s.start)),
+            line: e.span().map_or(0, |s| located::line_at(s.start)),
             message: e.message().trim().to_string(),
         }),
         Format::Yaml => serde_saphyr::from_str::<Plan>(text).map_err(|e| PlanError::Syntax {

@@ -63,13 +63,14 @@ fn line_breaks(text: &str) -> impl Iterator<Item = usize> + '_ {
         .map(|(i, _)| i + 1)
 }
 
-/// The 1-based line of byte `offset` in `text`.
-pub(crate) fn line_of(text: &str, offset: usize) -> u32 {
-    text.as_bytes()[..offset.min(text.len())]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count() as u32
-        + 1
+/// The 1-based line of byte `offset` in the document being parsed (0 outside
+/// [`with_source`]).
+pub(crate) fn line_at(offset: usize) -> u32 {
+    SOURCE.with(|s| {
+        s.borrow().as_ref().map_or(0, |s| {
+            s.line_starts.partition_point(|&ls| ls <= offset) as u32
+        })
+    })
 }
 
 /// A value and the 1-based line it was written on (0 when unknown: built in code).
@@ -111,12 +112,7 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Located<T> {
         match format {
             Some(Format::Toml) => {
                 let spanned = toml::Spanned::<T>::deserialize(d)?;
-                let start = spanned.span().start;
-                let line = SOURCE.with(|s| {
-                    s.borrow().as_ref().map_or(0, |s| {
-                        s.line_starts.partition_point(|&ls| ls <= start) as u32
-                    })
-                });
+                let line = line_at(spanned.span().start);
                 Ok(Located {
                     value: spanned.into_inner(),
                     line,
