@@ -73,13 +73,12 @@ pub enum RenderFormat {
 
 /// The plan file a command works on.
 fn plan_path(explicit: Option<PathBuf>, store: &StoreArgs) -> Result<PathBuf> {
-    if let Some(p) = explicit.or_else(|| store.plan.clone()) {
+    if let Some(p) = explicit {
         return Ok(p);
     }
     let config = crate::settings::load_config(&store.config)?;
-    Ok(config
-        .plan
-        .path
+    Ok(store
+        .named_plan(&config)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PLAN)))
 }
 

@@ -107,8 +107,14 @@ pub fn read_plan(path: &Path) -> Result<LoadedPlan> {
 }
 
 impl StoreArgs {
+    /// The plan file named by `--plan` / `FIREBREAK_PLAN`, else by `[plan] path`.
+    pub fn named_plan(&self, file: &ConfigFile) -> Option<PathBuf> {
+        self.plan.clone().or_else(|| file.plan.path.clone())
+    }
+
     pub fn resolve(&self) -> Result<Settings> {
         let file = load_config(&self.config)?;
+        let named_plan = self.named_plan(&file);
         let db = self
             .db
             .clone()
@@ -130,7 +136,7 @@ impl StoreArgs {
         if let Some(n) = file.cases.max_principals_per_ip {
             grouping.max_principals_per_ip = n;
         }
-        let plan = match self.plan.clone().or(file.plan.path) {
+        let plan = match named_plan {
             Some(path) => Some(read_plan(&path)?),
             None if Path::new(DEFAULT_PLAN).is_file() => Some(read_plan(Path::new(DEFAULT_PLAN))?),
             None => None,
