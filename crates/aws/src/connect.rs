@@ -7,9 +7,12 @@ use aws_credential_types::Credentials;
 use aws_credential_types::provider::SharedCredentialsProvider;
 
 /// Clients tests put in place of the SDK's own, for the calls the emulator (moto)
-/// does not implement or answers wrongly.
+/// does not implement or answers wrongly, and for failures it cannot produce
+/// (AccessDenied halfway through a playbook, throttling).
 #[derive(Clone, Default)]
 pub struct Overrides {
+    pub iam: Option<aws_sdk_iam::Client>,
+    pub ec2: Option<aws_sdk_ec2::Client>,
     /// GuardDuty (moto has no detector status or findings worth asserting).
     pub guardduty: Option<aws_sdk_guardduty::Client>,
     /// S3 `GetBucketVersioning` only (moto 5.2.5 answers with the wrong XML root).
@@ -23,6 +26,8 @@ pub struct Connection {
     /// Path-style S3 addressing (emulators serve one host).
     pub path_style_s3: bool,
     pub overrides: Overrides,
+    /// Notes every call made through this connection's clients (response runs).
+    pub recorder: Option<Recorder>,
 }
 
 impl Connection {
@@ -40,6 +45,7 @@ impl Connection {
             base: loader.load().await,
             path_style_s3: endpoint_url.is_some(),
             overrides: Overrides::default(),
+            recorder: None,
         }
     }
 
@@ -49,6 +55,7 @@ impl Connection {
             base,
             path_style_s3,
             overrides: Overrides::default(),
+            recorder: None,
         }
     }
 
@@ -60,7 +67,7 @@ impl Connection {
         external_id: Option<&str>,
         session_name: &str,
     ) -> Result<Connection, AwsError> {
-        let sts = aws_sdk_sts::Client::new(&self.base);
+        let sts = aws_sdk_sts::Client::from_conf(self.with_recorder(aws_sdk_sts::config::Builder::from(&self.base)).build());
         let out = sts
             .assume_role()
             .role_arn(role_arn)
@@ -92,6 +99,7 @@ impl Connection {
                 .build(),
             path_style_s3: self.path_style_s3,
             overrides: self.overrides.clone(),
+            recorder: self.recorder.clone(),
         })
     }
 
@@ -105,22 +113,156 @@ impl Connection {
 
     pub fn s3(&self, region: &str) -> aws_sdk_s3::Client {
         let conf = aws_sdk_s3::config::Builder::from(&self.in_region(region))
-            .force_path_style(self.path_style_s3)
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+            .force_path_style(self.path_style_s3);
+        aws_sdk_s3::Client::from_conf(self.with_recorder(conf).build())
     }
 
     pub fn s3_versioning(&self, region: &str) -> aws_sdk_s3::Client {
-        self.overrides
-            .s3_versioning
-            .clone()
-            .unwrap_or_else(|| self.s3(region))
+        match &self.overrides.s3_versioning {
+            Some(c) => aws_sdk_s3::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            None => self.s3(region),
+        }
     }
 
     pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
-        self.overrides
-            .guardduty
-            .clone()
-            .unwrap_or_else(|| aws_sdk_guardduty::Client::new(&self.in_region(region)))
+        match &self.overrides.guardduty {
+            Some(c) => aws_sdk_guardduty::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            None => aws_sdk_guardduty::Client::from_conf(
+                self.with_recorder(aws_sdk_guardduty::config::Builder::from(&self.in_region(region))).build(),
+            ),
+        }
+    }
+
+    pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
+        match &self.overrides.iam {
+            Some(c) => aws_sdk_iam::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            None => aws_sdk_iam::Client::from_conf(
+                self.with_recorder(aws_sdk_iam::config::Builder::from(&self.in_region(region))).build(),
+            ),
+        }
+    }
+
+    pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
+        match &self.overrides.ec2 {
+            Some(c) => aws_sdk_ec2::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            None => aws_sdk_ec2::Client::from_conf(
+                self.with_recorder(aws_sdk_ec2::config::Builder::from(&self.in_region(region))).build(),
+            ),
+        }
+    }
+
+    pub fn autoscaling(&self, region: &str) -> aws_sdk_autoscaling::Client {
+        aws_sdk_autoscaling::Client::from_conf(
+            self.with_recorder(aws_sdk_autoscaling::config::Builder::from(&self.in_region(region))).build(),
+        )
+    }
+
+    pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
+        aws_sdk_elasticloadbalancingv2::Client::from_conf(
+            self.with_recorder(aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.in_region(region)))
+                .build(),
+        )
+    }
+
+    pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::from_conf(
+            self.with_recorder(aws_sdk_lambda::config::Builder::from(&self.in_region(region))).build(),
+        )
+    }
+
+    pub fn organizations(&self, region: &str) -> aws_sdk_organizations::Client {
+        aws_sdk_organizations::Client::from_conf(
+            self.with_recorder(aws_sdk_organizations::config::Builder::from(&self.in_region(region))).build(),
+        )
+    }
+
+    pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        aws_sdk_cloudtrail::Client::from_conf(
+            self.with_recorder(aws_sdk_cloudtrail::config::Builder::from(&self.in_region(region))).build(),
+        )
+    }
+
+    /// Adds the recorder, when there is one, to a client's configuration.
+    fn with_recorder<B: Interceptable>(&self, b: B) -> B {
+        match &self.recorder {
+            Some(r) => b.add(r.clone()),
+            None => b,
+        }
+    }
+}
+
+/// A client configuration builder that takes interceptors (every SDK crate has one).
+trait Interceptable {
+    fn add(self, r: Recorder) -> Self;
+}
+
+macro_rules! interceptable {
+    ($($krate:ident),*) => {$(
+        impl Interceptable for $krate::config::Builder {
+            fn add(self, r: Recorder) -> Self {
+                self.interceptor(r)
+            }
+        }
+    )*};
+}
+
+interceptable!(
+    aws_sdk_s3, aws_sdk_guardduty, aws_sdk_iam, aws_sdk_ec2, aws_sdk_autoscaling,
+    aws_sdk_elasticloadbalancingv2, aws_sdk_lambda, aws_sdk_organizations, aws_sdk_cloudtrail,
+    aws_sdk_sts
+);
+
+/// One AWS call as the recorder saw it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ApiCall {
+    pub service: String,
+    pub operation: String,
+    /// HTTP status of the last attempt (`None`: no response).
+    pub status: Option<u16>,
+    pub ok: bool,
+}
+
+impl ApiCall {
+    /// Whether the operation only reads (Describe, Get, List, …).
+    pub fn is_read(&self) -> bool {
+        ["Describe", "Get", "List", "Lookup", "Search", "Head"]
+            .iter()
+            .any(|p| self.operation.starts_with(p))
+    }
+}
+
+/// An SDK interceptor noting every call's service, operation and outcome.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    calls: std::sync::Arc<std::sync::Mutex<Vec<ApiCall>>>,
+}
+
+impl Recorder {
+    /// The calls noted since the last take.
+    pub fn take(&self) -> Vec<ApiCall> {
+        std::mem::take(&mut *self.calls.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Recorder {
+    fn name(&self) -> &'static str {
+        "firebreak-call-recorder"
+    }
+
+    fn read_after_execution(
+        &self,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let meta = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>();
+        let call = ApiCall {
+            service: meta.map_or("?", |m| m.service()).to_string(),
+            operation: meta.map_or("?", |m| m.name()).to_string(),
+            status: ctx.response().map(|r| r.status().as_u16()),
+            ok: matches!(ctx.output_or_error(), Some(Ok(_))),
+        };
+        self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        Ok(())
     }
 }

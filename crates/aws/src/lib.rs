@@ -1,11 +1,12 @@
 //! The only crate that talks to AWS: connections (cross-account role assumption,
-//! per-region clients, emulator endpoints) and the IR readiness checks. Response actions
-//! and evidence collection join it later.
+//! per-region clients, emulator endpoints), the IR readiness checks, and response actions
+//! run from approved plans (`respond`). Evidence collection joins it later.
 
 pub mod connect;
 pub mod readiness;
+pub mod respond;
 
-pub use connect::{Connection, Overrides};
+pub use connect::{ApiCall, Connection, Overrides, Recorder};
 
 /// An AWS call that failed, named by service and operation.
 #[derive(Debug, thiserror::Error)]

@@ -473,6 +473,9 @@ fn check_severity(c: &mut Checker<'_>) {
             }
             previous = Some(step.after.value);
         }
+        if let Some(approval) = &level.approval {
+            check_approval(c, approval, &f);
+        }
         if let Some(next) = &level.escalate_to
             && plan.level(&next.value).is_none()
         {
@@ -533,6 +536,31 @@ fn criteria_empty(c: &crate::model::Criteria) -> bool {
         && c.data_at_least.is_none()
         && c.tactics.is_empty()
         && c.root.is_none()
+}
+
+/// Approval roles exist and have enough distinct members for the count.
+fn check_approval(c: &mut Checker<'_>, approval: &crate::model::Approval, f: &str) {
+    let plan = c.plan;
+    if approval.roles.is_empty() {
+        c.error(approval.count.line, format!("{f}.approval.roles"), "name the roles that approve");
+    }
+    let mut people = BTreeSet::new();
+    for r in &approval.roles {
+        match plan.role(&r.value) {
+            None => c.error(r.line, format!("{f}.approval.roles"), format!("unknown role `{}`", r.value)),
+            Some(role) => people.extend(role.members.iter().map(|m| m.value.as_str())),
+        }
+    }
+    let count = approval.count.value;
+    if count == 0 {
+        c.error(approval.count.line, format!("{f}.approval.count"), "at least one approver is needed");
+    } else if !approval.roles.is_empty() && (people.len() as u32) < count {
+        c.error(
+            approval.count.line,
+            format!("{f}.approval.count"),
+            format!("{count} distinct approvers are needed, but the roles have {} members", people.len()),
+        );
+    }
 }
 
 fn check_criteria(c: &mut Checker<'_>, level: &Level, f: &str) {
@@ -736,6 +764,11 @@ fn check_aws(c: &mut Checker<'_>) {
                 stream.value
             ),
         );
+    }
+    if let Some(m) = &aws.management_account
+        && !is_account(&m.value)
+    {
+        c.error(m.line, "aws.management_account", format!("`{}` is not a 12-digit account id", m.value));
     }
     if aws.accounts.is_empty() {
         c.error(

@@ -217,6 +217,25 @@ pub struct Level {
     /// Level whose chain runs next when this chain ends unacknowledged.
     #[serde(default)]
     pub escalate_to: Option<Located<String>>,
+    /// Who approves response plans for cases at this level (default: the roles
+    /// responsible or accountable for containment, one approver).
+    #[serde(default)]
+    pub approval: Option<Approval>,
+}
+
+/// Who must approve a response plan before it runs.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Approval {
+    /// Role ids whose members may approve.
+    pub roles: Vec<Located<String>>,
+    /// Distinct approvers needed (two-person rule: 2).
+    #[serde(default = "one")]
+    pub count: Located<u32>,
+}
+
+fn one() -> Located<u32> {
+    Located::new(1)
 }
 
 /// Conditions that must all hold.
@@ -308,6 +327,9 @@ pub struct Aws {
     pub isolation_security_group: String,
     /// ARN of the Kinesis stream CloudWatch Logs subscriptions feed.
     pub central_log_stream: Located<String>,
+    /// The Organizations management account (quarantine SCPs are attached from it).
+    #[serde(default)]
+    pub management_account: Option<Located<String>>,
     pub accounts: Vec<Account>,
 }
 

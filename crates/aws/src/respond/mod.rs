@@ -1,0 +1,773 @@
+//! Running approved response plans against AWS. For every step: check the guardrail,
+//! record the before-state, make the calls, read the state again to prove the effect,
+//! and keep a receipt from which the step can be rolled back. A dry-run makes only the
+//! reads and prints the calls a run would make.
+//!
+//! Progress lives in a [`Journal`] (the case store): a run killed midway resumes from its
+//! receipts without repeating finished steps, and a step interrupted after its
+//! before-state was recorded keeps that before-state (the resource may already be changed).
+
+mod actions;
+pub mod call;
+
+use crate::connect::{ApiCall, Connection, Recorder};
+use crate::{AwsError, call_error};
+use actions::Act;
+pub use call::Call;
+use playbook::{Action, ApprovedPlan, Class, OnFailure, Plan, Step, TargetKind};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Role session name response runs use (visible in CloudTrail).
+pub const SESSION: &str = "firebreak-respond";
+
+/// Where a step stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Not begun.
+    #[default]
+    Pending,
+    /// The before-state is recorded; calls may have been made.
+    Started,
+    /// The calls were made and the effect verified.
+    Done,
+    Failed,
+    /// Not run (guardrail, or an evidence step before it failed).
+    Skipped,
+    /// A manual step, handed to a person as a case task.
+    Task,
+    RolledBack,
+    RollbackFailed,
+}
+
+impl StepStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            StepStatus::Pending => "pending",
+            StepStatus::Started => "started",
+            StepStatus::Done => "done",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Task => "task",
+            StepStatus::RolledBack => "rolled-back",
+            StepStatus::RollbackFailed => "rollback-failed",
+        }
+    }
+}
+
+/// What a step did: its before-state, the calls made, outputs (evidence hashes, created
+/// ids), the state after, and its rollback.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub status: StepStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// Mutating calls sent, as `service:Operation Param=value`.
+    #[serde(default)]
+    pub calls: Vec<String>,
+    #[serde(default)]
+    pub outputs: Vec<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+    /// Why the step failed or was skipped.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// A protected resource acted on by override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<String>,
+    #[serde(default)]
+    pub rollback_calls: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback_error: Option<String>,
+}
+
+impl Receipt {
+    /// Whether the step changed (or may have changed) something a rollback should undo.
+    pub fn has_effect(&self) -> bool {
+        self.before.is_some()
+            && matches!(self.status, StepStatus::Done | StepStatus::Failed | StepStatus::Started | StepStatus::RollbackFailed)
+    }
+}
+
+/// Where receipts and calls are kept (the case store, or memory in tests).
+pub trait Journal {
+    /// Receipts recorded so far, by step key.
+    fn receipts(&self) -> Result<BTreeMap<String, Receipt>, JournalError>;
+    /// Durably records a step's receipt (before anything else happens).
+    fn save(&mut self, step: &Step, receipt: &Receipt) -> Result<(), JournalError>;
+    /// Records the AWS calls a phase (`run`, `rollback`) of a step made.
+    fn calls(&mut self, step: &Step, phase: &str, calls: &[ApiCall]) -> Result<(), JournalError>;
+    /// Hands a manual step to a person.
+    fn task(&mut self, step: &Step) -> Result<(), JournalError>;
+}
+
+/// The journal could not record progress: the run stops, since it could not resume.
+#[derive(Debug, thiserror::Error)]
+#[error("recording progress: {0}")]
+pub struct JournalError(pub String);
+
+/// A journal in memory.
+#[derive(Debug, Default)]
+pub struct MemoryJournal {
+    pub receipts: BTreeMap<String, Receipt>,
+    pub calls: Vec<(String, String, ApiCall)>,
+    pub tasks: Vec<String>,
+}
+
+impl Journal for MemoryJournal {
+    fn receipts(&self) -> Result<BTreeMap<String, Receipt>, JournalError> {
+        Ok(self.receipts.clone())
+    }
+    fn save(&mut self, step: &Step, r: &Receipt) -> Result<(), JournalError> {
+        self.receipts.insert(step.key.clone(), r.clone());
+        Ok(())
+    }
+    fn calls(&mut self, step: &Step, phase: &str, calls: &[ApiCall]) -> Result<(), JournalError> {
+        self.calls
+            .extend(calls.iter().map(|c| (step.key.clone(), phase.to_string(), c.clone())));
+        Ok(())
+    }
+    fn task(&mut self, step: &Step) -> Result<(), JournalError> {
+        self.tasks.push(step.key.clone());
+        Ok(())
+    }
+}
+
+/// What happened to one step in a run or rollback.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepOutcome {
+    pub key: String,
+    pub action: Action,
+    pub target: String,
+    pub status: StepStatus,
+    /// Finished in an earlier run (not repeated).
+    pub earlier: bool,
+    pub calls: Vec<String>,
+    pub detail: Option<String>,
+}
+
+/// A run's or rollback's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub steps: Vec<StepOutcome>,
+    /// Why the run stopped before the end.
+    pub halted: Option<String>,
+    /// Steps rolled back because a step's failure policy asked for it.
+    pub rolled_back: Vec<StepOutcome>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.halted.is_none()
+            && self.steps.iter().all(|s| !matches!(s.status, StepStatus::Failed | StepStatus::RollbackFailed))
+    }
+}
+
+/// Why a run could not go on at all.
+#[derive(Debug, thiserror::Error)]
+pub enum RespondError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// One step's context: clients in its account and region, and the plan's settings.
+pub struct Cx<'a> {
+    conn: &'a Connection,
+    region: &'a str,
+    pub case: i64,
+    pub now_ms: i64,
+    isolation_group: &'a str,
+    responder: String,
+}
+
+impl Cx<'_> {
+    pub(crate) fn ec2(&self) -> aws_sdk_ec2::Client {
+        self.conn.ec2(self.region)
+    }
+    pub(crate) fn iam(&self) -> aws_sdk_iam::Client {
+        self.conn.iam(self.region)
+    }
+    pub(crate) fn s3(&self) -> aws_sdk_s3::Client {
+        self.conn.s3(self.region)
+    }
+    pub(crate) fn s3_versioning(&self) -> aws_sdk_s3::Client {
+        self.conn.s3_versioning(self.region)
+    }
+    pub(crate) fn lambda(&self) -> aws_sdk_lambda::Client {
+        self.conn.lambda(self.region)
+    }
+    pub(crate) fn autoscaling(&self) -> aws_sdk_autoscaling::Client {
+        self.conn.autoscaling(self.region)
+    }
+    pub(crate) fn elbv2(&self) -> aws_sdk_elasticloadbalancingv2::Client {
+        self.conn.elbv2(self.region)
+    }
+    pub(crate) fn organizations(&self) -> aws_sdk_organizations::Client {
+        self.conn.organizations(self.region)
+    }
+    pub(crate) fn cloudtrail(&self) -> aws_sdk_cloudtrail::Client {
+        self.conn.cloudtrail(self.region)
+    }
+    pub(crate) fn guardduty(&self) -> aws_sdk_guardduty::Client {
+        self.conn.guardduty(self.region)
+    }
+    pub(crate) fn isolation_group(&self) -> &str {
+        self.isolation_group
+    }
+    /// The responder role's ARN in `account` (what locked resources still admit).
+    pub(crate) fn responder_arn(&self, account: &str) -> String {
+        self.responder.replace("{account}", account)
+    }
+}
+
+/// A step phase, dispatched to the action's implementation.
+enum Op<'v> {
+    Read,
+    Effect(&'v Value),
+    Holds(&'v Value, &'v [Value]),
+    Undo(&'v Value),
+    Restored(&'v Value, &'v Value),
+}
+
+enum Out {
+    State(Value),
+    Calls(Vec<Call>),
+    Holds,
+}
+
+/// A phase that failed: AWS refused or failed, or the state was not what it must be.
+#[derive(Debug)]
+enum Fail {
+    Aws(AwsError),
+    State(String),
+}
+
+impl std::fmt::Display for Fail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fail::Aws(e) => {
+                write!(f, "{e}")?;
+                if e.is_access_denied() {
+                    write!(f, " (the responder role lacks this permission: see `firebreak respond iam-policy`)")?;
+                } else if e.code().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded") {
+                    write!(f, " (throttled: run again to resume)")?;
+                }
+                Ok(())
+            }
+            Fail::State(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<AwsError> for Fail {
+    fn from(e: AwsError) -> Self {
+        Fail::Aws(e)
+    }
+}
+
+async fn phase<A: Act>(cx: &Cx<'_>, s: &Step, op: Op<'_>) -> Result<Out, Fail> {
+    let state = |v: &Value| -> Result<A::State, Fail> {
+        serde_json::from_value(v.clone()).map_err(|e| Fail::State(format!("recorded state unreadable: {e}")))
+    };
+    Ok(match op {
+        Op::Read => Out::State(serde_json::to_value(A::read(cx, s).await?).unwrap_or(Value::Null)),
+        Op::Effect(b) => Out::Calls(A::effect(cx, s, &state(b)?).map_err(Fail::State)?),
+        Op::Holds(a, outputs) => {
+            A::holds(cx, s, &state(a)?, outputs).map_err(|e| Fail::State(format!("not verified: {e}")))?;
+            Out::Holds
+        }
+        Op::Undo(b) => Out::Calls(A::undo(cx, s, &state(b)?)),
+        Op::Restored(b, n) => {
+            A::restored(&state(b)?, &state(n)?).map_err(|e| Fail::State(format!("not restored: {e}")))?;
+            Out::Holds
+        }
+    })
+}
+
+async fn dispatch(cx: &Cx<'_>, s: &Step, op: Op<'_>) -> Result<Out, Fail> {
+    use actions::*;
+    match s.action {
+        Action::TagInstance => phase::<TagInstance>(cx, s, op).await,
+        Action::CaptureMetadata => phase::<CaptureMetadata>(cx, s, op).await,
+        Action::SnapshotVolumes => phase::<SnapshotVolumes>(cx, s, op).await,
+        Action::ProtectInstance => phase::<ProtectInstance>(cx, s, op).await,
+        Action::IsolateInstance => phase::<IsolateInstance>(cx, s, op).await,
+        Action::DetachFromAutoScaling => phase::<DetachFromAutoScaling>(cx, s, op).await,
+        Action::DeregisterFromTargetGroups => phase::<DeregisterFromTargetGroups>(cx, s, op).await,
+        Action::RemoveInstanceProfile => phase::<RemoveInstanceProfile>(cx, s, op).await,
+        Action::RestrictImds => phase::<RestrictImds>(cx, s, op).await,
+        Action::QuarantineSubnet => phase::<QuarantineSubnet>(cx, s, op).await,
+        Action::StopInstance => phase::<StopInstance>(cx, s, op).await,
+        Action::UnshareSnapshot => phase::<UnshareSnapshot>(cx, s, op).await,
+        Action::UnshareImage => phase::<UnshareImage>(cx, s, op).await,
+        Action::RestoreFlowLogs => phase::<RestoreFlowLogs>(cx, s, op).await,
+        Action::DeactivateAccessKey => phase::<DeactivateAccessKey>(cx, s, op).await,
+        Action::DeleteLoginProfile => phase::<DeleteLoginProfile>(cx, s, op).await,
+        Action::DenyAllUser => phase::<DenyAllUser>(cx, s, op).await,
+        Action::RevokeUserSessions => phase::<RevokeUserSessions>(cx, s, op).await,
+        Action::RevokeRoleSessions => phase::<RevokeRoleSessions>(cx, s, op).await,
+        Action::DenyAllRole => phase::<DenyAllRole>(cx, s, op).await,
+        Action::RestrictRoleTrust => phase::<RestrictRoleTrust>(cx, s, op).await,
+        Action::CaptureCredentialReport => phase::<CaptureCredentialReport>(cx, s, op).await,
+        Action::BlockPublicAccess => phase::<BlockPublicAccess>(cx, s, op).await,
+        Action::EnableVersioning => phase::<EnableVersioning>(cx, s, op).await,
+        Action::LockBucketPolicy => phase::<LockBucketPolicy>(cx, s, op).await,
+        Action::ZeroConcurrency => phase::<ZeroConcurrency>(cx, s, op).await,
+        Action::RemovePublicPermissions => phase::<RemovePublicPermissions>(cx, s, op).await,
+        Action::QuarantineAccount => phase::<QuarantineAccount>(cx, s, op).await,
+        Action::StartLogging => phase::<StartLogging>(cx, s, op).await,
+        Action::EnableGuardDuty => phase::<EnableGuardDuty>(cx, s, op).await,
+        Action::Manual => Err(Fail::State("a manual step has no AWS effect".into())),
+    }
+}
+
+async fn read(cx: &Cx<'_>, s: &Step) -> Result<Value, Fail> {
+    match dispatch(cx, s, Op::Read).await? {
+        Out::State(v) => Ok(v),
+        _ => unreachable!("read returns a state"),
+    }
+}
+
+async fn calls(cx: &Cx<'_>, s: &Step, op: Op<'_>) -> Result<Vec<Call>, Fail> {
+    match dispatch(cx, s, op).await? {
+        Out::Calls(c) => Ok(c),
+        _ => unreachable!("effect and undo return calls"),
+    }
+}
+
+/// Connections per account: the responder role assumed once per account.
+struct Accounts<'a> {
+    base: &'a Connection,
+    plan: &'a Plan,
+    conns: BTreeMap<String, Connection>,
+    /// The caller's role ARN (`{account}` stands for the account) when no role is assumed.
+    caller: Option<String>,
+}
+
+impl<'a> Accounts<'a> {
+    fn new(base: &'a Connection, plan: &'a Plan) -> Self {
+        Accounts { base, plan, conns: BTreeMap::new(), caller: None }
+    }
+
+    /// The account a step's calls go to: the target's, or the management account for SCPs.
+    fn account_of(step: &Step) -> &str {
+        match step.action {
+            Action::QuarantineAccount => step.target.parent.as_deref().unwrap_or(&step.target.account),
+            _ => &step.target.account,
+        }
+    }
+
+    async fn cx(&mut self, step: &'a Step, now_ms: i64) -> Result<Cx<'_>, Fail> {
+        let account = Self::account_of(step).to_string();
+        let settings = &self.plan.settings;
+        let responder = match &settings.responder_role {
+            Some(role) => format!("arn:aws:iam::{{account}}:role/{role}"),
+            None => match &self.caller {
+                Some(c) => c.clone(),
+                None => {
+                    let c = caller_role(self.base).await?;
+                    self.caller = Some(c.clone());
+                    c
+                }
+            },
+        };
+        if !self.conns.contains_key(&account) {
+            let conn = match &settings.responder_role {
+                Some(role) => {
+                    let arn = format!("arn:aws:iam::{account}:role/{role}");
+                    let session = format!("{SESSION}-case-{}", self.plan.case_id);
+                    self.base.assume(&arn, settings.external_id.as_deref(), &session).await?
+                }
+                None => self.base.clone(),
+            };
+            self.conns.insert(account.clone(), conn);
+        }
+        Ok(Cx {
+            conn: &self.conns[&account],
+            region: &step.target.region,
+            case: self.plan.case_id,
+            now_ms,
+            isolation_group: &settings.isolation_group,
+            responder,
+        })
+    }
+}
+
+/// The caller's role ARN, with `{account}` for the account (so it fits any account of a
+/// single-account run); an IAM user's ARN as it is.
+async fn caller_role(conn: &Connection) -> Result<String, AwsError> {
+    let sts = aws_sdk_sts::Client::new(&conn.base);
+    let me = sts.get_caller_identity().send().await.map_err(|e| call_error("sts", "GetCallerIdentity", e))?;
+    let arn = me.arn().unwrap_or_default();
+    Ok(match arn.split_once(":assumed-role/") {
+        Some((head, rest)) => {
+            let role = rest.split('/').next().unwrap_or(rest);
+            let account = head.rsplit(':').next().unwrap_or_default();
+            format!("arn:aws:iam::{account}:role/{role}")
+        }
+        None => arn.to_string(),
+    })
+}
+
+/// Whether the step's resource carries the plan's protected tag; `Some(tag)` when it does.
+async fn protected(cx: &Cx<'_>, step: &Step, tag: &str) -> Result<Option<String>, AwsError> {
+    let (key, value) = match tag.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (tag, None),
+    };
+    let t = &step.target;
+    let tags: Vec<(String, String)> = match t.kind {
+        TargetKind::Instance | TargetKind::Snapshot | TargetKind::Image => {
+            use aws_sdk_ec2::types::Filter;
+            let out = cx
+                .ec2()
+                .describe_tags()
+                .filters(Filter::builder().name("resource-id").values(&t.id).build())
+                .send()
+                .await
+                .map_err(|e| call_error("ec2", "DescribeTags", e))?;
+            out.tags()
+                .iter()
+                .map(|d| (d.key().unwrap_or_default().into(), d.value().unwrap_or_default().into()))
+                .collect()
+        }
+        TargetKind::User | TargetKind::AccessKey => {
+            let user = if t.kind == TargetKind::User { t.id.as_str() } else { t.parent.as_deref().unwrap_or_default() };
+            let out = cx
+                .iam()
+                .list_user_tags()
+                .user_name(user)
+                .send()
+                .await
+                .map_err(|e| call_error("iam", "ListUserTags", e))?;
+            out.tags().iter().map(|d| (d.key().into(), d.value().into())).collect()
+        }
+        TargetKind::Role => {
+            let out = cx
+                .iam()
+                .list_role_tags()
+                .role_name(&t.id)
+                .send()
+                .await
+                .map_err(|e| call_error("iam", "ListRoleTags", e))?;
+            out.tags().iter().map(|d| (d.key().into(), d.value().into())).collect()
+        }
+        TargetKind::Bucket => match cx.s3().get_bucket_tagging().bucket(&t.id).send().await {
+            Ok(out) => out.tag_set().iter().map(|d| (d.key().into(), d.value().into())).collect(),
+            Err(e) => {
+                let e = call_error("s3", "GetBucketTagging", e);
+                if e.code() == Some("NoSuchTagSet") {
+                    Vec::new()
+                } else {
+                    return Err(e);
+                }
+            }
+        },
+        TargetKind::Function => {
+            let f = cx
+                .lambda()
+                .get_function()
+                .function_name(&t.id)
+                .send()
+                .await
+                .map_err(|e| call_error("lambda", "GetFunction", e))?;
+            f.tags()
+                .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+                .unwrap_or_default()
+        }
+        TargetKind::Trail | TargetKind::Region | TargetKind::Account => Vec::new(),
+    };
+    Ok(tags
+        .iter()
+        .find(|(k, v)| k == key && value.is_none_or(|want| v == want))
+        .map(|(k, v)| format!("{k}={v}")))
+}
+
+/// What a dry-run found for one step.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DryStep {
+    pub key: String,
+    pub action: Action,
+    pub target: String,
+    /// The exact calls a run would make now (empty: already in effect).
+    pub calls: Vec<String>,
+    /// The before-state read.
+    pub before: Option<Value>,
+    /// The protected tag, when the resource carries it.
+    pub protected: Option<String>,
+    /// Why the calls could not be worked out (the run would fail here too).
+    pub error: Option<String>,
+}
+
+/// Reads every step's before-state and works out its exact calls; sends nothing that
+/// changes anything.
+pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep> {
+    let mut accounts = Accounts::new(conn, plan);
+    let mut out = Vec::new();
+    for step in &plan.steps {
+        let mut d = DryStep {
+            key: step.key.clone(),
+            action: step.action,
+            target: step.target.to_string(),
+            calls: Vec::new(),
+            before: None,
+            protected: None,
+            error: None,
+        };
+        if step.action == Action::Manual {
+            d.calls.push(format!("(manual) {}", step.instructions.as_deref().unwrap_or_default().trim()));
+            out.push(d);
+            continue;
+        }
+        let r: Result<(), Fail> = async {
+            let cx = accounts.cx(step, now_ms).await?;
+            d.protected = protected(&cx, step, &plan.protected_tag).await?;
+            let before = read(&cx, step).await?;
+            d.calls = calls(&cx, step, Op::Effect(&before)).await?.iter().map(Call::describe).collect();
+            d.before = Some(before);
+            Ok(())
+        }
+        .await;
+        d.error = r.err().map(|e| e.to_string());
+        out.push(d);
+    }
+    out
+}
+
+/// Runs an approved plan, resuming from the journal's receipts.
+pub async fn run(
+    conn: &Connection,
+    approved: &ApprovedPlan,
+    journal: &mut dyn Journal,
+    now_ms: i64,
+) -> Result<Report, RespondError> {
+    let plan = approved.plan();
+    let recorder = Recorder::default();
+    let mut conn = conn.clone();
+    conn.recorder = Some(recorder.clone());
+    let mut accounts = Accounts::new(&conn, plan);
+    let receipts = journal.receipts()?;
+    let mut report = Report::default();
+    let mut evidence_failed: Option<String> = None;
+    let mut this_run: Vec<&Step> = Vec::new();
+
+    for step in &plan.steps {
+        let mut rec = receipts.get(&step.key).cloned().unwrap_or_default();
+        let mut outcome = StepOutcome {
+            key: step.key.clone(),
+            action: step.action,
+            target: step.target.to_string(),
+            status: rec.status,
+            earlier: true,
+            calls: Vec::new(),
+            detail: None,
+        };
+        if matches!(rec.status, StepStatus::Done | StepStatus::Task | StepStatus::Skipped) {
+            if rec.status == StepStatus::Skipped && step.action.class() != Class::Disruptive {
+                // A skipped non-disruptive step (guardrail) stays skipped.
+            }
+            report.steps.push(outcome);
+            continue;
+        }
+        outcome.earlier = false;
+        if rec.status == StepStatus::RolledBack {
+            rec = Receipt::default();
+        }
+        if step.action.class() == Class::Disruptive
+            && let Some(ev) = &evidence_failed
+        {
+            rec.status = StepStatus::Skipped;
+            rec.error = Some(format!("evidence step {ev} failed: disruptive steps do not run"));
+            journal.save(step, &rec)?;
+            outcome.status = rec.status;
+            outcome.detail = rec.error.clone();
+            report.steps.push(outcome);
+            continue;
+        }
+        if step.action == Action::Manual {
+            journal.task(step)?;
+            rec.status = StepStatus::Task;
+            journal.save(step, &rec)?;
+            outcome.status = rec.status;
+            outcome.detail = step.instructions.clone();
+            report.steps.push(outcome);
+            continue;
+        }
+
+        let result = run_step(&mut accounts, plan, step, &mut rec, journal, now_ms).await;
+        journal.calls(step, "run", &recorder.take())?;
+        match result {
+            Ok(()) => rec.status = StepStatus::Done,
+            Err(StepEnd::Skipped(why)) => {
+                rec.status = StepStatus::Skipped;
+                rec.error = Some(why);
+            }
+            Err(StepEnd::Failed(why)) => {
+                rec.status = StepStatus::Failed;
+                rec.error = Some(why);
+            }
+            Err(StepEnd::Journal(e)) => return Err(e.into()),
+        }
+        journal.save(step, &rec)?;
+        outcome.status = rec.status;
+        outcome.calls = rec.calls.clone();
+        outcome.detail = rec.error.clone().or_else(|| rec.overridden.clone().map(|t| format!("protected ({t}): acted on by override")));
+        let failed = rec.status == StepStatus::Failed;
+        let skipped = rec.status == StepStatus::Skipped;
+        report.steps.push(outcome);
+        if rec.has_effect() {
+            this_run.push(step);
+        }
+        if (failed || skipped) && step.action.class() == Class::Evidence {
+            evidence_failed.get_or_insert(step.key.clone());
+        }
+        if failed {
+            let why = format!("step {} failed: {}", step.key, rec.error.as_deref().unwrap_or_default());
+            match step.on_failure {
+                OnFailure::Continue => {}
+                OnFailure::Stop => {
+                    report.halted = Some(why);
+                    break;
+                }
+                OnFailure::Rollback => {
+                    report.halted = Some(format!("{why}; rolling back this run's steps"));
+                    let keys: Vec<String> = this_run.iter().map(|s| s.key.clone()).collect();
+                    drop(accounts);
+                    let undo = rollback(&conn, approved, journal, Some(&keys)).await?;
+                    report.rolled_back = undo.steps;
+                    return Ok(report);
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+enum StepEnd {
+    Skipped(String),
+    Failed(String),
+    Journal(JournalError),
+}
+
+impl From<Fail> for StepEnd {
+    fn from(f: Fail) -> Self {
+        StepEnd::Failed(f.to_string())
+    }
+}
+
+async fn run_step<'a>(
+    accounts: &mut Accounts<'a>,
+    plan: &'a Plan,
+    step: &'a Step,
+    rec: &mut Receipt,
+    journal: &mut dyn Journal,
+    now_ms: i64,
+) -> Result<(), StepEnd> {
+    let cx = accounts.cx(step, now_ms).await?;
+    let before = match rec.before.clone() {
+        // Interrupted after recording: the resource may already be changed, so the
+        // recorded before-state stands.
+        Some(b) => b,
+        None => {
+            if let Some(tag) = protected(&cx, step, &plan.protected_tag).await.map_err(Fail::from)? {
+                if !step.override_protected {
+                    return Err(StepEnd::Skipped(format!(
+                        "guardrail: {} is tagged {tag}; plan again with --override {} to act on it",
+                        step.target,
+                        step.target.key()
+                    )));
+                }
+                rec.overridden = Some(tag);
+            }
+            let b = read(&cx, step).await?;
+            rec.before = Some(b.clone());
+            rec.status = StepStatus::Started;
+            journal.save(step, rec).map_err(StepEnd::Journal)?;
+            b
+        }
+    };
+    for call in calls(&cx, step, Op::Effect(&before)).await? {
+        rec.calls.push(call.describe());
+        let out = call.send(&cx).await.map_err(Fail::from)?;
+        if !out.is_null() {
+            rec.outputs.push(out);
+        }
+    }
+    let after = read(&cx, step).await?;
+    rec.after = Some(after.clone());
+    dispatch(&cx, step, Op::Holds(&after, &rec.outputs)).await?;
+    Ok(())
+}
+
+/// Undoes the steps that took effect (all, or the keys in `only`), last first, from their
+/// recorded before-states, and proves each resource is back. Steps that cannot be undone
+/// (evidence, restored logging) are reported and left.
+pub async fn rollback(
+    conn: &Connection,
+    approved: &ApprovedPlan,
+    journal: &mut dyn Journal,
+    only: Option<&[String]>,
+) -> Result<Report, RespondError> {
+    let plan = approved.plan();
+    let recorder = Recorder::default();
+    let mut conn = conn.clone();
+    conn.recorder = Some(recorder.clone());
+    let mut accounts = Accounts::new(&conn, plan);
+    let receipts = journal.receipts()?;
+    let mut report = Report::default();
+    for step in plan.steps.iter().rev() {
+        if only.is_some_and(|keys| !keys.contains(&step.key)) {
+            continue;
+        }
+        let Some(mut rec) = receipts.get(&step.key).cloned() else { continue };
+        if !rec.has_effect() {
+            continue;
+        }
+        let mut outcome = StepOutcome {
+            key: step.key.clone(),
+            action: step.action,
+            target: step.target.to_string(),
+            status: rec.status,
+            earlier: false,
+            calls: Vec::new(),
+            detail: None,
+        };
+        if !step.action.reversible() {
+            outcome.detail = Some(format!("not rolled back: {}", step.action.undo()));
+            report.steps.push(outcome);
+            continue;
+        }
+        let before = rec.before.clone().unwrap_or(Value::Null);
+        let result: Result<(), Fail> = async {
+            let cx = accounts.cx(step, 0).await?;
+            rec.rollback_calls.clear();
+            for call in calls(&cx, step, Op::Undo(&before)).await? {
+                rec.rollback_calls.push(call.describe());
+                call.send(&cx).await?;
+            }
+            let now = read(&cx, step).await?;
+            dispatch(&cx, step, Op::Restored(&before, &now)).await?;
+            Ok(())
+        }
+        .await;
+        journal.calls(step, "rollback", &recorder.take())?;
+        match result {
+            Ok(()) => {
+                rec.status = StepStatus::RolledBack;
+                rec.rollback_error = None;
+            }
+            Err(e) => {
+                rec.status = StepStatus::RollbackFailed;
+                rec.rollback_error = Some(e.to_string());
+            }
+        }
+        journal.save(step, &rec)?;
+        outcome.status = rec.status;
+        outcome.calls = rec.rollback_calls.clone();
+        outcome.detail = rec.rollback_error.clone();
+        report.steps.push(outcome);
+    }
+    Ok(report)
+}
