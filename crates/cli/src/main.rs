@@ -11,6 +11,7 @@ mod ingest_cmd;
 mod plan_cmd;
 mod progress;
 mod readiness_cmd;
+mod respond_cmd;
 mod rules_cmd;
 mod samples;
 mod settings;
@@ -62,6 +63,12 @@ enum Command {
     /// Config, flow logs, Security Hub, responder access, evidence bucket, isolation
     /// groups, log pipeline, plan freshness. Exit status 1 when anything fails.
     Readiness(readiness_cmd::ReadinessArgs),
+    /// Respond to a case: plan a playbook (dry-run), approve, run, roll back; the
+    /// responder role's IAM policy.
+    Respond {
+        #[command(subcommand)]
+        command: respond_cmd::RespondCommand,
+    },
     /// Run the quick start on the bundled sample incident (no AWS account needed).
     Demo,
     /// Measure throughput against a baseline measured in the same run.
@@ -87,6 +94,9 @@ fn main() -> ExitCode {
         }
         Command::Readiness(args) => {
             readiness_cmd::run(args, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
+        }
+        Command::Respond { command } => {
+            respond_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
         }
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
         Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),

@@ -9,19 +9,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// The playbooks Firebreak bundles, by name: what a plan's `responses` may name besides
-/// playbooks of its own (`--playbooks DIR`).
-pub const BUNDLED_PLAYBOOKS: &[&str] = &[
-    "iam-user-access-key-compromise",
-    "role-credentials-compromise",
-    "ec2-instance-compromise",
-    "s3-public-or-exfiltration",
-    "snapshot-ami-shared-out",
-    "logging-tampering",
-    "root-account-use",
-    "crypto-mining-instance",
-    "lambda-backdoor",
-];
 
 #[derive(Subcommand)]
 pub enum PlanCommand {
@@ -82,22 +69,12 @@ fn plan_path(explicit: Option<PathBuf>, store: &StoreArgs) -> Result<PathBuf> {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_PLAN)))
 }
 
-/// Playbook names: the bundled ones plus `*.yaml`/`*.yml` file stems in `dirs`.
+/// Playbook names: the bundled ones plus the valid playbooks under `dirs`.
 pub fn playbook_names(dirs: &[PathBuf]) -> Result<BTreeSet<String>> {
-    let mut out: BTreeSet<String> = BUNDLED_PLAYBOOKS.iter().map(|s| s.to_string()).collect();
-    for dir in dirs {
-        let entries =
-            std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))?;
-        for e in entries {
-            let p = e?.path();
-            if matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml"))
-                && let Some(stem) = p.file_stem().and_then(|s| s.to_str())
-            {
-                out.insert(stem.to_string());
-            }
-        }
-    }
-    Ok(out)
+    Ok(crate::respond_cmd::load_playbooks(dirs)?
+        .into_iter()
+        .map(|b| b.name)
+        .collect())
 }
 
 /// Rule ids (and names) of the bundled rules plus those under `dirs`.

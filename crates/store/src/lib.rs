@@ -5,8 +5,11 @@
 //! was before the change. Alerts and timeline events carry stable keys, so feeding the
 //! same logs twice changes nothing.
 
+mod response;
 #[doc(hidden)]
 pub mod schema;
+
+pub use response::{CallRow, ResponsePlanRow};
 
 use case::group::KnownEntity;
 use case::summary::{AlertRecord, derive};
@@ -1211,6 +1214,10 @@ fn merge(tx: &Transaction<'_>, from: CaseId, into: CaseId, actor: &str, now_ms: 
     )?;
     tx.execute(
         "UPDATE tasks SET case_id = ?2 WHERE case_id = ?1",
+        params![from, into],
+    )?;
+    tx.execute(
+        "UPDATE response_plans SET case_id = ?2 WHERE case_id = ?1",
         params![from, into],
     )?;
     tx.execute(

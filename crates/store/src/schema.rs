@@ -121,4 +121,54 @@ ALTER TABLE cases ADD COLUMN response_since_ms INTEGER;
 -- `note`, or `communication`: a stakeholder update (meets the plan's communicate SLA).
 ALTER TABLE notes ADD COLUMN kind TEXT NOT NULL DEFAULT 'note';
 "#,
+    // 3: response plans, their approvals, step receipts and every AWS call made.
+    r#"
+CREATE TABLE response_plans (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    playbook TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    plan TEXT NOT NULL,
+    created_by TEXT NOT NULL,
+    created_ms INTEGER NOT NULL
+);
+CREATE INDEX response_plans_case ON response_plans(case_id, id);
+CREATE TABLE response_approvals (
+    plan_id INTEGER NOT NULL REFERENCES response_plans(id),
+    approver TEXT NOT NULL,
+    approval TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (plan_id, approver)
+) WITHOUT ROWID;
+CREATE TABLE response_steps (
+    plan_id INTEGER NOT NULL REFERENCES response_plans(id),
+    step TEXT NOT NULL,
+    status TEXT NOT NULL,
+    receipt TEXT NOT NULL,
+    updated_ms INTEGER NOT NULL,
+    PRIMARY KEY (plan_id, step)
+) WITHOUT ROWID;
+CREATE TABLE response_calls (
+    id INTEGER PRIMARY KEY,
+    plan_id INTEGER NOT NULL REFERENCES response_plans(id),
+    step TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    service TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    status INTEGER,
+    ok INTEGER NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX response_calls_plan ON response_calls(plan_id, id);
+CREATE TRIGGER response_plans_no_update BEFORE UPDATE OF plan, digest ON response_plans
+    BEGIN SELECT RAISE(ABORT, 'a response plan is never edited: plan again'); END;
+CREATE TRIGGER response_approvals_no_update BEFORE UPDATE ON response_approvals
+    BEGIN SELECT RAISE(ABORT, 'approvals are append-only'); END;
+CREATE TRIGGER response_approvals_no_delete BEFORE DELETE ON response_approvals
+    BEGIN SELECT RAISE(ABORT, 'approvals are append-only'); END;
+CREATE TRIGGER response_calls_no_update BEFORE UPDATE ON response_calls
+    BEGIN SELECT RAISE(ABORT, 'the call log is append-only'); END;
+CREATE TRIGGER response_calls_no_delete BEFORE DELETE ON response_calls
+    BEGIN SELECT RAISE(ABORT, 'the call log is append-only'); END;
+"#,
 ];

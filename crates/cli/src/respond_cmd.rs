@@ -1,0 +1,548 @@
+//! `firebreak respond …`: plan a playbook against a case (with a dry-run of the exact
+//! calls), approve it, run it, roll it back, and print the responder role's IAM policy.
+
+use crate::settings::{Settings, StoreArgs, now_ms};
+use crate::terminal::Printable;
+use anyhow::{Context, Result, bail};
+use aws::respond::{Journal, JournalError, Receipt, Report, StepStatus};
+use case::CaseId;
+use clap::{Args, Subcommand};
+use model::time::format_iso;
+use playbook::approve::{ApprovalRule, admit, roles_of};
+use playbook::{Approval, Plan, Playbook, Step};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
+use std::path::PathBuf;
+use store::{CallRow, ResponsePlanRow, Store};
+
+#[derive(Subcommand)]
+pub enum RespondCommand {
+    /// Plan a playbook against a case and print the exact API calls a run would make
+    /// (a dry-run: only reads reach AWS). The plan is stored in the case for approval.
+    Plan(PlanArgs),
+    /// Approve a case's latest plan (or `--plan ID`) as `--actor`.
+    Approve {
+        case: CaseId,
+        #[arg(long = "plan", value_name = "ID")]
+        plan_id: Option<i64>,
+    },
+    /// Run an approved plan; a run that stopped resumes where it stopped. Exit status 1
+    /// when a step failed.
+    Run {
+        case: CaseId,
+        #[arg(long = "plan", value_name = "ID")]
+        plan_id: Option<i64>,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// Undo what a plan's runs did, from their receipts, last step first.
+    Rollback {
+        case: CaseId,
+        #[arg(long = "plan", value_name = "ID")]
+        plan_id: Option<i64>,
+        /// Only these steps (`step@resource` keys, as `respond status` shows); repeatable.
+        #[arg(long = "step", value_name = "KEY")]
+        steps: Vec<String>,
+        #[command(flatten)]
+        aws: AwsArgs,
+    },
+    /// A case's plans: steps, approvals, receipts and the calls made.
+    Status {
+        case: CaseId,
+        #[arg(long = "plan", value_name = "ID")]
+        plan_id: Option<i64>,
+        /// `text` or `json`.
+        #[arg(long, short = 'o', default_value = "text")]
+        output: String,
+    },
+    /// The least-privilege IAM policy the responder role needs for the playbooks.
+    IamPolicy {
+        /// A directory of your own playbooks; repeatable.
+        #[arg(long = "playbooks", value_name = "DIR")]
+        playbooks: Vec<PathBuf>,
+    },
+    /// The actions playbooks can use.
+    Actions,
+    /// The playbooks available: bundled and your own.
+    Playbooks {
+        #[arg(long = "playbooks", value_name = "DIR")]
+        playbooks: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct AwsArgs {
+    /// Send every AWS call here (an emulator such as moto), with path-style S3.
+    #[arg(long, env = "FIREBREAK_ENDPOINT_URL")]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    pub case: CaseId,
+    /// The playbook (default: the one the IR plan or the playbooks map to the case's detections).
+    #[arg(long)]
+    pub playbook: Option<String>,
+    /// A directory of your own playbooks (`NAME.yaml`); repeatable.
+    #[arg(long = "playbooks", value_name = "DIR")]
+    pub playbooks: Vec<PathBuf>,
+    /// Plan this optional step too (`stop`, `quarantine-subnet`, …); repeatable.
+    #[arg(long = "include", value_name = "STEP")]
+    pub include: Vec<String>,
+    /// Leave this resource alone (`kind:id`, e.g. `user:ci-deploy`); repeatable.
+    #[arg(long = "exclude", value_name = "KIND:ID")]
+    pub exclude: Vec<String>,
+    /// Act on this protected resource anyway (`kind:id`); repeatable.
+    #[arg(long = "override", value_name = "KIND:ID")]
+    pub overrides: Vec<String>,
+    /// Do not reach AWS: print the calls from the actions' templates.
+    #[arg(long)]
+    pub offline: bool,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// `text` or `json`.
+    #[arg(long, short = 'o', default_value = "text")]
+    pub output: String,
+}
+
+/// The bundled playbooks plus every `*.yaml` / `*.yml` under `dirs`; invalid ones are an
+/// error naming file, line and field.
+pub fn load_playbooks(dirs: &[PathBuf]) -> Result<Vec<Playbook>> {
+    let mut books = playbook::bundled();
+    for dir in dirs {
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+            .with_context(|| format!("cannot read {}", dir.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")))
+            .collect();
+        paths.sort();
+        for p in paths {
+            let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            let book = playbook::parse(&text, &p.display().to_string()).map_err(|problems| {
+                anyhow::anyhow!(
+                    "invalid playbook:\n{}",
+                    problems.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
+                )
+            })?;
+            books.retain(|b| b.name != book.name);
+            books.push(book);
+        }
+    }
+    Ok(books)
+}
+
+pub fn run(cmd: RespondCommand, args: &StoreArgs) -> Result<bool> {
+    match cmd {
+        RespondCommand::Plan(p) => plan_cmd(p, args),
+        RespondCommand::Approve { case, plan_id } => approve_cmd(case, plan_id, args),
+        RespondCommand::Run { case, plan_id, aws } => run_cmd(case, plan_id, &aws, args, None),
+        RespondCommand::Rollback { case, plan_id, steps, aws } => run_cmd(case, plan_id, &aws, args, Some(steps)),
+        RespondCommand::Status { case, plan_id, output } => status_cmd(case, plan_id, &output, args),
+        RespondCommand::IamPolicy { playbooks } => {
+            let books = load_playbooks(&playbooks)?;
+            println!("{}", serde_json::to_string_pretty(&playbook::iam::responder_policy(&books))?);
+            Ok(true)
+        }
+        RespondCommand::Actions => {
+            let mut out = std::io::stdout().lock();
+            for a in playbook::Action::ALL {
+                writeln!(out, "{:<34} {:<10} {:<10} {}", a.name(), a.target().name(), format!("{:?}", a.class()).to_lowercase(), a.description())?;
+                writeln!(out, "{:<34} undo: {}", "", a.undo())?;
+            }
+            Ok(true)
+        }
+        RespondCommand::Playbooks { playbooks } => {
+            let mut out = std::io::stdout().lock();
+            for b in load_playbooks(&playbooks)? {
+                writeln!(out, "{:<34} {} ({} steps)", b.name, b.title, b.steps.len())?;
+            }
+            Ok(true)
+        }
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// The response settings the IR plan gives (or the defaults without one).
+fn response_settings(settings: &Settings) -> playbook::Settings {
+    match &settings.plan {
+        Some(p) => {
+            let aws = &p.plan.aws;
+            playbook::Settings {
+                responder_role: Some(aws.responder_role.value.clone()),
+                external_id: aws.external_id.clone(),
+                isolation_group: aws.isolation_security_group.clone(),
+                management_account: aws.management_account.as_ref().map(|m| m.value.clone()),
+            }
+        }
+        None => playbook::Settings::default(),
+    }
+}
+
+/// The original records of a case's alerts, as JSON.
+fn alert_records(store: &Store, case: CaseId, alerts: &[case::summary::AlertRecord]) -> Result<Vec<serde_json::Value>> {
+    let keys: BTreeSet<&str> = alerts.iter().map(|a| a.event_key.as_str()).collect();
+    Ok(store
+        .timeline(case)?
+        .into_iter()
+        .filter(|r| keys.contains(r.event.key.as_str()))
+        .filter_map(|r| serde_json::from_str(&r.raw).ok())
+        .collect())
+}
+
+/// Which playbook answers the case: the IR plan's mapping first, then the playbooks' own.
+fn choose<'a>(books: &'a [Playbook], settings: &Settings, alerts: &[case::summary::AlertRecord]) -> Result<&'a Playbook> {
+    let mut names: Vec<String> = Vec::new();
+    for a in alerts {
+        let tags: Vec<String> = a.tactics.iter().chain(&a.techniques).map(|t| format!("attack.{}", t.to_lowercase())).collect();
+        let mut found: Vec<String> = match &settings.plan {
+            Some(p) => p.plan.playbooks_for(&a.rule_id, &tags).into_iter().map(str::to_string).collect(),
+            None => Vec::new(),
+        };
+        if found.is_empty() {
+            found = books.iter().filter(|b| b.answers(&a.rule_id, &tags)).map(|b| b.name.clone()).collect();
+        }
+        for n in found {
+            if !names.contains(&n) {
+                names.push(n);
+            }
+        }
+    }
+    match names.as_slice() {
+        [] => bail!("no playbook is mapped to this case's detections: name one with --playbook (firebreak respond playbooks lists them)"),
+        [one] => books.iter().find(|b| &b.name == one).with_context(|| format!("the IR plan maps playbook {one}, which does not exist")),
+        many => bail!("several playbooks answer this case ({}): choose one with --playbook", many.join(", ")),
+    }
+}
+
+fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
+    if !matches!(args.output.as_str(), "text" | "json") {
+        bail!("unknown output {:?}: use text or json", args.output);
+    }
+    let settings = store_args.resolve()?;
+    let mut store = Store::open(&settings.db)?;
+    let case = store.live_case(args.case)?;
+    let alerts = store.alerts(case.id)?;
+    let records = alert_records(&store, case.id, &alerts)?;
+    let books = load_playbooks(&args.playbooks)?;
+    let book = match &args.playbook {
+        Some(name) => books
+            .iter()
+            .find(|b| &b.name == name)
+            .with_context(|| format!("no playbook {name} (firebreak respond playbooks lists them)"))?,
+        None => choose(&books, &settings, &alerts)?,
+    };
+    let rs = response_settings(&settings);
+    let bindings = playbook::bind(
+        &alerts,
+        &records,
+        &playbook::Exclusions { responder_role: rs.responder_role.clone() },
+    );
+    let now = now_ms();
+    let level = case.response.as_ref().map(|r| r.level.clone());
+    let plan = playbook::plan(
+        book,
+        case.id,
+        case.severity,
+        level.as_deref(),
+        &bindings,
+        &rs,
+        &playbook::Request {
+            created_by: settings.actor.clone(),
+            created_ms: now,
+            include: args.include.clone(),
+            exclude: args.exclude.clone(),
+            overrides: args.overrides.clone(),
+        },
+    )?;
+    let digest = plan.digest();
+    let plan_id = store.add_response_plan(case.id, &plan.playbook, &digest, &serde_json::to_string(&plan)?, &settings.actor, now)?;
+    let dry = if args.offline {
+        None
+    } else {
+        let rt = runtime()?;
+        Some(rt.block_on(async {
+            let conn = aws::Connection::from_environment(args.aws.endpoint_url.as_deref(), None).await;
+            aws::respond::dry_run(&conn, &plan, now).await
+        }))
+    };
+    let rule = approval_rule(&settings, &plan);
+    if args.output == "json" {
+        let v = serde_json::json!({ "plan_id": plan_id, "digest": digest, "plan": plan, "dry_run": dry, "approval": rule });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(true);
+    }
+    let mut out = Printable(std::io::stdout().lock());
+    writeln!(out, "Plan {plan_id} for case {}: {} ({})", case.id, plan.playbook_title, plan.playbook)?;
+    writeln!(out, "digest {digest}")?;
+    writeln!(out, "{}", if dry.is_some() { "Dry-run: the exact calls a run would make now (only reads were sent):" } else { "Offline: the calls from the actions' templates:" })?;
+    for (i, step) in plan.steps.iter().enumerate() {
+        writeln!(out, "\n{:>2}. {} [{}] {}", i + 1, step.key, step.action, step.target)?;
+        writeln!(out, "    {}", step.title)?;
+        match dry.as_ref().map(|d| &d[i]) {
+            Some(d) => {
+                if let Some(tag) = &d.protected {
+                    let what = if step.override_protected { "acted on by override" } else { "will be SKIPPED (guardrail)" };
+                    writeln!(out, "    PROTECTED ({tag}): {what}")?;
+                }
+                if let Some(e) = &d.error {
+                    writeln!(out, "    cannot plan calls: {e}")?;
+                } else if d.calls.is_empty() {
+                    writeln!(out, "    (already in effect: no call)")?;
+                }
+                for c in &d.calls {
+                    writeln!(out, "    → {c}")?;
+                }
+            }
+            None => {
+                for c in step.call_templates(&plan) {
+                    writeln!(out, "    → {c}")?;
+                }
+            }
+        }
+        if step.action.reversible() {
+            writeln!(out, "    rollback: {}", step.action.undo())?;
+        }
+    }
+    for l in &plan.left {
+        writeln!(out, "\n  not planned: {}: {}", l.spec, l.reason)?;
+    }
+    writeln!(out, "\nApproval: {}", describe_rule(&rule))?;
+    writeln!(out, "Next: firebreak respond approve {} --plan {plan_id}   (as each approver: --actor NAME)", case.id)?;
+    Ok(true)
+}
+
+fn approval_rule(settings: &Settings, plan: &Plan) -> ApprovalRule {
+    match &settings.plan {
+        Some(p) => ApprovalRule::from_plan(&p.plan, plan.level.as_deref()),
+        None => ApprovalRule::default(),
+    }
+}
+
+fn describe_rule(rule: &ApprovalRule) -> String {
+    let who = if rule.roles.is_empty() { "anyone".to_string() } else { format!("members of {}", rule.roles.join(" or ")) };
+    format!("{} distinct approver(s) from {who}", rule.count)
+}
+
+/// The plan a command works on: `--plan ID` (of this case), else the case's latest.
+fn pick_plan(store: &Store, case: CaseId, plan_id: Option<i64>) -> Result<(ResponsePlanRow, Plan)> {
+    let row = match plan_id {
+        Some(id) => {
+            let row = store.response_plan(id)?;
+            let live = store.live_case(case)?.id;
+            if row.case_id != live {
+                bail!("plan {id} belongs to case {}, not case {case}", row.case_id);
+            }
+            row
+        }
+        None => store
+            .response_plans(store.live_case(case)?.id)?
+            .pop()
+            .with_context(|| format!("case {case} has no response plan: make one with firebreak respond plan {case}"))?,
+    };
+    let plan: Plan = serde_json::from_str(&row.plan).with_context(|| format!("stored plan {} is unreadable", row.id))?;
+    if plan.digest() != row.digest {
+        bail!("stored plan {} does not match its digest: it was altered after it was made", row.id);
+    }
+    Ok((row, plan))
+}
+
+fn stored_approvals(store: &Store, plan_id: i64) -> Result<Vec<Approval>> {
+    store
+        .approvals(plan_id)?
+        .iter()
+        .map(|a| serde_json::from_str(a).context("stored approval is unreadable"))
+        .collect()
+}
+
+fn approve_cmd(case: CaseId, plan_id: Option<i64>, args: &StoreArgs) -> Result<bool> {
+    let settings = args.resolve()?;
+    let mut store = Store::open(&settings.db)?;
+    let (row, plan) = pick_plan(&store, case, plan_id)?;
+    let rule = approval_rule(&settings, &plan);
+    let roles = settings.plan.as_ref().map(|p| roles_of(&p.plan, &settings.actor)).unwrap_or_default();
+    let approval = Approval { by: settings.actor.clone(), roles, at_ms: now_ms(), plan_digest: row.digest.clone() };
+    let earlier = stored_approvals(&store, row.id)?;
+    admit(&plan, &rule, &earlier, &approval)?;
+    store.add_approval(row.id, &approval.by, &serde_json::to_string(&approval)?, approval.at_ms)?;
+    let mut all = earlier;
+    all.push(approval);
+    match playbook::approve(plan, &rule, &all) {
+        Ok(_) => println!("plan {} approved by {}: run it with firebreak respond run {case} --plan {}", row.id, settings.actor, row.id),
+        Err(p) => println!("approval recorded ({}); still needed: {}", settings.actor, p.missing.join("; ")),
+    }
+    Ok(true)
+}
+
+/// Receipts and calls kept in the case store.
+struct StoreJournal<'a> {
+    store: &'a mut Store,
+    plan: i64,
+    case: CaseId,
+    playbook: String,
+    actor: String,
+}
+
+fn journal_error(e: impl std::fmt::Display) -> JournalError {
+    JournalError(e.to_string())
+}
+
+impl Journal for StoreJournal<'_> {
+    fn receipts(&self) -> Result<BTreeMap<String, Receipt>, JournalError> {
+        self.store
+            .receipts(self.plan)
+            .map_err(journal_error)?
+            .into_iter()
+            .map(|(k, v)| Ok((k, serde_json::from_str(&v).map_err(journal_error)?)))
+            .collect()
+    }
+    fn save(&mut self, step: &Step, r: &Receipt) -> Result<(), JournalError> {
+        let json = serde_json::to_string(r).map_err(journal_error)?;
+        self.store
+            .save_receipt(self.plan, &step.key, r.status.name(), &json, &self.actor, now_ms())
+            .map_err(journal_error)
+    }
+    fn calls(&mut self, step: &Step, phase: &str, calls: &[aws::ApiCall]) -> Result<(), JournalError> {
+        let at_ms = now_ms();
+        let rows: Vec<CallRow> = calls
+            .iter()
+            .map(|c| CallRow {
+                step: step.key.clone(),
+                phase: phase.to_string(),
+                service: c.service.clone(),
+                operation: c.operation.clone(),
+                status: c.status.map(i64::from),
+                ok: c.ok,
+                at_ms,
+            })
+            .collect();
+        self.store.add_calls(self.plan, &rows).map_err(journal_error)
+    }
+    fn task(&mut self, step: &Step) -> Result<(), JournalError> {
+        let text = step.instructions.as_deref().unwrap_or(&step.title).split_whitespace().collect::<Vec<_>>().join(" ");
+        let title = format!("{} / {}: {text}", self.playbook, step.spec);
+        self.store
+            .add_task(self.case, &title, None, None, &self.actor, now_ms())
+            .map(|_| ())
+            .map_err(journal_error)
+    }
+}
+
+fn run_cmd(case: CaseId, plan_id: Option<i64>, aws_args: &AwsArgs, args: &StoreArgs, rollback: Option<Vec<String>>) -> Result<bool> {
+    let settings = args.resolve()?;
+    let mut store = Store::open(&settings.db)?;
+    let (row, plan) = pick_plan(&store, case, plan_id)?;
+    let rule = approval_rule(&settings, &plan);
+    let approvals = stored_approvals(&store, row.id)?;
+    let approved = playbook::approve(plan, &rule, &approvals)
+        .map_err(|p| anyhow::anyhow!("plan {} cannot run: {p} (firebreak respond approve {case} --plan {})", row.id, row.id))?;
+    let mut journal = StoreJournal {
+        store: &mut store,
+        plan: row.id,
+        case: row.case_id,
+        playbook: row.playbook.clone(),
+        actor: settings.actor.clone(),
+    };
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let conn = aws::Connection::from_environment(aws_args.endpoint_url.as_deref(), None).await;
+        match &rollback {
+            None => aws::respond::run(&conn, &approved, &mut journal, now_ms()).await,
+            Some(steps) => {
+                let only = (!steps.is_empty()).then_some(steps.as_slice());
+                aws::respond::rollback(&conn, &approved, &mut journal, only).await
+            }
+        }
+    })?;
+    let mut out = Printable(std::io::stdout().lock());
+    let what = if rollback.is_some() { "Rollback of plan" } else { "Run of plan" };
+    writeln!(out, "{what} {} ({}) for case {}", row.id, row.playbook, row.case_id)?;
+    print_report(&mut out, &report)?;
+    if rollback.is_none() && report.ok() {
+        writeln!(out, "\nEvery step done and verified. When containment holds: firebreak case transition {} contained", row.case_id)?;
+    }
+    Ok(report.ok())
+}
+
+fn print_report(out: &mut impl Write, report: &Report) -> Result<()> {
+    for s in &report.steps {
+        let mark = match s.status {
+            StepStatus::Done | StepStatus::RolledBack => "ok  ",
+            StepStatus::Task => "task",
+            StepStatus::Skipped => "skip",
+            _ => "FAIL",
+        };
+        let earlier = if s.earlier { " (earlier run)" } else { "" };
+        writeln!(out, "  [{mark}] {} {}{earlier}: {}", s.key, s.target, s.status.name())?;
+        for c in &s.calls {
+            writeln!(out, "         → {c}")?;
+        }
+        if let Some(d) = &s.detail {
+            writeln!(out, "         {d}")?;
+        }
+    }
+    if let Some(h) = &report.halted {
+        writeln!(out, "\nHALTED: {h}")?;
+        writeln!(out, "Fix the cause and run again (finished steps are not repeated), or undo: firebreak respond rollback")?;
+    }
+    if !report.rolled_back.is_empty() {
+        writeln!(out, "\nRolled back:")?;
+        print_report(out, &Report { steps: report.rolled_back.clone(), ..Default::default() })?;
+    }
+    Ok(())
+}
+
+fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs) -> Result<bool> {
+    let settings = args.resolve()?;
+    let store = Store::open_read_only(&settings.db)?;
+    let (row, plan) = pick_plan(&store, case, plan_id)?;
+    let approvals = stored_approvals(&store, row.id)?;
+    let receipts: BTreeMap<String, Receipt> = store
+        .receipts(row.id)?
+        .into_iter()
+        .map(|(k, v)| Ok((k, serde_json::from_str(&v)?)))
+        .collect::<Result<_>>()?;
+    let calls = store.calls(row.id)?;
+    let rule = approval_rule(&settings, &plan);
+    let approved = playbook::approve(plan.clone(), &rule, &approvals);
+    if output == "json" {
+        let v = serde_json::json!({
+            "plan_id": row.id, "digest": row.digest, "plan": plan, "approvals": approvals,
+            "approved": approved.is_ok(), "receipts": receipts, "calls": calls,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(true);
+    }
+    let mut out = Printable(std::io::stdout().lock());
+    writeln!(out, "Plan {} for case {}: {} ({}), made by {} at {}", row.id, row.case_id, plan.playbook_title, plan.playbook, row.created_by, format_iso(row.created_ms))?;
+    match &approved {
+        Ok(_) => writeln!(out, "Approved")?,
+        Err(p) => writeln!(out, "Not approved: {}", p.missing.join("; "))?,
+    }
+    for a in &approvals {
+        writeln!(out, "  approved by {} ({}) at {}", a.by, a.roles.join(", "), format_iso(a.at_ms))?;
+    }
+    for s in &plan.steps {
+        let r = receipts.get(&s.key);
+        let status = r.map_or("pending", |r| r.status.name());
+        writeln!(out, "  {:<16} {} [{}] {}", status, s.key, s.action, s.target)?;
+        if let Some(r) = r {
+            for c in &r.calls {
+                writeln!(out, "      → {c}")?;
+            }
+            for c in &r.rollback_calls {
+                writeln!(out, "      ↩ {c}")?;
+            }
+            if let Some(e) = r.error.as_ref().or(r.rollback_error.as_ref()) {
+                writeln!(out, "      {e}")?;
+            }
+        }
+    }
+    writeln!(out, "{} AWS calls recorded ({} failed)", calls.len(), calls.iter().filter(|c| !c.ok).count())?;
+    Ok(true)
+}

@@ -1,0 +1,226 @@
+//! Response plans in the case: each plan as made (never edited), its approvals, one
+//! receipt per step (rewritten as the step progresses), and every AWS call a run made.
+//! The plan, approvals and receipts are JSON the playbook and AWS crates define.
+
+use super::{Result, Store, StoreError, audit};
+use case::CaseId;
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+/// A response plan as stored.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ResponsePlanRow {
+    pub id: i64,
+    pub case_id: CaseId,
+    pub playbook: String,
+    /// SHA-256 of the plan JSON: what approvals are bound to.
+    pub digest: String,
+    pub plan: String,
+    pub created_by: String,
+    pub created_ms: i64,
+}
+
+/// One AWS call a response step made.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CallRow {
+    pub step: String,
+    /// `run` or `rollback`.
+    pub phase: String,
+    pub service: String,
+    pub operation: String,
+    pub status: Option<i64>,
+    pub ok: bool,
+    pub at_ms: i64,
+}
+
+const PLAN_COLUMNS: &str = "id, case_id, playbook, digest, plan, created_by, created_ms";
+
+fn plan_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResponsePlanRow> {
+    Ok(ResponsePlanRow {
+        id: r.get(0)?,
+        case_id: r.get(1)?,
+        playbook: r.get(2)?,
+        digest: r.get(3)?,
+        plan: r.get(4)?,
+        created_by: r.get(5)?,
+        created_ms: r.get(6)?,
+    })
+}
+
+impl Store {
+    /// Records a new response plan for a live case.
+    pub fn add_response_plan(
+        &mut self,
+        case: CaseId,
+        playbook: &str,
+        digest: &str,
+        plan_json: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        self.change(case, |tx, _| {
+            tx.execute(
+                "INSERT INTO response_plans (case_id, playbook, digest, plan, created_by, created_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![case, playbook, digest, plan_json, actor, now_ms],
+            )?;
+            let id = tx.last_insert_rowid();
+            audit(
+                tx,
+                case,
+                now_ms,
+                actor,
+                "response planned",
+                serde_json::json!({ "plan": id, "playbook": playbook, "digest": digest }),
+            )?;
+            Ok(id)
+        })
+    }
+
+    /// A case's response plans, oldest first.
+    pub fn response_plans(&self, case: CaseId) -> Result<Vec<ResponsePlanRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {PLAN_COLUMNS} FROM response_plans WHERE case_id = ?1 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([case], plan_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    pub fn response_plan(&self, id: i64) -> Result<ResponsePlanRow> {
+        self.conn
+            .query_row(
+                &format!("SELECT {PLAN_COLUMNS} FROM response_plans WHERE id = ?1"),
+                [id],
+                plan_row,
+            )
+            .optional()?
+            .ok_or_else(|| StoreError::Invalid(format!("no response plan {id}")))
+    }
+
+    /// Records one approval (JSON) of a plan by `approver`; approving twice is refused.
+    pub fn add_approval(
+        &mut self,
+        plan: i64,
+        approver: &str,
+        approval_json: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        let row = self.response_plan(plan)?;
+        self.change(row.case_id, |tx, _| {
+            tx.execute(
+                "INSERT INTO response_approvals (plan_id, approver, approval, at_ms) VALUES (?1, ?2, ?3, ?4) \
+                 ON CONFLICT DO NOTHING",
+                params![plan, approver, approval_json, now_ms],
+            )?;
+            if tx.changes() == 0 {
+                return Err(StoreError::Invalid(format!("{approver} has already approved plan {plan}")));
+            }
+            audit(
+                tx,
+                row.case_id,
+                now_ms,
+                approver,
+                "response approved",
+                serde_json::json!({ "plan": plan, "digest": row.digest }),
+            )
+        })
+    }
+
+    /// A plan's approvals (JSON), in the order given.
+    pub fn approvals(&self, plan: i64) -> Result<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT approval FROM response_approvals WHERE plan_id = ?1 ORDER BY at_ms, approver")?;
+        let rows = stmt.query_map([plan], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Saves a step's receipt (JSON) in its own transaction; a change of status is audited.
+    pub fn save_receipt(
+        &mut self,
+        plan: i64,
+        step: &str,
+        status: &str,
+        receipt_json: &str,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        let row = self.response_plan(plan)?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let previous: Option<String> = tx
+            .query_row(
+                "SELECT status FROM response_steps WHERE plan_id = ?1 AND step = ?2",
+                params![plan, step],
+                |r| r.get(0),
+            )
+            .optional()?;
+        tx.execute(
+            "INSERT INTO response_steps (plan_id, step, status, receipt, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (plan_id, step) DO UPDATE SET status = excluded.status, receipt = excluded.receipt, \
+             updated_ms = excluded.updated_ms",
+            params![plan, step, status, receipt_json, now_ms],
+        )?;
+        if previous.as_deref() != Some(status) {
+            let receipt: serde_json::Value = serde_json::from_str(receipt_json).unwrap_or_default();
+            audit(
+                &tx,
+                row.case_id,
+                now_ms,
+                actor,
+                &format!("response step {status}"),
+                serde_json::json!({ "plan": plan, "step": step, "receipt": receipt }),
+            )?;
+        }
+        tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![row.case_id, now_ms])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A plan's receipts: (step key, receipt JSON).
+    pub fn receipts(&self, plan: i64) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT step, receipt FROM response_steps WHERE plan_id = ?1 ORDER BY step")?;
+        let rows = stmt
+            .query_map([plan], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Appends AWS calls a step made.
+    pub fn add_calls(&mut self, plan: i64, calls: &[CallRow]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO response_calls (plan_id, step, phase, service, operation, status, ok, at_ms) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for c in calls {
+                stmt.execute(params![plan, c.step, c.phase, c.service, c.operation, c.status, c.ok, c.at_ms])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Every AWS call a plan's runs and rollbacks made, in order.
+    pub fn calls(&self, plan: i64) -> Result<Vec<CallRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT step, phase, service, operation, status, ok, at_ms FROM response_calls WHERE plan_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map([plan], |r| {
+                Ok(CallRow {
+                    step: r.get(0)?,
+                    phase: r.get(1)?,
+                    service: r.get(2)?,
+                    operation: r.get(3)?,
+                    status: r.get(4)?,
+                    ok: r.get(5)?,
+                    at_ms: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+}
