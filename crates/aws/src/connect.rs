@@ -67,7 +67,10 @@ impl Connection {
         external_id: Option<&str>,
         session_name: &str,
     ) -> Result<Connection, AwsError> {
-        let sts = aws_sdk_sts::Client::from_conf(self.with_recorder(aws_sdk_sts::config::Builder::from(&self.base)).build());
+        let sts = aws_sdk_sts::Client::from_conf(
+            self.with_recorder(aws_sdk_sts::config::Builder::from(&self.base))
+                .build(),
+        );
         let out = sts
             .assume_role()
             .role_arn(role_arn)
@@ -119,66 +122,93 @@ impl Connection {
 
     pub fn s3_versioning(&self, region: &str) -> aws_sdk_s3::Client {
         match &self.overrides.s3_versioning {
-            Some(c) => aws_sdk_s3::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            Some(c) => {
+                aws_sdk_s3::Client::from_conf(self.with_recorder(c.config().to_builder()).build())
+            }
             None => self.s3(region),
         }
     }
 
     pub fn guardduty(&self, region: &str) -> aws_sdk_guardduty::Client {
         match &self.overrides.guardduty {
-            Some(c) => aws_sdk_guardduty::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            Some(c) => aws_sdk_guardduty::Client::from_conf(
+                self.with_recorder(c.config().to_builder()).build(),
+            ),
             None => aws_sdk_guardduty::Client::from_conf(
-                self.with_recorder(aws_sdk_guardduty::config::Builder::from(&self.in_region(region))).build(),
+                self.with_recorder(aws_sdk_guardduty::config::Builder::from(
+                    &self.in_region(region),
+                ))
+                .build(),
             ),
         }
     }
 
     pub fn iam(&self, region: &str) -> aws_sdk_iam::Client {
         match &self.overrides.iam {
-            Some(c) => aws_sdk_iam::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            Some(c) => {
+                aws_sdk_iam::Client::from_conf(self.with_recorder(c.config().to_builder()).build())
+            }
             None => aws_sdk_iam::Client::from_conf(
-                self.with_recorder(aws_sdk_iam::config::Builder::from(&self.in_region(region))).build(),
+                self.with_recorder(aws_sdk_iam::config::Builder::from(&self.in_region(region)))
+                    .build(),
             ),
         }
     }
 
     pub fn ec2(&self, region: &str) -> aws_sdk_ec2::Client {
         match &self.overrides.ec2 {
-            Some(c) => aws_sdk_ec2::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            Some(c) => {
+                aws_sdk_ec2::Client::from_conf(self.with_recorder(c.config().to_builder()).build())
+            }
             None => aws_sdk_ec2::Client::from_conf(
-                self.with_recorder(aws_sdk_ec2::config::Builder::from(&self.in_region(region))).build(),
+                self.with_recorder(aws_sdk_ec2::config::Builder::from(&self.in_region(region)))
+                    .build(),
             ),
         }
     }
 
     pub fn autoscaling(&self, region: &str) -> aws_sdk_autoscaling::Client {
         aws_sdk_autoscaling::Client::from_conf(
-            self.with_recorder(aws_sdk_autoscaling::config::Builder::from(&self.in_region(region))).build(),
+            self.with_recorder(aws_sdk_autoscaling::config::Builder::from(
+                &self.in_region(region),
+            ))
+            .build(),
         )
     }
 
     pub fn elbv2(&self, region: &str) -> aws_sdk_elasticloadbalancingv2::Client {
         aws_sdk_elasticloadbalancingv2::Client::from_conf(
-            self.with_recorder(aws_sdk_elasticloadbalancingv2::config::Builder::from(&self.in_region(region)))
-                .build(),
+            self.with_recorder(aws_sdk_elasticloadbalancingv2::config::Builder::from(
+                &self.in_region(region),
+            ))
+            .build(),
         )
     }
 
     pub fn lambda(&self, region: &str) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::from_conf(
-            self.with_recorder(aws_sdk_lambda::config::Builder::from(&self.in_region(region))).build(),
+            self.with_recorder(aws_sdk_lambda::config::Builder::from(
+                &self.in_region(region),
+            ))
+            .build(),
         )
     }
 
     pub fn organizations(&self, region: &str) -> aws_sdk_organizations::Client {
         aws_sdk_organizations::Client::from_conf(
-            self.with_recorder(aws_sdk_organizations::config::Builder::from(&self.in_region(region))).build(),
+            self.with_recorder(aws_sdk_organizations::config::Builder::from(
+                &self.in_region(region),
+            ))
+            .build(),
         )
     }
 
     pub fn cloudtrail(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         aws_sdk_cloudtrail::Client::from_conf(
-            self.with_recorder(aws_sdk_cloudtrail::config::Builder::from(&self.in_region(region))).build(),
+            self.with_recorder(aws_sdk_cloudtrail::config::Builder::from(
+                &self.in_region(region),
+            ))
+            .build(),
         )
     }
 
@@ -207,8 +237,15 @@ macro_rules! interceptable {
 }
 
 interceptable!(
-    aws_sdk_s3, aws_sdk_guardduty, aws_sdk_iam, aws_sdk_ec2, aws_sdk_autoscaling,
-    aws_sdk_elasticloadbalancingv2, aws_sdk_lambda, aws_sdk_organizations, aws_sdk_cloudtrail,
+    aws_sdk_s3,
+    aws_sdk_guardduty,
+    aws_sdk_iam,
+    aws_sdk_ec2,
+    aws_sdk_autoscaling,
+    aws_sdk_elasticloadbalancingv2,
+    aws_sdk_lambda,
+    aws_sdk_organizations,
+    aws_sdk_cloudtrail,
     aws_sdk_sts
 );
 
@@ -251,7 +288,9 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Recorder {
 
     fn read_after_execution(
         &self,
-        ctx: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<'_>,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef<
+            '_,
+        >,
         _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
@@ -262,7 +301,10 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Recorder {
             status: ctx.response().map(|r| r.status().as_u16()),
             ok: matches!(ctx.output_or_error(), Some(Ok(_))),
         };
-        self.calls.lock().unwrap_or_else(|e| e.into_inner()).push(call);
+        self.calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(call);
         Ok(())
     }
 }

@@ -7,6 +7,8 @@
 
 mod moto;
 
+use moto::{config, inside, mocked};
+
 use aws::readiness::{Scope, run};
 use aws::{Connection, Overrides};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
@@ -33,48 +35,11 @@ fn test_plan(workload: &str, forensic: &str) -> Plan {
     plan::parse(&text, "test-plan.toml", Format::Toml).unwrap()
 }
 
-/// Static test credentials, us-east-1, no retries, pointed at moto.
-fn config(endpoint: &str) -> SdkConfig {
-    SdkConfig::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
-            "AKIAFIREBREAKTEST",
-            "secret",
-            None,
-            None,
-            "test",
-        )))
-        .retry_config(aws_config::retry::RetryConfig::disabled())
-        .build()
-}
-
 fn scope(account: &str) -> Scope {
     Scope {
         accounts: vec![account.to_string()],
         regions: REGIONS.map(String::from).to_vec(),
     }
-}
-
-/// A client of `$krate` answering from `$rules` only (aws-smithy-mocks), without the
-/// SDK's `test-util` feature that `mock_client!` needs.
-macro_rules! mocked {
-    ($krate:ident, $rules:expr) => {{
-        let mut i = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
-        for r in $rules {
-            i = i.with_rule(r);
-        }
-        $krate::Client::from_conf(
-            $krate::Config::builder()
-                .behavior_version(BehaviorVersion::latest())
-                .region(Region::new("us-east-1"))
-                .credentials_provider(Credentials::new("a", "b", None, None, "mock"))
-                .http_client(create_mock_http_client())
-                .interceptor(i)
-                .build(),
-        )
-    }};
 }
 
 fn guardduty(rules: &[&Rule]) -> aws_sdk_guardduty::Client {
@@ -83,13 +48,6 @@ fn guardduty(rules: &[&Rule]) -> aws_sdk_guardduty::Client {
 
 fn s3_versioning(rules: &[&Rule]) -> aws_sdk_s3::Client {
     mocked!(aws_sdk_s3, rules)
-}
-
-/// Acts inside `account` (moto isolates accounts reached by AssumeRole).
-async fn inside(base: &Connection, account: &str) -> Connection {
-    base.assume(&format!("arn:aws:iam::{account}:role/setup"), None, "setup")
-        .await
-        .unwrap()
 }
 
 async fn create_responder_role(acct: &Connection) {

@@ -9,7 +9,6 @@ use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-
 #[derive(Subcommand)]
 pub enum PlanCommand {
     /// Write a complete, commented example plan to edit (default ./ir-plan.toml).

@@ -117,11 +117,16 @@ pub fn load_playbooks(dirs: &[PathBuf]) -> Result<Vec<Playbook>> {
             .collect();
         paths.sort();
         for p in paths {
-            let text = std::fs::read_to_string(&p).with_context(|| format!("cannot read {}", p.display()))?;
+            let text = std::fs::read_to_string(&p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
             let book = playbook::parse(&text, &p.display().to_string()).map_err(|problems| {
                 anyhow::anyhow!(
                     "invalid playbook:\n{}",
-                    problems.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n")
+                    problems
+                        .iter()
+                        .map(|e| format!("  {e}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
                 )
             })?;
             books.retain(|b| b.name != book.name);
@@ -136,17 +141,36 @@ pub fn run(cmd: RespondCommand, args: &StoreArgs) -> Result<bool> {
         RespondCommand::Plan(p) => plan_cmd(p, args),
         RespondCommand::Approve { case, plan_id } => approve_cmd(case, plan_id, args),
         RespondCommand::Run { case, plan_id, aws } => run_cmd(case, plan_id, &aws, args, None),
-        RespondCommand::Rollback { case, plan_id, steps, aws } => run_cmd(case, plan_id, &aws, args, Some(steps)),
-        RespondCommand::Status { case, plan_id, output } => status_cmd(case, plan_id, &output, args),
+        RespondCommand::Rollback {
+            case,
+            plan_id,
+            steps,
+            aws,
+        } => run_cmd(case, plan_id, &aws, args, Some(steps)),
+        RespondCommand::Status {
+            case,
+            plan_id,
+            output,
+        } => status_cmd(case, plan_id, &output, args),
         RespondCommand::IamPolicy { playbooks } => {
             let books = load_playbooks(&playbooks)?;
-            println!("{}", serde_json::to_string_pretty(&playbook::iam::responder_policy(&books))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&playbook::iam::responder_policy(&books))?
+            );
             Ok(true)
         }
         RespondCommand::Actions => {
             let mut out = std::io::stdout().lock();
             for a in playbook::Action::ALL {
-                writeln!(out, "{:<34} {:<10} {:<10} {}", a.name(), a.target().name(), format!("{:?}", a.class()).to_lowercase(), a.description())?;
+                writeln!(
+                    out,
+                    "{:<34} {:<10} {:<10} {}",
+                    a.name(),
+                    a.target().name(),
+                    format!("{:?}", a.class()).to_lowercase(),
+                    a.description()
+                )?;
                 writeln!(out, "{:<34} undo: {}", "", a.undo())?;
             }
             Ok(true)
@@ -185,7 +209,11 @@ fn response_settings(settings: &Settings) -> playbook::Settings {
 }
 
 /// The original records of a case's alerts, as JSON.
-fn alert_records(store: &Store, case: CaseId, alerts: &[case::summary::AlertRecord]) -> Result<Vec<serde_json::Value>> {
+fn alert_records(
+    store: &Store,
+    case: CaseId,
+    alerts: &[case::summary::AlertRecord],
+) -> Result<Vec<serde_json::Value>> {
     let keys: BTreeSet<&str> = alerts.iter().map(|a| a.event_key.as_str()).collect();
     Ok(store
         .timeline(case)?
@@ -196,16 +224,34 @@ fn alert_records(store: &Store, case: CaseId, alerts: &[case::summary::AlertReco
 }
 
 /// Which playbook answers the case: the IR plan's mapping first, then the playbooks' own.
-fn choose<'a>(books: &'a [Playbook], settings: &Settings, alerts: &[case::summary::AlertRecord]) -> Result<&'a Playbook> {
+fn choose<'a>(
+    books: &'a [Playbook],
+    settings: &Settings,
+    alerts: &[case::summary::AlertRecord],
+) -> Result<&'a Playbook> {
     let mut names: Vec<String> = Vec::new();
     for a in alerts {
-        let tags: Vec<String> = a.tactics.iter().chain(&a.techniques).map(|t| format!("attack.{}", t.to_lowercase())).collect();
+        let tags: Vec<String> = a
+            .tactics
+            .iter()
+            .chain(&a.techniques)
+            .map(|t| format!("attack.{}", t.to_lowercase()))
+            .collect();
         let mut found: Vec<String> = match &settings.plan {
-            Some(p) => p.plan.playbooks_for(&a.rule_id, &tags).into_iter().map(str::to_string).collect(),
+            Some(p) => p
+                .plan
+                .playbooks_for(&a.rule_id, &tags)
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             None => Vec::new(),
         };
         if found.is_empty() {
-            found = books.iter().filter(|b| b.answers(&a.rule_id, &tags)).map(|b| b.name.clone()).collect();
+            found = books
+                .iter()
+                .filter(|b| b.answers(&a.rule_id, &tags))
+                .map(|b| b.name.clone())
+                .collect();
         }
         for n in found {
             if !names.contains(&n) {
@@ -214,9 +260,17 @@ fn choose<'a>(books: &'a [Playbook], settings: &Settings, alerts: &[case::summar
         }
     }
     match names.as_slice() {
-        [] => bail!("no playbook is mapped to this case's detections: name one with --playbook (firebreak respond playbooks lists them)"),
-        [one] => books.iter().find(|b| &b.name == one).with_context(|| format!("the IR plan maps playbook {one}, which does not exist")),
-        many => bail!("several playbooks answer this case ({}): choose one with --playbook", many.join(", ")),
+        [] => bail!(
+            "no playbook is mapped to this case's detections: name one with --playbook (firebreak respond playbooks lists them)"
+        ),
+        [one] => books
+            .iter()
+            .find(|b| &b.name == one)
+            .with_context(|| format!("the IR plan maps playbook {one}, which does not exist")),
+        many => bail!(
+            "several playbooks answer this case ({}): choose one with --playbook",
+            many.join(", ")
+        ),
     }
 }
 
@@ -231,17 +285,18 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
     let records = alert_records(&store, case.id, &alerts)?;
     let books = load_playbooks(&args.playbooks)?;
     let book = match &args.playbook {
-        Some(name) => books
-            .iter()
-            .find(|b| &b.name == name)
-            .with_context(|| format!("no playbook {name} (firebreak respond playbooks lists them)"))?,
+        Some(name) => books.iter().find(|b| &b.name == name).with_context(|| {
+            format!("no playbook {name} (firebreak respond playbooks lists them)")
+        })?,
         None => choose(&books, &settings, &alerts)?,
     };
     let rs = response_settings(&settings);
     let bindings = playbook::bind(
         &alerts,
         &records,
-        &playbook::Exclusions { responder_role: rs.responder_role.clone() },
+        &playbook::Exclusions {
+            responder_role: rs.responder_role.clone(),
+        },
     );
     let now = now_ms();
     let level = case.response.as_ref().map(|r| r.level.clone());
@@ -261,13 +316,21 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         },
     )?;
     let digest = plan.digest();
-    let plan_id = store.add_response_plan(case.id, &plan.playbook, &digest, &serde_json::to_string(&plan)?, &settings.actor, now)?;
+    let plan_id = store.add_response_plan(
+        case.id,
+        &plan.playbook,
+        &digest,
+        &serde_json::to_string(&plan)?,
+        &settings.actor,
+        now,
+    )?;
     let dry = if args.offline {
         None
     } else {
         let rt = runtime()?;
         Some(rt.block_on(async {
-            let conn = aws::Connection::from_environment(args.aws.endpoint_url.as_deref(), None).await;
+            let conn =
+                aws::Connection::from_environment(args.aws.endpoint_url.as_deref(), None).await;
             aws::respond::dry_run(&conn, &plan, now).await
         }))
     };
@@ -278,16 +341,39 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         return Ok(true);
     }
     let mut out = Printable(std::io::stdout().lock());
-    writeln!(out, "Plan {plan_id} for case {}: {} ({})", case.id, plan.playbook_title, plan.playbook)?;
+    writeln!(
+        out,
+        "Plan {plan_id} for case {}: {} ({})",
+        case.id, plan.playbook_title, plan.playbook
+    )?;
     writeln!(out, "digest {digest}")?;
-    writeln!(out, "{}", if dry.is_some() { "Dry-run: the exact calls a run would make now (only reads were sent):" } else { "Offline: the calls from the actions' templates:" })?;
+    writeln!(
+        out,
+        "{}",
+        if dry.is_some() {
+            "Dry-run: the exact calls a run would make now (only reads were sent):"
+        } else {
+            "Offline: the calls from the actions' templates:"
+        }
+    )?;
     for (i, step) in plan.steps.iter().enumerate() {
-        writeln!(out, "\n{:>2}. {} [{}] {}", i + 1, step.key, step.action, step.target)?;
+        writeln!(
+            out,
+            "\n{:>2}. {} [{}] {}",
+            i + 1,
+            step.key,
+            step.action,
+            step.target
+        )?;
         writeln!(out, "    {}", step.title)?;
         match dry.as_ref().map(|d| &d[i]) {
             Some(d) => {
                 if let Some(tag) = &d.protected {
-                    let what = if step.override_protected { "acted on by override" } else { "will be SKIPPED (guardrail)" };
+                    let what = if step.override_protected {
+                        "acted on by override"
+                    } else {
+                        "will be SKIPPED (guardrail)"
+                    };
                     writeln!(out, "    PROTECTED ({tag}): {what}")?;
                 }
                 if let Some(e) = &d.error {
@@ -313,7 +399,11 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         writeln!(out, "\n  not planned: {}: {}", l.spec, l.reason)?;
     }
     writeln!(out, "\nApproval: {}", describe_rule(&rule))?;
-    writeln!(out, "Next: firebreak respond approve {} --plan {plan_id}   (as each approver: --actor NAME)", case.id)?;
+    writeln!(
+        out,
+        "Next: firebreak respond approve {} --plan {plan_id}   (as each approver: --actor NAME)",
+        case.id
+    )?;
     Ok(true)
 }
 
@@ -325,7 +415,11 @@ fn approval_rule(settings: &Settings, plan: &Plan) -> ApprovalRule {
 }
 
 fn describe_rule(rule: &ApprovalRule) -> String {
-    let who = if rule.roles.is_empty() { "anyone".to_string() } else { format!("members of {}", rule.roles.join(" or ")) };
+    let who = if rule.roles.is_empty() {
+        "anyone".to_string()
+    } else {
+        format!("members of {}", rule.roles.join(" or "))
+    };
     format!("{} distinct approver(s) from {who}", rule.count)
 }
 
@@ -343,11 +437,19 @@ fn pick_plan(store: &Store, case: CaseId, plan_id: Option<i64>) -> Result<(Respo
         None => store
             .response_plans(store.live_case(case)?.id)?
             .pop()
-            .with_context(|| format!("case {case} has no response plan: make one with firebreak respond plan {case}"))?,
+            .with_context(|| {
+                format!(
+                    "case {case} has no response plan: make one with firebreak respond plan {case}"
+                )
+            })?,
     };
-    let plan: Plan = serde_json::from_str(&row.plan).with_context(|| format!("stored plan {} is unreadable", row.id))?;
+    let plan: Plan = serde_json::from_str(&row.plan)
+        .with_context(|| format!("stored plan {} is unreadable", row.id))?;
     if plan.digest() != row.digest {
-        bail!("stored plan {} does not match its digest: it was altered after it was made", row.id);
+        bail!(
+            "stored plan {} does not match its digest: it was altered after it was made",
+            row.id
+        );
     }
     Ok((row, plan))
 }
@@ -365,16 +467,37 @@ fn approve_cmd(case: CaseId, plan_id: Option<i64>, args: &StoreArgs) -> Result<b
     let mut store = Store::open(&settings.db)?;
     let (row, plan) = pick_plan(&store, case, plan_id)?;
     let rule = approval_rule(&settings, &plan);
-    let roles = settings.plan.as_ref().map(|p| roles_of(&p.plan, &settings.actor)).unwrap_or_default();
-    let approval = Approval { by: settings.actor.clone(), roles, at_ms: now_ms(), plan_digest: row.digest.clone() };
+    let roles = settings
+        .plan
+        .as_ref()
+        .map(|p| roles_of(&p.plan, &settings.actor))
+        .unwrap_or_default();
+    let approval = Approval {
+        by: settings.actor.clone(),
+        roles,
+        at_ms: now_ms(),
+        plan_digest: row.digest.clone(),
+    };
     let earlier = stored_approvals(&store, row.id)?;
     admit(&plan, &rule, &earlier, &approval)?;
-    store.add_approval(row.id, &approval.by, &serde_json::to_string(&approval)?, approval.at_ms)?;
+    store.add_approval(
+        row.id,
+        &approval.by,
+        &serde_json::to_string(&approval)?,
+        approval.at_ms,
+    )?;
     let mut all = earlier;
     all.push(approval);
     match playbook::approve(plan, &rule, &all) {
-        Ok(_) => println!("plan {} approved by {}: run it with firebreak respond run {case} --plan {}", row.id, settings.actor, row.id),
-        Err(p) => println!("approval recorded ({}); still needed: {}", settings.actor, p.missing.join("; ")),
+        Ok(_) => println!(
+            "plan {} approved by {}: run it with firebreak respond run {case} --plan {}",
+            row.id, settings.actor, row.id
+        ),
+        Err(p) => println!(
+            "approval recorded ({}); still needed: {}",
+            settings.actor,
+            p.missing.join("; ")
+        ),
     }
     Ok(true)
 }
@@ -404,10 +527,22 @@ impl Journal for StoreJournal<'_> {
     fn save(&mut self, step: &Step, r: &Receipt) -> Result<(), JournalError> {
         let json = serde_json::to_string(r).map_err(journal_error)?;
         self.store
-            .save_receipt(self.plan, &step.key, r.status.name(), &json, &self.actor, now_ms())
+            .save_receipt(
+                self.plan,
+                &step.key,
+                r.status.name(),
+                &json,
+                &self.actor,
+                now_ms(),
+            )
             .map_err(journal_error)
     }
-    fn calls(&mut self, step: &Step, phase: &str, calls: &[aws::ApiCall]) -> Result<(), JournalError> {
+    fn calls(
+        &mut self,
+        step: &Step,
+        phase: &str,
+        calls: &[aws::ApiCall],
+    ) -> Result<(), JournalError> {
         let at_ms = now_ms();
         let rows: Vec<CallRow> = calls
             .iter()
@@ -421,10 +556,18 @@ impl Journal for StoreJournal<'_> {
                 at_ms,
             })
             .collect();
-        self.store.add_calls(self.plan, &rows).map_err(journal_error)
+        self.store
+            .add_calls(self.plan, &rows)
+            .map_err(journal_error)
     }
     fn task(&mut self, step: &Step) -> Result<(), JournalError> {
-        let text = step.instructions.as_deref().unwrap_or(&step.title).split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = step
+            .instructions
+            .as_deref()
+            .unwrap_or(&step.title)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let title = format!("{} / {}: {text}", self.playbook, step.spec);
         self.store
             .add_task(self.case, &title, None, None, &self.actor, now_ms())
@@ -433,14 +576,25 @@ impl Journal for StoreJournal<'_> {
     }
 }
 
-fn run_cmd(case: CaseId, plan_id: Option<i64>, aws_args: &AwsArgs, args: &StoreArgs, rollback: Option<Vec<String>>) -> Result<bool> {
+fn run_cmd(
+    case: CaseId,
+    plan_id: Option<i64>,
+    aws_args: &AwsArgs,
+    args: &StoreArgs,
+    rollback: Option<Vec<String>>,
+) -> Result<bool> {
     let settings = args.resolve()?;
     let mut store = Store::open(&settings.db)?;
     let (row, plan) = pick_plan(&store, case, plan_id)?;
     let rule = approval_rule(&settings, &plan);
     let approvals = stored_approvals(&store, row.id)?;
-    let approved = playbook::approve(plan, &rule, &approvals)
-        .map_err(|p| anyhow::anyhow!("plan {} cannot run: {p} (firebreak respond approve {case} --plan {})", row.id, row.id))?;
+    let approved = playbook::approve(plan, &rule, &approvals).map_err(|p| {
+        anyhow::anyhow!(
+            "plan {} cannot run: {p} (firebreak respond approve {case} --plan {})",
+            row.id,
+            row.id
+        )
+    })?;
     let mut journal = StoreJournal {
         store: &mut store,
         plan: row.id,
@@ -460,11 +614,23 @@ fn run_cmd(case: CaseId, plan_id: Option<i64>, aws_args: &AwsArgs, args: &StoreA
         }
     })?;
     let mut out = Printable(std::io::stdout().lock());
-    let what = if rollback.is_some() { "Rollback of plan" } else { "Run of plan" };
-    writeln!(out, "{what} {} ({}) for case {}", row.id, row.playbook, row.case_id)?;
+    let what = if rollback.is_some() {
+        "Rollback of plan"
+    } else {
+        "Run of plan"
+    };
+    writeln!(
+        out,
+        "{what} {} ({}) for case {}",
+        row.id, row.playbook, row.case_id
+    )?;
     print_report(&mut out, &report)?;
     if rollback.is_none() && report.ok() {
-        writeln!(out, "\nEvery step done and verified. When containment holds: firebreak case transition {} contained", row.case_id)?;
+        writeln!(
+            out,
+            "\nEvery step done and verified. When containment holds: firebreak case transition {} contained",
+            row.case_id
+        )?;
     }
     Ok(report.ok())
 }
@@ -478,7 +644,13 @@ fn print_report(out: &mut impl Write, report: &Report) -> Result<()> {
             _ => "FAIL",
         };
         let earlier = if s.earlier { " (earlier run)" } else { "" };
-        writeln!(out, "  [{mark}] {} {}{earlier}: {}", s.key, s.target, s.status.name())?;
+        writeln!(
+            out,
+            "  [{mark}] {} {}{earlier}: {}",
+            s.key,
+            s.target,
+            s.status.name()
+        )?;
         for c in &s.calls {
             writeln!(out, "         → {c}")?;
         }
@@ -488,11 +660,20 @@ fn print_report(out: &mut impl Write, report: &Report) -> Result<()> {
     }
     if let Some(h) = &report.halted {
         writeln!(out, "\nHALTED: {h}")?;
-        writeln!(out, "Fix the cause and run again (finished steps are not repeated), or undo: firebreak respond rollback")?;
+        writeln!(
+            out,
+            "Fix the cause and run again (finished steps are not repeated), or undo: firebreak respond rollback"
+        )?;
     }
     if !report.rolled_back.is_empty() {
         writeln!(out, "\nRolled back:")?;
-        print_report(out, &Report { steps: report.rolled_back.clone(), ..Default::default() })?;
+        print_report(
+            out,
+            &Report {
+                steps: report.rolled_back.clone(),
+                ..Default::default()
+            },
+        )?;
     }
     Ok(())
 }
@@ -519,18 +700,37 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
         return Ok(true);
     }
     let mut out = Printable(std::io::stdout().lock());
-    writeln!(out, "Plan {} for case {}: {} ({}), made by {} at {}", row.id, row.case_id, plan.playbook_title, plan.playbook, row.created_by, format_iso(row.created_ms))?;
+    writeln!(
+        out,
+        "Plan {} for case {}: {} ({}), made by {} at {}",
+        row.id,
+        row.case_id,
+        plan.playbook_title,
+        plan.playbook,
+        row.created_by,
+        format_iso(row.created_ms)
+    )?;
     match &approved {
         Ok(_) => writeln!(out, "Approved")?,
         Err(p) => writeln!(out, "Not approved: {}", p.missing.join("; "))?,
     }
     for a in &approvals {
-        writeln!(out, "  approved by {} ({}) at {}", a.by, a.roles.join(", "), format_iso(a.at_ms))?;
+        writeln!(
+            out,
+            "  approved by {} ({}) at {}",
+            a.by,
+            a.roles.join(", "),
+            format_iso(a.at_ms)
+        )?;
     }
     for s in &plan.steps {
         let r = receipts.get(&s.key);
         let status = r.map_or("pending", |r| r.status.name());
-        writeln!(out, "  {:<16} {} [{}] {}", status, s.key, s.action, s.target)?;
+        writeln!(
+            out,
+            "  {:<16} {} [{}] {}",
+            status, s.key, s.action, s.target
+        )?;
         if let Some(r) = r {
             for c in &r.calls {
                 writeln!(out, "      → {c}")?;
@@ -543,6 +743,11 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
             }
         }
     }
-    writeln!(out, "{} AWS calls recorded ({} failed)", calls.len(), calls.iter().filter(|c| !c.ok).count())?;
+    writeln!(
+        out,
+        "{} AWS calls recorded ({} failed)",
+        calls.len(),
+        calls.iter().filter(|c| !c.ok).count()
+    )?;
     Ok(true)
 }

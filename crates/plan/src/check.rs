@@ -542,23 +542,38 @@ fn criteria_empty(c: &crate::model::Criteria) -> bool {
 fn check_approval(c: &mut Checker<'_>, approval: &crate::model::Approval, f: &str) {
     let plan = c.plan;
     if approval.roles.is_empty() {
-        c.error(approval.count.line, format!("{f}.approval.roles"), "name the roles that approve");
+        c.error(
+            approval.count.line,
+            format!("{f}.approval.roles"),
+            "name the roles that approve",
+        );
     }
     let mut people = BTreeSet::new();
     for r in &approval.roles {
         match plan.role(&r.value) {
-            None => c.error(r.line, format!("{f}.approval.roles"), format!("unknown role `{}`", r.value)),
+            None => c.error(
+                r.line,
+                format!("{f}.approval.roles"),
+                format!("unknown role `{}`", r.value),
+            ),
             Some(role) => people.extend(role.members.iter().map(|m| m.value.as_str())),
         }
     }
     let count = approval.count.value;
     if count == 0 {
-        c.error(approval.count.line, format!("{f}.approval.count"), "at least one approver is needed");
+        c.error(
+            approval.count.line,
+            format!("{f}.approval.count"),
+            "at least one approver is needed",
+        );
     } else if !approval.roles.is_empty() && (people.len() as u32) < count {
         c.error(
             approval.count.line,
             format!("{f}.approval.count"),
-            format!("{count} distinct approvers are needed, but the roles have {} members", people.len()),
+            format!(
+                "{count} distinct approvers are needed, but the roles have {} members",
+                people.len()
+            ),
         );
     }
 }
@@ -768,7 +783,11 @@ fn check_aws(c: &mut Checker<'_>) {
     if let Some(m) = &aws.management_account
         && !is_account(&m.value)
     {
-        c.error(m.line, "aws.management_account", format!("`{}` is not a 12-digit account id", m.value));
+        c.error(
+            m.line,
+            "aws.management_account",
+            format!("`{}` is not a 12-digit account id", m.value),
+        );
     }
     if aws.accounts.is_empty() {
         c.error(

@@ -254,7 +254,10 @@ impl Action {
     /// configuration are undone; reads, snapshots and restored logging are not.
     pub fn reversible(self) -> bool {
         self.class() == Class::Disruptive
-            || matches!(self, Action::TagInstance | Action::ProtectInstance | Action::EnableVersioning)
+            || matches!(
+                self,
+                Action::TagInstance | Action::ProtectInstance | Action::EnableVersioning
+            )
     }
 }
 
@@ -273,6 +276,7 @@ impl Serialize for Action {
 impl<'de> Deserialize<'de> for Action {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
-        Action::from_name(&s).ok_or_else(|| serde::de::Error::custom(format!("unknown action `{s}`")))
+        Action::from_name(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown action `{s}`")))
     }
 }

@@ -28,7 +28,10 @@ impl ApprovalRule {
     /// The rule of an IR plan level: its `approval`, else the roles responsible or
     /// accountable for containment, one approver.
     pub fn from_plan(ir: &plan::Plan, level: Option<&str>) -> ApprovalRule {
-        if let Some(a) = level.and_then(|l| ir.level(l)).and_then(|l| l.approval.as_ref()) {
+        if let Some(a) = level
+            .and_then(|l| ir.level(l))
+            .and_then(|l| l.approval.as_ref())
+        {
             return ApprovalRule {
                 roles: a.roles.iter().map(|r| r.value.clone()).collect(),
                 count: a.count.value.max(1),
@@ -100,7 +103,11 @@ pub fn admit(
     }
     // Anyone who can satisfy the level, or a step's extra role, may approve.
     let mut allowed: BTreeSet<&str> = rule.roles.iter().map(String::as_str).collect();
-    allowed.extend(plan.steps.iter().flat_map(|s| s.approval_roles.iter().map(String::as_str)));
+    allowed.extend(
+        plan.steps
+            .iter()
+            .flat_map(|s| s.approval_roles.iter().map(String::as_str)),
+    );
     if !rule.roles.is_empty() && !a.roles.iter().any(|r| allowed.contains(r.as_str())) {
         return Err(ApprovalError::NotAllowed {
             by: a.by.clone(),
@@ -135,9 +142,16 @@ impl ApprovedPlan {
 }
 
 /// Checks `approvals` against the rule and the plan's own step requirements.
-pub fn approve(plan: Plan, rule: &ApprovalRule, approvals: &[Approval]) -> Result<ApprovedPlan, Pending> {
+pub fn approve(
+    plan: Plan,
+    rule: &ApprovalRule,
+    approvals: &[Approval],
+) -> Result<ApprovedPlan, Pending> {
     let digest = plan.digest();
-    let valid: Vec<&Approval> = approvals.iter().filter(|a| a.plan_digest == digest).collect();
+    let valid: Vec<&Approval> = approvals
+        .iter()
+        .filter(|a| a.plan_digest == digest)
+        .collect();
     let mut missing = Vec::new();
     let qualified: BTreeSet<&str> = valid
         .iter()
@@ -170,7 +184,10 @@ pub fn approve(plan: Plan, rule: &ApprovalRule, approvals: &[Approval]) -> Resul
                 .filter(|s| s.approval_roles.iter().any(|r| r == role))
                 .map(|s| s.key.as_str())
                 .collect();
-            missing.push(format!("an approval from role {role} (for {})", steps.join(", ")));
+            missing.push(format!(
+                "an approval from role {role} (for {})",
+                steps.join(", ")
+            ));
         }
     }
     if !missing.is_empty() {

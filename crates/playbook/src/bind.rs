@@ -31,32 +31,37 @@ pub struct Exclusions {
 /// Binds the resources of a case from its alerts and the records they fired on.
 pub fn bind(alerts: &[AlertRecord], records: &[Value], ex: &Exclusions) -> Bindings {
     let mut b = Binder {
-        out: BTreeSet::new(),
+        out: Default::default(),
         ex,
     };
     for a in alerts {
         let account = a.account.as_deref().unwrap_or_default();
-        let region = a.region.as_deref().unwrap_or("us-east-1");
-        if !account.is_empty() {
-            b.add(TargetKind::Account, account, account, region, None);
-        }
-        for e in &a.entities {
-            if e.kind == EntityKind::Instance && !account.is_empty() {
-                b.add(TargetKind::Instance, &e.value, account, region, None);
+        b.add(TargetKind::Account, account, account, GLOBAL_REGION, None);
+        if let Some(region) = a.region.as_deref() {
+            for e in &a.entities {
+                if e.kind == EntityKind::Instance {
+                    b.add(TargetKind::Instance, &e.value, account, region, None);
+                }
             }
         }
         if let Some(p) = &a.principal {
-            b.principal(p, a.access_key_id.as_deref(), region);
+            b.principal(p, a.access_key_id.as_deref(), GLOBAL_REGION);
         }
     }
     for r in records {
         b.record(r);
     }
-    Bindings { targets: b.out }
+    Bindings {
+        targets: b.out.into_values().collect(),
+    }
 }
 
+/// Where calls for global resources (IAM, Organizations) go.
+const GLOBAL_REGION: &str = "us-east-1";
+
 struct Binder<'a> {
-    out: BTreeSet<Target>,
+    /// One target per (kind, account, id): a resource seen in several records is bound once.
+    out: std::collections::BTreeMap<(TargetKind, String, String), Target>,
     ex: &'a Exclusions,
 }
 
@@ -80,7 +85,14 @@ fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
 }
 
 impl Binder<'_> {
-    fn add(&mut self, kind: TargetKind, id: &str, account: &str, region: &str, parent: Option<&str>) {
+    fn add(
+        &mut self,
+        kind: TargetKind,
+        id: &str,
+        account: &str,
+        region: &str,
+        parent: Option<&str>,
+    ) {
         if id.is_empty() || !model::entity::is_account_id(account) {
             return;
         }
@@ -94,9 +106,16 @@ impl Binder<'_> {
         if kind == TargetKind::Instance && !model::entity::is_instance_id(id) {
             return;
         }
+        let region = if kind.is_global() {
+            GLOBAL_REGION
+        } else {
+            region
+        };
         let mut t = Target::new(kind, id, account, region);
         t.parent = parent.map(str::to_string);
-        self.out.insert(t);
+        self.out
+            .entry((kind, account.to_string(), id.to_string()))
+            .or_insert(t);
     }
 
     /// The actor: an IAM user and its access key, or an assumed role.
@@ -107,7 +126,9 @@ impl Binder<'_> {
         if let Some(path) = resource.strip_prefix("user/") {
             let user = path.rsplit('/').next().unwrap_or(path);
             self.add(TargetKind::User, user, account, region, None);
-            if let Some(k) = key.filter(|k| k.starts_with("AKIA") && model::entity::is_access_key_id(k)) {
+            if let Some(k) =
+                key.filter(|k| k.starts_with("AKIA") && model::entity::is_access_key_id(k))
+            {
                 self.add(TargetKind::AccessKey, k, account, region, Some(user));
             }
         } else if let Some(rest) = resource.strip_prefix("assumed-role/") {

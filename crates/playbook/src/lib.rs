@@ -19,15 +19,42 @@ pub use target::{Target, TargetKind};
 
 /// The bundled playbooks: (name, YAML).
 pub const BUNDLED: &[(&str, &str)] = &[
-    ("iam-user-access-key-compromise", include_str!("../../../playbooks/iam-user-access-key-compromise.yaml")),
-    ("role-credentials-compromise", include_str!("../../../playbooks/role-credentials-compromise.yaml")),
-    ("ec2-instance-compromise", include_str!("../../../playbooks/ec2-instance-compromise.yaml")),
-    ("s3-public-or-exfiltration", include_str!("../../../playbooks/s3-public-or-exfiltration.yaml")),
-    ("snapshot-ami-shared-out", include_str!("../../../playbooks/snapshot-ami-shared-out.yaml")),
-    ("logging-tampering", include_str!("../../../playbooks/logging-tampering.yaml")),
-    ("root-account-use", include_str!("../../../playbooks/root-account-use.yaml")),
-    ("crypto-mining-instance", include_str!("../../../playbooks/crypto-mining-instance.yaml")),
-    ("lambda-backdoor", include_str!("../../../playbooks/lambda-backdoor.yaml")),
+    (
+        "iam-user-access-key-compromise",
+        include_str!("../../../playbooks/iam-user-access-key-compromise.yaml"),
+    ),
+    (
+        "role-credentials-compromise",
+        include_str!("../../../playbooks/role-credentials-compromise.yaml"),
+    ),
+    (
+        "ec2-instance-compromise",
+        include_str!("../../../playbooks/ec2-instance-compromise.yaml"),
+    ),
+    (
+        "s3-public-or-exfiltration",
+        include_str!("../../../playbooks/s3-public-or-exfiltration.yaml"),
+    ),
+    (
+        "snapshot-ami-shared-out",
+        include_str!("../../../playbooks/snapshot-ami-shared-out.yaml"),
+    ),
+    (
+        "logging-tampering",
+        include_str!("../../../playbooks/logging-tampering.yaml"),
+    ),
+    (
+        "root-account-use",
+        include_str!("../../../playbooks/root-account-use.yaml"),
+    ),
+    (
+        "crypto-mining-instance",
+        include_str!("../../../playbooks/crypto-mining-instance.yaml"),
+    ),
+    (
+        "lambda-backdoor",
+        include_str!("../../../playbooks/lambda-backdoor.yaml"),
+    ),
 ];
 
 /// The bundled playbooks, parsed (they are validated by the test suite).

@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 /// A playbook that cannot be planned against a case.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
-    #[error("playbook {playbook}: input `{input}` ({kind}) is required, but case {case} names no {kind}")]
+    #[error(
+        "playbook {playbook}: input `{input}` ({kind}) is required, but case {case} names no {kind}"
+    )]
     MissingInput {
         playbook: String,
         case: CaseId,
@@ -24,7 +26,9 @@ pub enum PlanError {
     },
     #[error("playbook {playbook} has no step `{step}` (--include)")]
     UnknownStep { playbook: String, step: String },
-    #[error("playbook {playbook}: every step was left out or found nothing to act on in case {case}")]
+    #[error(
+        "playbook {playbook}: every step was left out or found nothing to act on in case {case}"
+    )]
     Empty { playbook: String, case: CaseId },
     #[error("case {case} names no account to act in")]
     NoAccount { case: CaseId },
@@ -198,13 +202,23 @@ pub fn plan(
         }
         let targets: Vec<&Target> = match &spec.for_each {
             Some(input) => {
-                let kind = book.input(input).map(|i| i.kind).unwrap_or(spec.action.target());
+                let kind = book
+                    .input(input)
+                    .map(|i| i.kind)
+                    .unwrap_or(spec.action.target());
                 bindings.of_kind(kind).collect()
             }
             None => {
                 // Account-wide and manual steps: the case's account(s); a manual step runs once.
-                let first = accounts.first().copied().ok_or(PlanError::NoAccount { case: case_id })?;
-                if spec.action == Action::Manual { vec![first] } else { accounts.clone() }
+                let first = accounts
+                    .first()
+                    .copied()
+                    .ok_or(PlanError::NoAccount { case: case_id })?;
+                if spec.action == Action::Manual {
+                    vec![first]
+                } else {
+                    accounts.clone()
+                }
             }
         };
         let mut any = false;
@@ -225,7 +239,10 @@ pub fn plan(
             steps.push(Step {
                 key: format!("{}@{}", spec.id, t.id),
                 spec: spec.id.clone(),
-                title: spec.title.clone().unwrap_or_else(|| spec.action.description().to_string()),
+                title: spec
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| spec.action.description().to_string()),
                 action: spec.action,
                 params: spec.params.clone(),
                 on_failure: spec.on_failure,

@@ -201,7 +201,10 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
         problems.push(err(
             line(&raw.name),
             "name",
-            format!("`{}` is not a playbook name (lower-case letters, digits, `-`)", raw.name.value),
+            format!(
+                "`{}` is not a playbook name (lower-case letters, digits, `-`)",
+                raw.name.value
+            ),
         ));
     }
     let mut inputs: Vec<Input> = Vec::new();
@@ -212,7 +215,11 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
             problems.push(err(
                 line(&r.kind),
                 &format!("{field}.kind"),
-                format!("unknown kind `{}` (one of {})", r.kind.value, known.join(", ")),
+                format!(
+                    "unknown kind `{}` (one of {})",
+                    r.kind.value,
+                    known.join(", ")
+                ),
             ));
             continue;
         };
@@ -239,14 +246,20 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
             problems.push(err(
                 line(&r.id),
                 &format!("{field}.id"),
-                format!("step id `{}` is not a unique name (lower-case letters, digits, `-`)", r.id.value),
+                format!(
+                    "step id `{}` is not a unique name (lower-case letters, digits, `-`)",
+                    r.id.value
+                ),
             ));
         }
         let Some(action) = Action::from_name(&r.action.value) else {
             problems.push(err(
                 line(&r.action),
                 &format!("{field}.action"),
-                format!("unknown action `{}` (`firebreak respond actions` lists them)", r.action.value),
+                format!(
+                    "unknown action `{}` (`firebreak respond actions` lists them)",
+                    r.action.value
+                ),
             ));
             continue;
         };
@@ -263,7 +276,10 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
                         &format!("{field}.for_each"),
                         format!(
                             "`{}` acts on a {}, but input `{}` holds {}s",
-                            action, action.target(), input.name, input.kind
+                            action,
+                            action.target(),
+                            input.name,
+                            input.kind
                         ),
                     ))
                 }
@@ -273,10 +289,17 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
             problems.push(err(
                 line(&r.action),
                 &format!("{field}.for_each"),
-                format!("`{action}` acts on a {}: name the input to act on", action.target()),
+                format!(
+                    "`{action}` acts on a {}: name the input to act on",
+                    action.target()
+                ),
             ));
         }
-        if action == Action::Manual && r.instructions.as_deref().is_none_or(|s| s.trim().is_empty()) {
+        if action == Action::Manual
+            && r.instructions
+                .as_deref()
+                .is_none_or(|s| s.trim().is_empty())
+        {
             problems.push(err(
                 line(&r.id),
                 &format!("{field}.instructions"),
@@ -312,7 +335,11 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
         });
     }
     if raw.steps.is_empty() {
-        problems.push(err(line(&raw.name), "steps", "a playbook needs at least one step".into()));
+        problems.push(err(
+            line(&raw.name),
+            "steps",
+            "a playbook needs at least one step".into(),
+        ));
     }
     if !problems.is_empty() {
         return Err(problems);

@@ -68,7 +68,10 @@ impl TargetKind {
 
     /// IAM and Organizations resources are global: their region is only where the call goes.
     pub fn is_global(self) -> bool {
-        matches!(self, Self::AccessKey | Self::User | Self::Role | Self::Account)
+        matches!(
+            self,
+            Self::AccessKey | Self::User | Self::Role | Self::Account
+        )
     }
 }
 

@@ -82,7 +82,9 @@ impl Store {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {PLAN_COLUMNS} FROM response_plans WHERE case_id = ?1 ORDER BY id"
         ))?;
-        let rows = stmt.query_map([case], plan_row)?.collect::<rusqlite::Result<_>>()?;
+        let rows = stmt
+            .query_map([case], plan_row)?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
@@ -128,10 +130,12 @@ impl Store {
 
     /// A plan's approvals (JSON), in the order given.
     pub fn approvals(&self, plan: i64) -> Result<Vec<String>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT approval FROM response_approvals WHERE plan_id = ?1 ORDER BY at_ms, approver")?;
-        let rows = stmt.query_map([plan], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        let mut stmt = self.conn.prepare(
+            "SELECT approval FROM response_approvals WHERE plan_id = ?1 ORDER BY at_ms, approver",
+        )?;
+        let rows = stmt
+            .query_map([plan], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
@@ -146,7 +150,9 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         let row = self.response_plan(plan)?;
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let previous: Option<String> = tx
             .query_row(
                 "SELECT status FROM response_steps WHERE plan_id = ?1 AND step = ?2",
@@ -171,7 +177,10 @@ impl Store {
                 serde_json::json!({ "plan": plan, "step": step, "receipt": receipt }),
             )?;
         }
-        tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![row.case_id, now_ms])?;
+        tx.execute(
+            "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
+            params![row.case_id, now_ms],
+        )?;
         tx.commit()?;
         Ok(())
     }
@@ -196,7 +205,16 @@ impl Store {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
             )?;
             for c in calls {
-                stmt.execute(params![plan, c.step, c.phase, c.service, c.operation, c.status, c.ok, c.at_ms])?;
+                stmt.execute(params![
+                    plan,
+                    c.step,
+                    c.phase,
+                    c.service,
+                    c.operation,
+                    c.status,
+                    c.ok,
+                    c.at_ms
+                ])?;
             }
         }
         tx.commit()?;

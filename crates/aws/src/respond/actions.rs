@@ -34,7 +34,9 @@ pub(crate) trait Act {
         if before == now {
             Ok(())
         } else {
-            Err(format!("state is {now:?}, before the run it was {before:?}"))
+            Err(format!(
+                "state is {now:?}, before the run it was {before:?}"
+            ))
         }
     }
 }
@@ -49,7 +51,11 @@ fn not_found(e: &AwsError, codes: &[&str]) -> bool {
 
 /// IAM returns policy documents URL-encoded; decode when they are.
 pub(crate) fn policy_json(doc: &str) -> Value {
-    let decoded = if doc.trim_start().starts_with('%') { percent_decode(doc) } else { doc.to_string() };
+    let decoded = if doc.trim_start().starts_with('%') {
+        percent_decode(doc)
+    } else {
+        doc.to_string()
+    };
     serde_json::from_str(&decoded).unwrap_or(Value::String(decoded))
 }
 
@@ -79,7 +85,11 @@ fn param<'a>(s: &'a Step, key: &str) -> Option<&'a str> {
 
 /// The instance, described.
 async fn instance(cx: &Cx<'_>, id: &str) -> Result<aws_sdk_ec2::types::Instance, AwsError> {
-    let out = send!("ec2", "DescribeInstances", cx.ec2().describe_instances().instance_ids(id))?;
+    let out = send!(
+        "ec2",
+        "DescribeInstances",
+        cx.ec2().describe_instances().instance_ids(id)
+    )?;
     out.reservations()
         .iter()
         .flat_map(|r| r.instances())
@@ -94,7 +104,10 @@ async fn instance(cx: &Cx<'_>, id: &str) -> Result<aws_sdk_ec2::types::Instance,
 }
 
 /// The instance's current instance-profile association (id, profile ARN).
-pub(crate) async fn profile_association(cx: &Cx<'_>, id: &str) -> Result<Option<(String, String)>, AwsError> {
+pub(crate) async fn profile_association(
+    cx: &Cx<'_>,
+    id: &str,
+) -> Result<Option<(String, String)>, AwsError> {
     use aws_sdk_ec2::types::{Filter, IamInstanceProfileAssociationState as S};
     let out = send!(
         "ec2",
@@ -110,7 +123,10 @@ pub(crate) async fn profile_association(cx: &Cx<'_>, id: &str) -> Result<Option<
         .map(|a| {
             (
                 a.association_id().unwrap_or_default().to_string(),
-                a.iam_instance_profile().and_then(|p| p.arn()).unwrap_or_default().to_string(),
+                a.iam_instance_profile()
+                    .and_then(|p| p.arn())
+                    .unwrap_or_default()
+                    .to_string(),
             )
         }))
 }
@@ -121,15 +137,20 @@ pub(crate) async fn subnet_acl(cx: &Cx<'_>, subnet: &str) -> Result<(String, Str
     let out = send!(
         "ec2",
         "DescribeNetworkAcls",
-        cx.ec2()
-            .describe_network_acls()
-            .filters(Filter::builder().name("association.subnet-id").values(subnet).build())
+        cx.ec2().describe_network_acls().filters(
+            Filter::builder()
+                .name("association.subnet-id")
+                .values(subnet)
+                .build()
+        )
     )?;
     for acl in out.network_acls() {
         for a in acl.associations() {
             if a.subnet_id() == Some(subnet) {
                 return Ok((
-                    a.network_acl_association_id().unwrap_or_default().to_string(),
+                    a.network_acl_association_id()
+                        .unwrap_or_default()
+                        .to_string(),
                     acl.network_acl_id().unwrap_or_default().to_string(),
                 ));
             }
@@ -156,18 +177,27 @@ impl Act for TagInstance {
         Ok(i.tags()
             .iter()
             .filter(|t| matches!(t.key(), Some(CASE_TAG | STATUS_TAG)))
-            .map(|t| (t.key().unwrap_or_default().into(), t.value().unwrap_or_default().into()))
+            .map(|t| {
+                (
+                    t.key().unwrap_or_default().into(),
+                    t.value().unwrap_or_default().into(),
+                )
+            })
             .collect())
     }
     fn effect(cx: &Cx<'_>, s: &Step, _: &Self::State) -> Result<Vec<Call>, String> {
         Ok(vec![Call::CreateTags {
             resource: s.target.id.clone(),
-            tags: vec![(CASE_TAG.into(), cx.case.to_string()), (STATUS_TAG.into(), "quarantined".into())],
+            tags: vec![
+                (CASE_TAG.into(), cx.case.to_string()),
+                (STATUS_TAG.into(), "quarantined".into()),
+            ],
         }])
     }
     fn holds(cx: &Cx<'_>, _: &Step, after: &Self::State, _: &[Value]) -> Result<(), String> {
         check(
-            after.get(CASE_TAG) == Some(&cx.case.to_string()) && after.get(STATUS_TAG).is_some_and(|v| v == "quarantined"),
+            after.get(CASE_TAG) == Some(&cx.case.to_string())
+                && after.get(STATUS_TAG).is_some_and(|v| v == "quarantined"),
             || format!("tags are {after:?}"),
         )
     }
@@ -179,7 +209,10 @@ impl Act for TagInstance {
             .map(str::to_string)
             .collect();
         if !absent.is_empty() {
-            calls.push(Call::DeleteTags { resource: s.target.id.clone(), keys: absent });
+            calls.push(Call::DeleteTags {
+                resource: s.target.id.clone(),
+                keys: absent,
+            });
         }
         if !before.is_empty() {
             calls.push(Call::CreateTags {
@@ -206,15 +239,24 @@ impl Act for ProtectInstance {
         let term = send!(
             "ec2",
             "DescribeInstanceAttribute",
-            cx.ec2().describe_instance_attribute().instance_id(id).attribute(N::DisableApiTermination)
+            cx.ec2()
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(N::DisableApiTermination)
         )?;
         let shut = send!(
             "ec2",
             "DescribeInstanceAttribute",
-            cx.ec2().describe_instance_attribute().instance_id(id).attribute(N::InstanceInitiatedShutdownBehavior)
+            cx.ec2()
+                .describe_instance_attribute()
+                .instance_id(id)
+                .attribute(N::InstanceInitiatedShutdownBehavior)
         )?;
         Ok(Protection {
-            termination_protected: term.disable_api_termination().and_then(|v| v.value()).unwrap_or(false),
+            termination_protected: term
+                .disable_api_termination()
+                .and_then(|v| v.value())
+                .unwrap_or(false),
             shutdown_behavior: shut
                 .instance_initiated_shutdown_behavior()
                 .and_then(|v| v.value())
@@ -226,20 +268,35 @@ impl Act for ProtectInstance {
         let id = s.target.id.clone();
         let mut calls = Vec::new();
         if !b.termination_protected {
-            calls.push(Call::SetTerminationProtection { instance: id.clone(), on: true });
+            calls.push(Call::SetTerminationProtection {
+                instance: id.clone(),
+                on: true,
+            });
         }
         if b.shutdown_behavior != "stop" {
-            calls.push(Call::SetShutdownBehavior { instance: id, behavior: "stop".into() });
+            calls.push(Call::SetShutdownBehavior {
+                instance: id,
+                behavior: "stop".into(),
+            });
         }
         Ok(calls)
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Protection, _: &[Value]) -> Result<(), String> {
-        check(a.termination_protected && a.shutdown_behavior == "stop", || format!("{a:?}"))
+        check(
+            a.termination_protected && a.shutdown_behavior == "stop",
+            || format!("{a:?}"),
+        )
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Protection) -> Vec<Call> {
         vec![
-            Call::SetTerminationProtection { instance: s.target.id.clone(), on: b.termination_protected },
-            Call::SetShutdownBehavior { instance: s.target.id.clone(), behavior: b.shutdown_behavior.clone() },
+            Call::SetTerminationProtection {
+                instance: s.target.id.clone(),
+                on: b.termination_protected,
+            },
+            Call::SetShutdownBehavior {
+                instance: s.target.id.clone(),
+                behavior: b.shutdown_behavior.clone(),
+            },
         ]
     }
 }
@@ -251,11 +308,15 @@ impl Act for CaptureMetadata {
         instance(cx, &s.target.id).await.map(|_| ())
     }
     fn effect(_: &Cx<'_>, s: &Step, _: &()) -> Result<Vec<Call>, String> {
-        Ok(vec![Call::CaptureInstance { instance: s.target.id.clone() }])
+        Ok(vec![Call::CaptureInstance {
+            instance: s.target.id.clone(),
+        }])
     }
     fn holds(_: &Cx<'_>, _: &Step, _: &(), outputs: &[Value]) -> Result<(), String> {
         check(
-            outputs.iter().any(|o| o["metadata_sha256"].as_str().is_some_and(|h| h.len() == 64)),
+            outputs
+                .iter()
+                .any(|o| o["metadata_sha256"].as_str().is_some_and(|h| h.len() == 64)),
             || "no metadata was captured".into(),
         )
     }
@@ -288,8 +349,18 @@ impl Act for SnapshotVolumes {
                 cx.ec2()
                     .describe_snapshots()
                     .owner_ids("self")
-                    .filters(Filter::builder().name(format!("tag:{CASE_TAG}")).values(cx.case.to_string()).build())
-                    .filters(Filter::builder().name("volume-id").set_values(Some(volumes.clone())).build())
+                    .filters(
+                        Filter::builder()
+                            .name(format!("tag:{CASE_TAG}"))
+                            .values(cx.case.to_string())
+                            .build()
+                    )
+                    .filters(
+                        Filter::builder()
+                            .name("volume-id")
+                            .set_values(Some(volumes.clone()))
+                            .build()
+                    )
             )?;
             for snap in out.snapshots() {
                 if let (Some(v), Some(id)) = (snap.volume_id(), snap.snapshot_id()) {
@@ -303,11 +374,20 @@ impl Act for SnapshotVolumes {
         if b.volumes.iter().all(|v| b.snapshots.contains_key(v)) {
             return Ok(Vec::new());
         }
-        Ok(vec![Call::CreateSnapshots { instance: s.target.id.clone(), case: cx.case }])
+        Ok(vec![Call::CreateSnapshots {
+            instance: s.target.id.clone(),
+            case: cx.case,
+        }])
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Volumes, _: &[Value]) -> Result<(), String> {
-        let missing: Vec<&String> = a.volumes.iter().filter(|v| !a.snapshots.contains_key(*v)).collect();
-        check(missing.is_empty(), || format!("volumes without a case snapshot: {missing:?}"))
+        let missing: Vec<&String> = a
+            .volumes
+            .iter()
+            .filter(|v| !a.snapshots.contains_key(*v))
+            .collect();
+        check(missing.is_empty(), || {
+            format!("volumes without a case snapshot: {missing:?}")
+        })
     }
 }
 
@@ -334,8 +414,12 @@ impl Act for IsolateInstance {
             .network_interfaces()
             .iter()
             .map(|n| {
-                let mut groups: Vec<String> =
-                    n.groups().iter().filter_map(|g| g.group_id()).map(str::to_string).collect();
+                let mut groups: Vec<String> = n
+                    .groups()
+                    .iter()
+                    .filter_map(|g| g.group_id())
+                    .map(str::to_string)
+                    .collect();
                 groups.sort();
                 Eni {
                     id: n.network_interface_id().unwrap_or_default().into(),
@@ -345,7 +429,11 @@ impl Act for IsolateInstance {
             })
             .collect();
         let mut isolation = BTreeMap::new();
-        for vpc in enis.iter().map(|e| e.vpc.clone()).collect::<std::collections::BTreeSet<_>>() {
+        for vpc in enis
+            .iter()
+            .map(|e| e.vpc.clone())
+            .collect::<std::collections::BTreeSet<_>>()
+        {
             use aws_sdk_ec2::types::Filter;
             let out = send!(
                 "ec2",
@@ -353,7 +441,12 @@ impl Act for IsolateInstance {
                 cx.ec2()
                     .describe_security_groups()
                     .filters(Filter::builder().name("vpc-id").values(&vpc).build())
-                    .filters(Filter::builder().name("group-name").values(cx.isolation_group()).build())
+                    .filters(
+                        Filter::builder()
+                            .name("group-name")
+                            .values(cx.isolation_group())
+                            .build()
+                    )
             )?;
             if let Some(g) = out.security_groups().first() {
                 let rules = g.ip_permissions().len() + g.ip_permissions_egress().len();
@@ -368,18 +461,30 @@ impl Act for IsolateInstance {
         }
         let name = cx.isolation_group().to_string();
         let open = format!("{name}-open");
-        let vpcs: std::collections::BTreeSet<&str> = b.enis.iter().map(|e| e.vpc.as_str()).collect();
+        let vpcs: std::collections::BTreeSet<&str> =
+            b.enis.iter().map(|e| e.vpc.as_str()).collect();
         let mut calls = Vec::new();
         for vpc in &vpcs {
-            calls.push(Call::EnsureGroup { vpc: vpc.to_string(), name: open.clone(), open: true });
-            calls.push(Call::EnsureGroup { vpc: vpc.to_string(), name: name.clone(), open: false });
+            calls.push(Call::EnsureGroup {
+                vpc: vpc.to_string(),
+                name: open.clone(),
+                open: true,
+            });
+            calls.push(Call::EnsureGroup {
+                vpc: vpc.to_string(),
+                name: name.clone(),
+                open: false,
+            });
         }
         // Step one: allow-all, so tracked connections become untracked; step two: no rules.
         for (group, _) in [(&open, 1), (&name, 2)] {
             for e in &b.enis {
                 calls.push(Call::SetEniGroups {
                     eni: e.id.clone(),
-                    groups: vec![GroupRef::Named { vpc: e.vpc.clone(), name: group.clone() }],
+                    groups: vec![GroupRef::Named {
+                        vpc: e.vpc.clone(),
+                        name: group.clone(),
+                    }],
                 });
             }
         }
@@ -391,7 +496,10 @@ impl Act for IsolateInstance {
                 return Err(format!("no isolation group in {}", e.vpc));
             };
             if e.groups != [gid.clone()] {
-                return Err(format!("{} has groups {:?}, not only {gid}", e.id, e.groups));
+                return Err(format!(
+                    "{} has groups {:?}, not only {gid}",
+                    e.id, e.groups
+                ));
             }
             if *rules != 0 {
                 return Err(format!("isolation group {gid} has {rules} rules"));
@@ -409,7 +517,9 @@ impl Act for IsolateInstance {
             .collect()
     }
     fn restored(before: &Interfaces, now: &Interfaces) -> Result<(), String> {
-        check(before.enis == now.enis, || format!("interfaces are {:?}, were {:?}", now.enis, before.enis))
+        check(before.enis == now.enis, || {
+            format!("interfaces are {:?}, were {:?}", now.enis, before.enis)
+        })
     }
 }
 
@@ -420,7 +530,9 @@ impl Act for DetachFromAutoScaling {
         let out = send!(
             "autoscaling",
             "DescribeAutoScalingInstances",
-            cx.autoscaling().describe_auto_scaling_instances().instance_ids(&s.target.id)
+            cx.autoscaling()
+                .describe_auto_scaling_instances()
+                .instance_ids(&s.target.id)
         )?;
         Ok(out
             .auto_scaling_instances()
@@ -431,7 +543,10 @@ impl Act for DetachFromAutoScaling {
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &Option<String>) -> Result<Vec<Call>, String> {
         Ok(b.iter()
-            .map(|g| Call::DetachFromAsg { instance: s.target.id.clone(), group: g.clone() })
+            .map(|g| Call::DetachFromAsg {
+                instance: s.target.id.clone(),
+                group: g.clone(),
+            })
             .collect())
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Option<String>, _: &[Value]) -> Result<(), String> {
@@ -439,7 +554,10 @@ impl Act for DetachFromAutoScaling {
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Option<String>) -> Vec<Call> {
         b.iter()
-            .map(|g| Call::AttachToAsg { instance: s.target.id.clone(), group: g.clone() })
+            .map(|g| Call::AttachToAsg {
+                instance: s.target.id.clone(),
+                group: g.clone(),
+            })
             .collect()
     }
 }
@@ -449,10 +567,16 @@ impl Act for DeregisterFromTargetGroups {
     /// (target group ARN, port) pairs routing to the instance.
     type State = Vec<(String, Option<i32>)>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Self::State, AwsError> {
-        let groups = send!("elasticloadbalancing", "DescribeTargetGroups", cx.elbv2().describe_target_groups())?;
+        let groups = send!(
+            "elasticloadbalancing",
+            "DescribeTargetGroups",
+            cx.elbv2().describe_target_groups()
+        )?;
         let mut out = Vec::new();
         for g in groups.target_groups() {
-            let Some(arn) = g.target_group_arn() else { continue };
+            let Some(arn) = g.target_group_arn() else {
+                continue;
+            };
             let health = send!(
                 "elasticloadbalancing",
                 "DescribeTargetHealth",
@@ -499,25 +623,38 @@ impl Act for RemoveInstanceProfile {
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &Self::State) -> Result<Vec<Call>, String> {
         Ok(match (b, param(s, "profile")) {
-            (_, Some(p)) => vec![Call::SetInstanceProfile { instance: s.target.id.clone(), profile_arn: p.into() }],
-            (Some((assoc, _)), None) => vec![Call::DisassociateProfile { association: assoc.clone() }],
+            (_, Some(p)) => vec![Call::SetInstanceProfile {
+                instance: s.target.id.clone(),
+                profile_arn: p.into(),
+            }],
+            (Some((assoc, _)), None) => vec![Call::DisassociateProfile {
+                association: assoc.clone(),
+            }],
             (None, None) => Vec::new(),
         })
     }
     fn holds(_: &Cx<'_>, s: &Step, a: &Self::State, _: &[Value]) -> Result<(), String> {
         match param(s, "profile") {
-            Some(p) => check(a.as_ref().is_some_and(|(_, arn)| arn == p), || format!("profile is {a:?}")),
+            Some(p) => check(a.as_ref().is_some_and(|(_, arn)| arn == p), || {
+                format!("profile is {a:?}")
+            }),
             None => check(a.is_none(), || format!("still associated: {a:?}")),
         }
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Self::State) -> Vec<Call> {
         b.iter()
-            .map(|(_, arn)| Call::SetInstanceProfile { instance: s.target.id.clone(), profile_arn: arn.clone() })
+            .map(|(_, arn)| Call::SetInstanceProfile {
+                instance: s.target.id.clone(),
+                profile_arn: arn.clone(),
+            })
             .collect()
     }
     fn restored(before: &Self::State, now: &Self::State) -> Result<(), String> {
         // A new association has a new id; the profile is what must match.
-        check(before.as_ref().map(|b| &b.1) == now.as_ref().map(|n| &n.1), || format!("profile is {now:?}, was {before:?}"))
+        check(
+            before.as_ref().map(|b| &b.1) == now.as_ref().map(|n| &n.1),
+            || format!("profile is {now:?}, was {before:?}"),
+        )
     }
 }
 
@@ -534,12 +671,22 @@ impl Act for RestrictImds {
         let i = instance(cx, &s.target.id).await?;
         let m = i.metadata_options();
         Ok(Imds {
-            tokens: m.and_then(|m| m.http_tokens()).map_or("optional", |t| t.as_str()).to_string(),
-            endpoint: m.and_then(|m| m.http_endpoint()).map_or("enabled", |t| t.as_str()).to_string(),
+            tokens: m
+                .and_then(|m| m.http_tokens())
+                .map_or("optional", |t| t.as_str())
+                .to_string(),
+            endpoint: m
+                .and_then(|m| m.http_endpoint())
+                .map_or("enabled", |t| t.as_str())
+                .to_string(),
         })
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &Imds) -> Result<Vec<Call>, String> {
-        let endpoint = if disable(s) { "disabled" } else { b.endpoint.as_str() };
+        let endpoint = if disable(s) {
+            "disabled"
+        } else {
+            b.endpoint.as_str()
+        };
         Ok(vec![Call::SetMetadataOptions {
             instance: s.target.id.clone(),
             tokens: "required".into(),
@@ -547,7 +694,10 @@ impl Act for RestrictImds {
         }])
     }
     fn holds(_: &Cx<'_>, s: &Step, a: &Imds, _: &[Value]) -> Result<(), String> {
-        check(a.tokens == "required" && (!disable(s) || a.endpoint == "disabled"), || format!("{a:?}"))
+        check(
+            a.tokens == "required" && (!disable(s) || a.endpoint == "disabled"),
+            || format!("{a:?}"),
+        )
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Imds) -> Vec<Call> {
         vec![Call::SetMetadataOptions {
@@ -559,7 +709,10 @@ impl Act for RestrictImds {
 }
 
 fn disable(s: &Step) -> bool {
-    s.params.get("disable").and_then(Value::as_bool).unwrap_or(false)
+    s.params
+        .get("disable")
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -579,22 +732,37 @@ impl Act for QuarantineSubnet {
         let vpc = i.vpc_id().unwrap_or_default().to_string();
         let (_, acl) = subnet_acl(cx, &subnet).await?;
         let quarantine = super::call::quarantine_acl(cx, &vpc).await?;
-        Ok(SubnetAcl { subnet, vpc, acl, quarantine })
+        Ok(SubnetAcl {
+            subnet,
+            vpc,
+            acl,
+            quarantine,
+        })
     }
     fn effect(_: &Cx<'_>, _: &Step, b: &SubnetAcl) -> Result<Vec<Call>, String> {
         Ok(vec![
             Call::EnsureQuarantineAcl { vpc: b.vpc.clone() },
-            Call::SetSubnetAcl { subnet: b.subnet.clone(), acl: AclRef::Quarantine { vpc: b.vpc.clone() } },
+            Call::SetSubnetAcl {
+                subnet: b.subnet.clone(),
+                acl: AclRef::Quarantine { vpc: b.vpc.clone() },
+            },
         ])
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &SubnetAcl, _: &[Value]) -> Result<(), String> {
-        check(a.quarantine.as_ref() == Some(&a.acl), || format!("subnet {} uses {}", a.subnet, a.acl))
+        check(a.quarantine.as_ref() == Some(&a.acl), || {
+            format!("subnet {} uses {}", a.subnet, a.acl)
+        })
     }
     fn undo(_: &Cx<'_>, _: &Step, b: &SubnetAcl) -> Vec<Call> {
-        vec![Call::SetSubnetAcl { subnet: b.subnet.clone(), acl: AclRef::Id(b.acl.clone()) }]
+        vec![Call::SetSubnetAcl {
+            subnet: b.subnet.clone(),
+            acl: AclRef::Id(b.acl.clone()),
+        }]
     }
     fn restored(before: &SubnetAcl, now: &SubnetAcl) -> Result<(), String> {
-        check(before.acl == now.acl, || format!("subnet uses {}, used {}", now.acl, before.acl))
+        check(before.acl == now.acl, || {
+            format!("subnet uses {}, used {}", now.acl, before.acl)
+        })
     }
 }
 
@@ -603,28 +771,39 @@ impl Act for StopInstance {
     type State = String;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<String, AwsError> {
         let i = instance(cx, &s.target.id).await?;
-        Ok(i.state().and_then(|s| s.name()).map_or("unknown", |n| n.as_str()).to_string())
+        Ok(i.state()
+            .and_then(|s| s.name())
+            .map_or("unknown", |n| n.as_str())
+            .to_string())
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &String) -> Result<Vec<Call>, String> {
         Ok(if matches!(b.as_str(), "running" | "pending") {
-            vec![Call::StopInstance { instance: s.target.id.clone() }]
+            vec![Call::StopInstance {
+                instance: s.target.id.clone(),
+            }]
         } else {
             Vec::new()
         })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &String, _: &[Value]) -> Result<(), String> {
-        check(matches!(a.as_str(), "stopping" | "stopped"), || format!("instance is {a}"))
+        check(matches!(a.as_str(), "stopping" | "stopped"), || {
+            format!("instance is {a}")
+        })
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &String) -> Vec<Call> {
         if matches!(b.as_str(), "running" | "pending") {
-            vec![Call::StartInstance { instance: s.target.id.clone() }]
+            vec![Call::StartInstance {
+                instance: s.target.id.clone(),
+            }]
         } else {
             Vec::new()
         }
     }
     fn restored(before: &String, now: &String) -> Result<(), String> {
         let up = |s: &str| matches!(s, "running" | "pending");
-        check(up(before) == up(now), || format!("instance is {now}, was {before}"))
+        check(up(before) == up(now), || {
+            format!("instance is {now}, was {before}")
+        })
     }
 }
 
@@ -656,7 +835,11 @@ impl Act for UnshareSnapshot {
         Ok(if b.is_empty() {
             Vec::new()
         } else {
-            vec![Call::ShareSnapshot { snapshot: s.target.id.clone(), add: false, with: b.clone() }]
+            vec![Call::ShareSnapshot {
+                snapshot: s.target.id.clone(),
+                add: false,
+                with: b.clone(),
+            }]
         })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Sharing, _: &[Value]) -> Result<(), String> {
@@ -666,7 +849,11 @@ impl Act for UnshareSnapshot {
         if b.is_empty() {
             return Vec::new();
         }
-        vec![Call::ShareSnapshot { snapshot: s.target.id.clone(), add: true, with: b.clone() }]
+        vec![Call::ShareSnapshot {
+            snapshot: s.target.id.clone(),
+            add: true,
+            with: b.clone(),
+        }]
     }
 }
 
@@ -698,7 +885,11 @@ impl Act for UnshareImage {
         Ok(if b.is_empty() {
             Vec::new()
         } else {
-            vec![Call::ShareImage { image: s.target.id.clone(), add: false, with: b.clone() }]
+            vec![Call::ShareImage {
+                image: s.target.id.clone(),
+                add: false,
+                with: b.clone(),
+            }]
         })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Sharing, _: &[Value]) -> Result<(), String> {
@@ -708,7 +899,11 @@ impl Act for UnshareImage {
         if b.is_empty() {
             return Vec::new();
         }
-        vec![Call::ShareImage { image: s.target.id.clone(), add: true, with: b.clone() }]
+        vec![Call::ShareImage {
+            image: s.target.id.clone(),
+            add: true,
+            with: b.clone(),
+        }]
     }
 }
 
@@ -722,7 +917,10 @@ impl Act for RestoreFlowLogs {
         let covered: std::collections::BTreeSet<&str> = logs
             .flow_logs()
             .iter()
-            .filter(|f| f.flow_log_status().is_none_or(|s| s.eq_ignore_ascii_case("ACTIVE")))
+            .filter(|f| {
+                f.flow_log_status()
+                    .is_none_or(|s| s.eq_ignore_ascii_case("ACTIVE"))
+            })
             .filter_map(|f| f.resource_id())
             .collect();
         let mut out: Vec<String> = vpcs
@@ -741,7 +939,11 @@ impl Act for RestoreFlowLogs {
         }
         let bucket_arn = param(s, "bucket_arn").map(str::to_string);
         let role_arn = param(s, "role_arn").map(str::to_string).or_else(|| {
-            Some(format!("arn:aws:iam::{}:role/{}", s.target.account, param(s, "role").unwrap_or("flow-logs-delivery")))
+            Some(format!(
+                "arn:aws:iam::{}:role/{}",
+                s.target.account,
+                param(s, "role").unwrap_or("flow-logs-delivery")
+            ))
         });
         Ok(vec![Call::CreateFlowLogs {
             vpcs: b.clone(),
@@ -762,7 +964,11 @@ impl Act for DeactivateAccessKey {
     type State = Option<String>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Option<String>, AwsError> {
         let user = s.target.parent.as_deref().unwrap_or_default();
-        let out = send!("iam", "ListAccessKeys", cx.iam().list_access_keys().user_name(user))?;
+        let out = send!(
+            "iam",
+            "ListAccessKeys",
+            cx.iam().list_access_keys().user_name(user)
+        )?;
         Ok(out
             .access_key_metadata()
             .iter()
@@ -777,10 +983,16 @@ impl Act for DeactivateAccessKey {
         if b.is_none() {
             return Err(format!("user {user} has no access key {}", s.target.id));
         }
-        Ok(vec![Call::SetAccessKeyStatus { user: user.clone(), key: s.target.id.clone(), status: "Inactive".into() }])
+        Ok(vec![Call::SetAccessKeyStatus {
+            user: user.clone(),
+            key: s.target.id.clone(),
+            status: "Inactive".into(),
+        }])
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Option<String>, _: &[Value]) -> Result<(), String> {
-        check(a.as_deref() == Some("Inactive"), || format!("key status is {a:?}"))
+        check(a.as_deref() == Some("Inactive"), || {
+            format!("key status is {a:?}")
+        })
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Option<String>) -> Vec<Call> {
         match (b, &s.target.parent) {
@@ -803,20 +1015,36 @@ pub(crate) struct DeleteLoginProfile;
 impl Act for DeleteLoginProfile {
     type State = LoginProfile;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<LoginProfile, AwsError> {
-        match send!("iam", "GetLoginProfile", cx.iam().get_login_profile().user_name(&s.target.id)) {
+        match send!(
+            "iam",
+            "GetLoginProfile",
+            cx.iam().get_login_profile().user_name(&s.target.id)
+        ) {
             Ok(_) => Ok(LoginProfile { exists: true }),
             Err(e) if not_found(&e, &["NoSuchEntity"]) => Ok(LoginProfile { exists: false }),
             Err(e) => Err(e),
         }
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &LoginProfile) -> Result<Vec<Call>, String> {
-        Ok(if b.exists { vec![Call::DeleteLoginProfile { user: s.target.id.clone() }] } else { Vec::new() })
+        Ok(if b.exists {
+            vec![Call::DeleteLoginProfile {
+                user: s.target.id.clone(),
+            }]
+        } else {
+            Vec::new()
+        })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &LoginProfile, _: &[Value]) -> Result<(), String> {
         check(!a.exists, || "the login profile still exists".into())
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &LoginProfile) -> Vec<Call> {
-        if b.exists { vec![Call::CreateLoginProfile { user: s.target.id.clone() }] } else { Vec::new() }
+        if b.exists {
+            vec![Call::CreateLoginProfile {
+                user: s.target.id.clone(),
+            }]
+        } else {
+            Vec::new()
+        }
     }
 }
 
@@ -841,7 +1069,9 @@ enum Policy {
 fn inline_name(p: Policy, h: Holder, cx: &Cx<'_>) -> String {
     match (p, h) {
         (Policy::RevokeSessions, Holder::Role) => "AWSRevokeOlderSessions".into(),
-        (Policy::RevokeSessions, Holder::User) => format!("FirebreakRevokeSessions-case-{}", cx.case),
+        (Policy::RevokeSessions, Holder::User) => {
+            format!("FirebreakRevokeSessions-case-{}", cx.case)
+        }
         (Policy::DenyAll, _) => format!("FirebreakDenyAll-case-{}", cx.case),
     }
 }
@@ -858,13 +1088,23 @@ fn inline_document(p: Policy, cx: &Cx<'_>) -> Value {
 
 async fn read_inline(cx: &Cx<'_>, h: Holder, who: &str, name: &str) -> Result<Inline, AwsError> {
     let doc = match h {
-        Holder::User => send!("iam", "GetUserPolicy", cx.iam().get_user_policy().user_name(who).policy_name(name))
-            .map(|o| o.policy_document().to_string()),
-        Holder::Role => send!("iam", "GetRolePolicy", cx.iam().get_role_policy().role_name(who).policy_name(name))
-            .map(|o| o.policy_document().to_string()),
+        Holder::User => send!(
+            "iam",
+            "GetUserPolicy",
+            cx.iam().get_user_policy().user_name(who).policy_name(name)
+        )
+        .map(|o| o.policy_document().to_string()),
+        Holder::Role => send!(
+            "iam",
+            "GetRolePolicy",
+            cx.iam().get_role_policy().role_name(who).policy_name(name)
+        )
+        .map(|o| o.policy_document().to_string()),
     };
     match doc {
-        Ok(d) => Ok(Inline { document: Some(policy_json(&d)) }),
+        Ok(d) => Ok(Inline {
+            document: Some(policy_json(&d)),
+        }),
         Err(e) if not_found(&e, &["NoSuchEntity"]) => Ok(Inline { document: None }),
         Err(e) => Err(e),
     }
@@ -872,8 +1112,16 @@ async fn read_inline(cx: &Cx<'_>, h: Holder, who: &str, name: &str) -> Result<In
 
 fn put_inline(h: Holder, who: &str, name: String, document: String) -> Call {
     match h {
-        Holder::User => Call::PutUserPolicy { user: who.into(), name, document },
-        Holder::Role => Call::PutRolePolicy { role: who.into(), name, document },
+        Holder::User => Call::PutUserPolicy {
+            user: who.into(),
+            name,
+            document,
+        },
+        Holder::Role => Call::PutRolePolicy {
+            role: who.into(),
+            name,
+            document,
+        },
     }
 }
 
@@ -881,8 +1129,14 @@ fn inline_undo(h: Holder, who: &str, name: String, before: &Inline) -> Vec<Call>
     match &before.document {
         Some(d) => vec![put_inline(h, who, name, d.to_string())],
         None => vec![match h {
-            Holder::User => Call::DeleteUserPolicy { user: who.into(), name },
-            Holder::Role => Call::DeleteRolePolicy { role: who.into(), name },
+            Holder::User => Call::DeleteUserPolicy {
+                user: who.into(),
+                name,
+            },
+            Holder::Role => Call::DeleteRolePolicy {
+                role: who.into(),
+                name,
+            },
         }],
     }
 }
@@ -893,9 +1147,13 @@ fn inline_holds(p: Policy, a: &Inline) -> Result<(), String> {
         Policy::RevokeSessions => "FirebreakRevokeOlderSessions",
     };
     let ok = a.document.as_ref().is_some_and(|d| {
-        d["Statement"].as_array().is_some_and(|st| st.iter().any(|s| s["Sid"] == sid && s["Effect"] == "Deny"))
+        d["Statement"]
+            .as_array()
+            .is_some_and(|st| st.iter().any(|s| s["Sid"] == sid && s["Effect"] == "Deny"))
     });
-    check(ok, || format!("the {sid} statement is not in place: {:?}", a.document))
+    check(ok, || {
+        format!("the {sid} statement is not in place: {:?}", a.document)
+    })
 }
 
 macro_rules! inline_action {
@@ -904,11 +1162,22 @@ macro_rules! inline_action {
         impl Act for $name {
             type State = Inline;
             async fn read(cx: &Cx<'_>, s: &Step) -> Result<Inline, AwsError> {
-                read_inline(cx, $holder, &s.target.id, &inline_name($policy, $holder, cx)).await
+                read_inline(
+                    cx,
+                    $holder,
+                    &s.target.id,
+                    &inline_name($policy, $holder, cx),
+                )
+                .await
             }
             fn effect(cx: &Cx<'_>, s: &Step, _: &Inline) -> Result<Vec<Call>, String> {
                 let doc = inline_document($policy, cx).to_string();
-                Ok(vec![put_inline($holder, &s.target.id, inline_name($policy, $holder, cx), doc)])
+                Ok(vec![put_inline(
+                    $holder,
+                    &s.target.id,
+                    inline_name($policy, $holder, cx),
+                    doc,
+                )])
             }
             fn holds(_: &Cx<'_>, _: &Step, a: &Inline, _: &[Value]) -> Result<(), String> {
                 inline_holds($policy, a)
@@ -952,14 +1221,22 @@ fn foreign(statement: &Value, account: &str) -> bool {
 impl Act for RestrictRoleTrust {
     type State = Value;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Value, AwsError> {
-        let out = send!("iam", "GetRole", cx.iam().get_role().role_name(&s.target.id))?;
-        let doc = out.role().and_then(|r| r.assume_role_policy_document()).unwrap_or("{}");
+        let out = send!(
+            "iam",
+            "GetRole",
+            cx.iam().get_role().role_name(&s.target.id)
+        )?;
+        let doc = out
+            .role()
+            .and_then(|r| r.assume_role_policy_document())
+            .unwrap_or("{}");
         Ok(policy_json(doc))
     }
     fn effect(cx: &Cx<'_>, s: &Step, b: &Value) -> Result<Vec<Call>, String> {
         let statements = b["Statement"].as_array().cloned().unwrap_or_default();
-        let (drop, mut keep): (Vec<Value>, Vec<Value>) =
-            statements.into_iter().partition(|st| foreign(st, &s.target.account));
+        let (drop, mut keep): (Vec<Value>, Vec<Value>) = statements
+            .into_iter()
+            .partition(|st| foreign(st, &s.target.account));
         if drop.is_empty() {
             return Ok(Vec::new());
         }
@@ -967,8 +1244,12 @@ impl Act for RestrictRoleTrust {
             keep.push(json!({"Sid": "FirebreakResponderOnly", "Effect": "Allow",
                 "Principal": {"AWS": cx.responder_arn(&s.target.account)}, "Action": "sts:AssumeRole"}));
         }
-        let doc = json!({"Version": b["Version"].as_str().unwrap_or("2012-10-17"), "Statement": keep});
-        Ok(vec![Call::SetTrustPolicy { role: s.target.id.clone(), document: doc.to_string() }])
+        let doc =
+            json!({"Version": b["Version"].as_str().unwrap_or("2012-10-17"), "Statement": keep});
+        Ok(vec![Call::SetTrustPolicy {
+            role: s.target.id.clone(),
+            document: doc.to_string(),
+        }])
     }
     fn holds(_: &Cx<'_>, s: &Step, a: &Value, _: &[Value]) -> Result<(), String> {
         let bad: Vec<&Value> = a["Statement"]
@@ -977,10 +1258,15 @@ impl Act for RestrictRoleTrust {
             .flatten()
             .filter(|st| st["Effect"] == "Allow" && foreign(st, &s.target.account))
             .collect();
-        check(bad.is_empty(), || format!("trust still admits outsiders: {bad:?}"))
+        check(bad.is_empty(), || {
+            format!("trust still admits outsiders: {bad:?}")
+        })
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Value) -> Vec<Call> {
-        vec![Call::SetTrustPolicy { role: s.target.id.clone(), document: b.to_string() }]
+        vec![Call::SetTrustPolicy {
+            role: s.target.id.clone(),
+            document: b.to_string(),
+        }]
     }
 }
 
@@ -995,7 +1281,9 @@ impl Act for CaptureCredentialReport {
     }
     fn holds(_: &Cx<'_>, _: &Step, _: &(), outputs: &[Value]) -> Result<(), String> {
         check(
-            outputs.iter().any(|o| o["report"].as_str().is_some_and(|r| !r.is_empty())),
+            outputs
+                .iter()
+                .any(|o| o["report"].as_str().is_some_and(|r| !r.is_empty())),
             || "the credential report is empty".into(),
         )
     }
@@ -1007,7 +1295,11 @@ pub(crate) struct BlockPublicAccess;
 impl Act for BlockPublicAccess {
     type State = Option<[bool; 4]>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Self::State, AwsError> {
-        match send!("s3", "GetPublicAccessBlock", cx.s3().get_public_access_block().bucket(&s.target.id)) {
+        match send!(
+            "s3",
+            "GetPublicAccessBlock",
+            cx.s3().get_public_access_block().bucket(&s.target.id)
+        ) {
             Ok(o) => Ok(o.public_access_block_configuration().map(|c| {
                 [
                     c.block_public_acls().unwrap_or(false),
@@ -1021,15 +1313,25 @@ impl Act for BlockPublicAccess {
         }
     }
     fn effect(_: &Cx<'_>, s: &Step, _: &Self::State) -> Result<Vec<Call>, String> {
-        Ok(vec![Call::PutPublicAccessBlock { bucket: s.target.id.clone(), settings: [true; 4] }])
+        Ok(vec![Call::PutPublicAccessBlock {
+            bucket: s.target.id.clone(),
+            settings: [true; 4],
+        }])
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Self::State, _: &[Value]) -> Result<(), String> {
-        check(*a == Some([true; 4]), || format!("public access block is {a:?}"))
+        check(*a == Some([true; 4]), || {
+            format!("public access block is {a:?}")
+        })
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Self::State) -> Vec<Call> {
         vec![match b {
-            Some(settings) => Call::PutPublicAccessBlock { bucket: s.target.id.clone(), settings: *settings },
-            None => Call::DeletePublicAccessBlock { bucket: s.target.id.clone() },
+            Some(settings) => Call::PutPublicAccessBlock {
+                bucket: s.target.id.clone(),
+                settings: *settings,
+            },
+            None => Call::DeletePublicAccessBlock {
+                bucket: s.target.id.clone(),
+            },
         }]
     }
 }
@@ -1038,30 +1340,46 @@ pub(crate) struct EnableVersioning;
 impl Act for EnableVersioning {
     type State = Option<String>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Option<String>, AwsError> {
-        let out = send!("s3", "GetBucketVersioning", cx.s3_versioning().get_bucket_versioning().bucket(&s.target.id))?;
+        let out = send!(
+            "s3",
+            "GetBucketVersioning",
+            cx.s3_versioning()
+                .get_bucket_versioning()
+                .bucket(&s.target.id)
+        )?;
         Ok(out.status().map(|st| st.as_str().to_string()))
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &Option<String>) -> Result<Vec<Call>, String> {
         Ok(if b.as_deref() == Some("Enabled") {
             Vec::new()
         } else {
-            vec![Call::SetVersioning { bucket: s.target.id.clone(), status: "Enabled".into() }]
+            vec![Call::SetVersioning {
+                bucket: s.target.id.clone(),
+                status: "Enabled".into(),
+            }]
         })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Option<String>, _: &[Value]) -> Result<(), String> {
-        check(a.as_deref() == Some("Enabled"), || format!("versioning is {a:?}"))
+        check(a.as_deref() == Some("Enabled"), || {
+            format!("versioning is {a:?}")
+        })
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Option<String>) -> Vec<Call> {
         if b.as_deref() == Some("Enabled") {
             Vec::new()
         } else {
-            vec![Call::SetVersioning { bucket: s.target.id.clone(), status: "Suspended".into() }]
+            vec![Call::SetVersioning {
+                bucket: s.target.id.clone(),
+                status: "Suspended".into(),
+            }]
         }
     }
     fn restored(before: &Option<String>, now: &Option<String>) -> Result<(), String> {
         // Versioning never returns to "never enabled": suspended is the closest state.
         let off = |s: &Option<String>| s.as_deref() != Some("Enabled");
-        check(off(before) == off(now), || format!("versioning is {now:?}, was {before:?}"))
+        check(off(before) == off(now), || {
+            format!("versioning is {now:?}, was {before:?}")
+        })
     }
 }
 
@@ -1069,7 +1387,11 @@ pub(crate) struct LockBucketPolicy;
 impl Act for LockBucketPolicy {
     type State = Option<Value>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Option<Value>, AwsError> {
-        match send!("s3", "GetBucketPolicy", cx.s3().get_bucket_policy().bucket(&s.target.id)) {
+        match send!(
+            "s3",
+            "GetBucketPolicy",
+            cx.s3().get_bucket_policy().bucket(&s.target.id)
+        ) {
             Ok(o) => Ok(o.policy().map(policy_json)),
             Err(e) if not_found(&e, &["NoSuchBucketPolicy"]) => Ok(None),
             Err(e) => Err(e),
@@ -1082,18 +1404,28 @@ impl Act for LockBucketPolicy {
             "NotAction": ["s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"],
             "Resource": [format!("arn:aws:s3:::{b}"), format!("arn:aws:s3:::{b}/*")],
             "Condition": {"ArnNotLike": {"aws:PrincipalArn": cx.responder_arn(&s.target.account)}}}]});
-        Ok(vec![Call::PutBucketPolicy { bucket: b.clone(), policy: policy.to_string() }])
+        Ok(vec![Call::PutBucketPolicy {
+            bucket: b.clone(),
+            policy: policy.to_string(),
+        }])
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Option<Value>, _: &[Value]) -> Result<(), String> {
         let ok = a.as_ref().is_some_and(|p| {
-            p["Statement"].as_array().is_some_and(|st| st.iter().any(|s| s["Sid"] == "FirebreakIncidentLock"))
+            p["Statement"]
+                .as_array()
+                .is_some_and(|st| st.iter().any(|s| s["Sid"] == "FirebreakIncidentLock"))
         });
         check(ok, || format!("bucket policy is {a:?}"))
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Option<Value>) -> Vec<Call> {
         vec![match b {
-            Some(p) => Call::PutBucketPolicy { bucket: s.target.id.clone(), policy: p.to_string() },
-            None => Call::DeleteBucketPolicy { bucket: s.target.id.clone() },
+            Some(p) => Call::PutBucketPolicy {
+                bucket: s.target.id.clone(),
+                policy: p.to_string(),
+            },
+            None => Call::DeleteBucketPolicy {
+                bucket: s.target.id.clone(),
+            },
         }]
     }
 }
@@ -1104,17 +1436,29 @@ pub(crate) struct ZeroConcurrency;
 impl Act for ZeroConcurrency {
     type State = Option<i32>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Option<i32>, AwsError> {
-        let out = send!("lambda", "GetFunctionConcurrency", cx.lambda().get_function_concurrency().function_name(&s.target.id))?;
+        let out = send!(
+            "lambda",
+            "GetFunctionConcurrency",
+            cx.lambda()
+                .get_function_concurrency()
+                .function_name(&s.target.id)
+        )?;
         Ok(out.reserved_concurrent_executions())
     }
     fn effect(_: &Cx<'_>, s: &Step, _: &Option<i32>) -> Result<Vec<Call>, String> {
-        Ok(vec![Call::SetConcurrency { function: s.target.id.clone(), reserved: Some(0) }])
+        Ok(vec![Call::SetConcurrency {
+            function: s.target.id.clone(),
+            reserved: Some(0),
+        }])
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Option<i32>, _: &[Value]) -> Result<(), String> {
         check(*a == Some(0), || format!("reserved concurrency is {a:?}"))
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Option<i32>) -> Vec<Call> {
-        vec![Call::SetConcurrency { function: s.target.id.clone(), reserved: *b }]
+        vec![Call::SetConcurrency {
+            function: s.target.id.clone(),
+            reserved: *b,
+        }]
     }
 }
 
@@ -1131,15 +1475,26 @@ impl LambdaGrant {
     pub(crate) fn from_statement(st: &Value) -> LambdaGrant {
         let principal = match &st["Principal"] {
             Value::String(s) => s.clone(),
-            p => p["AWS"].as_str().or(p["Service"].as_str()).unwrap_or("*").to_string(),
+            p => p["AWS"]
+                .as_str()
+                .or(p["Service"].as_str())
+                .unwrap_or("*")
+                .to_string(),
         };
         let cond = &st["Condition"];
         LambdaGrant {
             sid: st["Sid"].as_str().unwrap_or_default().to_string(),
-            action: st["Action"].as_str().unwrap_or("lambda:InvokeFunction").to_string(),
+            action: st["Action"]
+                .as_str()
+                .unwrap_or("lambda:InvokeFunction")
+                .to_string(),
             principal,
-            source_arn: cond["ArnLike"]["AWS:SourceArn"].as_str().map(str::to_string),
-            source_account: cond["StringEquals"]["AWS:SourceAccount"].as_str().map(str::to_string),
+            source_arn: cond["ArnLike"]["AWS:SourceArn"]
+                .as_str()
+                .map(str::to_string),
+            source_account: cond["StringEquals"]["AWS:SourceAccount"]
+                .as_str()
+                .map(str::to_string),
         }
     }
 }
@@ -1149,7 +1504,11 @@ impl Act for RemovePublicPermissions {
     /// The statements that let anyone or another account invoke the function.
     type State = Vec<Value>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Vec<Value>, AwsError> {
-        let policy = match send!("lambda", "GetPolicy", cx.lambda().get_policy().function_name(&s.target.id)) {
+        let policy = match send!(
+            "lambda",
+            "GetPolicy",
+            cx.lambda().get_policy().function_name(&s.target.id)
+        ) {
             Ok(o) => o.policy().map(policy_json).unwrap_or(Value::Null),
             Err(e) if not_found(&e, &["ResourceNotFoundException"]) => Value::Null,
             Err(e) => return Err(e),
@@ -1177,12 +1536,17 @@ impl Act for RemovePublicPermissions {
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Vec<Value>) -> Vec<Call> {
         b.iter()
-            .map(|st| Call::AddPermission { function: s.target.id.clone(), statement: st.clone() })
+            .map(|st| Call::AddPermission {
+                function: s.target.id.clone(),
+                statement: st.clone(),
+            })
             .collect()
     }
     fn restored(before: &Vec<Value>, now: &Vec<Value>) -> Result<(), String> {
         let sids = |v: &Vec<Value>| v.iter().map(|s| s["Sid"].clone()).collect::<Vec<_>>();
-        check(sids(before) == sids(now), || format!("statements are {now:?}, were {before:?}"))
+        check(sids(before) == sids(now), || {
+            format!("statements are {now:?}, were {before:?}")
+        })
     }
 }
 
@@ -1200,23 +1564,39 @@ impl Act for QuarantineAccount {
                 .target_id(&s.target.id)
                 .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
         )?;
-        Ok(out.policies().iter().any(|p| p.name() == Some(super::call::QUARANTINE_SCP)))
+        Ok(out
+            .policies()
+            .iter()
+            .any(|p| p.name() == Some(super::call::QUARANTINE_SCP)))
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &bool) -> Result<Vec<Call>, String> {
         if s.target.parent.is_none() {
-            return Err("the IR plan names no [aws] management_account to attach the SCP from".into());
+            return Err(
+                "the IR plan names no [aws] management_account to attach the SCP from".into(),
+            );
         }
         Ok(if *b {
             Vec::new()
         } else {
-            vec![Call::EnsureQuarantineScp, Call::AttachScp { target: s.target.id.clone() }]
+            vec![
+                Call::EnsureQuarantineScp,
+                Call::AttachScp {
+                    target: s.target.id.clone(),
+                },
+            ]
         })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &bool, _: &[Value]) -> Result<(), String> {
         check(*a, || "the quarantine SCP is not attached".into())
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &bool) -> Vec<Call> {
-        if *b { Vec::new() } else { vec![Call::DetachScp { target: s.target.id.clone() }] }
+        if *b {
+            Vec::new()
+        } else {
+            vec![Call::DetachScp {
+                target: s.target.id.clone(),
+            }]
+        }
     }
 }
 
@@ -1224,11 +1604,21 @@ pub(crate) struct StartLogging;
 impl Act for StartLogging {
     type State = bool;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<bool, AwsError> {
-        let out = send!("cloudtrail", "GetTrailStatus", cx.cloudtrail().get_trail_status().name(&s.target.id))?;
+        let out = send!(
+            "cloudtrail",
+            "GetTrailStatus",
+            cx.cloudtrail().get_trail_status().name(&s.target.id)
+        )?;
         Ok(out.is_logging().unwrap_or(false))
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &bool) -> Result<Vec<Call>, String> {
-        Ok(if *b { Vec::new() } else { vec![Call::StartLogging { trail: s.target.id.clone() }] })
+        Ok(if *b {
+            Vec::new()
+        } else {
+            vec![Call::StartLogging {
+                trail: s.target.id.clone(),
+            }]
+        })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &bool, _: &[Value]) -> Result<(), String> {
         check(*a, || "the trail is not logging".into())
@@ -1245,18 +1635,28 @@ impl Act for EnableGuardDuty {
         let Some(id) = list.detector_ids().first() else {
             return Ok(None);
         };
-        let d = send!("guardduty", "GetDetector", gd.get_detector().detector_id(id))?;
-        let on = d.status().is_some_and(|s| s.as_str().eq_ignore_ascii_case("ENABLED"));
+        let d = send!(
+            "guardduty",
+            "GetDetector",
+            gd.get_detector().detector_id(id)
+        )?;
+        let on = d
+            .status()
+            .is_some_and(|s| s.as_str().eq_ignore_ascii_case("ENABLED"));
         Ok(Some((id.clone(), on)))
     }
     fn effect(_: &Cx<'_>, _: &Step, b: &Self::State) -> Result<Vec<Call>, String> {
         Ok(match b {
             Some((_, true)) => Vec::new(),
-            Some((id, false)) => vec![Call::EnableGuardDuty { detector: Some(id.clone()) }],
+            Some((id, false)) => vec![Call::EnableGuardDuty {
+                detector: Some(id.clone()),
+            }],
             None => vec![Call::EnableGuardDuty { detector: None }],
         })
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Self::State, _: &[Value]) -> Result<(), String> {
-        check(matches!(a, Some((_, true))), || format!("detector is {a:?}"))
+        check(matches!(a, Some((_, true))), || {
+            format!("detector is {a:?}")
+        })
     }
 }

@@ -38,50 +38,174 @@ impl Sharing {
 /// One AWS call a step makes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Call {
-    CreateTags { resource: String, tags: Vec<(String, String)> },
-    DeleteTags { resource: String, keys: Vec<String> },
-    SetTerminationProtection { instance: String, on: bool },
-    SetShutdownBehavior { instance: String, behavior: String },
-    CaptureInstance { instance: String },
-    CreateSnapshots { instance: String, case: i64 },
-    EnsureGroup { vpc: String, name: String, open: bool },
-    SetEniGroups { eni: String, groups: Vec<GroupRef> },
-    DetachFromAsg { instance: String, group: String },
-    AttachToAsg { instance: String, group: String },
-    DeregisterTarget { group_arn: String, instance: String, port: Option<i32> },
-    RegisterTarget { group_arn: String, instance: String, port: Option<i32> },
-    DisassociateProfile { association: String },
-    SetInstanceProfile { instance: String, profile_arn: String },
-    SetMetadataOptions { instance: String, tokens: String, endpoint: String },
-    EnsureQuarantineAcl { vpc: String },
-    SetSubnetAcl { subnet: String, acl: AclRef },
-    StopInstance { instance: String },
-    StartInstance { instance: String },
-    ShareSnapshot { snapshot: String, add: bool, with: Sharing },
-    ShareImage { image: String, add: bool, with: Sharing },
-    CreateFlowLogs { vpcs: Vec<String>, log_group: Option<String>, role_arn: Option<String>, bucket_arn: Option<String> },
-    SetAccessKeyStatus { user: String, key: String, status: String },
-    DeleteLoginProfile { user: String },
-    CreateLoginProfile { user: String },
-    PutUserPolicy { user: String, name: String, document: String },
-    DeleteUserPolicy { user: String, name: String },
-    PutRolePolicy { role: String, name: String, document: String },
-    DeleteRolePolicy { role: String, name: String },
-    SetTrustPolicy { role: String, document: String },
+    CreateTags {
+        resource: String,
+        tags: Vec<(String, String)>,
+    },
+    DeleteTags {
+        resource: String,
+        keys: Vec<String>,
+    },
+    SetTerminationProtection {
+        instance: String,
+        on: bool,
+    },
+    SetShutdownBehavior {
+        instance: String,
+        behavior: String,
+    },
+    CaptureInstance {
+        instance: String,
+    },
+    CreateSnapshots {
+        instance: String,
+        case: i64,
+    },
+    EnsureGroup {
+        vpc: String,
+        name: String,
+        open: bool,
+    },
+    SetEniGroups {
+        eni: String,
+        groups: Vec<GroupRef>,
+    },
+    DetachFromAsg {
+        instance: String,
+        group: String,
+    },
+    AttachToAsg {
+        instance: String,
+        group: String,
+    },
+    DeregisterTarget {
+        group_arn: String,
+        instance: String,
+        port: Option<i32>,
+    },
+    RegisterTarget {
+        group_arn: String,
+        instance: String,
+        port: Option<i32>,
+    },
+    DisassociateProfile {
+        association: String,
+    },
+    SetInstanceProfile {
+        instance: String,
+        profile_arn: String,
+    },
+    SetMetadataOptions {
+        instance: String,
+        tokens: String,
+        endpoint: String,
+    },
+    EnsureQuarantineAcl {
+        vpc: String,
+    },
+    SetSubnetAcl {
+        subnet: String,
+        acl: AclRef,
+    },
+    StopInstance {
+        instance: String,
+    },
+    StartInstance {
+        instance: String,
+    },
+    ShareSnapshot {
+        snapshot: String,
+        add: bool,
+        with: Sharing,
+    },
+    ShareImage {
+        image: String,
+        add: bool,
+        with: Sharing,
+    },
+    CreateFlowLogs {
+        vpcs: Vec<String>,
+        log_group: Option<String>,
+        role_arn: Option<String>,
+        bucket_arn: Option<String>,
+    },
+    SetAccessKeyStatus {
+        user: String,
+        key: String,
+        status: String,
+    },
+    DeleteLoginProfile {
+        user: String,
+    },
+    CreateLoginProfile {
+        user: String,
+    },
+    PutUserPolicy {
+        user: String,
+        name: String,
+        document: String,
+    },
+    DeleteUserPolicy {
+        user: String,
+        name: String,
+    },
+    PutRolePolicy {
+        role: String,
+        name: String,
+        document: String,
+    },
+    DeleteRolePolicy {
+        role: String,
+        name: String,
+    },
+    SetTrustPolicy {
+        role: String,
+        document: String,
+    },
     CaptureCredentialReport,
-    PutPublicAccessBlock { bucket: String, settings: [bool; 4] },
-    DeletePublicAccessBlock { bucket: String },
-    SetVersioning { bucket: String, status: String },
-    PutBucketPolicy { bucket: String, policy: String },
-    DeleteBucketPolicy { bucket: String },
-    SetConcurrency { function: String, reserved: Option<i32> },
-    RemovePermission { function: String, sid: String },
-    AddPermission { function: String, statement: Value },
+    PutPublicAccessBlock {
+        bucket: String,
+        settings: [bool; 4],
+    },
+    DeletePublicAccessBlock {
+        bucket: String,
+    },
+    SetVersioning {
+        bucket: String,
+        status: String,
+    },
+    PutBucketPolicy {
+        bucket: String,
+        policy: String,
+    },
+    DeleteBucketPolicy {
+        bucket: String,
+    },
+    SetConcurrency {
+        function: String,
+        reserved: Option<i32>,
+    },
+    RemovePermission {
+        function: String,
+        sid: String,
+    },
+    AddPermission {
+        function: String,
+        statement: Value,
+    },
     EnsureQuarantineScp,
-    AttachScp { target: String },
-    DetachScp { target: String },
-    StartLogging { trail: String },
-    EnableGuardDuty { detector: Option<String> },
+    AttachScp {
+        target: String,
+    },
+    DetachScp {
+        target: String,
+    },
+    StartLogging {
+        trail: String,
+    },
+    EnableGuardDuty {
+        detector: Option<String>,
+    },
 }
 
 /// Name of the deny-all SCP quarantine attaches.
@@ -95,14 +219,24 @@ impl Call {
         match self {
             CreateTags { resource, tags } => format!(
                 "ec2:CreateTags Resources=[{resource}] Tags=[{}]",
-                tags.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ")
+                tags.iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
-            DeleteTags { resource, keys } => format!("ec2:DeleteTags Resources=[{resource}] Tags=[{}]", keys.join(", ")),
+            DeleteTags { resource, keys } => format!(
+                "ec2:DeleteTags Resources=[{resource}] Tags=[{}]",
+                keys.join(", ")
+            ),
             SetTerminationProtection { instance, on } => {
-                format!("ec2:ModifyInstanceAttribute InstanceId={instance} DisableApiTermination={on}")
+                format!(
+                    "ec2:ModifyInstanceAttribute InstanceId={instance} DisableApiTermination={on}"
+                )
             }
             SetShutdownBehavior { instance, behavior } => {
-                format!("ec2:ModifyInstanceAttribute InstanceId={instance} InstanceInitiatedShutdownBehavior={behavior}")
+                format!(
+                    "ec2:ModifyInstanceAttribute InstanceId={instance} InstanceInitiatedShutdownBehavior={behavior}"
+                )
             }
             CaptureInstance { instance } => format!(
                 "ec2:DescribeInstances InstanceIds=[{instance}]; ec2:GetConsoleOutput InstanceId={instance} Latest=true"
@@ -112,40 +246,67 @@ impl Call {
             ),
             EnsureGroup { vpc, name, open } => format!(
                 "ec2:CreateSecurityGroup GroupName={name} VpcId={vpc} (if absent; {})",
-                if *open { "ingress and egress allow all" } else { "no rules: default egress revoked" }
+                if *open {
+                    "ingress and egress allow all"
+                } else {
+                    "no rules: default egress revoked"
+                }
             ),
             SetEniGroups { eni, groups } => format!(
                 "ec2:ModifyNetworkInterfaceAttribute NetworkInterfaceId={eni} Groups=[{}]",
-                groups.iter().map(|g| match g {
-                    GroupRef::Id(id) => id.clone(),
-                    GroupRef::Named { name, .. } => name.clone(),
-                }).collect::<Vec<_>>().join(", ")
+                groups
+                    .iter()
+                    .map(|g| match g {
+                        GroupRef::Id(id) => id.clone(),
+                        GroupRef::Named { name, .. } => name.clone(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             DetachFromAsg { instance, group } => format!(
                 "autoscaling:DetachInstances AutoScalingGroupName={group} InstanceIds=[{instance}] ShouldDecrementDesiredCapacity=false"
             ),
             AttachToAsg { instance, group } => {
-                format!("autoscaling:AttachInstances AutoScalingGroupName={group} InstanceIds=[{instance}]")
+                format!(
+                    "autoscaling:AttachInstances AutoScalingGroupName={group} InstanceIds=[{instance}]"
+                )
             }
-            DeregisterTarget { group_arn, instance, port } => format!(
+            DeregisterTarget {
+                group_arn,
+                instance,
+                port,
+            } => format!(
                 "elasticloadbalancing:DeregisterTargets TargetGroupArn={group_arn} Targets=[{instance}{}]",
                 port.map(|p| format!(":{p}")).unwrap_or_default()
             ),
-            RegisterTarget { group_arn, instance, port } => format!(
+            RegisterTarget {
+                group_arn,
+                instance,
+                port,
+            } => format!(
                 "elasticloadbalancing:RegisterTargets TargetGroupArn={group_arn} Targets=[{instance}{}]",
                 port.map(|p| format!(":{p}")).unwrap_or_default()
             ),
             DisassociateProfile { association } => {
                 format!("ec2:DisassociateIamInstanceProfile AssociationId={association}")
             }
-            SetInstanceProfile { instance, profile_arn } => format!(
+            SetInstanceProfile {
+                instance,
+                profile_arn,
+            } => format!(
                 "ec2:AssociateIamInstanceProfile (or ReplaceIamInstanceProfileAssociation) InstanceId={instance} IamInstanceProfile.Arn={profile_arn}"
             ),
-            SetMetadataOptions { instance, tokens, endpoint } => format!(
+            SetMetadataOptions {
+                instance,
+                tokens,
+                endpoint,
+            } => format!(
                 "ec2:ModifyInstanceMetadataOptions InstanceId={instance} HttpTokens={tokens} HttpEndpoint={endpoint}"
             ),
             EnsureQuarantineAcl { vpc } => {
-                format!("ec2:CreateNetworkAcl VpcId={vpc} Tags=[{QUARANTINE_TAG}=true] (if absent; denies all)")
+                format!(
+                    "ec2:CreateNetworkAcl VpcId={vpc} Tags=[{QUARANTINE_TAG}=true] (if absent; denies all)"
+                )
             }
             SetSubnetAcl { subnet, acl } => format!(
                 "ec2:ReplaceNetworkAclAssociation AssociationId=<{subnet}'s association> NetworkAclId={}",
@@ -156,7 +317,11 @@ impl Call {
             ),
             StopInstance { instance } => format!("ec2:StopInstances InstanceIds=[{instance}]"),
             StartInstance { instance } => format!("ec2:StartInstances InstanceIds=[{instance}]"),
-            ShareSnapshot { snapshot, add, with } => format!(
+            ShareSnapshot {
+                snapshot,
+                add,
+                with,
+            } => format!(
                 "ec2:ModifySnapshotAttribute SnapshotId={snapshot} Attribute=createVolumePermission OperationType={} {}",
                 if *add { "add" } else { "remove" },
                 sharing(with)
@@ -166,7 +331,12 @@ impl Call {
                 if *add { "Add" } else { "Remove" },
                 sharing(with)
             ),
-            CreateFlowLogs { vpcs, log_group, role_arn, bucket_arn } => format!(
+            CreateFlowLogs {
+                vpcs,
+                log_group,
+                role_arn,
+                bucket_arn,
+            } => format!(
                 "ec2:CreateFlowLogs ResourceType=VPC ResourceIds=[{}] TrafficType=ALL {}",
                 vpcs.join(", "),
                 match (bucket_arn, log_group) {
@@ -185,44 +355,88 @@ impl Call {
             CreateLoginProfile { user } => format!(
                 "iam:CreateLoginProfile UserName={user} Password=<random, not recorded> PasswordResetRequired=true"
             ),
-            PutUserPolicy { user, name, document } => {
-                format!("iam:PutUserPolicy UserName={user} PolicyName={name} PolicyDocument={document}")
+            PutUserPolicy {
+                user,
+                name,
+                document,
+            } => {
+                format!(
+                    "iam:PutUserPolicy UserName={user} PolicyName={name} PolicyDocument={document}"
+                )
             }
-            DeleteUserPolicy { user, name } => format!("iam:DeleteUserPolicy UserName={user} PolicyName={name}"),
-            PutRolePolicy { role, name, document } => {
-                format!("iam:PutRolePolicy RoleName={role} PolicyName={name} PolicyDocument={document}")
+            DeleteUserPolicy { user, name } => {
+                format!("iam:DeleteUserPolicy UserName={user} PolicyName={name}")
             }
-            DeleteRolePolicy { role, name } => format!("iam:DeleteRolePolicy RoleName={role} PolicyName={name}"),
+            PutRolePolicy {
+                role,
+                name,
+                document,
+            } => {
+                format!(
+                    "iam:PutRolePolicy RoleName={role} PolicyName={name} PolicyDocument={document}"
+                )
+            }
+            DeleteRolePolicy { role, name } => {
+                format!("iam:DeleteRolePolicy RoleName={role} PolicyName={name}")
+            }
             SetTrustPolicy { role, document } => {
                 format!("iam:UpdateAssumeRolePolicy RoleName={role} PolicyDocument={document}")
             }
-            CaptureCredentialReport => "iam:GenerateCredentialReport; iam:GetCredentialReport".into(),
-            PutPublicAccessBlock { bucket, settings: [a, b, c, d] } => format!(
+            CaptureCredentialReport => {
+                "iam:GenerateCredentialReport; iam:GetCredentialReport".into()
+            }
+            PutPublicAccessBlock {
+                bucket,
+                settings: [a, b, c, d],
+            } => format!(
                 "s3:PutPublicAccessBlock Bucket={bucket} BlockPublicAcls={a} IgnorePublicAcls={b} BlockPublicPolicy={c} RestrictPublicBuckets={d}"
             ),
-            DeletePublicAccessBlock { bucket } => format!("s3:DeletePublicAccessBlock Bucket={bucket}"),
-            SetVersioning { bucket, status } => format!("s3:PutBucketVersioning Bucket={bucket} Status={status}"),
-            PutBucketPolicy { bucket, policy } => format!("s3:PutBucketPolicy Bucket={bucket} Policy={policy}"),
-            DeleteBucketPolicy { bucket } => format!("s3:DeleteBucketPolicy Bucket={bucket}"),
-            SetConcurrency { function, reserved: Some(n) } => {
-                format!("lambda:PutFunctionConcurrency FunctionName={function} ReservedConcurrentExecutions={n}")
+            DeletePublicAccessBlock { bucket } => {
+                format!("s3:DeletePublicAccessBlock Bucket={bucket}")
             }
-            SetConcurrency { function, reserved: None } => {
+            SetVersioning { bucket, status } => {
+                format!("s3:PutBucketVersioning Bucket={bucket} Status={status}")
+            }
+            PutBucketPolicy { bucket, policy } => {
+                format!("s3:PutBucketPolicy Bucket={bucket} Policy={policy}")
+            }
+            DeleteBucketPolicy { bucket } => format!("s3:DeleteBucketPolicy Bucket={bucket}"),
+            SetConcurrency {
+                function,
+                reserved: Some(n),
+            } => {
+                format!(
+                    "lambda:PutFunctionConcurrency FunctionName={function} ReservedConcurrentExecutions={n}"
+                )
+            }
+            SetConcurrency {
+                function,
+                reserved: None,
+            } => {
                 format!("lambda:DeleteFunctionConcurrency FunctionName={function}")
             }
             RemovePermission { function, sid } => {
                 format!("lambda:RemovePermission FunctionName={function} StatementId={sid}")
             }
-            AddPermission { function, statement } => {
+            AddPermission {
+                function,
+                statement,
+            } => {
                 format!("lambda:AddPermission FunctionName={function} Statement={statement}")
             }
             EnsureQuarantineScp => format!(
                 "organizations:CreatePolicy Name={QUARANTINE_SCP} Type=SERVICE_CONTROL_POLICY Content={{Deny *:*}} (if absent)"
             ),
-            AttachScp { target } => format!("organizations:AttachPolicy PolicyId=<{QUARANTINE_SCP}> TargetId={target}"),
-            DetachScp { target } => format!("organizations:DetachPolicy PolicyId=<{QUARANTINE_SCP}> TargetId={target}"),
+            AttachScp { target } => {
+                format!("organizations:AttachPolicy PolicyId=<{QUARANTINE_SCP}> TargetId={target}")
+            }
+            DetachScp { target } => {
+                format!("organizations:DetachPolicy PolicyId=<{QUARANTINE_SCP}> TargetId={target}")
+            }
             StartLogging { trail } => format!("cloudtrail:StartLogging Name={trail}"),
-            EnableGuardDuty { detector: Some(d) } => format!("guardduty:UpdateDetector DetectorId={d} Enable=true"),
+            EnableGuardDuty { detector: Some(d) } => {
+                format!("guardduty:UpdateDetector DetectorId={d} Enable=true")
+            }
             EnableGuardDuty { detector: None } => "guardduty:CreateDetector Enable=true".into(),
         }
     }
@@ -237,7 +451,10 @@ fn sharing(s: &Sharing) -> String {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 macro_rules! send {
@@ -252,14 +469,22 @@ fn random_password() -> String {
     let mut out = String::from("Fb!9a");
     for _ in 0..4 {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         out.push_str(&format!("{:016x}", h.finish()));
     }
     out
 }
 
 /// The group id of `name` in `vpc`, if it exists.
-pub(crate) async fn group_id(cx: &Cx<'_>, vpc: &str, name: &str) -> Result<Option<String>, AwsError> {
+pub(crate) async fn group_id(
+    cx: &Cx<'_>,
+    vpc: &str,
+    name: &str,
+) -> Result<Option<String>, AwsError> {
     use aws_sdk_ec2::types::Filter;
     let out = send!(
         "ec2",
@@ -269,7 +494,11 @@ pub(crate) async fn group_id(cx: &Cx<'_>, vpc: &str, name: &str) -> Result<Optio
             .filters(Filter::builder().name("vpc-id").values(vpc).build())
             .filters(Filter::builder().name("group-name").values(name).build())
     );
-    Ok(out.security_groups().first().and_then(|g| g.group_id()).map(str::to_string))
+    Ok(out
+        .security_groups()
+        .first()
+        .and_then(|g| g.group_id())
+        .map(str::to_string))
 }
 
 /// The quarantine ACL of `vpc`, if it exists.
@@ -281,9 +510,18 @@ pub(crate) async fn quarantine_acl(cx: &Cx<'_>, vpc: &str) -> Result<Option<Stri
         cx.ec2()
             .describe_network_acls()
             .filters(Filter::builder().name("vpc-id").values(vpc).build())
-            .filters(Filter::builder().name(format!("tag:{QUARANTINE_TAG}")).values("true").build())
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{QUARANTINE_TAG}"))
+                    .values("true")
+                    .build()
+            )
     );
-    Ok(out.network_acls().first().and_then(|a| a.network_acl_id()).map(str::to_string))
+    Ok(out
+        .network_acls()
+        .first()
+        .and_then(|a| a.network_acl_id())
+        .map(str::to_string))
 }
 
 /// The quarantine SCP's id, if it exists.
@@ -292,7 +530,9 @@ pub(crate) async fn quarantine_scp(cx: &Cx<'_>) -> Result<Option<String>, AwsErr
     let out = send!(
         "organizations",
         "ListPolicies",
-        cx.organizations().list_policies().filter(PolicyType::ServiceControlPolicy)
+        cx.organizations()
+            .list_policies()
+            .filter(PolicyType::ServiceControlPolicy)
     );
     Ok(out
         .policies()
@@ -329,7 +569,9 @@ impl Call {
                     cx.ec2()
                         .modify_instance_attribute()
                         .instance_id(instance)
-                        .disable_api_termination(ec2t::AttributeBooleanValue::builder().value(*on).build())
+                        .disable_api_termination(
+                            ec2t::AttributeBooleanValue::builder().value(*on).build()
+                        )
                 );
             }
             SetShutdownBehavior { instance, behavior } => {
@@ -339,16 +581,25 @@ impl Call {
                     cx.ec2()
                         .modify_instance_attribute()
                         .instance_id(instance)
-                        .instance_initiated_shutdown_behavior(ec2t::AttributeValue::builder().value(behavior).build())
+                        .instance_initiated_shutdown_behavior(
+                            ec2t::AttributeValue::builder().value(behavior).build()
+                        )
                 );
             }
             CaptureInstance { instance } => {
-                let described = send!("ec2", "DescribeInstances", cx.ec2().describe_instances().instance_ids(instance));
+                let described = send!(
+                    "ec2",
+                    "DescribeInstances",
+                    cx.ec2().describe_instances().instance_ids(instance)
+                );
                 let metadata = format!("{described:#?}");
                 let console = send!(
                     "ec2",
                     "GetConsoleOutput",
-                    cx.ec2().get_console_output().instance_id(instance).latest(true)
+                    cx.ec2()
+                        .get_console_output()
+                        .instance_id(instance)
+                        .latest(true)
                 );
                 let console = console.output().unwrap_or_default().to_string();
                 return Ok(json!({
@@ -365,17 +616,30 @@ impl Call {
                     "CreateSnapshots",
                     cx.ec2()
                         .create_snapshots()
-                        .instance_specification(ec2t::InstanceSpecification::builder().instance_id(instance).build())
+                        .instance_specification(
+                            ec2t::InstanceSpecification::builder()
+                                .instance_id(instance)
+                                .build()
+                        )
                         .copy_tags_from_source(ec2t::CopyTagsFromSource::Volume)
                         .description(format!("Firebreak case {case}: evidence of {instance}"))
                         .tag_specifications(
                             ec2t::TagSpecification::builder()
                                 .resource_type(ec2t::ResourceType::Snapshot)
-                                .tags(ec2t::Tag::builder().key("firebreak:case").value(case.to_string()).build())
+                                .tags(
+                                    ec2t::Tag::builder()
+                                        .key("firebreak:case")
+                                        .value(case.to_string())
+                                        .build()
+                                )
                                 .build()
                         )
                 );
-                let ids: Vec<&str> = out.snapshots().iter().filter_map(|s| s.snapshot_id()).collect();
+                let ids: Vec<&str> = out
+                    .snapshots()
+                    .iter()
+                    .filter_map(|s| s.snapshot_id())
+                    .collect();
                 return Ok(json!({ "snapshots": ids }));
             }
             EnsureGroup { vpc, name, open } => {
@@ -404,13 +668,19 @@ impl Call {
                     send!(
                         "ec2",
                         "AuthorizeSecurityGroupIngress",
-                        cx.ec2().authorize_security_group_ingress().group_id(&id).ip_permissions(all)
+                        cx.ec2()
+                            .authorize_security_group_ingress()
+                            .group_id(&id)
+                            .ip_permissions(all)
                     );
                 } else {
                     send!(
                         "ec2",
                         "RevokeSecurityGroupEgress",
-                        cx.ec2().revoke_security_group_egress().group_id(&id).ip_permissions(all)
+                        cx.ec2()
+                            .revoke_security_group_egress()
+                            .group_id(&id)
+                            .ip_permissions(all)
                     );
                 }
                 return Ok(json!({ "group": id, "created": true }));
@@ -420,14 +690,14 @@ impl Call {
                 for g in groups {
                     ids.push(match g {
                         GroupRef::Id(id) => id.clone(),
-                        GroupRef::Named { vpc, name } => group_id(cx, vpc, name).await?.ok_or_else(|| {
-                            AwsError::Call {
+                        GroupRef::Named { vpc, name } => group_id(cx, vpc, name)
+                            .await?
+                            .ok_or_else(|| AwsError::Call {
                                 service: "ec2",
                                 operation: "ModifyNetworkInterfaceAttribute",
                                 code: None,
                                 message: format!("security group {name} does not exist in {vpc}"),
-                            }
-                        })?,
+                            })?,
                     });
                 }
                 send!(
@@ -455,10 +725,22 @@ impl Call {
                 send!(
                     "autoscaling",
                     "AttachInstances",
-                    cx.autoscaling().attach_instances().auto_scaling_group_name(group).instance_ids(instance)
+                    cx.autoscaling()
+                        .attach_instances()
+                        .auto_scaling_group_name(group)
+                        .instance_ids(instance)
                 );
             }
-            DeregisterTarget { group_arn, instance, port } | RegisterTarget { group_arn, instance, port } => {
+            DeregisterTarget {
+                group_arn,
+                instance,
+                port,
+            }
+            | RegisterTarget {
+                group_arn,
+                instance,
+                port,
+            } => {
                 let target = aws_sdk_elasticloadbalancingv2::types::TargetDescription::builder()
                     .id(instance)
                     .set_port(*port)
@@ -467,13 +749,19 @@ impl Call {
                     send!(
                         "elasticloadbalancing",
                         "DeregisterTargets",
-                        cx.elbv2().deregister_targets().target_group_arn(group_arn).targets(target)
+                        cx.elbv2()
+                            .deregister_targets()
+                            .target_group_arn(group_arn)
+                            .targets(target)
                     );
                 } else {
                     send!(
                         "elasticloadbalancing",
                         "RegisterTargets",
-                        cx.elbv2().register_targets().target_group_arn(group_arn).targets(target)
+                        cx.elbv2()
+                            .register_targets()
+                            .target_group_arn(group_arn)
+                            .targets(target)
                     );
                 }
             }
@@ -481,11 +769,18 @@ impl Call {
                 send!(
                     "ec2",
                     "DisassociateIamInstanceProfile",
-                    cx.ec2().disassociate_iam_instance_profile().association_id(association)
+                    cx.ec2()
+                        .disassociate_iam_instance_profile()
+                        .association_id(association)
                 );
             }
-            SetInstanceProfile { instance, profile_arn } => {
-                let spec = ec2t::IamInstanceProfileSpecification::builder().arn(profile_arn).build();
+            SetInstanceProfile {
+                instance,
+                profile_arn,
+            } => {
+                let spec = ec2t::IamInstanceProfileSpecification::builder()
+                    .arn(profile_arn)
+                    .build();
                 match super::actions::profile_association(cx, instance).await? {
                     Some((association, _)) => {
                         send!(
@@ -501,12 +796,19 @@ impl Call {
                         send!(
                             "ec2",
                             "AssociateIamInstanceProfile",
-                            cx.ec2().associate_iam_instance_profile().instance_id(instance).iam_instance_profile(spec)
+                            cx.ec2()
+                                .associate_iam_instance_profile()
+                                .instance_id(instance)
+                                .iam_instance_profile(spec)
                         );
                     }
                 }
             }
-            SetMetadataOptions { instance, tokens, endpoint } => {
+            SetMetadataOptions {
+                instance,
+                tokens,
+                endpoint,
+            } => {
                 send!(
                     "ec2",
                     "ModifyInstanceMetadataOptions",
@@ -514,7 +816,9 @@ impl Call {
                         .modify_instance_metadata_options()
                         .instance_id(instance)
                         .http_tokens(ec2t::HttpTokensState::from(tokens.as_str()))
-                        .http_endpoint(ec2t::InstanceMetadataEndpointState::from(endpoint.as_str()))
+                        .http_endpoint(ec2t::InstanceMetadataEndpointState::from(
+                            endpoint.as_str()
+                        ))
                 );
             }
             EnsureQuarantineAcl { vpc } => {
@@ -524,58 +828,86 @@ impl Call {
                 let out = send!(
                     "ec2",
                     "CreateNetworkAcl",
-                    cx.ec2().create_network_acl().vpc_id(vpc).tag_specifications(
-                        ec2t::TagSpecification::builder()
-                            .resource_type(ec2t::ResourceType::NetworkAcl)
-                            .tags(ec2t::Tag::builder().key(QUARANTINE_TAG).value("true").build())
-                            .build()
-                    )
+                    cx.ec2()
+                        .create_network_acl()
+                        .vpc_id(vpc)
+                        .tag_specifications(
+                            ec2t::TagSpecification::builder()
+                                .resource_type(ec2t::ResourceType::NetworkAcl)
+                                .tags(
+                                    ec2t::Tag::builder()
+                                        .key(QUARANTINE_TAG)
+                                        .value("true")
+                                        .build()
+                                )
+                                .build()
+                        )
                 );
-                let id = out.network_acl().and_then(|a| a.network_acl_id()).unwrap_or_default();
+                let id = out
+                    .network_acl()
+                    .and_then(|a| a.network_acl_id())
+                    .unwrap_or_default();
                 return Ok(json!({ "acl": id, "created": true }));
             }
             SetSubnetAcl { subnet, acl } => {
                 let acl_id = match acl {
                     AclRef::Id(id) => id.clone(),
-                    AclRef::Quarantine { vpc } => quarantine_acl(cx, vpc).await?.ok_or_else(|| AwsError::Call {
-                        service: "ec2",
-                        operation: "ReplaceNetworkAclAssociation",
-                        code: None,
-                        message: format!("no quarantine network ACL in {vpc}"),
-                    })?,
+                    AclRef::Quarantine { vpc } => {
+                        quarantine_acl(cx, vpc)
+                            .await?
+                            .ok_or_else(|| AwsError::Call {
+                                service: "ec2",
+                                operation: "ReplaceNetworkAclAssociation",
+                                code: None,
+                                message: format!("no quarantine network ACL in {vpc}"),
+                            })?
+                    }
                 };
                 let (association, _) = super::actions::subnet_acl(cx, subnet).await?;
                 send!(
                     "ec2",
                     "ReplaceNetworkAclAssociation",
-                    cx.ec2().replace_network_acl_association().association_id(association).network_acl_id(&acl_id)
+                    cx.ec2()
+                        .replace_network_acl_association()
+                        .association_id(association)
+                        .network_acl_id(&acl_id)
                 );
                 return Ok(json!({ "subnet": subnet, "acl": acl_id }));
             }
             StopInstance { instance } => {
-                send!("ec2", "StopInstances", cx.ec2().stop_instances().instance_ids(instance));
+                send!(
+                    "ec2",
+                    "StopInstances",
+                    cx.ec2().stop_instances().instance_ids(instance)
+                );
             }
             StartInstance { instance } => {
-                send!("ec2", "StartInstances", cx.ec2().start_instances().instance_ids(instance));
+                send!(
+                    "ec2",
+                    "StartInstances",
+                    cx.ec2().start_instances().instance_ids(instance)
+                );
             }
-            ShareSnapshot { snapshot, add, with } => {
-                let perms: Vec<ec2t::CreateVolumePermission> = with
-                    .accounts
-                    .iter()
-                    .map(|a| ec2t::CreateVolumePermission::builder().user_id(a).build())
-                    .chain(with.public.then(|| {
-                        ec2t::CreateVolumePermission::builder().group(ec2t::PermissionGroup::All).build()
-                    }))
-                    .collect();
-                let mods = if *add {
-                    ec2t::CreateVolumePermissionModifications::builder().set_add(Some(perms)).build()
+            ShareSnapshot {
+                snapshot,
+                add,
+                with,
+            } => {
+                let op = if *add {
+                    ec2t::OperationType::Add
                 } else {
-                    ec2t::CreateVolumePermissionModifications::builder().set_remove(Some(perms)).build()
+                    ec2t::OperationType::Remove
                 };
                 send!(
                     "ec2",
                     "ModifySnapshotAttribute",
-                    cx.ec2().modify_snapshot_attribute().snapshot_id(snapshot).create_volume_permission(mods)
+                    cx.ec2()
+                        .modify_snapshot_attribute()
+                        .snapshot_id(snapshot)
+                        .attribute(ec2t::SnapshotAttributeName::CreateVolumePermission)
+                        .operation_type(op)
+                        .set_user_ids((!with.accounts.is_empty()).then(|| with.accounts.clone()))
+                        .set_group_names(with.public.then(|| vec!["all".to_string()]))
                 );
             }
             ShareImage { image, add, with } => {
@@ -583,20 +915,36 @@ impl Call {
                     .accounts
                     .iter()
                     .map(|a| ec2t::LaunchPermission::builder().user_id(a).build())
-                    .chain(with.public.then(|| ec2t::LaunchPermission::builder().group(ec2t::PermissionGroup::All).build()))
+                    .chain(with.public.then(|| {
+                        ec2t::LaunchPermission::builder()
+                            .group(ec2t::PermissionGroup::All)
+                            .build()
+                    }))
                     .collect();
                 let mods = if *add {
-                    ec2t::LaunchPermissionModifications::builder().set_add(Some(perms)).build()
+                    ec2t::LaunchPermissionModifications::builder()
+                        .set_add(Some(perms))
+                        .build()
                 } else {
-                    ec2t::LaunchPermissionModifications::builder().set_remove(Some(perms)).build()
+                    ec2t::LaunchPermissionModifications::builder()
+                        .set_remove(Some(perms))
+                        .build()
                 };
                 send!(
                     "ec2",
                     "ModifyImageAttribute",
-                    cx.ec2().modify_image_attribute().image_id(image).launch_permission(mods)
+                    cx.ec2()
+                        .modify_image_attribute()
+                        .image_id(image)
+                        .launch_permission(mods)
                 );
             }
-            CreateFlowLogs { vpcs, log_group, role_arn, bucket_arn } => {
+            CreateFlowLogs {
+                vpcs,
+                log_group,
+                role_arn,
+                bucket_arn,
+            } => {
                 let mut req = cx
                     .ec2()
                     .create_flow_logs()
@@ -604,7 +952,9 @@ impl Call {
                     .resource_type(ec2t::FlowLogsResourceType::Vpc)
                     .traffic_type(ec2t::TrafficType::All);
                 req = match bucket_arn {
-                    Some(b) => req.log_destination_type(ec2t::LogDestinationType::S3).log_destination(b),
+                    Some(b) => req
+                        .log_destination_type(ec2t::LogDestinationType::S3)
+                        .log_destination(b),
                     None => req
                         .log_destination_type(ec2t::LogDestinationType::CloudWatchLogs)
                         .set_log_group_name(log_group.clone())
@@ -633,7 +983,11 @@ impl Call {
                 );
             }
             DeleteLoginProfile { user } => {
-                send!("iam", "DeleteLoginProfile", cx.iam().delete_login_profile().user_name(user));
+                send!(
+                    "iam",
+                    "DeleteLoginProfile",
+                    cx.iam().delete_login_profile().user_name(user)
+                );
             }
             CreateLoginProfile { user } => {
                 send!(
@@ -646,99 +1000,183 @@ impl Call {
                         .password_reset_required(true)
                 );
             }
-            PutUserPolicy { user, name, document } => {
+            PutUserPolicy {
+                user,
+                name,
+                document,
+            } => {
                 send!(
                     "iam",
                     "PutUserPolicy",
-                    cx.iam().put_user_policy().user_name(user).policy_name(name).policy_document(document)
+                    cx.iam()
+                        .put_user_policy()
+                        .user_name(user)
+                        .policy_name(name)
+                        .policy_document(document)
                 );
             }
             DeleteUserPolicy { user, name } => {
-                send!("iam", "DeleteUserPolicy", cx.iam().delete_user_policy().user_name(user).policy_name(name));
+                send!(
+                    "iam",
+                    "DeleteUserPolicy",
+                    cx.iam()
+                        .delete_user_policy()
+                        .user_name(user)
+                        .policy_name(name)
+                );
             }
-            PutRolePolicy { role, name, document } => {
+            PutRolePolicy {
+                role,
+                name,
+                document,
+            } => {
                 send!(
                     "iam",
                     "PutRolePolicy",
-                    cx.iam().put_role_policy().role_name(role).policy_name(name).policy_document(document)
+                    cx.iam()
+                        .put_role_policy()
+                        .role_name(role)
+                        .policy_name(name)
+                        .policy_document(document)
                 );
             }
             DeleteRolePolicy { role, name } => {
-                send!("iam", "DeleteRolePolicy", cx.iam().delete_role_policy().role_name(role).policy_name(name));
+                send!(
+                    "iam",
+                    "DeleteRolePolicy",
+                    cx.iam()
+                        .delete_role_policy()
+                        .role_name(role)
+                        .policy_name(name)
+                );
             }
             SetTrustPolicy { role, document } => {
                 send!(
                     "iam",
                     "UpdateAssumeRolePolicy",
-                    cx.iam().update_assume_role_policy().role_name(role).policy_document(document)
+                    cx.iam()
+                        .update_assume_role_policy()
+                        .role_name(role)
+                        .policy_document(document)
                 );
             }
             CaptureCredentialReport => {
-                send!("iam", "GenerateCredentialReport", cx.iam().generate_credential_report());
-                let out = send!("iam", "GetCredentialReport", cx.iam().get_credential_report());
-                let content = out.content().map(|b| b.as_ref().to_vec()).unwrap_or_default();
+                send!(
+                    "iam",
+                    "GenerateCredentialReport",
+                    cx.iam().generate_credential_report()
+                );
+                let out = send!(
+                    "iam",
+                    "GetCredentialReport",
+                    cx.iam().get_credential_report()
+                );
+                let content = out
+                    .content()
+                    .map(|b| b.as_ref().to_vec())
+                    .unwrap_or_default();
                 return Ok(json!({
                     "evidence": "credential-report",
                     "sha256": sha256_hex(&content),
                     "report": String::from_utf8_lossy(&content),
                 }));
             }
-            PutPublicAccessBlock { bucket, settings: [a, b, c, d] } => {
+            PutPublicAccessBlock {
+                bucket,
+                settings: [a, b, c, d],
+            } => {
                 send!(
                     "s3",
                     "PutPublicAccessBlock",
-                    cx.s3().put_public_access_block().bucket(bucket).public_access_block_configuration(
-                        aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
-                            .block_public_acls(*a)
-                            .ignore_public_acls(*b)
-                            .block_public_policy(*c)
-                            .restrict_public_buckets(*d)
-                            .build()
-                    )
+                    cx.s3()
+                        .put_public_access_block()
+                        .bucket(bucket)
+                        .public_access_block_configuration(
+                            aws_sdk_s3::types::PublicAccessBlockConfiguration::builder()
+                                .block_public_acls(*a)
+                                .ignore_public_acls(*b)
+                                .block_public_policy(*c)
+                                .restrict_public_buckets(*d)
+                                .build()
+                        )
                 );
             }
             DeletePublicAccessBlock { bucket } => {
-                send!("s3", "DeletePublicAccessBlock", cx.s3().delete_public_access_block().bucket(bucket));
+                send!(
+                    "s3",
+                    "DeletePublicAccessBlock",
+                    cx.s3().delete_public_access_block().bucket(bucket)
+                );
             }
             SetVersioning { bucket, status } => {
                 send!(
                     "s3",
                     "PutBucketVersioning",
-                    cx.s3().put_bucket_versioning().bucket(bucket).versioning_configuration(
-                        aws_sdk_s3::types::VersioningConfiguration::builder()
-                            .status(aws_sdk_s3::types::BucketVersioningStatus::from(status.as_str()))
-                            .build()
-                    )
+                    cx.s3()
+                        .put_bucket_versioning()
+                        .bucket(bucket)
+                        .versioning_configuration(
+                            aws_sdk_s3::types::VersioningConfiguration::builder()
+                                .status(aws_sdk_s3::types::BucketVersioningStatus::from(
+                                    status.as_str()
+                                ))
+                                .build()
+                        )
                 );
             }
             PutBucketPolicy { bucket, policy } => {
-                send!("s3", "PutBucketPolicy", cx.s3().put_bucket_policy().bucket(bucket).policy(policy));
+                send!(
+                    "s3",
+                    "PutBucketPolicy",
+                    cx.s3().put_bucket_policy().bucket(bucket).policy(policy)
+                );
             }
             DeleteBucketPolicy { bucket } => {
-                send!("s3", "DeleteBucketPolicy", cx.s3().delete_bucket_policy().bucket(bucket));
+                send!(
+                    "s3",
+                    "DeleteBucketPolicy",
+                    cx.s3().delete_bucket_policy().bucket(bucket)
+                );
             }
-            SetConcurrency { function, reserved: Some(n) } => {
+            SetConcurrency {
+                function,
+                reserved: Some(n),
+            } => {
                 send!(
                     "lambda",
                     "PutFunctionConcurrency",
-                    cx.lambda().put_function_concurrency().function_name(function).reserved_concurrent_executions(*n)
+                    cx.lambda()
+                        .put_function_concurrency()
+                        .function_name(function)
+                        .reserved_concurrent_executions(*n)
                 );
             }
-            SetConcurrency { function, reserved: None } => {
+            SetConcurrency {
+                function,
+                reserved: None,
+            } => {
                 send!(
                     "lambda",
                     "DeleteFunctionConcurrency",
-                    cx.lambda().delete_function_concurrency().function_name(function)
+                    cx.lambda()
+                        .delete_function_concurrency()
+                        .function_name(function)
                 );
             }
             RemovePermission { function, sid } => {
                 send!(
                     "lambda",
                     "RemovePermission",
-                    cx.lambda().remove_permission().function_name(function).statement_id(sid)
+                    cx.lambda()
+                        .remove_permission()
+                        .function_name(function)
+                        .statement_id(sid)
                 );
             }
-            AddPermission { function, statement } => {
+            AddPermission {
+                function,
+                statement,
+            } => {
                 let p = super::actions::LambdaGrant::from_statement(statement);
                 send!(
                     "lambda",
@@ -769,7 +1207,11 @@ impl Call {
                         .r#type(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
                         .content(content.to_string())
                 );
-                let id = out.policy().and_then(|p| p.policy_summary()).and_then(|s| s.id()).unwrap_or_default();
+                let id = out
+                    .policy()
+                    .and_then(|p| p.policy_summary())
+                    .and_then(|s| s.id())
+                    .unwrap_or_default();
                 return Ok(json!({ "policy": id, "created": true }));
             }
             AttachScp { target } | DetachScp { target } => {
@@ -780,19 +1222,45 @@ impl Call {
                     message: format!("no {QUARANTINE_SCP} policy in the organization"),
                 })?;
                 if matches!(self, AttachScp { .. }) {
-                    send!("organizations", "AttachPolicy", cx.organizations().attach_policy().policy_id(&id).target_id(target));
+                    send!(
+                        "organizations",
+                        "AttachPolicy",
+                        cx.organizations()
+                            .attach_policy()
+                            .policy_id(&id)
+                            .target_id(target)
+                    );
                 } else {
-                    send!("organizations", "DetachPolicy", cx.organizations().detach_policy().policy_id(&id).target_id(target));
+                    send!(
+                        "organizations",
+                        "DetachPolicy",
+                        cx.organizations()
+                            .detach_policy()
+                            .policy_id(&id)
+                            .target_id(target)
+                    );
                 }
             }
             StartLogging { trail } => {
-                send!("cloudtrail", "StartLogging", cx.cloudtrail().start_logging().name(trail));
+                send!(
+                    "cloudtrail",
+                    "StartLogging",
+                    cx.cloudtrail().start_logging().name(trail)
+                );
             }
             EnableGuardDuty { detector: Some(d) } => {
-                send!("guardduty", "UpdateDetector", cx.guardduty().update_detector().detector_id(d).enable(true));
+                send!(
+                    "guardduty",
+                    "UpdateDetector",
+                    cx.guardduty().update_detector().detector_id(d).enable(true)
+                );
             }
             EnableGuardDuty { detector: None } => {
-                let out = send!("guardduty", "CreateDetector", cx.guardduty().create_detector().enable(true));
+                let out = send!(
+                    "guardduty",
+                    "CreateDetector",
+                    cx.guardduty().create_detector().enable(true)
+                );
                 return Ok(json!({ "detector": out.detector_id() }));
             }
         }

@@ -87,7 +87,12 @@ impl Receipt {
     /// Whether the step changed (or may have changed) something a rollback should undo.
     pub fn has_effect(&self) -> bool {
         self.before.is_some()
-            && matches!(self.status, StepStatus::Done | StepStatus::Failed | StepStatus::Started | StepStatus::RollbackFailed)
+            && match self.status {
+                // Interrupted: a call may have landed without being recorded.
+                StepStatus::Started | StepStatus::Done | StepStatus::RollbackFailed => true,
+                StepStatus::Failed => !self.calls.is_empty(),
+                _ => false,
+            }
     }
 }
 
@@ -125,8 +130,11 @@ impl Journal for MemoryJournal {
         Ok(())
     }
     fn calls(&mut self, step: &Step, phase: &str, calls: &[ApiCall]) -> Result<(), JournalError> {
-        self.calls
-            .extend(calls.iter().map(|c| (step.key.clone(), phase.to_string(), c.clone())));
+        self.calls.extend(
+            calls
+                .iter()
+                .map(|c| (step.key.clone(), phase.to_string(), c.clone())),
+        );
         Ok(())
     }
     fn task(&mut self, step: &Step) -> Result<(), JournalError> {
@@ -161,7 +169,10 @@ pub struct Report {
 impl Report {
     pub fn ok(&self) -> bool {
         self.halted.is_none()
-            && self.steps.iter().all(|s| !matches!(s.status, StepStatus::Failed | StepStatus::RollbackFailed))
+            && self
+                .steps
+                .iter()
+                .all(|s| !matches!(s.status, StepStatus::Failed | StepStatus::RollbackFailed))
     }
 }
 
@@ -250,8 +261,14 @@ impl std::fmt::Display for Fail {
             Fail::Aws(e) => {
                 write!(f, "{e}")?;
                 if e.is_access_denied() {
-                    write!(f, " (the responder role lacks this permission: see `firebreak respond iam-policy`)")?;
-                } else if e.code().is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded") {
+                    write!(
+                        f,
+                        " (the responder role lacks this permission: see `firebreak respond iam-policy`)"
+                    )?;
+                } else if e
+                    .code()
+                    .is_some_and(|c| c.contains("Throttl") || c == "RequestLimitExceeded")
+                {
                     write!(f, " (throttled: run again to resume)")?;
                 }
                 Ok(())
@@ -269,18 +286,21 @@ impl From<AwsError> for Fail {
 
 async fn phase<A: Act>(cx: &Cx<'_>, s: &Step, op: Op<'_>) -> Result<Out, Fail> {
     let state = |v: &Value| -> Result<A::State, Fail> {
-        serde_json::from_value(v.clone()).map_err(|e| Fail::State(format!("recorded state unreadable: {e}")))
+        serde_json::from_value(v.clone())
+            .map_err(|e| Fail::State(format!("recorded state unreadable: {e}")))
     };
     Ok(match op {
         Op::Read => Out::State(serde_json::to_value(A::read(cx, s).await?).unwrap_or(Value::Null)),
         Op::Effect(b) => Out::Calls(A::effect(cx, s, &state(b)?).map_err(Fail::State)?),
         Op::Holds(a, outputs) => {
-            A::holds(cx, s, &state(a)?, outputs).map_err(|e| Fail::State(format!("not verified: {e}")))?;
+            A::holds(cx, s, &state(a)?, outputs)
+                .map_err(|e| Fail::State(format!("not verified: {e}")))?;
             Out::Holds
         }
         Op::Undo(b) => Out::Calls(A::undo(cx, s, &state(b)?)),
         Op::Restored(b, n) => {
-            A::restored(&state(b)?, &state(n)?).map_err(|e| Fail::State(format!("not restored: {e}")))?;
+            A::restored(&state(b)?, &state(n)?)
+                .map_err(|e| Fail::State(format!("not restored: {e}")))?;
             Out::Holds
         }
     })
@@ -348,13 +368,22 @@ struct Accounts<'a> {
 
 impl<'a> Accounts<'a> {
     fn new(base: &'a Connection, plan: &'a Plan) -> Self {
-        Accounts { base, plan, conns: BTreeMap::new(), caller: None }
+        Accounts {
+            base,
+            plan,
+            conns: BTreeMap::new(),
+            caller: None,
+        }
     }
 
     /// The account a step's calls go to: the target's, or the management account for SCPs.
     fn account_of(step: &Step) -> &str {
         match step.action {
-            Action::QuarantineAccount => step.target.parent.as_deref().unwrap_or(&step.target.account),
+            Action::QuarantineAccount => step
+                .target
+                .parent
+                .as_deref()
+                .unwrap_or(&step.target.account),
             _ => &step.target.account,
         }
     }
@@ -378,7 +407,9 @@ impl<'a> Accounts<'a> {
                 Some(role) => {
                     let arn = format!("arn:aws:iam::{account}:role/{role}");
                     let session = format!("{SESSION}-case-{}", self.plan.case_id);
-                    self.base.assume(&arn, settings.external_id.as_deref(), &session).await?
+                    self.base
+                        .assume(&arn, settings.external_id.as_deref(), &session)
+                        .await?
                 }
                 None => self.base.clone(),
             };
@@ -399,7 +430,11 @@ impl<'a> Accounts<'a> {
 /// single-account run); an IAM user's ARN as it is.
 async fn caller_role(conn: &Connection) -> Result<String, AwsError> {
     let sts = aws_sdk_sts::Client::new(&conn.base);
-    let me = sts.get_caller_identity().send().await.map_err(|e| call_error("sts", "GetCallerIdentity", e))?;
+    let me = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| call_error("sts", "GetCallerIdentity", e))?;
     let arn = me.arn().unwrap_or_default();
     Ok(match arn.split_once(":assumed-role/") {
         Some((head, rest)) => {
@@ -430,11 +465,20 @@ async fn protected(cx: &Cx<'_>, step: &Step, tag: &str) -> Result<Option<String>
                 .map_err(|e| call_error("ec2", "DescribeTags", e))?;
             out.tags()
                 .iter()
-                .map(|d| (d.key().unwrap_or_default().into(), d.value().unwrap_or_default().into()))
+                .map(|d| {
+                    (
+                        d.key().unwrap_or_default().into(),
+                        d.value().unwrap_or_default().into(),
+                    )
+                })
                 .collect()
         }
         TargetKind::User | TargetKind::AccessKey => {
-            let user = if t.kind == TargetKind::User { t.id.as_str() } else { t.parent.as_deref().unwrap_or_default() };
+            let user = if t.kind == TargetKind::User {
+                t.id.as_str()
+            } else {
+                t.parent.as_deref().unwrap_or_default()
+            };
             let out = cx
                 .iam()
                 .list_user_tags()
@@ -442,7 +486,10 @@ async fn protected(cx: &Cx<'_>, step: &Step, tag: &str) -> Result<Option<String>
                 .send()
                 .await
                 .map_err(|e| call_error("iam", "ListUserTags", e))?;
-            out.tags().iter().map(|d| (d.key().into(), d.value().into())).collect()
+            out.tags()
+                .iter()
+                .map(|d| (d.key().into(), d.value().into()))
+                .collect()
         }
         TargetKind::Role => {
             let out = cx
@@ -452,10 +499,17 @@ async fn protected(cx: &Cx<'_>, step: &Step, tag: &str) -> Result<Option<String>
                 .send()
                 .await
                 .map_err(|e| call_error("iam", "ListRoleTags", e))?;
-            out.tags().iter().map(|d| (d.key().into(), d.value().into())).collect()
+            out.tags()
+                .iter()
+                .map(|d| (d.key().into(), d.value().into()))
+                .collect()
         }
         TargetKind::Bucket => match cx.s3().get_bucket_tagging().bucket(&t.id).send().await {
-            Ok(out) => out.tag_set().iter().map(|d| (d.key().into(), d.value().into())).collect(),
+            Ok(out) => out
+                .tag_set()
+                .iter()
+                .map(|d| (d.key().into(), d.value().into()))
+                .collect(),
             Err(e) => {
                 let e = call_error("s3", "GetBucketTagging", e);
                 if e.code() == Some("NoSuchTagSet") {
@@ -517,7 +571,10 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
             error: None,
         };
         if step.action == Action::Manual {
-            d.calls.push(format!("(manual) {}", step.instructions.as_deref().unwrap_or_default().trim()));
+            d.calls.push(format!(
+                "(manual) {}",
+                step.instructions.as_deref().unwrap_or_default().trim()
+            ));
             out.push(d);
             continue;
         }
@@ -525,7 +582,11 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
             let cx = accounts.cx(step, now_ms).await?;
             d.protected = protected(&cx, step, &plan.protected_tag).await?;
             let before = read(&cx, step).await?;
-            d.calls = calls(&cx, step, Op::Effect(&before)).await?.iter().map(Call::describe).collect();
+            d.calls = calls(&cx, step, Op::Effect(&before))
+                .await?
+                .iter()
+                .map(Call::describe)
+                .collect();
             d.before = Some(before);
             Ok(())
         }
@@ -564,14 +625,12 @@ pub async fn run(
             calls: Vec::new(),
             detail: None,
         };
-        if matches!(rec.status, StepStatus::Done | StepStatus::Task | StepStatus::Skipped) {
-            if rec.status == StepStatus::Skipped && step.action.class() != Class::Disruptive {
-                // A skipped non-disruptive step (guardrail) stays skipped.
-            }
+        if matches!(rec.status, StepStatus::Done | StepStatus::Task) {
             report.steps.push(outcome);
             continue;
         }
         outcome.earlier = false;
+        rec.error = None;
         if rec.status == StepStatus::RolledBack {
             rec = Receipt::default();
         }
@@ -579,7 +638,9 @@ pub async fn run(
             && let Some(ev) = &evidence_failed
         {
             rec.status = StepStatus::Skipped;
-            rec.error = Some(format!("evidence step {ev} failed: disruptive steps do not run"));
+            rec.error = Some(format!(
+                "evidence step {ev} failed: disruptive steps do not run"
+            ));
             journal.save(step, &rec)?;
             outcome.status = rec.status;
             outcome.detail = rec.error.clone();
@@ -613,7 +674,11 @@ pub async fn run(
         journal.save(step, &rec)?;
         outcome.status = rec.status;
         outcome.calls = rec.calls.clone();
-        outcome.detail = rec.error.clone().or_else(|| rec.overridden.clone().map(|t| format!("protected ({t}): acted on by override")));
+        outcome.detail = rec.error.clone().or_else(|| {
+            rec.overridden
+                .clone()
+                .map(|t| format!("protected ({t}): acted on by override"))
+        });
         let failed = rec.status == StepStatus::Failed;
         let skipped = rec.status == StepStatus::Skipped;
         report.steps.push(outcome);
@@ -624,7 +689,11 @@ pub async fn run(
             evidence_failed.get_or_insert(step.key.clone());
         }
         if failed {
-            let why = format!("step {} failed: {}", step.key, rec.error.as_deref().unwrap_or_default());
+            let why = format!(
+                "step {} failed: {}",
+                step.key,
+                rec.error.as_deref().unwrap_or_default()
+            );
             match step.on_failure {
                 OnFailure::Continue => {}
                 OnFailure::Stop => {
@@ -671,7 +740,10 @@ async fn run_step<'a>(
         // recorded before-state stands.
         Some(b) => b,
         None => {
-            if let Some(tag) = protected(&cx, step, &plan.protected_tag).await.map_err(Fail::from)? {
+            if let Some(tag) = protected(&cx, step, &plan.protected_tag)
+                .await
+                .map_err(Fail::from)?
+            {
                 if !step.override_protected {
                     return Err(StepEnd::Skipped(format!(
                         "guardrail: {} is tagged {tag}; plan again with --override {} to act on it",
@@ -689,8 +761,12 @@ async fn run_step<'a>(
         }
     };
     for call in calls(&cx, step, Op::Effect(&before)).await? {
-        rec.calls.push(call.describe());
-        let out = call.send(&cx).await.map_err(Fail::from)?;
+        let described = call.describe();
+        let out = call
+            .send(&cx)
+            .await
+            .map_err(|e| StepEnd::Failed(format!("{described}: {}", Fail::from(e))))?;
+        rec.calls.push(described);
         if !out.is_null() {
             rec.outputs.push(out);
         }
@@ -721,7 +797,9 @@ pub async fn rollback(
         if only.is_some_and(|keys| !keys.contains(&step.key)) {
             continue;
         }
-        let Some(mut rec) = receipts.get(&step.key).cloned() else { continue };
+        let Some(mut rec) = receipts.get(&step.key).cloned() else {
+            continue;
+        };
         if !rec.has_effect() {
             continue;
         }

@@ -4,6 +4,11 @@
 //! points at a server already running instead. Without either the tests skip with a
 //! printed reason, except under `CI=true`, where that is a failure.
 
+use aws::Connection;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::SharedCredentialsProvider;
+
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -88,3 +93,54 @@ pub fn endpoint() -> Option<String> {
         .as_ref()
         .map(|s| s.endpoint.clone())
 }
+
+/// Static test credentials, us-east-1, no retries, pointed at moto.
+pub fn config(endpoint: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "AKIAFIREBREAKTEST",
+            "secret",
+            None,
+            None,
+            "test",
+        )))
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build()
+}
+
+/// Acts inside `account` (moto isolates accounts reached by AssumeRole).
+pub async fn inside(base: &Connection, account: &str) -> Connection {
+    base.assume(&format!("arn:aws:iam::{account}:role/setup"), None, "setup")
+        .await
+        .unwrap()
+}
+
+/// A client of `$krate` answering from `$rules` only (aws-smithy-mocks), without the
+/// SDK's `test-util` feature that `mock_client!` needs.
+#[allow(unused_macros)]
+macro_rules! mocked {
+    ($krate:ident, $rules:expr) => {{
+        let mut i = ::aws_smithy_mocks::MockResponseInterceptor::new()
+            .rule_mode(::aws_smithy_mocks::RuleMode::MatchAny);
+        for r in $rules {
+            i = i.with_rule(r);
+        }
+        $krate::Client::from_conf(
+            $krate::Config::builder()
+                .behavior_version(::aws_config::BehaviorVersion::latest())
+                .region(::aws_config::Region::new("us-east-1"))
+                .credentials_provider(::aws_credential_types::Credentials::new(
+                    "a", "b", None, None, "mock",
+                ))
+                .http_client(::aws_smithy_mocks::create_mock_http_client())
+                .interceptor(i)
+                .build(),
+        )
+    }};
+}
+
+#[allow(unused_imports)]
+pub(crate) use mocked;
