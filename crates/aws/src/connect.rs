@@ -260,11 +260,13 @@ pub struct ApiCall {
 }
 
 impl ApiCall {
-    /// Whether the operation only reads (Describe, Get, List, …).
-    pub fn is_read(&self) -> bool {
+    /// Whether the operation changes nothing in the account: reads (Describe, Get, List,
+    /// …) and taking on an identity (AssumeRole, GetCallerIdentity).
+    pub fn changes_nothing(&self) -> bool {
         ["Describe", "Get", "List", "Lookup", "Search", "Head"]
             .iter()
             .any(|p| self.operation.starts_with(p))
+            || matches!(self.operation.as_str(), "AssumeRole" | "GetCallerIdentity")
     }
 }
 

@@ -1559,3 +1559,527 @@ async fn guardduty_enable() {
     t.run().await;
     assert_eq!(update.num_calls(), 1);
 }
+
+// --- Dry-run, guardrails, resumption, failures -------------------------------------------
+
+#[tokio::test]
+async fn dry_run_makes_no_mutating_call() {
+    let Some(e) = env("310000000030").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    let groups = eni_groups(&e.acct, &id).await;
+    let snapshots = e
+        .acct
+        .ec2(REGION)
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap()
+        .snapshots()
+        .len();
+    let book = playbook::bundled()
+        .into_iter()
+        .find(|b| b.name == "ec2-instance-compromise")
+        .unwrap();
+    let bindings = playbook::Bindings {
+        targets: [
+            target(TargetKind::Instance, &id, &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ]
+        .into(),
+    };
+    let req = playbook::Request {
+        include: vec!["stop".into(), "quarantine-subnet".into()],
+        ..Default::default()
+    };
+    let plan = playbook::plan(
+        &book,
+        7,
+        model::Severity::High,
+        None,
+        &bindings,
+        &settings(),
+        &req,
+    )
+    .unwrap();
+    let recorder = aws::Recorder::default();
+    let mut conn = e.base.clone();
+    conn.recorder = Some(recorder.clone());
+    let dry = respond::dry_run(&conn, &plan, NOW).await;
+    let calls = recorder.take();
+    assert!(
+        calls.len() > 10,
+        "the dry-run read the before-states: {calls:#?}"
+    );
+    let mutating: Vec<_> = calls.iter().filter(|c| !c.changes_nothing()).collect();
+    assert!(
+        mutating.is_empty(),
+        "a dry-run sent mutating calls: {mutating:#?}"
+    );
+    for d in &dry {
+        assert!(d.error.is_none(), "{d:#?}");
+    }
+    let by_step = |spec: &str| {
+        dry.iter()
+            .find(|d| d.key.starts_with(&format!("{spec}@")))
+            .unwrap()
+    };
+    assert_eq!(
+        by_step("stop").calls,
+        [format!("ec2:StopInstances InstanceIds=[{id}]")]
+    );
+    let isolate = &by_step("isolate").calls;
+    assert_eq!(
+        isolate
+            .iter()
+            .filter(|c| c.starts_with("ec2:ModifyNetworkInterfaceAttribute"))
+            .count(),
+        2,
+        "{isolate:#?}"
+    );
+    assert!(by_step("tag").calls[0].contains("firebreak:case=7"));
+    // Nothing changed.
+    let i = describe(&e.acct, &id).await;
+    assert_eq!(i.state().unwrap().name().unwrap().as_str(), "running");
+    assert!(i.tags().is_empty());
+    assert_eq!(eni_groups(&e.acct, &id).await, groups);
+    let snaps = e
+        .acct
+        .ec2(REGION)
+        .describe_snapshots()
+        .owner_ids("self")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snaps.snapshots().len(), snapshots);
+}
+
+#[tokio::test]
+async fn protected_resources_need_an_override() {
+    let Some(e) = env("310000000031").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    e.acct
+        .ec2(REGION)
+        .create_tags()
+        .resources(&id)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("firebreak:protected")
+                .value("true")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let t_ = target(TargetKind::Instance, &id, &e.account);
+    let plan = plan_of(vec![step(Action::StopInstance, t_.clone(), json!({}))]);
+    let mut journal = MemoryJournal::default();
+    let r = respond::run(&e.base, &approved(plan), &mut journal, NOW)
+        .await
+        .unwrap();
+    assert_eq!(r.steps[0].status, StepStatus::Skipped);
+    assert!(
+        r.steps[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("firebreak:protected=true"),
+        "{r:#?}"
+    );
+    assert_eq!(
+        describe(&e.acct, &id)
+            .await
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "running"
+    );
+
+    let mut s = step(Action::StopInstance, t_, json!({}));
+    s.override_protected = true;
+    let mut t = Trial::new(&e.base, plan_of(vec![s]));
+    t.run().await;
+    assert_eq!(
+        t.receipt(&format!("ec2.stop-instance@{id}"))
+            .overridden
+            .as_deref(),
+        Some("firebreak:protected=true")
+    );
+    assert_ne!(
+        describe(&e.acct, &id)
+            .await
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "running"
+    );
+}
+
+#[tokio::test]
+async fn a_run_killed_mid_step_keeps_its_recorded_before_state() {
+    let Some(e) = env("310000000032").await else {
+        return;
+    };
+    let key = user_with_key(&e.acct, "dave").await;
+    let mut kt = target(TargetKind::AccessKey, &key, &e.account);
+    kt.parent = Some("dave".into());
+    let u = target(TargetKind::User, "dave", &e.account);
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![
+            step(Action::DenyAllUser, u, json!({})),
+            step(Action::DeactivateAccessKey, kt, json!({})),
+        ]),
+    );
+    t.run().await;
+    // As if killed after the key was deactivated but before the step was recorded done.
+    let k = format!("iam.deactivate-access-key@{key}");
+    let r = t.journal.receipts.get_mut(&k).unwrap();
+    r.status = StepStatus::Started;
+    r.calls.clear();
+    r.after = None;
+    let calls_before = t.journal.calls.len();
+    let again = t.run().await;
+    assert!(again.steps[0].earlier, "a finished step is not repeated");
+    assert!(!again.steps[1].earlier);
+    let repeated: Vec<_> = t.journal.calls[calls_before..]
+        .iter()
+        .filter(|(s, _, _)| s.starts_with("iam.deny-all-user"))
+        .collect();
+    assert!(repeated.is_empty(), "{repeated:#?}");
+    assert_eq!(
+        t.receipt(&k).before,
+        Some(json!("Active")),
+        "the recorded before-state stands"
+    );
+    t.rollback().await;
+    assert_eq!(key_status(&e.acct, "dave", &key).await, "Active");
+    assert!(user_policies(&e.acct, "dave").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_failed_evidence_step_stops_disruptive_steps() {
+    let Some(e) = env("310000000033").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    let gone = target(TargetKind::Instance, "i-0123456789abcdef0", &e.account);
+    let mut capture = step(Action::CaptureMetadata, gone, json!({}));
+    capture.on_failure = OnFailure::Continue;
+    let plan = plan_of(vec![
+        capture,
+        step(
+            Action::TagInstance,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({}),
+        ),
+        step(
+            Action::StopInstance,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({}),
+        ),
+    ]);
+    let mut journal = MemoryJournal::default();
+    let r = respond::run(&e.base, &approved(plan), &mut journal, NOW)
+        .await
+        .unwrap();
+    let status: Vec<StepStatus> = r.steps.iter().map(|s| s.status).collect();
+    assert_eq!(
+        status,
+        [StepStatus::Failed, StepStatus::Done, StepStatus::Skipped],
+        "{r:#?}"
+    );
+    assert!(
+        r.steps[2]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("evidence step ec2.capture-metadata@i-0123456789abcdef0 failed")
+    );
+    assert_eq!(
+        describe(&e.acct, &id)
+            .await
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "running"
+    );
+}
+
+/// An IAM error response as the service sends it (query protocol XML).
+fn iam_error(
+    status: u16,
+    code: &'static str,
+) -> impl Fn() -> aws_smithy_runtime_api::http::Response + Send + Sync + 'static {
+    move || {
+        let body = format!(
+            r#"<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type><Code>{code}</Code><Message>{code} from the mock</Message></Error><RequestId>r-1</RequestId></ErrorResponse>"#
+        );
+        aws_smithy_runtime_api::http::Response::new(
+            aws_smithy_runtime_api::http::StatusCode::try_from(status).unwrap(),
+            aws_smithy_types::body::SdkBody::from(body),
+        )
+    }
+}
+
+fn key_list(
+    status: &'static str,
+) -> impl Fn() -> aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput + Send + Sync + 'static
+{
+    move || {
+        use aws_sdk_iam::types::{AccessKeyMetadata, StatusType};
+        aws_sdk_iam::operation::list_access_keys::ListAccessKeysOutput::builder()
+            .access_key_metadata(
+                AccessKeyMetadata::builder()
+                    .user_name("erin")
+                    .access_key_id("AKIAERINKEY000000001")
+                    .status(StatusType::from(status))
+                    .build(),
+            )
+            .build()
+            .unwrap()
+    }
+}
+
+fn erin_plan(account: &str, on_failure: OnFailure) -> Plan {
+    let mut kt = target(TargetKind::AccessKey, "AKIAERINKEY000000001", account);
+    kt.parent = Some("erin".into());
+    let u = target(TargetKind::User, "erin", account);
+    let mut revoke = step(Action::RevokeUserSessions, u.clone(), json!({}));
+    revoke.on_failure = on_failure;
+    let mut p = plan_of(vec![
+        step(Action::DeactivateAccessKey, kt, json!({})),
+        revoke,
+        step(Action::DenyAllUser, u, json!({})),
+    ]);
+    p.settings.responder_role = None; // act as the caller: the IAM client is the mock
+    p
+}
+
+#[tokio::test]
+async fn access_denied_halfway_halts_with_a_clear_report_and_rolls_back_what_ran() {
+    let Some(mut e) = env("310000000034").await else {
+        return;
+    };
+    use aws_sdk_iam::operation::{
+        list_user_tags::ListUserTagsOutput, update_access_key::UpdateAccessKeyOutput,
+    };
+    let tags = mock!(aws_sdk_iam::Client::list_user_tags).then_output(|| {
+        ListUserTagsOutput::builder()
+            .set_tags(Some(vec![]))
+            .build()
+            .unwrap()
+    });
+    let list = mock!(aws_sdk_iam::Client::list_access_keys)
+        .sequence()
+        .output(key_list("Active"))
+        .output(key_list("Inactive"))
+        .output(key_list("Active"))
+        .repeatedly()
+        .build();
+    let update = mock!(aws_sdk_iam::Client::update_access_key)
+        .then_output(|| UpdateAccessKeyOutput::builder().build());
+    let get = mock!(aws_sdk_iam::Client::get_user_policy)
+        .then_http_response(iam_error(404, "NoSuchEntity"));
+    let put = mock!(aws_sdk_iam::Client::put_user_policy)
+        .then_http_response(iam_error(403, "AccessDenied"));
+    e.base.overrides.iam = Some(mocked!(aws_sdk_iam, [&tags, &list, &update, &get, &put]));
+    let plan = approved(erin_plan(&e.account, OnFailure::Stop));
+    let mut journal = MemoryJournal::default();
+    let r = respond::run(&e.base, &plan, &mut journal, NOW)
+        .await
+        .unwrap();
+    assert!(!r.ok());
+    assert_eq!(r.steps.len(), 2, "the run stops at the failed step: {r:#?}");
+    assert_eq!(r.steps[0].status, StepStatus::Done);
+    assert_eq!(r.steps[1].status, StepStatus::Failed);
+    let why = r.steps[1].detail.as_deref().unwrap();
+    assert!(
+        why.contains("iam:PutUserPolicy UserName=erin")
+            && why.contains("AccessDenied")
+            && why.contains("firebreak respond iam-policy"),
+        "{why}"
+    );
+    assert!(
+        r.halted
+            .as_deref()
+            .unwrap()
+            .starts_with("step iam.revoke-user-sessions@erin failed")
+    );
+    assert!(!journal.receipts.contains_key("iam.deny-all-user@erin"));
+    let failed_calls: Vec<_> = journal
+        .calls
+        .iter()
+        .filter(|(_, _, c)| !c.ok)
+        .map(|(_, _, c)| c.operation.as_str())
+        .collect();
+    assert_eq!(
+        failed_calls,
+        ["GetUserPolicy", "PutUserPolicy"],
+        "every call and its outcome is journaled"
+    );
+
+    let rb = respond::rollback(&e.base, &plan, &mut journal, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        rb.steps.len(),
+        1,
+        "only the step that took effect is undone: {rb:#?}"
+    );
+    assert_eq!(rb.steps[0].status, StepStatus::RolledBack);
+    assert_eq!(
+        rb.steps[0].calls,
+        ["iam:UpdateAccessKey UserName=erin AccessKeyId=AKIAERINKEY000000001 Status=Active"]
+    );
+    assert_eq!(update.num_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_failure_policy_of_rollback_undoes_the_run() {
+    let Some(mut e) = env("310000000035").await else {
+        return;
+    };
+    use aws_sdk_iam::operation::{
+        list_user_tags::ListUserTagsOutput, update_access_key::UpdateAccessKeyOutput,
+    };
+    let tags = mock!(aws_sdk_iam::Client::list_user_tags).then_output(|| {
+        ListUserTagsOutput::builder()
+            .set_tags(Some(vec![]))
+            .build()
+            .unwrap()
+    });
+    let list = mock!(aws_sdk_iam::Client::list_access_keys)
+        .sequence()
+        .output(key_list("Active"))
+        .output(key_list("Inactive"))
+        .output(key_list("Active"))
+        .repeatedly()
+        .build();
+    let update = mock!(aws_sdk_iam::Client::update_access_key)
+        .then_output(|| UpdateAccessKeyOutput::builder().build());
+    let get = mock!(aws_sdk_iam::Client::get_user_policy)
+        .then_http_response(iam_error(404, "NoSuchEntity"));
+    let put = mock!(aws_sdk_iam::Client::put_user_policy)
+        .then_http_response(iam_error(403, "AccessDenied"));
+    e.base.overrides.iam = Some(mocked!(aws_sdk_iam, [&tags, &list, &update, &get, &put]));
+    let mut journal = MemoryJournal::default();
+    let r = respond::run(
+        &e.base,
+        &approved(erin_plan(&e.account, OnFailure::Rollback)),
+        &mut journal,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(r.halted.as_deref().unwrap().contains("rolling back"));
+    assert_eq!(r.rolled_back.len(), 1);
+    assert_eq!(r.rolled_back[0].status, StepStatus::RolledBack);
+    assert_eq!(
+        journal.receipts["iam.deactivate-access-key@AKIAERINKEY000000001"].status,
+        StepStatus::RolledBack
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_run_resumes_without_repeating_finished_steps() {
+    let Some(mut e) = env("310000000036").await else {
+        return;
+    };
+    use aws_sdk_iam::operation::{
+        list_user_tags::ListUserTagsOutput, update_access_key::UpdateAccessKeyOutput,
+    };
+    let tags = || {
+        mock!(aws_sdk_iam::Client::list_user_tags).then_output(|| {
+            ListUserTagsOutput::builder()
+                .set_tags(Some(vec![]))
+                .build()
+                .unwrap()
+        })
+    };
+    use aws_sdk_iam::operation::{
+        generate_credential_report::GenerateCredentialReportOutput,
+        get_credential_report::GetCredentialReportOutput,
+    };
+    let credential_report = || {
+        (
+            mock!(aws_sdk_iam::Client::generate_credential_report)
+                .then_output(|| GenerateCredentialReportOutput::builder().build()),
+            mock!(aws_sdk_iam::Client::get_credential_report).then_output(|| {
+                GetCredentialReportOutput::builder()
+                    .content(aws_smithy_types::Blob::new(
+                        "user,arn\nerin,arn:aws:iam::1:user/erin\n",
+                    ))
+                    .build()
+            }),
+        )
+    };
+    // First run: the key step is throttled.
+    let (t1, list1) = (
+        tags(),
+        mock!(aws_sdk_iam::Client::list_access_keys).then_output(key_list("Active")),
+    );
+    let throttled = mock!(aws_sdk_iam::Client::update_access_key)
+        .then_http_response(iam_error(400, "Throttling"));
+    let (g1, r1) = credential_report();
+    e.base.overrides.iam = Some(mocked!(aws_sdk_iam, [&t1, &list1, &throttled, &g1, &r1]));
+    let mut kt = target(TargetKind::AccessKey, "AKIAERINKEY000000001", &e.account);
+    kt.parent = Some("erin".into());
+    let mut plan = plan_of(vec![
+        step(
+            Action::CaptureCredentialReport,
+            target(TargetKind::Account, &e.account, &e.account),
+            json!({}),
+        ),
+        step(Action::DeactivateAccessKey, kt, json!({})),
+    ]);
+    plan.settings.responder_role = None;
+    let plan = approved(plan);
+    let mut journal = MemoryJournal::default();
+    let r = respond::run(&e.base, &plan, &mut journal, NOW)
+        .await
+        .unwrap();
+    assert_eq!(r.steps[1].status, StepStatus::Failed);
+    assert!(
+        r.steps[1]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("throttled: run again to resume"),
+        "{r:#?}"
+    );
+    // Second run: AWS answers; the credential report is not captured again.
+    assert_eq!(g1.num_calls(), 1);
+    let (generate, report) = credential_report();
+    let (t2, list2) = (
+        tags(),
+        mock!(aws_sdk_iam::Client::list_access_keys).then_output(key_list("Inactive")),
+    );
+    let update = mock!(aws_sdk_iam::Client::update_access_key)
+        .then_output(|| UpdateAccessKeyOutput::builder().build());
+    e.base.overrides.iam = Some(mocked!(
+        aws_sdk_iam,
+        [&t2, &list2, &update, &generate, &report]
+    ));
+    let r = respond::run(&e.base, &plan, &mut journal, NOW)
+        .await
+        .unwrap();
+    assert!(r.ok(), "{r:#?}");
+    assert!(r.steps[0].earlier);
+    assert_eq!(generate.num_calls(), 0);
+    assert_eq!(update.num_calls(), 1);
+    assert_eq!(
+        journal.receipts["iam.deactivate-access-key@AKIAERINKEY000000001"].before,
+        Some(json!("Active"))
+    );
+}
