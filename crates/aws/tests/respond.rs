@@ -2083,3 +2083,588 @@ async fn a_throttled_run_resumes_without_repeating_finished_steps() {
         Some(json!("Active"))
     );
 }
+
+// --- Every bundled playbook, run and rolled back whole --------------------------------------
+
+/// Plans a bundled playbook against `targets` (every optional step included).
+fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> Plan {
+    let book = playbook::bundled()
+        .into_iter()
+        .find(|b| b.name == name)
+        .unwrap();
+    let include = book
+        .steps
+        .iter()
+        .filter(|st| st.optional)
+        .map(|st| st.id.clone())
+        .collect();
+    if s.management_account.is_none() {
+        s.management_account = targets
+            .iter()
+            .find(|t| t.kind == TargetKind::Account)
+            .map(|t| t.account.clone());
+    }
+    let bindings = playbook::Bindings {
+        targets: targets.into_iter().collect(),
+    };
+    let req = playbook::Request {
+        include,
+        created_by: "tester".into(),
+        created_ms: NOW,
+        ..Default::default()
+    };
+    playbook::plan(
+        &book,
+        7,
+        model::Severity::Critical,
+        Some("sev1"),
+        &bindings,
+        &s,
+        &req,
+    )
+    .unwrap()
+}
+
+/// Every step of the playbook appears in the plan and ran (manual ones as tasks).
+fn ran_every_step(plan: &Plan, r: &Report) {
+    assert!(plan.left.is_empty(), "{:#?}", plan.left);
+    assert_eq!(r.steps.len(), plan.steps.len());
+}
+
+#[tokio::test]
+async fn playbook_iam_user_access_key_compromise() {
+    let Some(e) = env("320000000001").await else {
+        return;
+    };
+    let key = user_with_key(&e.acct, "ci-deployer").await;
+    let mut k = target(TargetKind::AccessKey, &key, &e.account);
+    k.parent = Some("ci-deployer".into());
+    let plan = bundled_plan(
+        "iam-user-access-key-compromise",
+        vec![
+            k,
+            target(TargetKind::User, "ci-deployer", &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    let r = t.run().await;
+    ran_every_step(&plan, &r);
+    assert_eq!(
+        t.journal.tasks,
+        [format!("review-and-rotate@{}", e.account)]
+    );
+    assert_eq!(key_status(&e.acct, "ci-deployer", &key).await, "Inactive");
+    assert_eq!(user_policies(&e.acct, "ci-deployer").await.len(), 2);
+    assert!(
+        e.acct
+            .iam(REGION)
+            .get_login_profile()
+            .user_name("ci-deployer")
+            .send()
+            .await
+            .is_err()
+    );
+    t.rollback().await;
+    assert_eq!(key_status(&e.acct, "ci-deployer", &key).await, "Active");
+    assert!(user_policies(&e.acct, "ci-deployer").await.is_empty());
+    assert!(
+        e.acct
+            .iam(REGION)
+            .get_login_profile()
+            .user_name("ci-deployer")
+            .send()
+            .await
+            .is_ok()
+    );
+}
+
+#[tokio::test]
+async fn playbook_role_credentials_compromise() {
+    let Some(e) = env("320000000002").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    role(&e.acct, "web-role", &e.account).await;
+    let iam = e.acct.iam(REGION);
+    let profile = iam
+        .create_instance_profile()
+        .instance_profile_name("web")
+        .send()
+        .await
+        .unwrap()
+        .instance_profile()
+        .unwrap()
+        .arn()
+        .to_string();
+    iam.add_role_to_instance_profile()
+        .instance_profile_name("web")
+        .role_name("web-role")
+        .send()
+        .await
+        .unwrap();
+    e.acct
+        .ec2(REGION)
+        .associate_iam_instance_profile()
+        .instance_id(&id)
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .arn(&profile)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan = bundled_plan(
+        "role-credentials-compromise",
+        vec![
+            target(TargetKind::Role, "web-role", &e.account),
+            target(TargetKind::Instance, &id, &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    ran_every_step(&plan, &t.run().await);
+    assert_eq!(trust_sids(&e.acct, "web-role").await, ["Ec2", "Own"]);
+    assert_eq!(role_policies(&e.acct, "web-role").await.len(), 2);
+    assert_eq!(
+        describe(&e.acct, &id)
+            .await
+            .metadata_options()
+            .unwrap()
+            .http_tokens()
+            .unwrap()
+            .as_str(),
+        "required"
+    );
+    t.rollback().await;
+    assert_eq!(
+        trust_sids(&e.acct, "web-role").await,
+        ["Ec2", "Own", "Backdoor"]
+    );
+    assert!(role_policies(&e.acct, "web-role").await.is_empty());
+    assert_eq!(
+        describe(&e.acct, &id)
+            .await
+            .metadata_options()
+            .unwrap()
+            .http_tokens()
+            .unwrap()
+            .as_str(),
+        "optional"
+    );
+}
+
+#[tokio::test]
+async fn playbook_ec2_instance_compromise() {
+    let Some(e) = env("320000000003").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    let groups = eni_groups(&e.acct, &id).await;
+    let plan = bundled_plan(
+        "ec2-instance-compromise",
+        vec![
+            target(TargetKind::Instance, &id, &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    let r = t.run().await;
+    ran_every_step(&plan, &r);
+    let order: Vec<&str> = r
+        .steps
+        .iter()
+        .map(|s| s.key.split('@').next().unwrap())
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "tag",
+            "protect",
+            "capture-metadata",
+            "snapshot-volumes",
+            "isolate",
+            "detach-autoscaling",
+            "deregister-targets",
+            "remove-instance-profile",
+            "require-imdsv2",
+            "quarantine-subnet",
+            "stop",
+            "analyze"
+        ]
+    );
+    let i = describe(&e.acct, &id).await;
+    assert_ne!(i.state().unwrap().name().unwrap().as_str(), "running");
+    assert_ne!(eni_groups(&e.acct, &id).await, groups);
+    t.rollback().await;
+    let i = describe(&e.acct, &id).await;
+    assert!(matches!(
+        i.state().unwrap().name().unwrap().as_str(),
+        "pending" | "running"
+    ));
+    assert_eq!(eni_groups(&e.acct, &id).await, groups);
+    assert!(
+        i.tags()
+            .iter()
+            .all(|t| !t.key().unwrap().starts_with("firebreak:"))
+    );
+}
+
+#[tokio::test]
+async fn playbook_crypto_mining_instance() {
+    let Some(e) = env("320000000004").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    let key = user_with_key(&e.acct, "ci").await;
+    let mut k = target(TargetKind::AccessKey, &key, &e.account);
+    k.parent = Some("ci".into());
+    let plan = bundled_plan(
+        "crypto-mining-instance",
+        vec![
+            target(TargetKind::Instance, &id, &e.account),
+            k,
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    ran_every_step(&plan, &t.run().await);
+    assert_eq!(key_status(&e.acct, "ci", &key).await, "Inactive");
+    assert_ne!(
+        describe(&e.acct, &id)
+            .await
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "running"
+    );
+    t.rollback().await;
+    assert_eq!(key_status(&e.acct, "ci", &key).await, "Active");
+}
+
+#[tokio::test]
+async fn playbook_s3_public_or_exfiltration() {
+    let Some(mut e) = env("320000000005").await else {
+        return;
+    };
+    let b = "exposed-320000000005";
+    bucket(&e.acct, b).await;
+    e.base.overrides.s3_versioning =
+        Some(versioning_mock(&[None, Some("Enabled"), Some("Suspended")]));
+    let plan = bundled_plan(
+        "s3-public-or-exfiltration",
+        vec![
+            target(TargetKind::Bucket, b, &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    ran_every_step(&plan, &t.run().await);
+    assert!(
+        e.acct
+            .s3(REGION)
+            .get_public_access_block()
+            .bucket(b)
+            .send()
+            .await
+            .is_ok()
+    );
+    assert!(
+        e.acct
+            .s3(REGION)
+            .get_bucket_policy()
+            .bucket(b)
+            .send()
+            .await
+            .is_ok()
+    );
+    t.rollback().await;
+    assert!(
+        e.acct
+            .s3(REGION)
+            .get_public_access_block()
+            .bucket(b)
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(
+        e.acct
+            .s3(REGION)
+            .get_bucket_policy()
+            .bucket(b)
+            .send()
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn playbook_snapshot_ami_shared_out() {
+    let Some(e) = env("320000000006").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    let ec2 = e.acct.ec2(REGION);
+    use aws_sdk_ec2::types::*;
+    let volume = describe(&e.acct, &id).await.block_device_mappings()[0]
+        .ebs()
+        .unwrap()
+        .volume_id()
+        .unwrap()
+        .to_string();
+    let snap = ec2
+        .create_snapshot()
+        .volume_id(&volume)
+        .send()
+        .await
+        .unwrap()
+        .snapshot_id()
+        .unwrap()
+        .to_string();
+    ec2.modify_snapshot_attribute()
+        .snapshot_id(&snap)
+        .attribute(SnapshotAttributeName::CreateVolumePermission)
+        .operation_type(OperationType::Add)
+        .user_ids(FOREIGN)
+        .send()
+        .await
+        .unwrap();
+    let image = ec2
+        .create_image()
+        .instance_id(&id)
+        .name("shared")
+        .send()
+        .await
+        .unwrap()
+        .image_id()
+        .unwrap()
+        .to_string();
+    ec2.modify_image_attribute()
+        .image_id(&image)
+        .launch_permission(
+            LaunchPermissionModifications::builder()
+                .add(
+                    LaunchPermission::builder()
+                        .group(PermissionGroup::All)
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let plan = bundled_plan(
+        "snapshot-ami-shared-out",
+        vec![
+            target(TargetKind::Snapshot, &snap, &e.account),
+            target(TargetKind::Image, &image, &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    ran_every_step(&plan, &t.run().await);
+    let public = || async {
+        ec2.describe_image_attribute()
+            .image_id(&image)
+            .attribute(ImageAttributeName::LaunchPermission)
+            .send()
+            .await
+            .unwrap()
+            .launch_permissions()
+            .iter()
+            .any(|p| p.group().is_some())
+    };
+    assert!(!public().await);
+    t.rollback().await;
+    assert!(public().await);
+}
+
+#[tokio::test]
+async fn playbook_logging_tampering() {
+    let Some(mut e) = env("320000000007").await else {
+        return;
+    };
+    bucket(&e.acct, "trail-320000000007").await;
+    e.acct
+        .cloudtrail(REGION)
+        .create_trail()
+        .name("org-trail")
+        .s3_bucket_name("trail-320000000007")
+        .send()
+        .await
+        .unwrap();
+    let key = user_with_key(&e.acct, "intruder").await;
+    let mut k = target(TargetKind::AccessKey, &key, &e.account);
+    k.parent = Some("intruder".into());
+    role(&e.acct, "ops", &e.account).await;
+    let (gd, update) = guardduty_mock();
+    e.base.overrides.guardduty = Some(gd);
+    let plan = bundled_plan(
+        "logging-tampering",
+        vec![
+            target(TargetKind::Trail, "org-trail", &e.account),
+            Target::new(TargetKind::Region, REGION, &e.account, REGION),
+            k,
+            target(TargetKind::Role, "ops", &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    ran_every_step(&plan, &t.run().await);
+    assert_eq!(
+        e.acct
+            .cloudtrail(REGION)
+            .get_trail_status()
+            .name("org-trail")
+            .send()
+            .await
+            .unwrap()
+            .is_logging(),
+        Some(true)
+    );
+    assert!(
+        !e.acct
+            .ec2(REGION)
+            .describe_flow_logs()
+            .send()
+            .await
+            .unwrap()
+            .flow_logs()
+            .is_empty()
+    );
+    assert_eq!(update.num_calls(), 1);
+    assert_eq!(key_status(&e.acct, "intruder", &key).await, "Inactive");
+    let rb = t.rollback().await;
+    // The actor's access comes back; restored logging and detection stay on.
+    assert_eq!(key_status(&e.acct, "intruder", &key).await, "Active");
+    assert_eq!(
+        e.acct
+            .cloudtrail(REGION)
+            .get_trail_status()
+            .name("org-trail")
+            .send()
+            .await
+            .unwrap()
+            .is_logging(),
+        Some(true)
+    );
+    assert_eq!(
+        rb.steps
+            .iter()
+            .filter(|s| s
+                .detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("not rolled back")))
+            .count(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn playbook_root_account_use() {
+    let Some(e) = env("320000000008").await else {
+        return;
+    };
+    let org = e.acct.organizations(REGION);
+    org.create_organization()
+        .feature_set(aws_sdk_organizations::types::OrganizationFeatureSet::All)
+        .send()
+        .await
+        .unwrap();
+    let victim = org
+        .create_account()
+        .email("member@example.com")
+        .account_name("member")
+        .send()
+        .await
+        .unwrap()
+        .create_account_status()
+        .unwrap()
+        .account_id()
+        .unwrap()
+        .to_string();
+    let mut s = settings();
+    s.management_account = Some(e.account.clone());
+    let plan = bundled_plan(
+        "root-account-use",
+        vec![target(TargetKind::Account, &victim, &victim)],
+        s,
+    );
+    // The quarantine step asks for a CISO's approval besides the level's.
+    let digest = plan.digest();
+    let anyone = Approval {
+        by: "alice".into(),
+        roles: vec!["responder".into()],
+        at_ms: NOW,
+        plan_digest: digest.clone(),
+    };
+    let pending = playbook::approve(
+        plan.clone(),
+        &ApprovalRule::default(),
+        std::slice::from_ref(&anyone),
+    )
+    .unwrap_err();
+    assert!(pending.missing[0].contains("role ciso"), "{pending}");
+    let ciso = Approval {
+        by: "dana".into(),
+        roles: vec!["ciso".into()],
+        at_ms: NOW,
+        plan_digest: digest,
+    };
+    let ap = playbook::approve(plan.clone(), &ApprovalRule::default(), &[anyone, ciso]).unwrap();
+    let mut t = Trial {
+        conn: e.base.clone(),
+        plan: ap,
+        journal: MemoryJournal::default(),
+    };
+    ran_every_step(&plan, &t.run().await);
+    let attached = || async {
+        org.list_policies_for_target()
+            .target_id(&victim)
+            .filter(aws_sdk_organizations::types::PolicyType::ServiceControlPolicy)
+            .send()
+            .await
+            .unwrap()
+            .policies()
+            .iter()
+            .any(|p| p.name() == Some("FirebreakQuarantine"))
+    };
+    assert!(attached().await);
+    t.rollback().await;
+    assert!(!attached().await);
+}
+
+#[tokio::test]
+async fn playbook_lambda_backdoor() {
+    let Some(e) = env("320000000009").await else {
+        return;
+    };
+    lambda_function(&e.acct, &e.account, "resize").await;
+    let plan = bundled_plan(
+        "lambda-backdoor",
+        vec![
+            target(TargetKind::Function, "resize", &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ],
+        settings(),
+    );
+    let mut t = Trial::new(&e.base, plan.clone());
+    ran_every_step(&plan, &t.run().await);
+    assert_eq!(lambda_sids(&e.acct, "resize").await, ["s3-own"]);
+    t.rollback().await;
+    assert_eq!(
+        lambda_sids(&e.acct, "resize").await,
+        ["other-account", "public", "s3-own"]
+    );
+}
