@@ -282,6 +282,18 @@ pub fn blocks(plan: &Plan) -> Vec<Block> {
         if !crits.is_empty() {
             b.push(List(crits));
         }
+        if let Some(a) = &l.approval {
+            let roles: Vec<String> = a
+                .roles
+                .iter()
+                .map(|r| plan.role(&r.value).map_or(r.value.clone(), |r| r.name.clone()))
+                .collect();
+            b.push(Para(format!(
+                "Response plans need {} distinct approver(s) from: {}.",
+                a.count.value,
+                roles.join(", ")
+            )));
+        }
     }
 
     b.push(Heading(2, SECTIONS[7].into()));

@@ -275,7 +275,7 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
                         line(f),
                         &format!("{field}.for_each"),
                         format!(
-                            "`{}` acts on a {}, but input `{}` holds {}s",
+                            "`{}` acts on {}s, but input `{}` holds {}s",
                             action,
                             action.target(),
                             input.name,
