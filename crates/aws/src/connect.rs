@@ -49,6 +49,25 @@ impl Connection {
         }
     }
 
+    /// A connection to an emulator (moto, LocalStack) at `endpoint_url`: static test
+    /// credentials, us-east-1, no retries (an unimplemented call fails at once), path-style S3.
+    pub fn emulator(endpoint_url: &str) -> Connection {
+        let base = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(endpoint_url)
+            .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+                "AKIAFIREBREAKTEST",
+                "secret",
+                None,
+                None,
+                "emulator",
+            )))
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .build();
+        Connection::new(base, true)
+    }
+
     /// A connection from a ready configuration (tests: static credentials, no retries).
     pub fn new(base: SdkConfig, path_style_s3: bool) -> Connection {
         Connection {

@@ -11,10 +11,7 @@ use moto::{config, inside, mocked};
 
 use aws::readiness::{Scope, run};
 use aws::{Connection, Overrides};
-use aws_config::{BehaviorVersion, Region, SdkConfig};
-use aws_credential_types::Credentials;
-use aws_credential_types::provider::SharedCredentialsProvider;
-use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
+use aws_smithy_mocks::{Rule, mock};
 use plan::readiness::{Finding, Report, Status, plan_findings};
 use plan::{CheckContext, Date, Format, Plan};
 use std::collections::{BTreeMap, BTreeSet};
@@ -316,6 +313,7 @@ async fn a_well_prepared_account_passes_everything_moto_can_set_up() {
     conn.overrides = Overrides {
         guardduty: Some(guardduty(&[&list, &get])),
         s3_versioning: Some(s3_versioning(&[&versioning])),
+        ..Overrides::default()
     };
     let plan = test_plan(workload, forensic);
     let r = report(

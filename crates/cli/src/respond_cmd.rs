@@ -20,17 +20,17 @@ pub enum RespondCommand {
     /// Plan a playbook against a case and print the exact API calls a run would make
     /// (a dry-run: only reads reach AWS). The plan is stored in the case for approval.
     Plan(PlanArgs),
-    /// Approve a case's latest plan (or `--plan ID`) as `--actor`.
+    /// Approve a case's latest plan (or `--plan-id ID`) as `--actor`.
     Approve {
         case: CaseId,
-        #[arg(long = "plan", value_name = "ID")]
+        #[arg(long = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
     },
     /// Run an approved plan; a run that stopped resumes where it stopped. Exit status 1
     /// when a step failed.
     Run {
         case: CaseId,
-        #[arg(long = "plan", value_name = "ID")]
+        #[arg(long = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
         #[command(flatten)]
         aws: AwsArgs,
@@ -38,7 +38,7 @@ pub enum RespondCommand {
     /// Undo what a plan's runs did, from their receipts, last step first.
     Rollback {
         case: CaseId,
-        #[arg(long = "plan", value_name = "ID")]
+        #[arg(long = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
         /// Only these steps (`step@resource` keys, as `respond status` shows); repeatable.
         #[arg(long = "step", value_name = "KEY")]
@@ -49,7 +49,7 @@ pub enum RespondCommand {
     /// A case's plans: steps, approvals, receipts and the calls made.
     Status {
         case: CaseId,
-        #[arg(long = "plan", value_name = "ID")]
+        #[arg(long = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
         /// `text` or `json`.
         #[arg(long, short = 'o', default_value = "text")]
@@ -401,7 +401,7 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
     writeln!(out, "\nApproval: {}", describe_rule(&rule))?;
     writeln!(
         out,
-        "Next: firebreak respond approve {} --plan {plan_id}   (as each approver: --actor NAME)",
+        "Next: firebreak respond approve {} --plan-id {plan_id}   (as each approver: --actor NAME)",
         case.id
     )?;
     Ok(true)
@@ -423,7 +423,7 @@ fn describe_rule(rule: &ApprovalRule) -> String {
     format!("{} distinct approver(s) from {who}", rule.count)
 }
 
-/// The plan a command works on: `--plan ID` (of this case), else the case's latest.
+/// The plan a command works on: `--plan-id ID` (of this case), else the case's latest.
 fn pick_plan(store: &Store, case: CaseId, plan_id: Option<i64>) -> Result<(ResponsePlanRow, Plan)> {
     let row = match plan_id {
         Some(id) => {
@@ -490,7 +490,7 @@ fn approve_cmd(case: CaseId, plan_id: Option<i64>, args: &StoreArgs) -> Result<b
     all.push(approval);
     match playbook::approve(plan, &rule, &all) {
         Ok(_) => println!(
-            "plan {} approved by {}: run it with firebreak respond run {case} --plan {}",
+            "plan {} approved by {}: run it with firebreak respond run {case} --plan-id {}",
             row.id, settings.actor, row.id
         ),
         Err(p) => println!(
@@ -590,7 +590,7 @@ fn run_cmd(
     let approvals = stored_approvals(&store, row.id)?;
     let approved = playbook::approve(plan, &rule, &approvals).map_err(|p| {
         anyhow::anyhow!(
-            "plan {} cannot run: {p} (firebreak respond approve {case} --plan {})",
+            "plan {} cannot run: {p} (firebreak respond approve {case} --plan-id {})",
             row.id,
             row.id
         )

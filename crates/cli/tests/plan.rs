@@ -1,9 +1,6 @@
 //! The incident response plan from the command line: `plan init | check | render`, cases
 //! taking severity, SLAs, escalation and playbooks from it, and `readiness` against moto.
 
-#[path = "../../aws/tests/moto/mod.rs"]
-mod moto;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -240,7 +237,7 @@ fn readiness_from_the_command_line() {
     let (code, _, err) = run(dir, &["readiness"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("firebreak plan init"), "{err}");
-    let Some(endpoint) = moto::endpoint() else {
+    let Some(endpoint) = emulator::endpoint() else {
         return;
     };
     run(dir, &["plan", "init"]);

@@ -286,7 +286,10 @@ pub fn blocks(plan: &Plan) -> Vec<Block> {
             let roles: Vec<String> = a
                 .roles
                 .iter()
-                .map(|r| plan.role(&r.value).map_or(r.value.clone(), |r| r.name.clone()))
+                .map(|r| {
+                    plan.role(&r.value)
+                        .map_or(r.value.clone(), |r| r.name.clone())
+                })
                 .collect();
             b.push(Para(format!(
                 "Response plans need {} distinct approver(s) from: {}.",

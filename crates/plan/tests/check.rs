@@ -373,13 +373,28 @@ fn approval_roles_exist_and_have_enough_members() {
         r#"approval = { roles = ["incident-commander", "responder"], count = 2 }"#,
         r#"approval = { roles = ["incident-commander", "janitor"], count = 2 }"#,
     );
-    one_error(&text, r#"roles = ["incident-commander", "janitor"]"#, "unknown role `janitor`");
+    one_error(
+        &text,
+        r#"roles = ["incident-commander", "janitor"]"#,
+        "unknown role `janitor`",
+    );
     let text = edit(
         r#"approval = { roles = ["incident-commander", "responder"], count = 2 }"#,
         r#"approval = { roles = ["ciso"], count = 3 }"#,
     );
-    let p = one_error(&text, r#"roles = ["ciso"], count = 3"#, "3 distinct approvers are needed, but the roles have 2 members");
+    let p = one_error(
+        &text,
+        r#"roles = ["ciso"], count = 3"#,
+        "3 distinct approvers are needed, but the roles have 2 members",
+    );
     assert_eq!(p.field, "severity[sev1].approval.count");
-    let text = edit(r#"management_account = "999988887777""#, r#"management_account = "9999""#);
-    one_error(&text, r#"management_account = "9999""#, "`9999` is not a 12-digit account id");
+    let text = edit(
+        r#"management_account = "999988887777""#,
+        r#"management_account = "9999""#,
+    );
+    one_error(
+        &text,
+        r#"management_account = "9999""#,
+        "`9999` is not a 12-digit account id",
+    );
 }

@@ -5,7 +5,9 @@
 use case::summary::AlertRecord;
 use model::Severity;
 use playbook::approve::{ApprovalError, ApprovalRule, admit, roles_of};
-use playbook::{Action, Approval, Bindings, Class, Exclusions, Request, Settings, Target, TargetKind};
+use playbook::{
+    Action, Approval, Bindings, Class, Exclusions, Request, Settings, Target, TargetKind,
+};
 use serde_json::json;
 
 #[test]
@@ -13,48 +15,97 @@ fn bundled_playbooks_are_valid_and_preserve_evidence_first() {
     let books = playbook::bundled();
     assert_eq!(books.len(), 9);
     for b in &books {
-        let first_disruptive = b.steps.iter().position(|s| s.action.class() == Class::Disruptive);
-        let last_evidence = b.steps.iter().rposition(|s| s.action.class() == Class::Evidence);
+        let first_disruptive = b
+            .steps
+            .iter()
+            .position(|s| s.action.class() == Class::Disruptive);
+        let last_evidence = b
+            .steps
+            .iter()
+            .rposition(|s| s.action.class() == Class::Evidence);
         if let (Some(d), Some(ev)) = (first_disruptive, last_evidence) {
             assert!(ev < d, "{}: evidence after disruption", b.name);
         }
-        assert!(b.steps.iter().any(|s| s.action == Action::Manual), "{}: a person's step", b.name);
+        assert!(
+            b.steps.iter().any(|s| s.action == Action::Manual),
+            "{}: a person's step",
+            b.name
+        );
     }
     // The IR plan example maps detections only to playbooks that exist.
     let ir = plan::parse(plan::EXAMPLE, "example.toml", plan::Format::Toml).unwrap();
     for r in &ir.responses {
-        assert!(books.iter().any(|b| b.name == r.playbook.value), "{}", r.playbook.value);
+        assert!(
+            books.iter().any(|b| b.name == r.playbook.value),
+            "{}",
+            r.playbook.value
+        );
     }
 }
 
 fn errors(yaml: &str) -> Vec<String> {
-    playbook::parse(yaml, "my.yaml").unwrap_err().iter().map(|e| e.to_string()).collect()
+    playbook::parse(yaml, "my.yaml")
+        .unwrap_err()
+        .iter()
+        .map(|e| e.to_string())
+        .collect()
 }
 
 #[test]
 fn invalid_playbooks_are_located() {
-    let e = errors("name: x\ntitle: X\nsteps:\n  - id: a\n    action: ec2.explode\n    for_each: i\n");
-    assert_eq!(e, ["my.yaml:5: steps[0].action: unknown action `ec2.explode` (`firebreak respond actions` lists them)"]);
+    let e =
+        errors("name: x\ntitle: X\nsteps:\n  - id: a\n    action: ec2.explode\n    for_each: i\n");
+    assert_eq!(
+        e,
+        [
+            "my.yaml:5: steps[0].action: unknown action `ec2.explode` (`firebreak respond actions` lists them)"
+        ]
+    );
 
     let e = errors(
         "name: x\ntitle: X\ninputs:\n  - name: i\n    kind: instance\nsteps:\n  - id: stop\n    action: ec2.stop-instance\n    for_each: i\n  - id: snap\n    action: ec2.snapshot-volumes\n    for_each: i\n",
     );
-    assert_eq!(e, ["my.yaml:10: steps[1].action: evidence step `snap` comes after disruptive step `stop`: preserve evidence first"]);
+    assert_eq!(
+        e,
+        [
+            "my.yaml:10: steps[1].action: evidence step `snap` comes after disruptive step `stop`: preserve evidence first"
+        ]
+    );
 
-    let e = errors("name: x\ntitle: X\ninputs:\n  - name: k\n    kind: access_key\nsteps:\n  - id: a\n    action: ec2.stop-instance\n    for_each: k\n");
-    assert_eq!(e, ["my.yaml:9: steps[0].for_each: `ec2.stop-instance` acts on instances, but input `k` holds access_keys"]);
+    let e = errors(
+        "name: x\ntitle: X\ninputs:\n  - name: k\n    kind: access_key\nsteps:\n  - id: a\n    action: ec2.stop-instance\n    for_each: k\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "my.yaml:9: steps[0].for_each: `ec2.stop-instance` acts on instances, but input `k` holds access_keys"
+        ]
+    );
 
-    let e = errors("name: x\ntitle: X\nsteps:\n  - id: a\n    action: manual\n  - id: b\n    action: iam.deny-all-user\n    for_each: nobody\n");
-    assert_eq!(e, [
-        "my.yaml:4: steps[0].instructions: a manual step says what to do",
-        "my.yaml:8: steps[1].for_each: no input named `nobody`",
-    ]);
+    let e = errors(
+        "name: x\ntitle: X\nsteps:\n  - id: a\n    action: manual\n  - id: b\n    action: iam.deny-all-user\n    for_each: nobody\n",
+    );
+    assert_eq!(
+        e,
+        [
+            "my.yaml:4: steps[0].instructions: a manual step says what to do",
+            "my.yaml:8: steps[1].for_each: no input named `nobody`",
+        ]
+    );
 
     let e = errors("name: x\ntitle: X\ninputs:\n  - name: i\n    kind: vm\nsteps: []\n");
-    assert!(e[0].starts_with("my.yaml:5: inputs[0].kind: unknown kind `vm`"), "{e:?}");
+    assert!(
+        e[0].starts_with("my.yaml:5: inputs[0].kind: unknown kind `vm`"),
+        "{e:?}"
+    );
 
-    let e = errors("name: x\ntitle: X\nsteps:\n  - id: a\n    action: manual\n    instructions: do it\n    colour: red\n");
-    assert!(e[0].starts_with("my.yaml:") && e[0].contains("colour"), "{e:?}");
+    let e = errors(
+        "name: x\ntitle: X\nsteps:\n  - id: a\n    action: manual\n    instructions: do it\n    colour: red\n",
+    );
+    assert!(
+        e[0].starts_with("my.yaml:") && e[0].contains("colour"),
+        "{e:?}"
+    );
 }
 
 fn alert(principal: &str, key: Option<&str>, account: &str) -> AlertRecord {
@@ -66,7 +117,13 @@ fn alert(principal: &str, key: Option<&str>, account: &str) -> AlertRecord {
     .unwrap()
 }
 
-fn ct(source: &str, name: &str, arn: &str, req: serde_json::Value, resp: serde_json::Value) -> serde_json::Value {
+fn ct(
+    source: &str,
+    name: &str,
+    arn: &str,
+    req: serde_json::Value,
+    resp: serde_json::Value,
+) -> serde_json::Value {
     json!({"eventSource": source, "eventName": name, "awsRegion": "eu-west-1", "recipientAccountId": "111122223333",
            "userIdentity": {"type": "IAMUser", "arn": arn, "accessKeyId": "AKIAQXAMPLELEAKED001"},
            "requestParameters": req, "responseElements": resp})
@@ -76,100 +133,275 @@ fn ct(source: &str, name: &str, arn: &str, req: serde_json::Value, resp: serde_j
 fn a_case_binds_its_actors_and_the_resources_they_touched() {
     let user = "arn:aws:iam::111122223333:user/ci-deployer";
     let records = vec![
-        ct("iam.amazonaws.com", "CreateAccessKey", user, json!({"userName": "svc-backup"}),
-           json!({"accessKey": {"accessKeyId": "AKIAQXAMPLEBACKDOOR1", "userName": "svc-backup"}})),
-        ct("ec2.amazonaws.com", "RunInstances", user, json!({"instancesSet": {"items": [{"imageId": "ami-0abc"}]}}),
-           json!({"instancesSet": {"items": [{"instanceId": "i-0123456789abcdef0"}]}})),
-        ct("ec2.amazonaws.com", "ModifySnapshotAttribute", user, json!({"snapshotId": "snap-1"}), json!(null)),
-        ct("lambda.amazonaws.com", "AddPermission20150331v2", user,
-           json!({"functionName": "arn:aws:lambda:eu-west-1:111122223333:function:resize:prod"}), json!(null)),
-        ct("cloudtrail.amazonaws.com", "StopLogging", user, json!({"name": "arn:aws:cloudtrail:us-east-2:111122223333:trail/org"}), json!(null)),
-        ct("guardduty.amazonaws.com", "DeleteDetector", user, json!({"detectorId": "d"}), json!(null)),
-        ct("s3.amazonaws.com", "PutBucketPolicy", user, json!({"bucketName": "exposed"}), json!(null)),
-        ct("sts.amazonaws.com", "GetCallerIdentity", "arn:aws:sts::111122223333:assumed-role/FirebreakResponder/firebreak-respond", json!({}), json!(null)),
+        ct(
+            "iam.amazonaws.com",
+            "CreateAccessKey",
+            user,
+            json!({"userName": "svc-backup"}),
+            json!({"accessKey": {"accessKeyId": "AKIAQXAMPLEBACKDOOR1", "userName": "svc-backup"}}),
+        ),
+        ct(
+            "ec2.amazonaws.com",
+            "RunInstances",
+            user,
+            json!({"instancesSet": {"items": [{"imageId": "ami-0abc"}]}}),
+            json!({"instancesSet": {"items": [{"instanceId": "i-0123456789abcdef0"}]}}),
+        ),
+        ct(
+            "ec2.amazonaws.com",
+            "ModifySnapshotAttribute",
+            user,
+            json!({"snapshotId": "snap-1"}),
+            json!(null),
+        ),
+        ct(
+            "lambda.amazonaws.com",
+            "AddPermission20150331v2",
+            user,
+            json!({"functionName": "arn:aws:lambda:eu-west-1:111122223333:function:resize:prod"}),
+            json!(null),
+        ),
+        ct(
+            "cloudtrail.amazonaws.com",
+            "StopLogging",
+            user,
+            json!({"name": "arn:aws:cloudtrail:us-east-2:111122223333:trail/org"}),
+            json!(null),
+        ),
+        ct(
+            "guardduty.amazonaws.com",
+            "DeleteDetector",
+            user,
+            json!({"detectorId": "d"}),
+            json!(null),
+        ),
+        ct(
+            "s3.amazonaws.com",
+            "PutBucketPolicy",
+            user,
+            json!({"bucketName": "exposed"}),
+            json!(null),
+        ),
+        ct(
+            "sts.amazonaws.com",
+            "GetCallerIdentity",
+            "arn:aws:sts::111122223333:assumed-role/FirebreakResponder/firebreak-respond",
+            json!({}),
+            json!(null),
+        ),
     ];
     let alerts = vec![alert(user, Some("AKIAQXAMPLELEAKED001"), "111122223333")];
-    let b = playbook::bind(&alerts, &records, &Exclusions { responder_role: Some("FirebreakResponder".into()) });
+    let b = playbook::bind(
+        &alerts,
+        &records,
+        &Exclusions {
+            responder_role: Some("FirebreakResponder".into()),
+        },
+    );
     let got: Vec<String> = b.targets.iter().map(|t| t.to_string()).collect();
-    assert_eq!(got, [
-        "access_key:AKIAQXAMPLEBACKDOOR1 (of svc-backup) in 111122223333",
-        "access_key:AKIAQXAMPLELEAKED001 (of ci-deployer) in 111122223333",
-        "user:ci-deployer in 111122223333",
-        "user:svc-backup in 111122223333",
-        "instance:i-0123456789abcdef0 in 111122223333/eu-west-1",
-        "bucket:exposed in 111122223333/eu-west-1",
-        "snapshot:snap-1 in 111122223333/eu-west-1",
-        "function:resize in 111122223333/eu-west-1",
-        "trail:org in 111122223333/us-east-2",
-        "region:eu-west-1 in 111122223333/eu-west-1",
-        "account:111122223333 in 111122223333",
-    ]);
+    assert_eq!(
+        got,
+        [
+            "access_key:AKIAQXAMPLEBACKDOOR1 (of svc-backup) in 111122223333",
+            "access_key:AKIAQXAMPLELEAKED001 (of ci-deployer) in 111122223333",
+            "user:ci-deployer in 111122223333",
+            "user:svc-backup in 111122223333",
+            "instance:i-0123456789abcdef0 in 111122223333/eu-west-1",
+            "bucket:exposed in 111122223333/eu-west-1",
+            "snapshot:snap-1 in 111122223333/eu-west-1",
+            "function:resize in 111122223333/eu-west-1",
+            "trail:org in 111122223333/us-east-2",
+            "region:eu-west-1 in 111122223333/eu-west-1",
+            "account:111122223333 in 111122223333",
+        ]
+    );
 }
 
 fn bindings() -> Bindings {
-    let mut key = Target::new(TargetKind::AccessKey, "AKIAQXAMPLELEAKED001", "111122223333", "us-east-1");
+    let mut key = Target::new(
+        TargetKind::AccessKey,
+        "AKIAQXAMPLELEAKED001",
+        "111122223333",
+        "us-east-1",
+    );
     key.parent = Some("ci-deployer".into());
     Bindings {
         targets: [
             key,
             Target::new(TargetKind::User, "ci-deployer", "111122223333", "us-east-1"),
             Target::new(TargetKind::User, "svc-backup", "111122223333", "us-east-1"),
-            Target::new(TargetKind::Account, "111122223333", "111122223333", "us-east-1"),
+            Target::new(
+                TargetKind::Account,
+                "111122223333",
+                "111122223333",
+                "us-east-1",
+            ),
         ]
         .into(),
     }
 }
 
 fn book(name: &str) -> playbook::Playbook {
-    playbook::bundled().into_iter().find(|b| b.name == name).unwrap()
+    playbook::bundled()
+        .into_iter()
+        .find(|b| b.name == name)
+        .unwrap()
 }
 
 #[test]
 fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
-    let req = Request { exclude: vec!["user:svc-backup".into()], ..Default::default() };
-    let p = playbook::plan(&book("iam-user-access-key-compromise"), 4, Severity::High, None, &bindings(), &Settings::default(), &req).unwrap();
+    let req = Request {
+        exclude: vec!["user:svc-backup".into()],
+        ..Default::default()
+    };
+    let p = playbook::plan(
+        &book("iam-user-access-key-compromise"),
+        4,
+        Severity::High,
+        None,
+        &bindings(),
+        &Settings::default(),
+        &req,
+    )
+    .unwrap();
     let keys: Vec<&str> = p.steps.iter().map(|s| s.key.as_str()).collect();
-    assert_eq!(keys, [
-        "capture-credential-report@111122223333",
-        "deactivate-keys@AKIAQXAMPLELEAKED001",
-        "revoke-sessions@ci-deployer",
-        "deny-all@ci-deployer",
-        "delete-login-profile@ci-deployer",
-        "review-and-rotate@111122223333",
-    ]);
+    assert_eq!(
+        keys,
+        [
+            "capture-credential-report@111122223333",
+            "deactivate-keys@AKIAQXAMPLELEAKED001",
+            "revoke-sessions@ci-deployer",
+            "deny-all@ci-deployer",
+            "delete-login-profile@ci-deployer",
+            "review-and-rotate@111122223333",
+        ]
+    );
     assert_eq!(p.left.len(), 3, "{:#?}", p.left);
-    assert_eq!(p.steps[1].call_templates(&p), ["iam:UpdateAccessKey UserName=ci-deployer AccessKeyId=AKIAQXAMPLELEAKED001 Status=Inactive"]);
+    assert_eq!(
+        p.steps[1].call_templates(&p),
+        [
+            "iam:UpdateAccessKey UserName=ci-deployer AccessKeyId=AKIAQXAMPLELEAKED001 Status=Inactive"
+        ]
+    );
 
     // Required input missing.
-    let none = Bindings { targets: bindings().targets.into_iter().filter(|t| t.kind == TargetKind::Account).collect() };
-    let e = playbook::plan(&book("iam-user-access-key-compromise"), 4, Severity::High, None, &none, &Settings::default(), &Request::default()).unwrap_err();
-    assert_eq!(e.to_string(), "playbook iam-user-access-key-compromise: input `keys` (access_key) is required, but case 4 names no access_key");
+    let none = Bindings {
+        targets: bindings()
+            .targets
+            .into_iter()
+            .filter(|t| t.kind == TargetKind::Account)
+            .collect(),
+    };
+    let e = playbook::plan(
+        &book("iam-user-access-key-compromise"),
+        4,
+        Severity::High,
+        None,
+        &none,
+        &Settings::default(),
+        &Request::default(),
+    )
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "playbook iam-user-access-key-compromise: input `keys` (access_key) is required, but case 4 names no access_key"
+    );
     // Optional steps only when asked for; unknown ones are an error.
-    let req = Request { include: vec!["deny-all".into()], ..Default::default() };
-    let roles = Bindings { targets: [Target::new(TargetKind::Role, "app", "111122223333", "us-east-1"), Target::new(TargetKind::Account, "111122223333", "111122223333", "us-east-1")].into() };
-    let p = playbook::plan(&book("role-credentials-compromise"), 4, Severity::High, None, &roles, &Settings::default(), &req).unwrap();
+    let req = Request {
+        include: vec!["deny-all".into()],
+        ..Default::default()
+    };
+    let roles = Bindings {
+        targets: [
+            Target::new(TargetKind::Role, "app", "111122223333", "us-east-1"),
+            Target::new(
+                TargetKind::Account,
+                "111122223333",
+                "111122223333",
+                "us-east-1",
+            ),
+        ]
+        .into(),
+    };
+    let p = playbook::plan(
+        &book("role-credentials-compromise"),
+        4,
+        Severity::High,
+        None,
+        &roles,
+        &Settings::default(),
+        &req,
+    )
+    .unwrap();
     assert!(p.steps.iter().any(|s| s.spec == "deny-all"));
-    assert!(p.left.iter().any(|l| l.spec == "remove-instance-profile" && l.reason.starts_with("optional")));
-    let req = Request { include: vec!["nope".into()], ..Default::default() };
-    assert!(playbook::plan(&book("role-credentials-compromise"), 4, Severity::High, None, &roles, &Settings::default(), &req).is_err());
+    assert!(
+        p.left
+            .iter()
+            .any(|l| l.spec == "remove-instance-profile" && l.reason.starts_with("optional"))
+    );
+    let req = Request {
+        include: vec!["nope".into()],
+        ..Default::default()
+    };
+    assert!(
+        playbook::plan(
+            &book("role-credentials-compromise"),
+            4,
+            Severity::High,
+            None,
+            &roles,
+            &Settings::default(),
+            &req
+        )
+        .is_err()
+    );
 }
 
 #[test]
 fn approval_follows_the_ir_plan() {
     let ir = plan::parse(plan::EXAMPLE, "example.toml", plan::Format::Toml).unwrap();
-    let p = playbook::plan(&book("iam-user-access-key-compromise"), 4, Severity::Critical, Some("sev1"), &bindings(), &Settings::default(), &Request::default()).unwrap();
+    let p = playbook::plan(
+        &book("iam-user-access-key-compromise"),
+        4,
+        Severity::Critical,
+        Some("sev1"),
+        &bindings(),
+        &Settings::default(),
+        &Request::default(),
+    )
+    .unwrap();
     let rule = ApprovalRule::from_plan(&ir, Some("sev1"));
-    assert_eq!(rule, ApprovalRule { roles: vec!["incident-commander".into(), "responder".into()], count: 2 });
-    let approval = |who: &str| Approval { by: who.into(), roles: roles_of(&ir, who), at_ms: 1, plan_digest: p.digest() };
+    assert_eq!(
+        rule,
+        ApprovalRule {
+            roles: vec!["incident-commander".into(), "responder".into()],
+            count: 2
+        }
+    );
+    let approval = |who: &str| Approval {
+        by: who.into(),
+        roles: roles_of(&ir, who),
+        at_ms: 1,
+        plan_digest: p.digest(),
+    };
 
     // Not a member of an approving role.
-    assert!(matches!(admit(&p, &rule, &[], &approval("dana")), Err(ApprovalError::NotAllowed { .. })));
+    assert!(matches!(
+        admit(&p, &rule, &[], &approval("dana")),
+        Err(ApprovalError::NotAllowed { .. })
+    ));
     let alice = approval("alice");
     admit(&p, &rule, &[], &alice).unwrap();
-    assert!(matches!(admit(&p, &rule, std::slice::from_ref(&alice), &alice), Err(ApprovalError::Twice(_))));
+    assert!(matches!(
+        admit(&p, &rule, std::slice::from_ref(&alice), &alice),
+        Err(ApprovalError::Twice(_))
+    ));
     // Two-person rule.
     let pending = playbook::approve(p.clone(), &rule, std::slice::from_ref(&alice)).unwrap_err();
-    assert_eq!(pending.to_string(), "plan not approved: 1 of 2 approvals from members of incident-commander or responder (have 1)");
+    assert_eq!(
+        pending.to_string(),
+        "plan not approved: 1 of 2 approvals from members of incident-commander or responder (have 1)"
+    );
     let bob = approval("bob");
     let ok = playbook::approve(p.clone(), &rule, &[alice.clone(), bob.clone()]).unwrap();
     assert_eq!(ok.approvals().len(), 2);
@@ -177,26 +409,63 @@ fn approval_follows_the_ir_plan() {
     let mut changed = p.clone();
     changed.steps.pop();
     assert!(playbook::approve(changed.clone(), &rule, &[alice.clone(), bob]).is_err());
-    assert!(matches!(admit(&changed, &rule, &[], &alice), Err(ApprovalError::WrongPlan { .. })));
+    assert!(matches!(
+        admit(&changed, &rule, &[], &alice),
+        Err(ApprovalError::WrongPlan { .. })
+    ));
     // Without an approval section, the roles responsible or accountable for containment.
-    assert_eq!(ApprovalRule::from_plan(&ir, Some("sev4")).roles, ["incident-commander", "responder"]);
+    assert_eq!(
+        ApprovalRule::from_plan(&ir, Some("sev4")).roles,
+        ["incident-commander", "responder"]
+    );
 }
 
 #[test]
 fn the_responder_policy_grants_exactly_what_the_playbooks_use() {
     let books = playbook::bundled();
     let policy = playbook::iam::responder_policy(&books);
-    let actions: Vec<&str> = policy["Statement"].as_array().unwrap().iter()
-        .flat_map(|s| s["Action"].as_array().unwrap().iter().map(|a| a.as_str().unwrap())).collect();
-    for needed in ["iam:UpdateAccessKey", "ec2:ModifyNetworkInterfaceAttribute", "ec2:CreateSnapshots", "s3:PutBucketPolicy",
-                   "lambda:PutFunctionConcurrency", "organizations:AttachPolicy", "cloudtrail:StartLogging", "guardduty:UpdateDetector",
-                   "autoscaling:DetachInstances", "elasticloadbalancing:DeregisterTargets"] {
+    let actions: Vec<&str> = policy["Statement"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| {
+            s["Action"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap())
+        })
+        .collect();
+    for needed in [
+        "iam:UpdateAccessKey",
+        "ec2:ModifyNetworkInterfaceAttribute",
+        "ec2:CreateSnapshots",
+        "s3:PutBucketPolicy",
+        "lambda:PutFunctionConcurrency",
+        "organizations:AttachPolicy",
+        "cloudtrail:StartLogging",
+        "guardduty:UpdateDetector",
+        "autoscaling:DetachInstances",
+        "elasticloadbalancing:DeregisterTargets",
+    ] {
         assert!(actions.contains(&needed), "{needed}");
     }
-    assert!(actions.iter().all(|a| !a.contains('*')), "no wildcard actions");
-    assert!(!actions.contains(&"iam:DeleteAccessKey"), "keys are deactivated, never deleted");
-    assert!(!actions.contains(&"ec2:TerminateInstances") && !actions.contains(&"ec2:DeleteSnapshot"), "evidence is never destroyed");
-    let used: std::collections::BTreeSet<Action> = books.iter().flat_map(|b| b.steps.iter().map(|s| s.action)).collect();
+    assert!(
+        actions.iter().all(|a| !a.contains('*')),
+        "no wildcard actions"
+    );
+    assert!(
+        !actions.contains(&"iam:DeleteAccessKey"),
+        "keys are deactivated, never deleted"
+    );
+    assert!(
+        !actions.contains(&"ec2:TerminateInstances") && !actions.contains(&"ec2:DeleteSnapshot"),
+        "evidence is never destroyed"
+    );
+    let used: std::collections::BTreeSet<Action> = books
+        .iter()
+        .flat_map(|b| b.steps.iter().map(|s| s.action))
+        .collect();
     for a in used {
         for p in a.permissions() {
             assert!(actions.contains(p), "{a}: {p}");
