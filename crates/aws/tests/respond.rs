@@ -68,6 +68,7 @@ fn step(action: Action, t: Target, params: Value) -> Step {
         approval_roles: Vec::new(),
         override_protected: false,
         instructions: None,
+        preconditions: Default::default(),
     }
 }
 
@@ -294,24 +295,7 @@ async fn trust_sids(acct: &Connection, name: &str) -> Vec<String> {
 
 /// IAM returns documents URL-encoded (moto sometimes does not).
 fn aws_policy(doc: &str) -> Value {
-    serde_json::from_str(doc).unwrap_or_else(|_| {
-        let decoded: String = {
-            let b = doc.as_bytes();
-            let mut out = Vec::new();
-            let mut i = 0;
-            while i < b.len() {
-                if b[i] == b'%' && i + 2 < b.len() {
-                    out.push(u8::from_str_radix(&doc[i + 1..i + 3], 16).unwrap());
-                    i += 3;
-                } else {
-                    out.push(b[i]);
-                    i += 1;
-                }
-            }
-            String::from_utf8(out).unwrap()
-        };
-        serde_json::from_str(&decoded).unwrap()
-    })
+    respond::policy_json(doc)
 }
 
 async fn bucket(acct: &Connection, name: &str) {
@@ -1699,6 +1683,22 @@ async fn protected_resources_need_an_override() {
             .unwrap()
             .as_str(),
         "running"
+    );
+
+    // Preconditions on tags are read at run time too.
+    let mut conditional = step(Action::TagInstance, t_.clone(), json!({}));
+    conditional.preconditions.tagged = Some("env=prod".into());
+    let r = respond::run(
+        &e.base,
+        &approved(plan_of(vec![conditional])),
+        &mut MemoryJournal::default(),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        r.steps[0].detail.as_deref(),
+        Some("precondition: the resource is not tagged env=prod")
     );
 
     let mut s = step(Action::StopInstance, t_, json!({}));

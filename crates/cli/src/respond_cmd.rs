@@ -368,13 +368,11 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         writeln!(out, "    {}", step.title)?;
         match dry.as_ref().map(|d| &d[i]) {
             Some(d) => {
-                if let Some(tag) = &d.protected {
-                    let what = if step.override_protected {
-                        "acted on by override"
-                    } else {
-                        "will be SKIPPED (guardrail)"
-                    };
-                    writeln!(out, "    PROTECTED ({tag}): {what}")?;
+                if let (Some(tag), true) = (&d.protected, step.override_protected) {
+                    writeln!(out, "    PROTECTED ({tag}): acted on by override")?;
+                }
+                if let Some(why) = &d.skip {
+                    writeln!(out, "    will be SKIPPED: {why}")?;
                 }
                 if let Some(e) = &d.error {
                     writeln!(out, "    cannot plan calls: {e}")?;

@@ -4,7 +4,7 @@
 
 use crate::action::{Action, Class};
 use crate::bind::Bindings;
-use crate::spec::{OnFailure, Playbook};
+use crate::spec::{OnFailure, Playbook, Preconditions};
 use crate::target::{Target, TargetKind};
 use case::CaseId;
 use model::Severity;
@@ -93,6 +93,9 @@ pub struct Step {
     pub override_protected: bool,
     #[serde(default)]
     pub instructions: Option<String>,
+    /// Run-time conditions on the resource (tags).
+    #[serde(default)]
+    pub preconditions: Preconditions,
 }
 
 impl Step {
@@ -193,6 +196,15 @@ pub fn plan(
     let mut steps = Vec::new();
     let mut left = Vec::new();
     for spec in &book.steps {
+        if let Some(min) = spec.preconditions.severity_at_least
+            && severity < min
+        {
+            left.push(Left {
+                spec: spec.id.clone(),
+                reason: format!("precondition: only for {} cases and above", min.name()),
+            });
+            continue;
+        }
         if spec.optional && !req.include.contains(&spec.id) {
             left.push(Left {
                 spec: spec.id.clone(),
@@ -249,6 +261,7 @@ pub fn plan(
                 approval_roles: spec.approval_roles.clone(),
                 override_protected: req.overrides.contains(&t.key()),
                 instructions: spec.instructions.clone(),
+                preconditions: spec.preconditions.clone(),
                 target,
             });
         }

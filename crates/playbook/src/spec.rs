@@ -63,16 +63,6 @@ fn default_protected_tag() -> String {
     "firebreak:protected=true".into()
 }
 
-impl Guardrails {
-    /// The protected tag as (key, value); no value means any value.
-    pub fn protected(&self) -> (&str, Option<&str>) {
-        match self.protected_tag.split_once('=') {
-            Some((k, v)) => (k, Some(v)),
-            None => (&self.protected_tag, None),
-        }
-    }
-}
-
 /// Resources bound from the case.
 #[derive(Debug, Clone, Serialize)]
 pub struct Input {
@@ -106,6 +96,53 @@ impl fmt::Display for OnFailure {
     }
 }
 
+/// Conditions a step needs before it acts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preconditions {
+    /// Planned only for cases at least this severe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity_at_least: Option<model::Severity>,
+    /// Acts only on resources carrying this tag (`key` or `key=value`), read at run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tagged: Option<String>,
+    /// Skips resources carrying this tag (`key` or `key=value`), read at run time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_tagged: Option<String>,
+}
+
+impl Preconditions {
+    /// Whether any condition needs the resource's tags.
+    pub fn need_tags(&self) -> bool {
+        self.tagged.is_some() || self.not_tagged.is_some()
+    }
+
+    /// The first run-time condition `tags` fail, as a reason.
+    pub fn unmet(&self, tags: &[(String, String)]) -> Option<String> {
+        if let Some(t) = &self.tagged
+            && !has_tag(tags, t)
+        {
+            return Some(format!("precondition: the resource is not tagged {t}"));
+        }
+        if let Some(t) = &self.not_tagged
+            && has_tag(tags, t)
+        {
+            return Some(format!("precondition: the resource is tagged {t}"));
+        }
+        None
+    }
+}
+
+/// Whether `tags` hold `spec` (`key`: any value; `key=value`: that value).
+pub fn has_tag(tags: &[(String, String)], spec: &str) -> bool {
+    let (key, value) = match spec.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (spec, None),
+    };
+    tags.iter()
+        .any(|(k, v)| k == key && value.is_none_or(|want| v == want))
+}
+
 /// One step as written.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepSpec {
@@ -123,6 +160,7 @@ pub struct StepSpec {
     /// What a person does, for manual steps.
     pub instructions: Option<String>,
     pub title: Option<String>,
+    pub preconditions: Preconditions,
 }
 
 // --- The file's shape ------------------------------------------------------------------
@@ -173,6 +211,8 @@ struct RawStep {
     approval_roles: Vec<String>,
     #[serde(default)]
     instructions: Option<String>,
+    #[serde(default)]
+    preconditions: Preconditions,
 }
 
 /// Parses and validates a playbook; `file` names it in errors. Every problem found is
@@ -332,6 +372,7 @@ pub fn parse(text: &str, file: &str) -> Result<Playbook, Vec<SpecError>> {
             approval_roles: r.approval_roles.clone(),
             instructions: r.instructions.clone(),
             title: r.title.clone(),
+            preconditions: r.preconditions.clone(),
         });
     }
     if raw.steps.is_empty() {

@@ -472,3 +472,40 @@ fn the_responder_policy_grants_exactly_what_the_playbooks_use() {
         }
     }
 }
+
+#[test]
+fn severity_preconditions_leave_steps_out_of_milder_cases() {
+    let yaml = "name: x\ntitle: X\ninputs:\n  - name: u\n    kind: user\nsteps:\n  - id: deny\n    action: iam.deny-all-user\n    for_each: u\n    preconditions: { severity_at_least: critical, not_tagged: team=security }\n  - id: tell\n    action: manual\n    instructions: call the owner\n";
+    let b = playbook::parse(yaml, "x.yaml").unwrap();
+    let high = playbook::plan(
+        &b,
+        1,
+        Severity::High,
+        None,
+        &bindings(),
+        &Settings::default(),
+        &Request::default(),
+    )
+    .unwrap_err();
+    assert!(
+        high.to_string().contains("every step was left out"),
+        "{high}"
+    );
+    let crit = playbook::plan(
+        &b,
+        1,
+        Severity::Critical,
+        None,
+        &bindings(),
+        &Settings::default(),
+        &Request::default(),
+    )
+    .unwrap();
+    assert_eq!(crit.steps.len(), 3);
+    let tags = vec![("team".to_string(), "security".to_string())];
+    assert_eq!(
+        crit.steps[0].preconditions.unmet(&tags).as_deref(),
+        Some("precondition: the resource is tagged team=security")
+    );
+    assert_eq!(crit.steps[0].preconditions.unmet(&[]), None);
+}

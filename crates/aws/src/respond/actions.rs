@@ -50,7 +50,7 @@ fn not_found(e: &AwsError, codes: &[&str]) -> bool {
 }
 
 /// IAM returns policy documents URL-encoded; decode when they are.
-pub(crate) fn policy_json(doc: &str) -> Value {
+pub fn policy_json(doc: &str) -> Value {
     let decoded = if doc.trim_start().starts_with('%') {
         percent_decode(doc)
     } else {
@@ -64,12 +64,13 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
         }
         out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;

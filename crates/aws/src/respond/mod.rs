@@ -10,6 +10,8 @@
 mod actions;
 pub mod call;
 
+pub use actions::policy_json;
+
 use crate::connect::{ApiCall, Connection, Recorder};
 use crate::{AwsError, call_error};
 use actions::Act;
@@ -446,14 +448,10 @@ async fn caller_role(conn: &Connection) -> Result<String, AwsError> {
     })
 }
 
-/// Whether the step's resource carries the plan's protected tag; `Some(tag)` when it does.
-async fn protected(cx: &Cx<'_>, step: &Step, tag: &str) -> Result<Option<String>, AwsError> {
-    let (key, value) = match tag.split_once('=') {
-        Some((k, v)) => (k, Some(v)),
-        None => (tag, None),
-    };
+/// The tags of a step's resource (none for trails, regions and accounts).
+async fn resource_tags(cx: &Cx<'_>, step: &Step) -> Result<Vec<(String, String)>, AwsError> {
     let t = &step.target;
-    let tags: Vec<(String, String)> = match t.kind {
+    Ok(match t.kind {
         TargetKind::Instance | TargetKind::Snapshot | TargetKind::Image => {
             use aws_sdk_ec2::types::Filter;
             let out = cx
@@ -532,11 +530,32 @@ async fn protected(cx: &Cx<'_>, step: &Step, tag: &str) -> Result<Option<String>
                 .unwrap_or_default()
         }
         TargetKind::Trail | TargetKind::Region | TargetKind::Account => Vec::new(),
-    };
-    Ok(tags
-        .iter()
-        .find(|(k, v)| k == key && value.is_none_or(|want| v == want))
-        .map(|(k, v)| format!("{k}={v}")))
+    })
+}
+
+/// What the resource's tags say before a step acts: why it must not act (a precondition
+/// fails, or the guardrail holds without an override), and the protected tag it carries.
+struct Gate {
+    stop: Option<String>,
+    protected: Option<String>,
+}
+
+async fn gate(cx: &Cx<'_>, plan: &Plan, step: &Step) -> Result<Gate, AwsError> {
+    let tags = resource_tags(cx, step).await?;
+    let protected =
+        playbook::spec::has_tag(&tags, &plan.protected_tag).then(|| plan.protected_tag.clone());
+    let stop = step
+        .preconditions
+        .unmet(&tags)
+        .or_else(|| match &protected {
+            Some(tag) if !step.override_protected => Some(format!(
+                "guardrail: {} is tagged {tag}; plan again with --override {} to act on it",
+                step.target,
+                step.target.key()
+            )),
+            _ => None,
+        });
+    Ok(Gate { stop, protected })
 }
 
 /// What a dry-run found for one step.
@@ -551,6 +570,8 @@ pub struct DryStep {
     pub before: Option<Value>,
     /// The protected tag, when the resource carries it.
     pub protected: Option<String>,
+    /// Why a run would not act (a precondition, or the guardrail without override).
+    pub skip: Option<String>,
     /// Why the calls could not be worked out (the run would fail here too).
     pub error: Option<String>,
 }
@@ -568,6 +589,7 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
             calls: Vec::new(),
             before: None,
             protected: None,
+            skip: None,
             error: None,
         };
         if step.action == Action::Manual {
@@ -580,7 +602,9 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
         }
         let r: Result<(), Fail> = async {
             let cx = accounts.cx(step, now_ms).await?;
-            d.protected = protected(&cx, step, &plan.protected_tag).await?;
+            let g = gate(&cx, plan, step).await?;
+            d.protected = g.protected;
+            d.skip = g.stop;
             let before = read(&cx, step).await?;
             d.calls = calls(&cx, step, Op::Effect(&before))
                 .await?
@@ -740,19 +764,11 @@ async fn run_step<'a>(
         // recorded before-state stands.
         Some(b) => b,
         None => {
-            if let Some(tag) = protected(&cx, step, &plan.protected_tag)
-                .await
-                .map_err(Fail::from)?
-            {
-                if !step.override_protected {
-                    return Err(StepEnd::Skipped(format!(
-                        "guardrail: {} is tagged {tag}; plan again with --override {} to act on it",
-                        step.target,
-                        step.target.key()
-                    )));
-                }
-                rec.overridden = Some(tag);
+            let g = gate(&cx, plan, step).await.map_err(Fail::from)?;
+            if let Some(why) = g.stop {
+                return Err(StepEnd::Skipped(why));
             }
+            rec.overridden = g.protected;
             let b = read(&cx, step).await?;
             rec.before = Some(b.clone());
             rec.status = StepStatus::Started;
