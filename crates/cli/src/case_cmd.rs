@@ -682,8 +682,10 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
             for (p, rules) in answers {
                 writeln!(out, "  {p}: {}", rules.join("; "))?;
             }
+            writeln!(out, "  (firebreak respond plan {id} dry-runs one)")?;
         }
     }
+    crate::respond_cmd::write_summary(out, store, id)?;
 
     writeln!(out, "\nAlerts ({})", alerts.len())?;
     for a in &alerts {
@@ -830,6 +832,7 @@ fn export(
                 "tasks": store.tasks(id)?,
                 "notes": store.notes(id)?,
                 "audit": store.audit(id)?,
+                "responses": crate::respond_cmd::case_responses(store, id)?,
             });
             serde_json::to_writer_pretty(&mut sink, &doc)?;
             writeln!(sink)?;

@@ -107,6 +107,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
          firebreak case timeline {first}{db}                   # every event of the case's entities, alerts marked\n  \
          firebreak case assign {first} YOUR_NAME{db}           # take it, then: case transition {first} analyzing\n  \
          firebreak case export {first} --format timesketch{db} # for Timesketch (also json, csv)\n  \
+         firebreak respond plan {first} --playbook iam-user-access-key-compromise --offline{db}  # containment: calls, approval, rollback\n  \
          firebreak plan init && firebreak plan render   # your own IR plan: edit ir-plan.toml, then plan check\n  \
          firebreak readiness                         # is the AWS account ready for an incident? (SEC10)\n  \
          firebreak hunt YOUR_LOGS/ --cases           # your own logs into cases (re-running adds nothing twice)"

@@ -366,6 +366,13 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
             step.target
         )?;
         writeln!(out, "    {}", step.title)?;
+        if let Some(i) = &step.instructions {
+            writeln!(
+                out,
+                "    to do (becomes a case task): {}",
+                i.split_whitespace().collect::<Vec<_>>().join(" ")
+            )?;
+        }
         match dry.as_ref().map(|d| &d[i]) {
             Some(d) => {
                 if let (Some(tag), true) = (&d.protected, step.override_protected) {
@@ -376,7 +383,7 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
                 }
                 if let Some(e) = &d.error {
                     writeln!(out, "    cannot plan calls: {e}")?;
-                } else if d.calls.is_empty() {
+                } else if d.calls.is_empty() && step.action != playbook::Action::Manual {
                     writeln!(out, "    (already in effect: no call)")?;
                 }
                 for c in &d.calls {
@@ -681,11 +688,7 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
     let store = Store::open_read_only(&settings.db)?;
     let (row, plan) = pick_plan(&store, case, plan_id)?;
     let approvals = stored_approvals(&store, row.id)?;
-    let receipts: BTreeMap<String, Receipt> = store
-        .receipts(row.id)?
-        .into_iter()
-        .map(|(k, v)| Ok((k, serde_json::from_str(&v)?)))
-        .collect::<Result<_>>()?;
+    let receipts = stored_receipts(&store, row.id)?;
     let calls = store.calls(row.id)?;
     let rule = approval_rule(&settings, &plan);
     let approved = playbook::approve(plan.clone(), &rule, &approvals);
@@ -748,4 +751,72 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
         calls.iter().filter(|c| !c.ok).count()
     )?;
     Ok(true)
+}
+
+/// A plan's receipts by step key.
+fn stored_receipts(store: &Store, plan_id: i64) -> Result<BTreeMap<String, Receipt>> {
+    store
+        .receipts(plan_id)?
+        .into_iter()
+        .map(|(k, v)| {
+            Ok((
+                k,
+                serde_json::from_str(&v).context("stored receipt is unreadable")?,
+            ))
+        })
+        .collect()
+}
+
+/// Every response plan of a case with its approvals, receipts and calls (for export).
+pub fn case_responses(store: &Store, case: CaseId) -> Result<Vec<serde_json::Value>> {
+    store
+        .response_plans(case)?
+        .into_iter()
+        .map(|row| {
+            let plan: serde_json::Value = serde_json::from_str(&row.plan)?;
+            Ok(serde_json::json!({
+                "plan_id": row.id, "digest": row.digest, "created_by": row.created_by, "created_ms": row.created_ms,
+                "plan": plan, "approvals": stored_approvals(store, row.id)?,
+                "receipts": stored_receipts(store, row.id)?, "calls": store.calls(row.id)?,
+            }))
+        })
+        .collect()
+}
+
+/// One line per response plan of a case: playbook, approvals, step progress.
+pub fn write_summary(out: &mut impl Write, store: &Store, case: CaseId) -> Result<()> {
+    let rows = store.response_plans(case)?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "\nResponse plans")?;
+    for row in rows {
+        let plan: Plan = serde_json::from_str(&row.plan)?;
+        let receipts = stored_receipts(store, row.id)?;
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for s in &plan.steps {
+            *counts
+                .entry(receipts.get(&s.key).map_or("pending", |r| r.status.name()))
+                .or_default() += 1;
+        }
+        let progress: Vec<String> = counts.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        let approvers: Vec<String> = stored_approvals(store, row.id)?
+            .into_iter()
+            .map(|a| a.by)
+            .collect();
+        writeln!(
+            out,
+            "  plan {} {}: {} step(s): {}; approved by: {}",
+            row.id,
+            row.playbook,
+            plan.steps.len(),
+            progress.join(", "),
+            if approvers.is_empty() {
+                "nobody yet".to_string()
+            } else {
+                approvers.join(", ")
+            }
+        )?;
+    }
+    Ok(())
 }

@@ -195,6 +195,14 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
     ] {
         assert!(audit.contains(needle), "{needle}: {audit}");
     }
+    let (_, show, _) = firebreak(dir, &endpoint, &["case", "show", "1"]);
+    assert!(show.contains("plan 1 iam-user-access-key-compromise: 10 step(s): 9 done, 1 task; approved by: alice, bob"), "{show}");
+    let (_, export, _) = firebreak(dir, &endpoint, &["case", "export", "1", "--format", "json"]);
+    let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+    assert_eq!(
+        export["responses"][0]["receipts"][format!("deactivate-keys@{created}")]["status"],
+        "done"
+    );
     let (_, tasks, _) = firebreak(dir, &endpoint, &["case", "task", "1", "list"]);
     assert!(
         tasks.contains("iam-user-access-key-compromise / review-and-rotate"),

@@ -593,10 +593,6 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
             error: None,
         };
         if step.action == Action::Manual {
-            d.calls.push(format!(
-                "(manual) {}",
-                step.instructions.as_deref().unwrap_or_default().trim()
-            ));
             out.push(d);
             continue;
         }
