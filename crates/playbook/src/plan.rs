@@ -251,10 +251,10 @@ pub fn plan(
             steps.push(Step {
                 key: format!("{}@{}", spec.id, t.id),
                 spec: spec.id.clone(),
-                title: spec
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| spec.action.description().to_string()),
+                title: spec.title.clone().unwrap_or_else(|| match spec.action {
+                    Action::Manual => "Manual step (a case task)".to_string(),
+                    a => a.description().to_string(),
+                }),
                 action: spec.action,
                 params: spec.params.clone(),
                 on_failure: spec.on_failure,
