@@ -1866,11 +1866,9 @@ fn erin_plan(account: &str, on_failure: OnFailure) -> Plan {
     p
 }
 
-#[tokio::test]
-async fn access_denied_halfway_halts_with_a_clear_report_and_rolls_back_what_ran() {
-    let Some(mut e) = env("310000000034").await else {
-        return;
-    };
+/// An IAM mock where erin's key deactivates (Active → Inactive → Active again on rollback)
+/// and putting a user policy is refused with AccessDenied. Returns the UpdateAccessKey rule.
+fn iam_denying_policies() -> (aws_sdk_iam::Client, aws_smithy_mocks::Rule) {
     use aws_sdk_iam::operation::{
         list_user_tags::ListUserTagsOutput, update_access_key::UpdateAccessKeyOutput,
     };
@@ -1893,7 +1891,19 @@ async fn access_denied_halfway_halts_with_a_clear_report_and_rolls_back_what_ran
         .then_http_response(iam_error(404, "NoSuchEntity"));
     let put = mock!(aws_sdk_iam::Client::put_user_policy)
         .then_http_response(iam_error(403, "AccessDenied"));
-    e.base.overrides.iam = Some(mocked!(aws_sdk_iam, [&tags, &list, &update, &get, &put]));
+    (
+        mocked!(aws_sdk_iam, [&tags, &list, &update, &get, &put]),
+        update,
+    )
+}
+
+#[tokio::test]
+async fn access_denied_halfway_halts_with_a_clear_report_and_rolls_back_what_ran() {
+    let Some(mut e) = env("310000000034").await else {
+        return;
+    };
+    let (iam, update) = iam_denying_policies();
+    e.base.overrides.iam = Some(iam);
     let plan = approved(erin_plan(&e.account, OnFailure::Stop));
     let mut journal = MemoryJournal::default();
     let r = respond::run(&e.base, &plan, &mut journal, NOW)
@@ -1950,29 +1960,8 @@ async fn a_failure_policy_of_rollback_undoes_the_run() {
     let Some(mut e) = env("310000000035").await else {
         return;
     };
-    use aws_sdk_iam::operation::{
-        list_user_tags::ListUserTagsOutput, update_access_key::UpdateAccessKeyOutput,
-    };
-    let tags = mock!(aws_sdk_iam::Client::list_user_tags).then_output(|| {
-        ListUserTagsOutput::builder()
-            .set_tags(Some(vec![]))
-            .build()
-            .unwrap()
-    });
-    let list = mock!(aws_sdk_iam::Client::list_access_keys)
-        .sequence()
-        .output(key_list("Active"))
-        .output(key_list("Inactive"))
-        .output(key_list("Active"))
-        .repeatedly()
-        .build();
-    let update = mock!(aws_sdk_iam::Client::update_access_key)
-        .then_output(|| UpdateAccessKeyOutput::builder().build());
-    let get = mock!(aws_sdk_iam::Client::get_user_policy)
-        .then_http_response(iam_error(404, "NoSuchEntity"));
-    let put = mock!(aws_sdk_iam::Client::put_user_policy)
-        .then_http_response(iam_error(403, "AccessDenied"));
-    e.base.overrides.iam = Some(mocked!(aws_sdk_iam, [&tags, &list, &update, &get, &put]));
+    let (iam, update) = iam_denying_policies();
+    e.base.overrides.iam = Some(iam);
     let mut journal = MemoryJournal::default();
     let r = respond::run(
         &e.base,
@@ -1988,6 +1977,11 @@ async fn a_failure_policy_of_rollback_undoes_the_run() {
     assert_eq!(
         journal.receipts["iam.deactivate-access-key@AKIAERINKEY000000001"].status,
         StepStatus::RolledBack
+    );
+    assert_eq!(
+        update.num_calls(),
+        2,
+        "deactivated, then reactivated by the rollback"
     );
 }
 

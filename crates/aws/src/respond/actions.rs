@@ -2,7 +2,7 @@
 //! that change it, how the new state is proven, and the calls that undo it.
 
 use super::Cx;
-use super::call::{AclRef, Call, GroupRef, Sharing};
+use super::call::{AclRef, Call, GroupRef, Shareable, Sharing};
 use crate::{AwsError, call_error};
 use playbook::Step;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -808,103 +808,78 @@ impl Act for StopInstance {
     }
 }
 
-pub(crate) struct UnshareSnapshot;
-impl Act for UnshareSnapshot {
-    type State = Sharing;
-    async fn read(cx: &Cx<'_>, s: &Step) -> Result<Sharing, AwsError> {
-        let out = send!(
-            "ec2",
-            "DescribeSnapshotAttribute",
-            cx.ec2()
-                .describe_snapshot_attribute()
-                .snapshot_id(&s.target.id)
-                .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
-        )?;
-        let mut sh = Sharing::default();
-        for p in out.create_volume_permissions() {
-            if let Some(u) = p.user_id() {
-                sh.accounts.push(u.to_string());
-            }
-            if p.group().is_some() {
-                sh.public = true;
-            }
-        }
-        sh.accounts.sort();
-        Ok(sh)
-    }
-    fn effect(_: &Cx<'_>, s: &Step, b: &Sharing) -> Result<Vec<Call>, String> {
-        Ok(if b.is_empty() {
-            Vec::new()
-        } else {
-            vec![Call::ShareSnapshot {
-                snapshot: s.target.id.clone(),
-                add: false,
-                with: b.clone(),
-            }]
-        })
-    }
-    fn holds(_: &Cx<'_>, _: &Step, a: &Sharing, _: &[Value]) -> Result<(), String> {
-        check(a.is_empty(), || format!("still shared: {a:?}"))
-    }
-    fn undo(_: &Cx<'_>, s: &Step, b: &Sharing) -> Vec<Call> {
-        if b.is_empty() {
+/// Removes every outside permission from a snapshot (`IMAGE = false`) or an AMI.
+pub(crate) struct Unshare<const IMAGE: bool>;
+
+impl<const IMAGE: bool> Unshare<IMAGE> {
+    const KIND: Shareable = if IMAGE {
+        Shareable::Image
+    } else {
+        Shareable::Snapshot
+    };
+
+    fn call(s: &Step, add: bool, with: &Sharing) -> Vec<Call> {
+        if with.is_empty() {
             return Vec::new();
         }
-        vec![Call::ShareSnapshot {
-            snapshot: s.target.id.clone(),
-            add: true,
-            with: b.clone(),
+        vec![Call::Share {
+            kind: Self::KIND,
+            id: s.target.id.clone(),
+            add,
+            with: with.clone(),
         }]
     }
 }
 
-pub(crate) struct UnshareImage;
-impl Act for UnshareImage {
+impl<const IMAGE: bool> Act for Unshare<IMAGE> {
     type State = Sharing;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Sharing, AwsError> {
-        let out = send!(
-            "ec2",
-            "DescribeImageAttribute",
-            cx.ec2()
-                .describe_image_attribute()
-                .image_id(&s.target.id)
-                .attribute(aws_sdk_ec2::types::ImageAttributeName::LaunchPermission)
-        )?;
+        use aws_sdk_ec2::types::{ImageAttributeName, SnapshotAttributeName};
+        let id = &s.target.id;
+        // (account, everyone) per permission.
+        let perms: Vec<(Option<String>, bool)> = if IMAGE {
+            let out = send!(
+                "ec2",
+                "DescribeImageAttribute",
+                cx.ec2()
+                    .describe_image_attribute()
+                    .image_id(id)
+                    .attribute(ImageAttributeName::LaunchPermission)
+            )?;
+            out.launch_permissions()
+                .iter()
+                .map(|p| (p.user_id().map(str::to_string), p.group().is_some()))
+                .collect()
+        } else {
+            let out = send!(
+                "ec2",
+                "DescribeSnapshotAttribute",
+                cx.ec2()
+                    .describe_snapshot_attribute()
+                    .snapshot_id(id)
+                    .attribute(SnapshotAttributeName::CreateVolumePermission)
+            )?;
+            out.create_volume_permissions()
+                .iter()
+                .map(|p| (p.user_id().map(str::to_string), p.group().is_some()))
+                .collect()
+        };
         let mut sh = Sharing::default();
-        for p in out.launch_permissions() {
-            if let Some(u) = p.user_id() {
-                sh.accounts.push(u.to_string());
-            }
-            if p.group().is_some() {
-                sh.public = true;
-            }
+        for (account, everyone) in perms {
+            sh.accounts.extend(account);
+            sh.public |= everyone;
         }
         sh.accounts.sort();
         Ok(sh)
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &Sharing) -> Result<Vec<Call>, String> {
-        Ok(if b.is_empty() {
-            Vec::new()
-        } else {
-            vec![Call::ShareImage {
-                image: s.target.id.clone(),
-                add: false,
-                with: b.clone(),
-            }]
-        })
+        Ok(Self::call(s, false, b))
     }
     fn holds(_: &Cx<'_>, _: &Step, a: &Sharing, _: &[Value]) -> Result<(), String> {
         check(a.is_empty(), || format!("still shared: {a:?}"))
     }
     fn undo(_: &Cx<'_>, s: &Step, b: &Sharing) -> Vec<Call> {
-        if b.is_empty() {
-            return Vec::new();
-        }
-        vec![Call::ShareImage {
-            image: s.target.id.clone(),
-            add: true,
-            with: b.clone(),
-        }]
+        Self::call(s, true, b)
     }
 }
 

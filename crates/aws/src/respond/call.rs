@@ -22,6 +22,15 @@ pub enum AclRef {
     Quarantine { vpc: String },
 }
 
+/// What can be shared with other accounts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Shareable {
+    /// An EBS snapshot (`createVolumePermission`).
+    Snapshot,
+    /// An AMI (`launchPermission`).
+    Image,
+}
+
 /// Who a permission names: accounts, and whether everyone (`all`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Sharing {
@@ -113,13 +122,9 @@ pub enum Call {
     StartInstance {
         instance: String,
     },
-    ShareSnapshot {
-        snapshot: String,
-        add: bool,
-        with: Sharing,
-    },
-    ShareImage {
-        image: String,
+    Share {
+        kind: Shareable,
+        id: String,
         add: bool,
         with: Sharing,
     },
@@ -317,17 +322,23 @@ impl Call {
             ),
             StopInstance { instance } => format!("ec2:StopInstances InstanceIds=[{instance}]"),
             StartInstance { instance } => format!("ec2:StartInstances InstanceIds=[{instance}]"),
-            ShareSnapshot {
-                snapshot,
+            Share {
+                kind: Shareable::Snapshot,
+                id,
                 add,
                 with,
             } => format!(
-                "ec2:ModifySnapshotAttribute SnapshotId={snapshot} Attribute=createVolumePermission OperationType={} {}",
+                "ec2:ModifySnapshotAttribute SnapshotId={id} Attribute=createVolumePermission OperationType={} {}",
                 if *add { "add" } else { "remove" },
                 sharing(with)
             ),
-            ShareImage { image, add, with } => format!(
-                "ec2:ModifyImageAttribute ImageId={image} LaunchPermission.{}={}",
+            Share {
+                kind: Shareable::Image,
+                id,
+                add,
+                with,
+            } => format!(
+                "ec2:ModifyImageAttribute ImageId={id} LaunchPermission.{}={}",
                 if *add { "Add" } else { "Remove" },
                 sharing(with)
             ),
@@ -888,8 +899,9 @@ impl Call {
                     cx.ec2().start_instances().instance_ids(instance)
                 );
             }
-            ShareSnapshot {
-                snapshot,
+            Share {
+                kind: Shareable::Snapshot,
+                id,
                 add,
                 with,
             } => {
@@ -903,14 +915,19 @@ impl Call {
                     "ModifySnapshotAttribute",
                     cx.ec2()
                         .modify_snapshot_attribute()
-                        .snapshot_id(snapshot)
+                        .snapshot_id(id)
                         .attribute(ec2t::SnapshotAttributeName::CreateVolumePermission)
                         .operation_type(op)
                         .set_user_ids((!with.accounts.is_empty()).then(|| with.accounts.clone()))
                         .set_group_names(with.public.then(|| vec!["all".to_string()]))
                 );
             }
-            ShareImage { image, add, with } => {
+            Share {
+                kind: Shareable::Image,
+                id,
+                add,
+                with,
+            } => {
                 let perms: Vec<ec2t::LaunchPermission> = with
                     .accounts
                     .iter()
@@ -935,7 +952,7 @@ impl Call {
                     "ModifyImageAttribute",
                     cx.ec2()
                         .modify_image_attribute()
-                        .image_id(image)
+                        .image_id(id)
                         .launch_permission(mods)
                 );
             }
