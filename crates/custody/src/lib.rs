@@ -1,0 +1,398 @@
+//! Chain of custody. Every case has a ledger of entries (who did what to which artifact,
+//! when, where it is kept), each committing to the previous entry's SHA-256, optionally
+//! signed with Ed25519. [`verify`] names every edited, reordered, removed or added entry and
+//! every artifact whose bytes changed; [`report`] renders the custody report. Pure: callers
+//! read files and the store.
+
+pub mod report;
+
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The `prev` of a ledger's first entry.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// A piece of evidence, by content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Artifact {
+    pub sha256: String,
+    /// A file name for people (`cloudtrail-111122223333-us-east-1-2026-11-30.json.gz`).
+    pub name: String,
+    pub size: u64,
+    /// Where it came from (`s3://trail-bucket/AWSLogs/…`, `ec2:console-output:i-…`).
+    pub source: String,
+}
+
+/// What is being recorded, before it is chained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Draft {
+    pub case_id: i64,
+    pub at_ms: i64,
+    pub actor: String,
+    /// `collected`, `stored`, `uploaded`, `examined`, `exported`, `capture-failed`, …
+    pub action: String,
+    pub artifact: Option<Artifact>,
+    /// Where the artifact is kept (`locker:sha256/ab/…`, `s3://bucket/key`).
+    pub location: Option<String>,
+    #[serde(default)]
+    pub detail: serde_json::Value,
+}
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Entry {
+    /// 1-based position in the case's ledger.
+    pub seq: u64,
+    #[serde(flatten)]
+    pub body: Draft,
+    /// The previous entry's hash ([`GENESIS`] for the first).
+    pub prev: String,
+    /// SHA-256 of this entry's canonical JSON (everything above).
+    pub hash: String,
+    /// Ed25519 signature of `hash`, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// The verifying key that signed, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// What an entry's hash covers.
+#[derive(Serialize)]
+struct Canonical<'a> {
+    seq: u64,
+    body: &'a Draft,
+    prev: &'a str,
+}
+
+impl Entry {
+    /// The hash this entry's contents give.
+    pub fn computed_hash(&self) -> String {
+        let c = Canonical {
+            seq: self.seq,
+            body: &self.body,
+            prev: &self.prev,
+        };
+        sha256_hex(&serde_json::to_vec(&c).expect("an entry serializes"))
+    }
+
+    /// The entry as one JSON line.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("an entry serializes")
+    }
+}
+
+/// Chains `draft` after `last` (the ledger's current head), signing with `key` if given.
+pub fn chain(last: Option<&Entry>, draft: Draft, key: Option<&SigningKey>) -> Entry {
+    let mut e = Entry {
+        seq: last.map_or(1, |l| l.seq + 1),
+        body: draft,
+        prev: last.map_or_else(|| GENESIS.to_string(), |l| l.hash.clone()),
+        hash: String::new(),
+        signature: None,
+        key: None,
+    };
+    e.hash = e.computed_hash();
+    if let Some(k) = key {
+        let sig = k.sign(e.hash.as_bytes());
+        e.signature = Some(hex(&sig.to_bytes()));
+        e.key = Some(hex(k.verifying_key().as_bytes()));
+    }
+    e
+}
+
+/// A signing key from its 32-byte seed in hex (how configuration holds it).
+pub fn signing_key(seed_hex: &str) -> Result<SigningKey, CustodyError> {
+    let bytes = unhex(seed_hex.trim()).ok_or(CustodyError::Key("not hex".into()))?;
+    let seed: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| CustodyError::Key("a seed is 32 bytes (64 hex digits)".into()))?;
+    Ok(SigningKey::from_bytes(&seed))
+}
+
+/// A verifying key from hex.
+pub fn verifying_key(hex_key: &str) -> Result<VerifyingKey, CustodyError> {
+    let bytes = unhex(hex_key.trim()).ok_or(CustodyError::Key("not hex".into()))?;
+    let arr: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| CustodyError::Key("a public key is 32 bytes".into()))?;
+    VerifyingKey::from_bytes(&arr).map_err(|e| CustodyError::Key(e.to_string()))
+}
+
+/// The hex public key of a signing key.
+pub fn public_hex(k: &SigningKey) -> String {
+    hex(k.verifying_key().as_bytes())
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CustodyError {
+    #[error("signing key: {0}")]
+    Key(String),
+    #[error("{file}:{line}: {message}")]
+    Line {
+        file: String,
+        line: usize,
+        message: String,
+    },
+}
+
+/// Reads a ledger file (one entry per line); `file` names it in errors.
+pub fn parse_ledger(text: &str, file: &str) -> Result<Vec<Entry>, CustodyError> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| CustodyError::Line {
+                file: file.to_string(),
+                line: i + 1,
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+/// The state of an artifact's bytes where they are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    Intact,
+    /// The bytes hash to something else now.
+    Changed {
+        actual: String,
+    },
+    Missing,
+}
+
+/// The kinds of tampering [`verify`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    Edited,
+    Reordered,
+    Removed,
+    Added,
+    Unsigned,
+    BadSignature,
+    ArtifactChanged,
+    ArtifactMissing,
+    WrongCase,
+}
+
+/// One thing wrong with a ledger or its evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub kind: Kind,
+    /// The entry concerned.
+    pub seq: u64,
+    pub message: String,
+}
+
+/// What verification found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verification {
+    pub entries: usize,
+    pub artifacts: usize,
+    pub head: Option<String>,
+    pub problems: Vec<Problem>,
+}
+
+impl Verification {
+    pub fn ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Verifies a case's ledger against the witness the store keeps ((seq, hash) recorded at
+/// each append), the artifacts' bytes (`stored`), and, if given, the trusted signing key.
+pub fn verify(
+    case_id: i64,
+    entries: &[Entry],
+    witness: &[(u64, String)],
+    trusted: Option<&VerifyingKey>,
+    mut stored: impl FnMut(&Artifact) -> Stored,
+) -> Verification {
+    let mut problems: Vec<Problem> = Vec::new();
+    fn push(problems: &mut Vec<Problem>, kind: Kind, seq: u64, message: String) {
+        problems.push(Problem { kind, seq, message });
+    }
+    let present: std::collections::BTreeSet<u64> = entries.iter().map(|e| e.seq).collect();
+    let mut max_seen = 0u64;
+    for e in entries {
+        if e.computed_hash() != e.hash {
+            push(
+                &mut problems,
+                Kind::Edited,
+                e.seq,
+                format!(
+                    "entry {} was edited: its contents no longer give its hash",
+                    e.seq
+                ),
+            );
+        }
+        if e.body.case_id != case_id {
+            push(
+                &mut problems,
+                Kind::WrongCase,
+                e.seq,
+                format!("entry {} belongs to case {}", e.seq, e.body.case_id),
+            );
+        }
+        if e.seq <= max_seen {
+            push(
+                &mut problems,
+                Kind::Reordered,
+                e.seq,
+                format!("entry {} stands after entry {max_seen}", e.seq),
+            );
+        } else {
+            for missing in (max_seen + 1..e.seq).filter(|s| !present.contains(s)) {
+                push(
+                    &mut problems,
+                    Kind::Removed,
+                    missing,
+                    format!("entry {missing} was removed"),
+                );
+            }
+            // Each entry commits to the hash of the entry before it.
+            let prev = match e.seq {
+                1 => Some(GENESIS),
+                n => entries
+                    .iter()
+                    .find(|x| x.seq == n - 1)
+                    .map(|x| x.hash.as_str()),
+            };
+            if let Some(prev) = prev
+                && e.prev != prev
+            {
+                let before = e.seq - 1;
+                push(
+                    &mut problems,
+                    Kind::Edited,
+                    before,
+                    format!(
+                        "entry {before} was altered: entry {} committed to another hash",
+                        e.seq
+                    ),
+                );
+            }
+            max_seen = e.seq;
+        }
+        match (&e.signature, trusted) {
+            (None, Some(_)) => push(
+                &mut problems,
+                Kind::Unsigned,
+                e.seq,
+                format!("entry {} is not signed", e.seq),
+            ),
+            (Some(sig), _) => {
+                let key = match trusted {
+                    Some(k) => Some(*k),
+                    None => e.key.as_deref().and_then(|k| verifying_key(k).ok()),
+                };
+                let good = key
+                    .zip(unhex(sig).and_then(|b| <[u8; 64]>::try_from(b).ok()))
+                    .is_some_and(|(k, b)| {
+                        k.verify(e.hash.as_bytes(), &Signature::from_bytes(&b))
+                            .is_ok()
+                    });
+                if !good {
+                    push(
+                        &mut problems,
+                        Kind::BadSignature,
+                        e.seq,
+                        format!("entry {}: the signature does not verify", e.seq),
+                    );
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    // The witness the store kept at each append.
+    for (seq, hash) in witness {
+        match entries.iter().find(|e| e.seq == *seq) {
+            None if !problems.iter().any(|p| p.seq == *seq) => {
+                push(
+                    &mut problems,
+                    Kind::Removed,
+                    *seq,
+                    format!("entry {seq} was removed"),
+                );
+            }
+            Some(e)
+                if &e.hash != hash
+                    && !problems
+                        .iter()
+                        .any(|p| p.seq == *seq && p.kind == Kind::Edited) =>
+            {
+                push(
+                    &mut problems,
+                    Kind::Edited,
+                    *seq,
+                    format!("entry {seq} was edited: it differs from the store's witness"),
+                );
+            }
+            _ => {}
+        }
+    }
+    for e in entries {
+        if !witness.iter().any(|(s, _)| *s == e.seq) && !problems.iter().any(|p| p.seq == e.seq) {
+            push(
+                &mut problems,
+                Kind::Added,
+                e.seq,
+                format!("entry {} was added: the store never recorded it", e.seq),
+            );
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for e in entries {
+        let Some(a) = &e.body.artifact else { continue };
+        if !seen.insert(a.sha256.clone()) {
+            continue;
+        }
+        match stored(a) {
+            Stored::Intact => {}
+            Stored::Changed { actual } => push(
+                &mut problems,
+                Kind::ArtifactChanged,
+                e.seq,
+                format!(
+                    "artifact {} ({}) changed: its bytes now hash to {actual}",
+                    a.name, a.sha256
+                ),
+            ),
+            Stored::Missing => push(
+                &mut problems,
+                Kind::ArtifactMissing,
+                e.seq,
+                format!("artifact {} ({}) is missing", a.name, a.sha256),
+            ),
+        }
+    }
+    problems.sort_by_key(|p| p.seq);
+    Verification {
+        entries: entries.len(),
+        artifacts: seen.len(),
+        head: entries.last().map(|e| e.hash.clone()),
+        problems,
+    }
+}
