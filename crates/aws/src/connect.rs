@@ -13,6 +13,10 @@ use aws_credential_types::provider::SharedCredentialsProvider;
 pub struct Overrides {
     pub iam: Option<aws_sdk_iam::Client>,
     pub ec2: Option<aws_sdk_ec2::Client>,
+    /// CloudTrail `LookupEvents` only (moto does not implement it).
+    pub cloudtrail_lookup: Option<aws_sdk_cloudtrail::Client>,
+    /// SSM Run Command (moto reports success without running anything).
+    pub ssm: Option<aws_sdk_ssm::Client>,
     /// GuardDuty (moto has no detector status or findings worth asserting).
     pub guardduty: Option<aws_sdk_guardduty::Client>,
     /// S3 `GetBucketVersioning` only (moto 5.2.5 answers with the wrong XML root).
@@ -231,6 +235,34 @@ impl Connection {
         )
     }
 
+    pub fn cloudtrail_lookup(&self, region: &str) -> aws_sdk_cloudtrail::Client {
+        match &self.overrides.cloudtrail_lookup {
+            Some(c) => aws_sdk_cloudtrail::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            None => self.cloudtrail(region),
+        }
+    }
+
+    pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
+        match &self.overrides.ssm {
+            Some(c) => aws_sdk_ssm::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            None => aws_sdk_ssm::Client::from_conf(
+                self.with_recorder(aws_sdk_ssm::config::Builder::from(&self.in_region(region))).build(),
+            ),
+        }
+    }
+
+    pub fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
+        aws_sdk_cloudwatchlogs::Client::from_conf(
+            self.with_recorder(aws_sdk_cloudwatchlogs::config::Builder::from(&self.in_region(region))).build(),
+        )
+    }
+
+    pub fn config_service(&self, region: &str) -> aws_sdk_config::Client {
+        aws_sdk_config::Client::from_conf(
+            self.with_recorder(aws_sdk_config::config::Builder::from(&self.in_region(region))).build(),
+        )
+    }
+
     /// Adds the recorder, when there is one, to a client's configuration.
     fn with_recorder<B: Interceptable>(&self, b: B) -> B {
         match &self.recorder {
@@ -265,7 +297,10 @@ interceptable!(
     aws_sdk_lambda,
     aws_sdk_organizations,
     aws_sdk_cloudtrail,
-    aws_sdk_sts
+    aws_sdk_sts,
+    aws_sdk_ssm,
+    aws_sdk_cloudwatchlogs,
+    aws_sdk_config
 );
 
 /// One AWS call as the recorder saw it.

@@ -3,6 +3,7 @@
 //! run from approved plans (`respond`). Evidence collection joins it later.
 
 pub mod connect;
+pub mod forensics;
 pub mod readiness;
 pub mod respond;
 

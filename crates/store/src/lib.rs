@@ -5,6 +5,7 @@
 //! was before the change. Alerts and timeline events carry stable keys, so feeding the
 //! same logs twice changes nothing.
 
+mod custody_witness;
 mod response;
 #[doc(hidden)]
 pub mod schema;

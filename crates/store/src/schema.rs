@@ -171,4 +171,18 @@ CREATE TRIGGER response_calls_no_update BEFORE UPDATE ON response_calls
 CREATE TRIGGER response_calls_no_delete BEFORE DELETE ON response_calls
     BEGIN SELECT RAISE(ABORT, 'the call log is append-only'); END;
 "#,
+    // 4: the store's witness of each case's custody ledger: every entry's hash, as appended.
+    r#"
+CREATE TABLE custody_witness (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (case_id, seq)
+) WITHOUT ROWID;
+CREATE TRIGGER custody_witness_no_update BEFORE UPDATE ON custody_witness
+    BEGIN SELECT RAISE(ABORT, 'the custody witness is append-only'); END;
+CREATE TRIGGER custody_witness_no_delete BEFORE DELETE ON custody_witness
+    BEGIN SELECT RAISE(ABORT, 'the custody witness is append-only'); END;
+"#,
 ];
