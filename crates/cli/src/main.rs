@@ -4,8 +4,11 @@ mod bench;
 mod bench_hunt;
 mod case_cmd;
 mod cases;
+mod collect;
 mod demo;
 mod evaluate;
+mod evidence_cmd;
+mod forensics_cmd;
 mod hunt;
 mod ingest_cmd;
 mod plan_cmd;
@@ -69,6 +72,18 @@ enum Command {
         #[command(subcommand)]
         command: respond_cmd::RespondCommand,
     },
+    /// Evidence and chain of custody: collect from AWS, add files, verify, export the
+    /// custody report; keygen for signing. Exit status 1 when verification fails.
+    Evidence {
+        #[command(subcommand)]
+        command: evidence_cmd::EvidenceCommand,
+    },
+    /// The forensic workstation: CloudFormation for an isolated analysis instance with the
+    /// case's snapshots attached, and the EC2 Image Builder pipeline for its AMI.
+    Forensics {
+        #[command(subcommand)]
+        command: forensics_cmd::ForensicsCommand,
+    },
     /// Run the quick start on the bundled sample incident (no AWS account needed).
     Demo,
     /// Measure throughput against a baseline measured in the same run.
@@ -98,6 +113,10 @@ fn main() -> ExitCode {
         Command::Respond { command } => {
             respond_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
         }
+        Command::Evidence { command } => {
+            evidence_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
+        }
+        Command::Forensics { command } => forensics_cmd::run(command, &cli.store).map(|()| ExitCode::SUCCESS),
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
         Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),
     };

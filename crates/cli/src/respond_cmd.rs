@@ -209,7 +209,7 @@ fn response_settings(settings: &Settings) -> playbook::Settings {
 }
 
 /// The original records of a case's alerts, as JSON.
-fn alert_records(
+pub(crate) fn alert_records(
     store: &Store,
     case: CaseId,
     alerts: &[case::summary::AlertRecord],

@@ -41,6 +41,20 @@ pub struct ConfigFile {
     pub cases: CasesSection,
     #[serde(default)]
     pub plan: PlanSection,
+    #[serde(default)]
+    pub evidence: EvidenceSection,
+}
+
+/// Where evidence is kept and how the custody ledger is signed.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EvidenceSection {
+    /// The local locker (default `./evidence`).
+    pub locker: Option<PathBuf>,
+    /// A file holding the Ed25519 signing seed (64 hex digits); entries are signed with it.
+    pub signing_key_file: Option<PathBuf>,
+    /// The public key (hex) custody entries must be signed with to verify.
+    pub public_key: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,6 +86,7 @@ pub struct Settings {
     pub grouping: case::GroupingConfig,
     /// The plan, when one is configured or `./ir-plan.toml` exists.
     pub plan: Option<LoadedPlan>,
+    pub evidence: EvidenceSection,
 }
 
 /// A parsed plan and where it came from.
@@ -146,6 +161,7 @@ impl StoreArgs {
             actor,
             grouping,
             plan,
+            evidence: file.evidence,
         })
     }
 }
