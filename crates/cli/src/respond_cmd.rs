@@ -202,6 +202,7 @@ fn response_settings(settings: &Settings) -> playbook::Settings {
                 external_id: aws.external_id.clone(),
                 isolation_group: aws.isolation_security_group.clone(),
                 management_account: aws.management_account.as_ref().map(|m| m.value.clone()),
+                evidence_bucket: Some(p.plan.forensics.evidence_bucket.value.clone()),
             }
         }
         None => playbook::Settings::default(),

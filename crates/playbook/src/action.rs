@@ -83,6 +83,12 @@ actions! {
         calls ["ec2:CreateSnapshots InstanceSpecification.InstanceId={id} CopyTagsFromSource=volume TagSpecifications=[firebreak:case={case}]"],
         perms ["ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:CreateSnapshots", "ec2:CreateTags"],
         undo "never undone: snapshots are evidence";
+    CaptureMemory = "ec2.capture-memory", Instance, Evidence,
+        "Capture memory with AVML through SSM Run Command; the instance uploads the image to the evidence bucket and its SHA-256 is checked",
+        calls ["ssm:SendCommand DocumentName=AWS-RunShellScript InstanceIds=[{id}] (avml; sha256sum; aws s3 cp --checksum-algorithm SHA256 → s3://{evidence_bucket}/cases/{case}/memory/{id}.lime)",
+               "s3:HeadObject Bucket={evidence_bucket} Key=cases/{case}/memory/{id}.lime ChecksumMode=ENABLED"],
+        perms ["ssm:DescribeInstanceInformation", "ssm:SendCommand", "ssm:GetCommandInvocation", "s3:GetObject"],
+        undo "never undone: the memory image is evidence";
     ProtectInstance = "ec2.protect-instance", Instance, Evidence,
         "Enable termination protection and set shutdown behaviour to stop, so the disk survives",
         calls ["ec2:ModifyInstanceAttribute InstanceId={id} DisableApiTermination=true",

@@ -46,6 +46,9 @@ pub struct Settings {
     pub isolation_group: String,
     /// The Organizations management account (for quarantine SCPs).
     pub management_account: Option<String>,
+    /// Where memory images go (the IR plan's evidence bucket).
+    #[serde(default)]
+    pub evidence_bucket: Option<String>,
 }
 
 impl Default for Settings {
@@ -55,6 +58,7 @@ impl Default for Settings {
             external_id: None,
             isolation_group: "firebreak-isolation".into(),
             management_account: None,
+            evidence_bucket: None,
         }
     }
 }
@@ -111,7 +115,8 @@ impl Step {
                     .replace("{id}", &self.target.id)
                     .replace("{parent}", self.target.parent.as_deref().unwrap_or("?"))
                     .replace("{case}", &plan.case_id.to_string())
-                    .replace("{isolation_group}", group);
+                    .replace("{isolation_group}", group)
+                    .replace("{evidence_bucket}", plan.settings.evidence_bucket.as_deref().unwrap_or("<evidence bucket>"));
                 for (k, v) in &self.params {
                     let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
                     out = out.replace(&format!("{{{k}}}"), &v);

@@ -323,6 +323,26 @@ impl Act for CaptureMetadata {
     }
 }
 
+pub(crate) struct CaptureMemory;
+impl Act for CaptureMemory {
+    type State = ();
+    async fn read(cx: &Cx<'_>, s: &Step) -> Result<(), AwsError> {
+        instance(cx, &s.target.id).await.map(|_| ())
+    }
+    fn effect(cx: &Cx<'_>, s: &Step, _: &()) -> Result<Vec<Call>, String> {
+        let bucket = param(s, "bucket")
+            .or(cx.evidence_bucket())
+            .ok_or("no evidence bucket: the IR plan's [forensics] evidence_bucket, or the step's `bucket` parameter")?;
+        Ok(vec![Call::CaptureMemory { instance: s.target.id.clone(), case: cx.case, bucket: bucket.to_string() }])
+    }
+    fn holds(_: &Cx<'_>, _: &Step, _: &(), outputs: &[Value]) -> Result<(), String> {
+        check(
+            outputs.iter().any(|o| o["sha256"].as_str().is_some_and(|h| h.len() == 64)),
+            || "no memory image was verified".into(),
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Volumes {
     volumes: Vec<String>,

@@ -63,6 +63,11 @@ pub enum Call {
         instance: String,
         behavior: String,
     },
+    CaptureMemory {
+        instance: String,
+        case: i64,
+        bucket: String,
+    },
     CaptureInstance {
         instance: String,
     },
@@ -243,6 +248,9 @@ impl Call {
                     "ec2:ModifyInstanceAttribute InstanceId={instance} InstanceInitiatedShutdownBehavior={behavior}"
                 )
             }
+            CaptureMemory { instance, case, bucket } => format!(
+                "ssm:SendCommand DocumentName=AWS-RunShellScript InstanceIds=[{instance}] (avml, sha256sum, upload to s3://{bucket}/cases/{case}/memory/{instance}.lime); s3:HeadObject ChecksumMode=ENABLED"
+            ),
             CaptureInstance { instance } => format!(
                 "ec2:DescribeInstances InstanceIds=[{instance}]; ec2:GetConsoleOutput InstanceId={instance} Latest=true"
             ),
@@ -596,6 +604,10 @@ impl Call {
                             ec2t::AttributeValue::builder().value(behavior).build()
                         )
                 );
+            }
+            CaptureMemory { instance, case, bucket } => {
+                let m = crate::forensics::capture_memory(cx.conn(), cx.region(), instance, *case, bucket).await?;
+                return Ok(serde_json::to_value(&m).unwrap_or(Value::Null));
             }
             CaptureInstance { instance } => {
                 let described = send!(

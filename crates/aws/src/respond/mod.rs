@@ -192,6 +192,7 @@ pub struct Cx<'a> {
     pub case: i64,
     pub now_ms: i64,
     isolation_group: &'a str,
+    evidence_bucket: Option<&'a str>,
     responder: String,
 }
 
@@ -225,6 +226,15 @@ impl Cx<'_> {
     }
     pub(crate) fn guardduty(&self) -> aws_sdk_guardduty::Client {
         self.conn.guardduty(self.region)
+    }
+    pub(crate) fn conn(&self) -> &Connection {
+        self.conn
+    }
+    pub(crate) fn region(&self) -> &str {
+        self.region
+    }
+    pub(crate) fn evidence_bucket(&self) -> Option<&str> {
+        self.evidence_bucket
     }
     pub(crate) fn isolation_group(&self) -> &str {
         self.isolation_group
@@ -313,6 +323,7 @@ async fn dispatch(cx: &Cx<'_>, s: &Step, op: Op<'_>) -> Result<Out, Fail> {
     match s.action {
         Action::TagInstance => phase::<TagInstance>(cx, s, op).await,
         Action::CaptureMetadata => phase::<CaptureMetadata>(cx, s, op).await,
+        Action::CaptureMemory => phase::<CaptureMemory>(cx, s, op).await,
         Action::SnapshotVolumes => phase::<SnapshotVolumes>(cx, s, op).await,
         Action::ProtectInstance => phase::<ProtectInstance>(cx, s, op).await,
         Action::IsolateInstance => phase::<IsolateInstance>(cx, s, op).await,
@@ -423,6 +434,7 @@ impl<'a> Accounts<'a> {
             case: self.plan.case_id,
             now_ms,
             isolation_group: &settings.isolation_group,
+            evidence_bucket: settings.evidence_bucket.as_deref(),
             responder,
         })
     }
