@@ -237,29 +237,40 @@ impl Connection {
 
     pub fn cloudtrail_lookup(&self, region: &str) -> aws_sdk_cloudtrail::Client {
         match &self.overrides.cloudtrail_lookup {
-            Some(c) => aws_sdk_cloudtrail::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            Some(c) => aws_sdk_cloudtrail::Client::from_conf(
+                self.with_recorder(c.config().to_builder()).build(),
+            ),
             None => self.cloudtrail(region),
         }
     }
 
     pub fn ssm(&self, region: &str) -> aws_sdk_ssm::Client {
         match &self.overrides.ssm {
-            Some(c) => aws_sdk_ssm::Client::from_conf(self.with_recorder(c.config().to_builder()).build()),
+            Some(c) => {
+                aws_sdk_ssm::Client::from_conf(self.with_recorder(c.config().to_builder()).build())
+            }
             None => aws_sdk_ssm::Client::from_conf(
-                self.with_recorder(aws_sdk_ssm::config::Builder::from(&self.in_region(region))).build(),
+                self.with_recorder(aws_sdk_ssm::config::Builder::from(&self.in_region(region)))
+                    .build(),
             ),
         }
     }
 
     pub fn logs(&self, region: &str) -> aws_sdk_cloudwatchlogs::Client {
         aws_sdk_cloudwatchlogs::Client::from_conf(
-            self.with_recorder(aws_sdk_cloudwatchlogs::config::Builder::from(&self.in_region(region))).build(),
+            self.with_recorder(aws_sdk_cloudwatchlogs::config::Builder::from(
+                &self.in_region(region),
+            ))
+            .build(),
         )
     }
 
     pub fn config_service(&self, region: &str) -> aws_sdk_config::Client {
         aws_sdk_config::Client::from_conf(
-            self.with_recorder(aws_sdk_config::config::Builder::from(&self.in_region(region))).build(),
+            self.with_recorder(aws_sdk_config::config::Builder::from(
+                &self.in_region(region),
+            ))
+            .build(),
         )
     }
 

@@ -68,7 +68,10 @@ impl Collection {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
-                self.failures.push(Failure { what: what.into(), why: e.to_string() });
+                self.failures.push(Failure {
+                    what: what.into(),
+                    why: e.to_string(),
+                });
                 None
             }
         }
@@ -77,13 +80,18 @@ impl Collection {
 
 fn days(from_ms: i64, to_ms: i64) -> Vec<(i64, i64, i64)> {
     let (first, last) = (from_ms.div_euclid(86_400_000), to_ms.div_euclid(86_400_000));
-    (first..=last.min(first + 92)).map(model::time::civil_from_days).collect()
+    (first..=last.min(first + 92))
+        .map(model::time::civil_from_days)
+        .collect()
 }
 
 fn gunzip(bytes: &[u8]) -> Vec<u8> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
-        if flate2::read::MultiGzDecoder::new(bytes).read_to_end(&mut out).is_ok() {
+        if flate2::read::MultiGzDecoder::new(bytes)
+            .read_to_end(&mut out)
+            .is_ok()
+        {
             return out;
         }
     }
@@ -115,7 +123,10 @@ pub fn check_digests(digests: &[Vec<u8>], logs: &BTreeMap<String, String>) -> Di
             }
         }
     }
-    let mut out = DigestCheck { digests: digests.len(), ..Default::default() };
+    let mut out = DigestCheck {
+        digests: digests.len(),
+        ..Default::default()
+    };
     for (key, sha) in logs {
         match recorded.get(key) {
             Some(h) if h == sha => out.verified.push(key.clone()),
@@ -126,13 +137,30 @@ pub fn check_digests(digests: &[Vec<u8>], logs: &BTreeMap<String, String>) -> Di
     out
 }
 
-async fn list_keys(conn: &Connection, region: &str, bucket: &str, prefix: &str) -> Result<Vec<String>, AwsError> {
+async fn list_keys(
+    conn: &Connection,
+    region: &str,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, AwsError> {
     let s3 = conn.s3(region);
     let mut keys = Vec::new();
     let mut token = None;
     loop {
-        let out = send!("s3", "ListObjectsV2", s3.list_objects_v2().bucket(bucket).prefix(prefix).set_continuation_token(token))?;
-        keys.extend(out.contents().iter().filter_map(|o| o.key()).map(str::to_string));
+        let out = send!(
+            "s3",
+            "ListObjectsV2",
+            s3.list_objects_v2()
+                .bucket(bucket)
+                .prefix(prefix)
+                .set_continuation_token(token)
+        )?;
+        keys.extend(
+            out.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .map(str::to_string),
+        );
         match out.next_continuation_token() {
             Some(t) if out.is_truncated() == Some(true) => token = Some(t.to_string()),
             _ => return Ok(keys),
@@ -140,8 +168,17 @@ async fn list_keys(conn: &Connection, region: &str, bucket: &str, prefix: &str) 
     }
 }
 
-async fn get_object(conn: &Connection, region: &str, bucket: &str, key: &str) -> Result<Vec<u8>, AwsError> {
-    let out = send!("s3", "GetObject", conn.s3(region).get_object().bucket(bucket).key(key))?;
+async fn get_object(
+    conn: &Connection,
+    region: &str,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, AwsError> {
+    let out = send!(
+        "s3",
+        "GetObject",
+        conn.s3(region).get_object().bucket(bucket).key(key)
+    )?;
     let body = out.body.collect().await.map_err(|e| AwsError::Call {
         service: "s3",
         operation: "GetObject",
@@ -154,15 +191,30 @@ async fn get_object(conn: &Connection, region: &str, bucket: &str, key: &str) ->
 /// CloudTrail log files of the case's days from every trail's bucket, checked against the
 /// digest files of the same days.
 async fn cloudtrail_files(conn: &Connection, req: &Request, out: &mut Collection) {
-    let home = req.regions.first().cloned().unwrap_or_else(|| "us-east-1".into());
-    let Some(trails) = out.note("cloudtrail:DescribeTrails", send!("cloudtrail", "DescribeTrails", conn.cloudtrail(&home).describe_trails()))
-    else {
+    let home = req
+        .regions
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "us-east-1".into());
+    let Some(trails) = out.note(
+        "cloudtrail:DescribeTrails",
+        send!(
+            "cloudtrail",
+            "DescribeTrails",
+            conn.cloudtrail(&home).describe_trails()
+        ),
+    ) else {
         return;
     };
     let mut seen_buckets = std::collections::BTreeSet::new();
     for t in trails.trail_list() {
-        let Some(bucket) = t.s3_bucket_name() else { continue };
-        let base = t.s3_key_prefix().map(|p| format!("{p}/")).unwrap_or_default();
+        let Some(bucket) = t.s3_bucket_name() else {
+            continue;
+        };
+        let base = t
+            .s3_key_prefix()
+            .map(|p| format!("{p}/"))
+            .unwrap_or_default();
         if !seen_buckets.insert(format!("{bucket}/{base}")) {
             continue;
         }
@@ -173,11 +225,17 @@ async fn cloudtrail_files(conn: &Connection, req: &Request, out: &mut Collection
                 let day = format!("{y:04}/{m:02}/{d:02}/");
                 for (kind, is_digest) in [("CloudTrail", false), ("CloudTrail-Digest", true)] {
                     let prefix = format!("{base}AWSLogs/{}/{kind}/{region}/{day}", req.account);
-                    let Some(keys) = out.note(format!("s3://{bucket}/{prefix}"), list_keys(conn, &home, bucket, &prefix).await) else {
+                    let Some(keys) = out.note(
+                        format!("s3://{bucket}/{prefix}"),
+                        list_keys(conn, &home, bucket, &prefix).await,
+                    ) else {
                         continue;
                     };
                     for key in keys {
-                        let Some(bytes) = out.note(format!("s3://{bucket}/{key}"), get_object(conn, &home, bucket, &key).await) else {
+                        let Some(bytes) = out.note(
+                            format!("s3://{bucket}/{key}"),
+                            get_object(conn, &home, bucket, &key).await,
+                        ) else {
                             continue;
                         };
                         if is_digest {
@@ -198,8 +256,15 @@ async fn cloudtrail_files(conn: &Connection, req: &Request, out: &mut Collection
             }
         }
         let check = check_digests(&digests, &logs);
-        for item in out.items.iter_mut().filter(|i| i.source.starts_with(&format!("s3://{bucket}/"))) {
-            let key = item.source.trim_start_matches(&format!("s3://{bucket}/")).to_string();
+        for item in out
+            .items
+            .iter_mut()
+            .filter(|i| i.source.starts_with(&format!("s3://{bucket}/")))
+        {
+            let key = item
+                .source
+                .trim_start_matches(&format!("s3://{bucket}/"))
+                .to_string();
             let status = if check.verified.contains(&key) {
                 "verified against a digest file"
             } else if check.mismatched.contains(&key) {
@@ -212,7 +277,11 @@ async fn cloudtrail_files(conn: &Connection, req: &Request, out: &mut Collection
         if !check.mismatched.is_empty() {
             out.failures.push(Failure {
                 what: format!("CloudTrail digest check for s3://{bucket}"),
-                why: format!("{} log file(s) differ from their digest: {}", check.mismatched.len(), check.mismatched.join(", ")),
+                why: format!(
+                    "{} log file(s) differ from their digest: {}",
+                    check.mismatched.len(),
+                    check.mismatched.join(", ")
+                ),
             });
         }
     }
@@ -220,7 +289,10 @@ async fn cloudtrail_files(conn: &Connection, req: &Request, out: &mut Collection
 
 fn custody_hash(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// CloudTrail LookupEvents for the case's keys and users in the window (90 days of
@@ -242,13 +314,28 @@ async fn lookup_events(conn: &Connection, req: &Request, out: &mut Collection) {
                     "cloudtrail",
                     "LookupEvents",
                     ct.lookup_events()
-                        .lookup_attributes(LookupAttribute::builder().attribute_key(key.clone()).attribute_value(value).build().expect("key and value set"))
+                        .lookup_attributes(
+                            LookupAttribute::builder()
+                                .attribute_key(key.clone())
+                                .attribute_value(value)
+                                .build()
+                                .expect("key and value set")
+                        )
                         .start_time(aws_smithy_types::DateTime::from_millis(req.from_ms))
                         .end_time(aws_smithy_types::DateTime::from_millis(req.to_ms))
                         .set_next_token(token)
                 );
-                let Some(page) = out.note(format!("cloudtrail:LookupEvents {value} in {region}"), r) else { break };
-                lines.extend(page.events().iter().filter_map(|e| e.cloud_trail_event()).map(str::to_string));
+                let Some(page) =
+                    out.note(format!("cloudtrail:LookupEvents {value} in {region}"), r)
+                else {
+                    break;
+                };
+                lines.extend(
+                    page.events()
+                        .iter()
+                        .filter_map(|e| e.cloud_trail_event())
+                        .map(str::to_string),
+                );
                 match page.next_token() {
                     Some(t) => token = Some(t.to_string()),
                     None => break,
@@ -271,8 +358,16 @@ async fn lookup_events(conn: &Connection, req: &Request, out: &mut Collection) {
 }
 
 /// The network interfaces of an instance, with its VPC and subnet.
-async fn interfaces(conn: &Connection, region: &str, id: &str) -> Result<(Vec<String>, Vec<String>), AwsError> {
-    let d = send!("ec2", "DescribeInstances", conn.ec2(region).describe_instances().instance_ids(id))?;
+async fn interfaces(
+    conn: &Connection,
+    region: &str,
+    id: &str,
+) -> Result<(Vec<String>, Vec<String>), AwsError> {
+    let d = send!(
+        "ec2",
+        "DescribeInstances",
+        conn.ec2(region).describe_instances().instance_ids(id)
+    )?;
     let mut enis = Vec::new();
     let mut parents = Vec::new();
     for i in d.reservations().iter().flat_map(|r| r.instances()) {
@@ -290,16 +385,31 @@ async fn interfaces(conn: &Connection, region: &str, id: &str) -> Result<(Vec<St
 async fn flow_logs(conn: &Connection, req: &Request, out: &mut Collection) {
     use aws_sdk_ec2::types::Filter;
     for (id, region) in &req.instances {
-        let Some((enis, parents)) = out.note(format!("ec2:DescribeInstances {id}"), interfaces(conn, region, id).await) else { continue };
+        let Some((enis, parents)) = out.note(
+            format!("ec2:DescribeInstances {id}"),
+            interfaces(conn, region, id).await,
+        ) else {
+            continue;
+        };
         let resources: Vec<String> = enis.iter().chain(&parents).cloned().collect();
         let r = send!(
             "ec2",
             "DescribeFlowLogs",
-            conn.ec2(region).describe_flow_logs().filter(Filter::builder().name("resource-id").set_values(Some(resources)).build())
+            conn.ec2(region).describe_flow_logs().filter(
+                Filter::builder()
+                    .name("resource-id")
+                    .set_values(Some(resources))
+                    .build()
+            )
         );
-        let Some(logs) = out.note(format!("ec2:DescribeFlowLogs for {id}"), r) else { continue };
+        let Some(logs) = out.note(format!("ec2:DescribeFlowLogs for {id}"), r) else {
+            continue;
+        };
         if logs.flow_logs().is_empty() {
-            out.failures.push(Failure { what: format!("VPC Flow Logs of {id}"), why: "no flow log covers its interfaces, subnet or VPC".into() });
+            out.failures.push(Failure {
+                what: format!("VPC Flow Logs of {id}"),
+                why: "no flow log covers its interfaces, subnet or VPC".into(),
+            });
         }
         for f in logs.flow_logs() {
             if let Some(group) = f.log_group_name() {
@@ -318,8 +428,16 @@ async fn flow_logs(conn: &Connection, req: &Request, out: &mut Collection) {
                                 .end_time(req.to_ms)
                                 .set_next_token(token)
                         );
-                        let Some(page) = out.note(format!("logs:FilterLogEvents {group}/{eni}"), r) else { break };
-                        lines.extend(page.events().iter().filter_map(|e| e.message()).map(str::to_string));
+                        let Some(page) = out.note(format!("logs:FilterLogEvents {group}/{eni}"), r)
+                        else {
+                            break;
+                        };
+                        lines.extend(
+                            page.events()
+                                .iter()
+                                .filter_map(|e| e.message())
+                                .map(str::to_string),
+                        );
                         match page.next_token() {
                             Some(t) => token = Some(t.to_string()),
                             None => break,
@@ -336,13 +454,31 @@ async fn flow_logs(conn: &Connection, req: &Request, out: &mut Collection) {
                         });
                     }
                 }
-            } else if let Some(dest) = f.log_destination().and_then(|d| d.strip_prefix("arn:aws:s3:::")) {
-                let (bucket, base) = dest.split_once('/').map_or((dest, String::new()), |(b, p)| (b, format!("{}/", p.trim_end_matches('/'))));
+            } else if let Some(dest) = f
+                .log_destination()
+                .and_then(|d| d.strip_prefix("arn:aws:s3:::"))
+            {
+                let (bucket, base) = dest
+                    .split_once('/')
+                    .map_or((dest, String::new()), |(b, p)| {
+                        (b, format!("{}/", p.trim_end_matches('/')))
+                    });
                 for (y, m, d) in days(req.from_ms, req.to_ms) {
-                    let prefix = format!("{base}AWSLogs/{}/vpcflowlogs/{region}/{y:04}/{m:02}/{d:02}/", req.account);
-                    let Some(keys) = out.note(format!("s3://{bucket}/{prefix}"), list_keys(conn, region, bucket, &prefix).await) else { continue };
+                    let prefix = format!(
+                        "{base}AWSLogs/{}/vpcflowlogs/{region}/{y:04}/{m:02}/{d:02}/",
+                        req.account
+                    );
+                    let Some(keys) = out.note(
+                        format!("s3://{bucket}/{prefix}"),
+                        list_keys(conn, region, bucket, &prefix).await,
+                    ) else {
+                        continue;
+                    };
                     for key in keys {
-                        if let Some(bytes) = out.note(format!("s3://{bucket}/{key}"), get_object(conn, region, bucket, &key).await) {
+                        if let Some(bytes) = out.note(
+                            format!("s3://{bucket}/{key}"),
+                            get_object(conn, region, bucket, &key).await,
+                        ) {
                             out.items.push(Collected {
                                 name: key.rsplit('/').next().unwrap_or(&key).to_string(),
                                 source: format!("s3://{bucket}/{key}"),
@@ -363,7 +499,10 @@ async fn guardduty_findings(conn: &Connection, req: &Request, out: &mut Collecti
     use aws_sdk_guardduty::types::{Condition, FindingCriteria};
     for region in &req.regions {
         let gd = conn.guardduty(region);
-        let Some(list) = out.note(format!("guardduty:ListDetectors in {region}"), send!("guardduty", "ListDetectors", gd.list_detectors())) else {
+        let Some(list) = out.note(
+            format!("guardduty:ListDetectors in {region}"),
+            send!("guardduty", "ListDetectors", gd.list_detectors()),
+        ) else {
             continue;
         };
         for detector in list.detector_ids() {
@@ -372,12 +511,22 @@ async fn guardduty_findings(conn: &Connection, req: &Request, out: &mut Collecti
                 .iter()
                 .filter(|(_, r)| r == region)
                 .map(|(i, _)| ("resource.instanceDetails.instanceId", i))
-                .chain(req.access_keys.iter().map(|k| ("resource.accessKeyDetails.accessKeyId", k)))
+                .chain(
+                    req.access_keys
+                        .iter()
+                        .map(|k| ("resource.accessKeyDetails.accessKeyId", k)),
+                )
                 .collect();
             let mut ids = Vec::new();
             for (field, value) in criteria {
-                let c = FindingCriteria::builder().criterion(field, Condition::builder().equals(value.clone()).build()).build();
-                let r = send!("guardduty", "ListFindings", gd.list_findings().detector_id(detector).finding_criteria(c));
+                let c = FindingCriteria::builder()
+                    .criterion(field, Condition::builder().equals(value.clone()).build())
+                    .build();
+                let r = send!(
+                    "guardduty",
+                    "ListFindings",
+                    gd.list_findings().detector_id(detector).finding_criteria(c)
+                );
                 if let Some(found) = out.note(format!("guardduty:ListFindings {value}"), r) {
                     ids.extend(found.finding_ids().iter().cloned());
                 }
@@ -387,9 +536,21 @@ async fn guardduty_findings(conn: &Connection, req: &Request, out: &mut Collecti
             if ids.is_empty() {
                 continue;
             }
-            let r = send!("guardduty", "GetFindings", gd.get_findings().detector_id(detector).set_finding_ids(Some(ids)));
-            let Some(found) = out.note("guardduty:GetFindings", r) else { continue };
-            let lines: Vec<String> = found.findings().iter().map(|f| finding_json(f).to_string()).collect();
+            let r = send!(
+                "guardduty",
+                "GetFindings",
+                gd.get_findings()
+                    .detector_id(detector)
+                    .set_finding_ids(Some(ids))
+            );
+            let Some(found) = out.note("guardduty:GetFindings", r) else {
+                continue;
+            };
+            let lines: Vec<String> = found
+                .findings()
+                .iter()
+                .map(|f| finding_json(f).to_string())
+                .collect();
             let n = lines.len();
             out.items.push(Collected {
                 name: format!("guardduty-{}-{region}.jsonl", req.account),
@@ -405,7 +566,9 @@ async fn guardduty_findings(conn: &Connection, req: &Request, out: &mut Collecti
 /// A GuardDuty finding in the shape GuardDuty exports (the fields Firebreak reads).
 fn finding_json(f: &aws_sdk_guardduty::types::Finding) -> Value {
     let r = f.resource();
-    let instance = r.and_then(|r| r.instance_details()).and_then(|i| i.instance_id());
+    let instance = r
+        .and_then(|r| r.instance_details())
+        .and_then(|i| i.instance_id());
     let key = r.and_then(|r| r.access_key_details());
     json!({
         "schemaVersion": f.schema_version(),
@@ -444,7 +607,9 @@ async fn config_history(conn: &Connection, req: &Request, out: &mut Collection) 
                 .earlier_time(aws_smithy_types::DateTime::from_millis(req.from_ms))
                 .later_time(aws_smithy_types::DateTime::from_millis(req.to_ms))
         );
-        let Some(h) = out.note(format!("config:GetResourceConfigHistory {id}"), r) else { continue };
+        let Some(h) = out.note(format!("config:GetResourceConfigHistory {id}"), r) else {
+            continue;
+        };
         let items: Vec<Value> = h
             .configuration_items()
             .iter()
@@ -462,7 +627,8 @@ async fn config_history(conn: &Connection, req: &Request, out: &mut Collection) 
         out.items.push(Collected {
             name: format!("config-history-{id}.json"),
             source: format!("config:{region}/{id}"),
-            bytes: serde_json::to_vec_pretty(&json!({"configurationItems": items})).unwrap_or_default(),
+            bytes: serde_json::to_vec_pretty(&json!({"configurationItems": items}))
+                .unwrap_or_default(),
             is_log: false,
             detail: json!({"kind": "config-history", "items": n}),
         });
@@ -473,7 +639,14 @@ async fn config_history(conn: &Connection, req: &Request, out: &mut Collection) 
 async fn volatile(conn: &Connection, req: &Request, out: &mut Collection) {
     for (id, region) in &req.instances {
         let ec2 = conn.ec2(region);
-        if let Some(d) = out.note(format!("ec2:DescribeInstances {id}"), send!("ec2", "DescribeInstances", ec2.describe_instances().instance_ids(id))) {
+        if let Some(d) = out.note(
+            format!("ec2:DescribeInstances {id}"),
+            send!(
+                "ec2",
+                "DescribeInstances",
+                ec2.describe_instances().instance_ids(id)
+            ),
+        ) {
             out.items.push(Collected {
                 name: format!("describe-instances-{id}.txt"),
                 source: format!("ec2:DescribeInstances {region}/{id}"),
@@ -482,11 +655,17 @@ async fn volatile(conn: &Connection, req: &Request, out: &mut Collection) {
                 detail: json!({"kind": "instance-metadata", "instance": id}),
             });
         }
-        let r = send!("ec2", "GetConsoleOutput", ec2.get_console_output().instance_id(id).latest(true));
+        let r = send!(
+            "ec2",
+            "GetConsoleOutput",
+            ec2.get_console_output().instance_id(id).latest(true)
+        );
         if let Some(c) = out.note(format!("ec2:GetConsoleOutput {id}"), r) {
             use base64::Engine;
             let text = c.output().unwrap_or_default();
-            let bytes = base64::engine::general_purpose::STANDARD.decode(text).unwrap_or_else(|_| text.as_bytes().to_vec());
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text)
+                .unwrap_or_else(|_| text.as_bytes().to_vec());
             out.items.push(Collected {
                 name: format!("console-output-{id}.txt"),
                 source: format!("ec2:GetConsoleOutput {region}/{id}"),
@@ -523,22 +702,38 @@ pub async fn snapshots(
     let tags = |kind: ResourceType| {
         TagSpecification::builder()
             .resource_type(kind)
-            .tags(Tag::builder().key("firebreak:case").value(case.to_string()).build())
-            .tags(Tag::builder().key("firebreak:evidence").value(instance).build())
+            .tags(
+                Tag::builder()
+                    .key("firebreak:case")
+                    .value(case.to_string())
+                    .build(),
+            )
+            .tags(
+                Tag::builder()
+                    .key("firebreak:evidence")
+                    .value(instance)
+                    .build(),
+            )
             .build()
     };
     let made = send!(
         "ec2",
         "CreateSnapshots",
         ec2.create_snapshots()
-            .instance_specification(InstanceSpecification::builder().instance_id(instance).build())
+            .instance_specification(
+                InstanceSpecification::builder()
+                    .instance_id(instance)
+                    .build()
+            )
             .copy_tags_from_source(CopyTagsFromSource::Volume)
             .description(format!("Firebreak case {case}: evidence of {instance}"))
             .tag_specifications(tags(ResourceType::Snapshot))
     )?;
     let mut out = Vec::new();
     for s in made.snapshots() {
-        let (Some(snapshot), Some(volume)) = (s.snapshot_id(), s.volume_id()) else { continue };
+        let (Some(snapshot), Some(volume)) = (s.snapshot_id(), s.volume_id()) else {
+            continue;
+        };
         wait_completed(conn, region, snapshot).await?;
         let copy = send!(
             "ec2",
@@ -548,7 +743,9 @@ pub async fn snapshots(
                 .source_region(region)
                 .encrypted(true)
                 .set_kms_key_id(kms_key.map(str::to_string))
-                .description(format!("Firebreak case {case}: encrypted copy of {snapshot} ({volume} of {instance})"))
+                .description(format!(
+                    "Firebreak case {case}: encrypted copy of {snapshot} ({volume} of {instance})"
+                ))
                 .tag_specifications(tags(ResourceType::Snapshot))
         )?;
         let copy = copy.snapshot_id().unwrap_or_default().to_string();
@@ -566,9 +763,15 @@ pub async fn snapshots(
             let perms = send!(
                 "ec2",
                 "DescribeSnapshotAttribute",
-                ec2.describe_snapshot_attribute().snapshot_id(&copy).attribute(SnapshotAttributeName::CreateVolumePermission)
+                ec2.describe_snapshot_attribute()
+                    .snapshot_id(&copy)
+                    .attribute(SnapshotAttributeName::CreateVolumePermission)
             )?;
-            if !perms.create_volume_permissions().iter().any(|p| p.user_id() == Some(fx)) {
+            if !perms
+                .create_volume_permissions()
+                .iter()
+                .any(|p| p.user_id() == Some(fx))
+            {
                 return Err(AwsError::Call {
                     service: "ec2",
                     operation: "ModifySnapshotAttribute",
@@ -591,17 +794,36 @@ pub async fn snapshots(
 /// Waits (up to 30 minutes) for a snapshot to complete.
 async fn wait_completed(conn: &Connection, region: &str, snapshot: &str) -> Result<(), AwsError> {
     for attempt in 0..360 {
-        let d = send!("ec2", "DescribeSnapshots", conn.ec2(region).describe_snapshots().snapshot_ids(snapshot))?;
-        match d.snapshots().first().and_then(|s| s.state()).map(|s| s.as_str()) {
+        let d = send!(
+            "ec2",
+            "DescribeSnapshots",
+            conn.ec2(region).describe_snapshots().snapshot_ids(snapshot)
+        )?;
+        match d
+            .snapshots()
+            .first()
+            .and_then(|s| s.state())
+            .map(|s| s.as_str())
+        {
             Some("completed") | None => return Ok(()),
             Some("error") => {
-                return Err(AwsError::Call { service: "ec2", operation: "CreateSnapshots", code: None, message: format!("{snapshot} failed") });
+                return Err(AwsError::Call {
+                    service: "ec2",
+                    operation: "CreateSnapshots",
+                    code: None,
+                    message: format!("{snapshot} failed"),
+                });
             }
             _ if attempt < 359 => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
             _ => {}
         }
     }
-    Err(AwsError::Call { service: "ec2", operation: "DescribeSnapshots", code: None, message: format!("{snapshot} did not complete in 30 minutes") })
+    Err(AwsError::Call {
+        service: "ec2",
+        operation: "DescribeSnapshots",
+        code: None,
+        message: format!("{snapshot} did not complete in 30 minutes"),
+    })
 }
 
 /// A memory image taken by AVML through SSM and uploaded by the instance.
@@ -617,27 +839,50 @@ pub struct MemoryImage {
 /// `bucket` with a SHA-256 checksum, and checks the uploaded object's checksum against the
 /// hash the instance computed. Any failure is an error: the caller records it and must not
 /// stop or terminate the instance afterwards.
-pub async fn capture_memory(conn: &Connection, region: &str, instance: &str, case: i64, bucket: &str) -> Result<MemoryImage, AwsError> {
+pub async fn capture_memory(
+    conn: &Connection,
+    region: &str,
+    instance: &str,
+    case: i64,
+    bucket: &str,
+) -> Result<MemoryImage, AwsError> {
     use aws_sdk_ssm::types::CommandInvocationStatus as S;
     let key = format!("cases/{case}/memory/{instance}.lime");
-    let fail = |message: String| AwsError::Call { service: "ssm", operation: "SendCommand", code: None, message };
+    let fail = |message: String| AwsError::Call {
+        service: "ssm",
+        operation: "SendCommand",
+        code: None,
+        message,
+    };
     let ssm = conn.ssm(region);
     let info = send!(
         "ssm",
         "DescribeInstanceInformation",
         ssm.describe_instance_information().filters(
-            aws_sdk_ssm::types::InstanceInformationStringFilter::builder().key("InstanceIds").values(instance).build().expect("key and values set")
+            aws_sdk_ssm::types::InstanceInformationStringFilter::builder()
+                .key("InstanceIds")
+                .values(instance)
+                .build()
+                .expect("key and values set")
         )
     )?;
-    if !info.instance_information_list().iter().any(|i| i.ping_status().map(|p| p.as_str()) == Some("Online")) {
-        return Err(fail(format!("{instance} has no SSM agent online: memory cannot be captured remotely")));
+    if !info
+        .instance_information_list()
+        .iter()
+        .any(|i| i.ping_status().map(|p| p.as_str()) == Some("Online"))
+    {
+        return Err(fail(format!(
+            "{instance} has no SSM agent online: memory cannot be captured remotely"
+        )));
     }
     let commands = vec![
         "set -eu".to_string(),
         "command -v avml >/dev/null || { echo 'avml is not installed' >&2; exit 3; }".to_string(),
         "avml /var/tmp/firebreak-memory.lime".to_string(),
         "sha256sum /var/tmp/firebreak-memory.lime | cut -d' ' -f1".to_string(),
-        format!("aws s3 cp --checksum-algorithm SHA256 /var/tmp/firebreak-memory.lime s3://{bucket}/{key}"),
+        format!(
+            "aws s3 cp --checksum-algorithm SHA256 /var/tmp/firebreak-memory.lime s3://{bucket}/{key}"
+        ),
         "rm -f /var/tmp/firebreak-memory.lime".to_string(),
     ];
     let sent = send!(
@@ -650,16 +895,31 @@ pub async fn capture_memory(conn: &Connection, region: &str, instance: &str, cas
             .parameters("commands", commands)
             .timeout_seconds(600)
     )?;
-    let command_id = sent.command().and_then(|c| c.command_id()).unwrap_or_default().to_string();
+    let command_id = sent
+        .command()
+        .and_then(|c| c.command_id())
+        .unwrap_or_default()
+        .to_string();
     let mut stdout = String::new();
     for attempt in 0.. {
-        let inv = send!("ssm", "GetCommandInvocation", ssm.get_command_invocation().command_id(&command_id).instance_id(instance))?;
+        let inv = send!(
+            "ssm",
+            "GetCommandInvocation",
+            ssm.get_command_invocation()
+                .command_id(&command_id)
+                .instance_id(instance)
+        )?;
         match inv.status() {
             Some(S::Success) => {
-                stdout = inv.standard_output_content().unwrap_or_default().to_string();
+                stdout = inv
+                    .standard_output_content()
+                    .unwrap_or_default()
+                    .to_string();
                 break;
             }
-            Some(S::Pending | S::InProgress | S::Delayed) if attempt < 240 => tokio::time::sleep(std::time::Duration::from_secs(5)).await,
+            Some(S::Pending | S::InProgress | S::Delayed) if attempt < 240 => {
+                tokio::time::sleep(std::time::Duration::from_secs(5)).await
+            }
             other => {
                 return Err(fail(format!(
                     "memory capture on {instance} ended {:?}: {}",
@@ -678,7 +938,11 @@ pub async fn capture_memory(conn: &Connection, region: &str, instance: &str, cas
     let head = send!(
         "s3",
         "HeadObject",
-        conn.s3(region).head_object().bucket(bucket).key(&key).checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
+        conn.s3(region)
+            .head_object()
+            .bucket(bucket)
+            .key(&key)
+            .checksum_mode(aws_sdk_s3::types::ChecksumMode::Enabled)
     )?;
     use base64::Engine;
     let uploaded = head
@@ -686,9 +950,16 @@ pub async fn capture_memory(conn: &Connection, region: &str, instance: &str, cas
         .and_then(|c| base64::engine::general_purpose::STANDARD.decode(c).ok())
         .map(|b| b.iter().map(|x| format!("{x:02x}")).collect::<String>());
     if uploaded.as_deref() != Some(sha256.as_str()) {
-        return Err(fail(format!("s3://{bucket}/{key} has checksum {uploaded:?}, the instance computed {sha256}")));
+        return Err(fail(format!(
+            "s3://{bucket}/{key} has checksum {uploaded:?}, the instance computed {sha256}"
+        )));
     }
-    Ok(MemoryImage { instance: instance.to_string(), location: format!("s3://{bucket}/{key}"), sha256, command_id })
+    Ok(MemoryImage {
+        instance: instance.to_string(),
+        location: format!("s3://{bucket}/{key}"),
+        sha256,
+        command_id,
+    })
 }
 
 /// Collects everything the request names; what fails is listed, never fatal.
@@ -701,7 +972,15 @@ pub async fn collect(conn: &Connection, req: &Request) -> Collection {
     config_history(conn, req, &mut out).await;
     volatile(conn, req, &mut out).await;
     for (id, region) in &req.instances {
-        let r = snapshots(conn, region, id, req.case, req.forensic_account.as_deref(), req.kms_key.as_deref()).await;
+        let r = snapshots(
+            conn,
+            region,
+            id,
+            req.case,
+            req.forensic_account.as_deref(),
+            req.kms_key.as_deref(),
+        )
+        .await;
         if let Some(snaps) = out.note(format!("EBS snapshots of {id}"), r) {
             out.items.push(Collected {
                 name: format!("snapshots-{id}.json"),
@@ -737,10 +1016,21 @@ pub struct Lock {
 
 /// Uploads an artifact under S3 Object Lock with its SHA-256 checksum, then reads it back
 /// and compares hashes. Returns `s3://bucket/key`.
-pub async fn upload(conn: &Connection, region: &str, bucket: &str, key: &str, bytes: &[u8], sha256: &str, lock: &Lock) -> Result<String, AwsError> {
+pub async fn upload(
+    conn: &Connection,
+    region: &str,
+    bucket: &str,
+    key: &str,
+    bytes: &[u8],
+    sha256: &str,
+    lock: &Lock,
+) -> Result<String, AwsError> {
     use aws_sdk_s3::types::{ChecksumAlgorithm, ObjectLockMode};
     use base64::Engine;
-    let digest: Vec<u8> = (0..sha256.len()).step_by(2).filter_map(|i| u8::from_str_radix(&sha256[i..i + 2], 16).ok()).collect();
+    let digest: Vec<u8> = (0..sha256.len())
+        .step_by(2)
+        .filter_map(|i| u8::from_str_radix(&sha256[i..i + 2], 16).ok())
+        .collect();
     send!(
         "s3",
         "PutObject",
@@ -752,7 +1042,9 @@ pub async fn upload(conn: &Connection, region: &str, bucket: &str, key: &str, by
             .checksum_algorithm(ChecksumAlgorithm::Sha256)
             .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(&digest))
             .object_lock_mode(ObjectLockMode::from(lock.mode.as_str()))
-            .object_lock_retain_until_date(aws_smithy_types::DateTime::from_millis(lock.retain_until_ms))
+            .object_lock_retain_until_date(aws_smithy_types::DateTime::from_millis(
+                lock.retain_until_ms
+            ))
     )?;
     let back = get_object(conn, region, bucket, key).await?;
     let got = custody_hash(&back);

@@ -22,7 +22,10 @@ fn sha256(b: &[u8]) -> String {
 
 fn custody_free_sha(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }
 
 fn gz(b: &[u8]) -> Vec<u8> {
@@ -39,31 +42,61 @@ async fn env(account: &str) -> Option<(Connection, Connection)> {
 }
 
 async fn launch(acct: &Connection) -> (String, String) {
-    let out = acct.ec2(REGION).run_instances().image_id("ami-12c6146b").min_count(1).max_count(1).send().await.unwrap();
+    let out = acct
+        .ec2(REGION)
+        .run_instances()
+        .image_id("ami-12c6146b")
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .unwrap();
     let i = &out.instances()[0];
-    (i.instance_id().unwrap().to_string(), i.network_interfaces()[0].network_interface_id().unwrap().to_string())
+    (
+        i.instance_id().unwrap().to_string(),
+        i.network_interfaces()[0]
+            .network_interface_id()
+            .unwrap()
+            .to_string(),
+    )
 }
 
 async fn locked_bucket(acct: &Connection, bucket: &str) {
-    acct.s3(REGION).create_bucket().bucket(bucket).object_lock_enabled_for_bucket(true).send().await.unwrap();
+    acct.s3(REGION)
+        .create_bucket()
+        .bucket(bucket)
+        .object_lock_enabled_for_bucket(true)
+        .send()
+        .await
+        .unwrap();
 }
 
 fn ssm(online: bool, stdout: String) -> (aws_sdk_ssm::Client, Rule) {
     use aws_sdk_ssm::operation::{
-        describe_instance_information::DescribeInstanceInformationOutput, get_command_invocation::GetCommandInvocationOutput,
-        send_command::SendCommandOutput,
+        describe_instance_information::DescribeInstanceInformationOutput,
+        get_command_invocation::GetCommandInvocationOutput, send_command::SendCommandOutput,
     };
     use aws_sdk_ssm::types::{Command, CommandInvocationStatus, InstanceInformation, PingStatus};
     let info = mock!(aws_sdk_ssm::Client::describe_instance_information).then_output(move || {
         DescribeInstanceInformationOutput::builder()
             .instance_information_list(
-                InstanceInformation::builder().ping_status(if online { PingStatus::Online } else { PingStatus::ConnectionLost }).build(),
+                InstanceInformation::builder()
+                    .ping_status(if online {
+                        PingStatus::Online
+                    } else {
+                        PingStatus::ConnectionLost
+                    })
+                    .build(),
             )
             .build()
     });
     let send = mock!(aws_sdk_ssm::Client::send_command)
         .match_requests(|r| r.document_name() == Some("AWS-RunShellScript"))
-        .then_output(|| SendCommandOutput::builder().command(Command::builder().command_id("cmd-1").build()).build());
+        .then_output(|| {
+            SendCommandOutput::builder()
+                .command(Command::builder().command_id("cmd-1").build())
+                .build()
+        });
     let get = mock!(aws_sdk_ssm::Client::get_command_invocation).then_output(move || {
         GetCommandInvocationOutput::builder()
             .status(CommandInvocationStatus::Success)
@@ -76,20 +109,40 @@ fn ssm(online: bool, stdout: String) -> (aws_sdk_ssm::Client, Rule) {
 #[tokio::test]
 async fn collects_logs_metadata_snapshots_and_memory() {
     let account = "330000000001";
-    let Some((mut base, acct)) = env(account).await else { return };
+    let Some((mut base, acct)) = env(account).await else {
+        return;
+    };
     let (instance, eni) = launch(&acct).await;
 
     // A trail delivering to S3: one log file a digest vouches for, one it does not match.
     let s3 = acct.s3(REGION);
-    s3.create_bucket().bucket("trail-330000000001").send().await.unwrap();
-    acct.cloudtrail(REGION).create_trail().name("org").s3_bucket_name("trail-330000000001").send().await.unwrap();
+    s3.create_bucket()
+        .bucket("trail-330000000001")
+        .send()
+        .await
+        .unwrap();
+    acct.cloudtrail(REGION)
+        .create_trail()
+        .name("org")
+        .s3_bucket_name("trail-330000000001")
+        .send()
+        .await
+        .unwrap();
     let day = "AWSLogs/330000000001/CloudTrail/us-east-1/2026/11/21/";
-    let record = |name: &str| gz(format!(r#"{{"Records":[{{"eventVersion":"1.08","eventTime":"2026-11-21T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","recipientAccountId":"330000000001","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::330000000001:user/ci","accessKeyId":"AKIAQXAMPLELEAKED001"}},"eventID":"{name}-1"}}]}}"#).as_bytes());
+    let record = |name: &str| {
+        gz(format!(r#"{{"Records":[{{"eventVersion":"1.08","eventTime":"2026-11-21T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","recipientAccountId":"330000000001","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::330000000001:user/ci","accessKeyId":"AKIAQXAMPLELEAKED001"}},"eventID":"{name}-1"}}]}}"#).as_bytes())
+    };
     let (good, bad) = (record("DescribeInstances"), record("StopLogging"));
     let good_key = format!("{day}330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz");
     let bad_key = format!("{day}330000000001_CloudTrail_us-east-1_20261121T0905Z_bad.json.gz");
     for (k, b) in [(&good_key, &good), (&bad_key, &bad)] {
-        s3.put_object().bucket("trail-330000000001").key(k).body(b.clone().into()).send().await.unwrap();
+        s3.put_object()
+            .bucket("trail-330000000001")
+            .key(k)
+            .body(b.clone().into())
+            .send()
+            .await
+            .unwrap();
     }
     let digest = serde_json::json!({"logFiles": [
         {"s3Bucket": "trail-330000000001", "s3Object": good_key, "hashValue": sha256(&good), "hashAlgorithm": "SHA-256"},
@@ -100,30 +153,65 @@ async fn collects_logs_metadata_snapshots_and_memory() {
 
     // Flow logs of the instance's interface in CloudWatch Logs.
     let logs = acct.logs(REGION);
-    logs.create_log_group().log_group_name("flow").send().await.unwrap();
-    logs.create_log_stream().log_group_name("flow").log_stream_name(format!("{eni}-all")).send().await.unwrap();
+    logs.create_log_group()
+        .log_group_name("flow")
+        .send()
+        .await
+        .unwrap();
+    logs.create_log_stream()
+        .log_group_name("flow")
+        .log_stream_name(format!("{eni}-all"))
+        .send()
+        .await
+        .unwrap();
     logs.put_log_events().log_group_name("flow").log_stream_name(format!("{eni}-all"))
         .log_events(aws_sdk_cloudwatchlogs::types::InputLogEvent::builder().timestamp(DAY_MS + 3_600_000)
             .message(format!("2 330000000001 {eni} 10.0.0.5 203.0.113.9 44321 3333 6 20 4000 1795222800 1795222860 ACCEPT OK")).build().unwrap())
         .send().await.unwrap();
-    acct.ec2(REGION).create_flow_logs().resource_ids(&eni).resource_type(aws_sdk_ec2::types::FlowLogsResourceType::NetworkInterface)
-        .traffic_type(aws_sdk_ec2::types::TrafficType::All).log_group_name("flow")
-        .deliver_logs_permission_arn("arn:aws:iam::330000000001:role/flow").send().await.unwrap();
+    acct.ec2(REGION)
+        .create_flow_logs()
+        .resource_ids(&eni)
+        .resource_type(aws_sdk_ec2::types::FlowLogsResourceType::NetworkInterface)
+        .traffic_type(aws_sdk_ec2::types::TrafficType::All)
+        .log_group_name("flow")
+        .deliver_logs_permission_arn("arn:aws:iam::330000000001:role/flow")
+        .send()
+        .await
+        .unwrap();
 
     // GuardDuty and LookupEvents answered by mocks; memory uploaded by "the instance".
-    use aws_sdk_guardduty::operation::{get_findings::GetFindingsOutput, list_detectors::ListDetectorsOutput, list_findings::ListFindingsOutput};
+    use aws_sdk_guardduty::operation::{
+        get_findings::GetFindingsOutput, list_detectors::ListDetectorsOutput,
+        list_findings::ListFindingsOutput,
+    };
     let inst = instance.clone();
-    let gd_list = mock!(aws_sdk_guardduty::Client::list_detectors).then_output(|| ListDetectorsOutput::builder().detector_ids("d-1").build());
-    let gd_find = mock!(aws_sdk_guardduty::Client::list_findings).then_output(|| ListFindingsOutput::builder().finding_ids("f-1").build());
+    let gd_list = mock!(aws_sdk_guardduty::Client::list_detectors)
+        .then_output(|| ListDetectorsOutput::builder().detector_ids("d-1").build());
+    let gd_find = mock!(aws_sdk_guardduty::Client::list_findings)
+        .then_output(|| ListFindingsOutput::builder().finding_ids("f-1").build());
     let gd_get = mock!(aws_sdk_guardduty::Client::get_findings).then_output(move || {
         use aws_sdk_guardduty::types::*;
-        GetFindingsOutput::builder().findings(
-            Finding::builder().account_id("330000000001").arn("arn:aws:guardduty:us-east-1:330000000001:detector/d-1/finding/f-1")
-                .created_at("2026-11-21T09:10:00Z").id("f-1").region("us-east-1").schema_version("2.0")
-                .r#type("CryptoCurrency:EC2/BitcoinTool.B!DNS").updated_at("2026-11-21T09:10:00Z").severity(8.0)
-                .resource(Resource::builder().resource_type("Instance").instance_details(InstanceDetails::builder().instance_id(&inst).build()).build())
-                .build(),
-        ).build()
+        GetFindingsOutput::builder()
+            .findings(
+                Finding::builder()
+                    .account_id("330000000001")
+                    .arn("arn:aws:guardduty:us-east-1:330000000001:detector/d-1/finding/f-1")
+                    .created_at("2026-11-21T09:10:00Z")
+                    .id("f-1")
+                    .region("us-east-1")
+                    .schema_version("2.0")
+                    .r#type("CryptoCurrency:EC2/BitcoinTool.B!DNS")
+                    .updated_at("2026-11-21T09:10:00Z")
+                    .severity(8.0)
+                    .resource(
+                        Resource::builder()
+                            .resource_type("Instance")
+                            .instance_details(InstanceDetails::builder().instance_id(&inst).build())
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
     });
     base.overrides.guardduty = Some(mocked!(aws_sdk_guardduty, [&gd_list, &gd_find, &gd_get]));
     use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsOutput;
@@ -138,11 +226,19 @@ async fn collects_logs_metadata_snapshots_and_memory() {
     let fx = inside(&base, FORENSIC).await;
     locked_bucket(&acct, "memory-330000000001").await;
     use base64::Engine;
-    let digest_bytes: Vec<u8> = (0..64).step_by(2).map(|i| u8::from_str_radix(&sha256(&image)[i..i + 2], 16).unwrap()).collect();
-    s3.put_object().bucket("memory-330000000001").key(format!("cases/9/memory/{instance}.lime")).body(image.clone().into())
+    let digest_bytes: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&sha256(&image)[i..i + 2], 16).unwrap())
+        .collect();
+    s3.put_object()
+        .bucket("memory-330000000001")
+        .key(format!("cases/9/memory/{instance}.lime"))
+        .body(image.clone().into())
         .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
         .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(&digest_bytes))
-        .send().await.unwrap();
+        .send()
+        .await
+        .unwrap();
 
     let conn = inside(&base, account).await;
     let req = Request {
@@ -170,37 +266,83 @@ async fn collects_logs_metadata_snapshots_and_memory() {
         &format!("snapshots-{instance}.json"),
         &format!("memory-{instance}.json"),
     ] {
-        assert!(names.contains(&want), "{want} not in {names:#?}; failures {:#?}", c.failures);
+        assert!(
+            names.contains(&want),
+            "{want} not in {names:#?}; failures {:#?}",
+            c.failures
+        );
     }
     let item = |n: &str| c.items.iter().find(|i| i.name == n).unwrap();
-    assert_eq!(item("330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz").detail["digest"], "verified against a digest file");
-    assert_eq!(item("330000000001_CloudTrail_us-east-1_20261121T0905Z_bad.json.gz").detail["digest"], "DOES NOT MATCH its digest file");
-    assert!(c.failures.iter().any(|f| f.what.starts_with("CloudTrail digest check") && f.why.contains("_bad.json.gz")), "{:#?}", c.failures);
-    assert!(String::from_utf8_lossy(&item(&format!("flow-{eni}.log")).bytes).contains("203.0.113.9"));
-    assert!(String::from_utf8_lossy(&item("guardduty-330000000001-us-east-1.jsonl").bytes).contains("BitcoinTool"));
-    assert_eq!(item(&format!("memory-{instance}.json")).detail["image"]["sha256"], sha256(&image));
+    assert_eq!(
+        item("330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz").detail["digest"],
+        "verified against a digest file"
+    );
+    assert_eq!(
+        item("330000000001_CloudTrail_us-east-1_20261121T0905Z_bad.json.gz").detail["digest"],
+        "DOES NOT MATCH its digest file"
+    );
+    assert!(
+        c.failures.iter().any(
+            |f| f.what.starts_with("CloudTrail digest check") && f.why.contains("_bad.json.gz")
+        ),
+        "{:#?}",
+        c.failures
+    );
+    assert!(
+        String::from_utf8_lossy(&item(&format!("flow-{eni}.log")).bytes).contains("203.0.113.9")
+    );
+    assert!(
+        String::from_utf8_lossy(&item("guardduty-330000000001-us-east-1.jsonl").bytes)
+            .contains("BitcoinTool")
+    );
+    assert_eq!(
+        item(&format!("memory-{instance}.json")).detail["image"]["sha256"],
+        sha256(&image)
+    );
     // The encrypted copy is shared with the forensic account (moto does not mark copies made
     // with Encrypted=true as encrypted, so encryption is not asserted here).
     let snaps = &item(&format!("snapshots-{instance}.json")).detail["snapshots"];
     let copy = snaps[0]["encrypted_copy"].as_str().unwrap();
     let ec2 = acct.ec2(REGION);
-    let perms = ec2.describe_snapshot_attribute().snapshot_id(copy)
-        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission).send().await.unwrap();
-    assert_eq!(perms.create_volume_permissions()[0].user_id(), Some(FORENSIC));
+    let perms = ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(copy)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        perms.create_volume_permissions()[0].user_id(),
+        Some(FORENSIC)
+    );
     assert_ne!(snaps[0]["snapshot"], snaps[0]["encrypted_copy"]);
-    let d = ec2.describe_snapshots().snapshot_ids(copy).send().await.unwrap();
-    assert!(d.snapshots()[0].tags().iter().any(|t| t.key() == Some("firebreak:case") && t.value() == Some("9")));
+    let d = ec2
+        .describe_snapshots()
+        .snapshot_ids(copy)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        d.snapshots()[0]
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("firebreak:case") && t.value() == Some("9"))
+    );
     drop(fx);
 }
 
 #[tokio::test]
 async fn memory_capture_fails_clearly_without_an_ssm_agent() {
-    let Some((mut base, acct)) = env("330000000002").await else { return };
+    let Some((mut base, acct)) = env("330000000002").await else {
+        return;
+    };
     let (instance, _) = launch(&acct).await;
     let (client, send) = ssm(false, String::new());
     base.overrides.ssm = Some(client);
     let conn = inside(&base, "330000000002").await;
-    let e = capture_memory(&conn, REGION, &instance, 9, "memory").await.unwrap_err();
+    let e = capture_memory(&conn, REGION, &instance, 9, "memory")
+        .await
+        .unwrap_err();
     assert!(e.to_string().contains("has no SSM agent online"), "{e}");
     assert_eq!(send.num_calls(), 0);
     // With an agent but no uploaded image (moto runs nothing), the checksum check fails.
@@ -208,24 +350,80 @@ async fn memory_capture_fails_clearly_without_an_ssm_agent() {
     base.overrides.ssm = Some(client);
     locked_bucket(&acct, "memory-330000000002").await;
     let conn = inside(&base, "330000000002").await;
-    assert!(capture_memory(&conn, REGION, &instance, 9, "memory-330000000002").await.is_err());
+    assert!(
+        capture_memory(&conn, REGION, &instance, 9, "memory-330000000002")
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
 async fn uploads_are_locked_and_read_back() {
-    let Some((_, acct)) = env("330000000003").await else { return };
+    let Some((_, acct)) = env("330000000003").await else {
+        return;
+    };
     locked_bucket(&acct, "evidence-330000000003").await;
     let bytes = b"console output".to_vec();
-    let lock = Lock { mode: "COMPLIANCE".into(), retain_until_ms: DAY_MS + 365 * 86_400_000 };
-    let at = upload(&acct, REGION, "evidence-330000000003", "cases/9/x/console.txt", &bytes, &sha256(&bytes), &lock).await.unwrap();
+    let lock = Lock {
+        mode: "COMPLIANCE".into(),
+        retain_until_ms: DAY_MS + 365 * 86_400_000,
+    };
+    let at = upload(
+        &acct,
+        REGION,
+        "evidence-330000000003",
+        "cases/9/x/console.txt",
+        &bytes,
+        &sha256(&bytes),
+        &lock,
+    )
+    .await
+    .unwrap();
     assert_eq!(at, "s3://evidence-330000000003/cases/9/x/console.txt");
-    let head = acct.s3(REGION).head_object().bucket("evidence-330000000003").key("cases/9/x/console.txt").send().await.unwrap();
-    assert_eq!(head.object_lock_mode().map(|m| m.as_str()), Some("COMPLIANCE"));
+    let head = acct
+        .s3(REGION)
+        .head_object()
+        .bucket("evidence-330000000003")
+        .key("cases/9/x/console.txt")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        head.object_lock_mode().map(|m| m.as_str()),
+        Some("COMPLIANCE")
+    );
     assert!(head.object_lock_retain_until_date().is_some());
     // Locked: deleting the version is refused.
-    let versions = acct.s3(REGION).list_object_versions().bucket("evidence-330000000003").send().await.unwrap();
+    let versions = acct
+        .s3(REGION)
+        .list_object_versions()
+        .bucket("evidence-330000000003")
+        .send()
+        .await
+        .unwrap();
     let v = versions.versions()[0].version_id().unwrap().to_string();
-    assert!(acct.s3(REGION).delete_object().bucket("evidence-330000000003").key("cases/9/x/console.txt").version_id(v).send().await.is_err());
+    assert!(
+        acct.s3(REGION)
+            .delete_object()
+            .bucket("evidence-330000000003")
+            .key("cases/9/x/console.txt")
+            .version_id(v)
+            .send()
+            .await
+            .is_err()
+    );
     // A hash that does not match the bytes is refused before anything is trusted.
-    assert!(upload(&acct, REGION, "evidence-330000000003", "cases/9/x/other.txt", &bytes, &"00".repeat(32), &lock).await.is_err());
+    assert!(
+        upload(
+            &acct,
+            REGION,
+            "evidence-330000000003",
+            "cases/9/x/other.txt",
+            &bytes,
+            &"00".repeat(32),
+            &lock
+        )
+        .await
+        .is_err()
+    );
 }

@@ -2123,7 +2123,11 @@ fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> Plan {
 
 /// Every step of the playbook appears in the plan and ran (manual ones as tasks).
 fn ran_every_step(plan: &Plan, r: &Report) {
-    assert!(plan.left.iter().all(|l| l.spec == "capture-memory"), "{:#?}", plan.left);
+    assert!(
+        plan.left.iter().all(|l| l.spec == "capture-memory"),
+        "{:#?}",
+        plan.left
+    );
     assert_eq!(r.steps.len(), plan.steps.len());
 }
 
@@ -2667,35 +2671,112 @@ async fn playbook_lambda_backdoor() {
 
 #[tokio::test]
 async fn a_failed_memory_capture_is_never_followed_by_a_stop() {
-    let Some(mut e) = env("320000000010").await else { return };
+    let Some(mut e) = env("320000000010").await else {
+        return;
+    };
     let id = launch(&e.acct).await;
     use aws_sdk_ssm::operation::describe_instance_information::DescribeInstanceInformationOutput;
     let offline = mock!(aws_sdk_ssm::Client::describe_instance_information)
         .then_output(|| DescribeInstanceInformationOutput::builder().build());
     e.base.overrides.ssm = Some(mocked!(aws_sdk_ssm, [&offline]));
-    let book = playbook::bundled().into_iter().find(|b| b.name == "crypto-mining-instance").unwrap();
-    let bindings = playbook::Bindings { targets: [target(TargetKind::Instance, &id, &e.account), target(TargetKind::Account, &e.account, &e.account)].into() };
+    let book = playbook::bundled()
+        .into_iter()
+        .find(|b| b.name == "crypto-mining-instance")
+        .unwrap();
+    let bindings = playbook::Bindings {
+        targets: [
+            target(TargetKind::Instance, &id, &e.account),
+            target(TargetKind::Account, &e.account, &e.account),
+        ]
+        .into(),
+    };
     let mut s = settings();
     s.evidence_bucket = Some("evidence".into());
-    let req = playbook::Request { include: vec!["capture-memory".into()], ..Default::default() };
-    let plan = playbook::plan(&book, 7, model::Severity::Critical, None, &bindings, &s, &req).unwrap();
+    let req = playbook::Request {
+        include: vec!["capture-memory".into()],
+        ..Default::default()
+    };
+    let plan = playbook::plan(
+        &book,
+        7,
+        model::Severity::Critical,
+        None,
+        &bindings,
+        &s,
+        &req,
+    )
+    .unwrap();
     let mut journal = MemoryJournal::default();
-    let r = respond::run(&e.base, &approved(plan), &mut journal, NOW).await.unwrap();
-    let status = |spec: &str| r.steps.iter().find(|x| x.key.starts_with(&format!("{spec}@"))).map(|x| x.status);
+    let r = respond::run(&e.base, &approved(plan), &mut journal, NOW)
+        .await
+        .unwrap();
+    let status = |spec: &str| {
+        r.steps
+            .iter()
+            .find(|x| x.key.starts_with(&format!("{spec}@")))
+            .map(|x| x.status)
+    };
     assert_eq!(status("capture-memory"), Some(StepStatus::Failed), "{r:#?}");
-    assert!(r.steps.iter().find(|x| x.key.starts_with("capture-memory@")).unwrap().detail.as_deref().unwrap().contains("no SSM agent online"));
+    assert!(
+        r.steps
+            .iter()
+            .find(|x| x.key.starts_with("capture-memory@"))
+            .unwrap()
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("no SSM agent online")
+    );
     // The run halts at the failed evidence step: nothing disruptive ran, the miner still runs.
     assert_eq!(status("stop"), None);
     assert_eq!(status("isolate"), None);
-    assert_eq!(describe(&e.acct, &id).await.state().unwrap().name().unwrap().as_str(), "running");
+    assert_eq!(
+        describe(&e.acct, &id)
+            .await
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "running"
+    );
     // Even with a failure policy of continue, the disruptive steps are skipped, not run.
-    let mut plan = playbook::plan(&book, 7, model::Severity::Critical, None, &bindings, &s, &req).unwrap();
-    for st in plan.steps.iter_mut().filter(|st| st.spec == "capture-memory") {
+    let mut plan = playbook::plan(
+        &book,
+        7,
+        model::Severity::Critical,
+        None,
+        &bindings,
+        &s,
+        &req,
+    )
+    .unwrap();
+    for st in plan
+        .steps
+        .iter_mut()
+        .filter(|st| st.spec == "capture-memory")
+    {
         st.on_failure = OnFailure::Continue;
     }
-    let r = respond::run(&e.base, &approved(plan), &mut MemoryJournal::default(), NOW).await.unwrap();
-    let status = |spec: &str| r.steps.iter().find(|x| x.key.starts_with(&format!("{spec}@"))).map(|x| x.status);
+    let r = respond::run(&e.base, &approved(plan), &mut MemoryJournal::default(), NOW)
+        .await
+        .unwrap();
+    let status = |spec: &str| {
+        r.steps
+            .iter()
+            .find(|x| x.key.starts_with(&format!("{spec}@")))
+            .map(|x| x.status)
+    };
     assert_eq!(status("stop"), Some(StepStatus::Skipped));
     assert_eq!(status("isolate"), Some(StepStatus::Skipped));
-    assert_eq!(describe(&e.acct, &id).await.state().unwrap().name().unwrap().as_str(), "running");
+    assert_eq!(
+        describe(&e.acct, &id)
+            .await
+            .state()
+            .unwrap()
+            .name()
+            .unwrap()
+            .as_str(),
+        "running"
+    );
 }

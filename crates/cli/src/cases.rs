@@ -160,18 +160,40 @@ impl EventHandler for Collect<'_> {
 
 /// Runs the bundled detections over `inputs` and records what fires as cases, with
 /// timelines (what `hunt --cases` does with the bundled rules; collected evidence uses it).
-pub fn detect_and_open(store: &mut Store, settings: &Settings, inputs: &[Input]) -> Result<CaseRun> {
+pub fn detect_and_open(
+    store: &mut Store,
+    settings: &Settings,
+    inputs: &[Input],
+) -> Result<CaseRun> {
     let (set, errors, _) = detect::rules::build(
         detect::rules::BUNDLED.iter().copied(),
         &sigma::compile::Placeholders::default(),
     );
-    anyhow::ensure!(errors.is_empty(), "bundled rules failed to load: {}", errors[0]);
+    anyhow::ensure!(
+        errors.is_empty(),
+        "bundled rules failed to load: {}",
+        errors[0]
+    );
     let detector = detect::Detector::new(set, true).with_context(true);
     let mut records = Vec::new();
     let mut rejects = crate::ingest_cmd::RejectSink::new(20, None)?;
-    crate::evaluate::detect_inputs(inputs, IngestOptions::default(), false, &detector, &mut rejects, |a| {
-        records.push(record(a)?);
-        Ok(())
-    })?;
-    open_cases(store, settings, &records, inputs, IngestOptions::default(), false)
+    crate::evaluate::detect_inputs(
+        inputs,
+        IngestOptions::default(),
+        false,
+        &detector,
+        &mut rejects,
+        |a| {
+            records.push(record(a)?);
+            Ok(())
+        },
+    )?;
+    open_cases(
+        store,
+        settings,
+        &records,
+        inputs,
+        IngestOptions::default(),
+        false,
+    )
 }

@@ -15,12 +15,20 @@ use std::sync::Arc;
 use store::Store;
 
 /// The collection request a case implies.
-pub fn request(store: &Store, settings: &Settings, case: CaseId, memory: bool, kms_key: Option<String>) -> Result<aws::forensics::Request> {
+pub fn request(
+    store: &Store,
+    settings: &Settings,
+    case: CaseId,
+    memory: bool,
+    kms_key: Option<String>,
+) -> Result<aws::forensics::Request> {
     let c = store.live_case(case)?;
     let alerts = store.alerts(c.id)?;
     let records = crate::respond_cmd::alert_records(store, c.id, &alerts)?;
     let plan = settings.plan.as_ref().map(|p| &p.plan);
-    let ex = playbook::Exclusions { responder_role: plan.map(|p| p.aws.responder_role.value.clone()) };
+    let ex = playbook::Exclusions {
+        responder_role: plan.map(|p| p.aws.responder_role.value.clone()),
+    };
     let b = playbook::bind(&alerts, &records, &ex);
     let ids = |k: TargetKind| b.of_kind(k).map(|t| t.id.clone()).collect::<Vec<_>>();
     let account = b
@@ -39,22 +47,37 @@ pub fn request(store: &Store, settings: &Settings, case: CaseId, memory: bool, k
         case: c.id,
         account,
         regions: regions.into_iter().collect(),
-        instances: b.of_kind(TargetKind::Instance).map(|t| (t.id.clone(), t.region.clone())).collect(),
+        instances: b
+            .of_kind(TargetKind::Instance)
+            .map(|t| (t.id.clone(), t.region.clone()))
+            .collect(),
         access_keys: ids(TargetKind::AccessKey),
         users: ids(TargetKind::User),
         from_ms: c.first_ms.unwrap_or(now) - margin,
         to_ms: c.last_ms.unwrap_or(now) + margin,
         forensic_account: plan.map(|p| p.forensics.account.value.clone()),
         kms_key,
-        memory_bucket: memory.then(|| plan.map(|p| p.forensics.evidence_bucket.value.clone())).flatten(),
+        memory_bucket: memory
+            .then(|| plan.map(|p| p.forensics.evidence_bucket.value.clone()))
+            .flatten(),
     })
 }
 
-pub fn run(settings: &Settings, case: CaseId, endpoint: Option<&str>, memory: bool, kms_key: Option<String>, upload_to_bucket: bool, examine: bool) -> Result<bool> {
+pub fn run(
+    settings: &Settings,
+    case: CaseId,
+    endpoint: Option<&str>,
+    memory: bool,
+    kms_key: Option<String>,
+    upload_to_bucket: bool,
+    examine: bool,
+) -> Result<bool> {
     let mut store = Store::open(&settings.db)?;
     let req = request(&store, settings, case, memory, kms_key)?;
     if memory && req.memory_bucket.is_none() {
-        anyhow::bail!("--memory needs an IR plan naming the evidence bucket the instance uploads to");
+        anyhow::bail!(
+            "--memory needs an IR plan naming the evidence bucket the instance uploads to"
+        );
     }
     let custody = Custody::open(settings)?;
     let rt = runtime()?;
@@ -71,31 +94,69 @@ pub fn run(settings: &Settings, case: CaseId, endpoint: Option<&str>, memory: bo
         let a = custody.locker.put(&item.bytes, &item.name, &item.source)?;
         let mut detail = item.detail.clone();
         detail["request"] = json!({"account": req.account, "from": model::time::format_iso(req.from_ms), "to": model::time::format_iso(req.to_ms)});
-        custody.record(&mut store, draft(case, actor, "collected", Some(a.clone()), Some(custody.locker.location(&a.sha256)), detail))?;
+        custody.record(
+            &mut store,
+            draft(
+                case,
+                actor,
+                "collected",
+                Some(a.clone()),
+                Some(custody.locker.location(&a.sha256)),
+                detail,
+            ),
+        )?;
         stored += 1;
         if upload_to_bucket && settings.plan.is_some() {
             match rt.block_on(upload(settings, endpoint, case, &a, &item.bytes)) {
                 Ok(at) => {
-                    custody.record(&mut store, draft(case, actor, "uploaded", Some(a.clone()), Some(at), json!({"object_lock": true})))?;
+                    custody.record(
+                        &mut store,
+                        draft(
+                            case,
+                            actor,
+                            "uploaded",
+                            Some(a.clone()),
+                            Some(at),
+                            json!({"object_lock": true}),
+                        ),
+                    )?;
                     uploaded += 1;
                 }
                 Err(e) => {
                     problems += 1;
-                    custody.record(&mut store, draft(case, actor, "upload-failed", Some(a.clone()), None, json!({"why": format!("{e:#}")})))?;
+                    custody.record(
+                        &mut store,
+                        draft(
+                            case,
+                            actor,
+                            "upload-failed",
+                            Some(a.clone()),
+                            None,
+                            json!({"why": format!("{e:#}")}),
+                        ),
+                    )?;
                 }
             }
         }
         if item.is_log {
-            logs.push(Input::Memory { name: format!("evidence:{}/{}", &a.sha256[..12], a.name), data: Arc::from(item.bytes.as_slice()) });
+            logs.push(Input::Memory {
+                name: format!("evidence:{}/{}", &a.sha256[..12], a.name),
+                data: Arc::from(item.bytes.as_slice()),
+            });
         }
     }
     for f in &collection.failures {
         problems += 1;
         let mut detail = json!({"what": f.what, "why": f.why});
         if f.what.starts_with("memory of ") {
-            detail["note"] = json!("memory was not captured: nothing in this run stops or terminates the instance");
+            detail["note"] = json!(
+                "memory was not captured: nothing in this run stops or terminates the instance"
+            );
         }
-        custody.record(&mut store, draft(case, actor, "collection-failed", None, None, detail))?;
+        custody.record(
+            &mut store,
+            draft(case, actor, "collection-failed", None, None, detail),
+        )?;
     }
     let mut examined = None;
     if examine && !logs.is_empty() {
@@ -109,7 +170,10 @@ pub fn run(settings: &Settings, case: CaseId, endpoint: Option<&str>, memory: bo
         )?;
         examined = Some(run);
     }
-    println!("Collected {stored} artifact(s) for case {case} into {} ({uploaded} uploaded under Object Lock)", custody.locker.root().display());
+    println!(
+        "Collected {stored} artifact(s) for case {case} into {} ({uploaded} uploaded under Object Lock)",
+        custody.locker.root().display()
+    );
     for f in &collection.failures {
         println!("  not collected: {}: {}", f.what, f.why);
     }
@@ -122,6 +186,8 @@ pub fn run(settings: &Settings, case: CaseId, endpoint: Option<&str>, memory: bo
             run.timeline_added
         );
     }
-    println!("Next: firebreak evidence verify {case}    firebreak evidence export {case} --out custody-{case}/");
+    println!(
+        "Next: firebreak evidence verify {case}    firebreak evidence export {case} --out custody-{case}/"
+    );
     Ok(problems == 0)
 }

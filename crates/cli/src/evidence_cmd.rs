@@ -89,17 +89,31 @@ pub struct Custody {
 
 impl Custody {
     pub fn open(settings: &Settings) -> Result<Custody> {
-        let root = settings.evidence.locker.clone().unwrap_or_else(|| PathBuf::from("evidence"));
+        let root = settings
+            .evidence
+            .locker
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("evidence"));
         let locker = Locker::open(&root)?;
         let key = match &settings.evidence.signing_key_file {
             Some(f) => {
-                let seed = std::fs::read_to_string(f).with_context(|| format!("cannot read signing key {}", f.display()))?;
+                let seed = std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read signing key {}", f.display()))?;
                 Some(custody::signing_key(&seed).with_context(|| f.display().to_string())?)
             }
             None => None,
         };
-        let trusted = settings.evidence.public_key.as_deref().map(custody::verifying_key).transpose()?;
-        Ok(Custody { locker, key, trusted })
+        let trusted = settings
+            .evidence
+            .public_key
+            .as_deref()
+            .map(custody::verifying_key)
+            .transpose()?;
+        Ok(Custody {
+            locker,
+            key,
+            trusted,
+        })
     }
 
     /// Chains `draft` onto the case's ledger, appends it, and has the store witness it.
@@ -112,29 +126,62 @@ impl Custody {
         Ok(entry)
     }
 
-    pub fn verify(&self, store: &Store, case: CaseId) -> Result<(Vec<Entry>, custody::Verification)> {
+    pub fn verify(
+        &self,
+        store: &Store,
+        case: CaseId,
+    ) -> Result<(Vec<Entry>, custody::Verification)> {
         let entries = self.locker.ledger(case)?;
         let witness = store.custody_witness(case)?;
-        let v = custody::verify(case, &entries, &witness, self.trusted.as_ref(), |a| self.locker.check(a));
+        let v = custody::verify(case, &entries, &witness, self.trusted.as_ref(), |a| {
+            self.locker.check(a)
+        });
         Ok((entries, v))
     }
 }
 
-pub(crate) fn draft(case: CaseId, actor: &str, action: &str, artifact: Option<Artifact>, location: Option<String>, detail: serde_json::Value) -> Draft {
-    Draft { case_id: case, at_ms: now_ms(), actor: actor.to_string(), action: action.to_string(), artifact, location, detail }
+pub(crate) fn draft(
+    case: CaseId,
+    actor: &str,
+    action: &str,
+    artifact: Option<Artifact>,
+    location: Option<String>,
+    detail: serde_json::Value,
+) -> Draft {
+    Draft {
+        case_id: case,
+        at_ms: now_ms(),
+        actor: actor.to_string(),
+        action: action.to_string(),
+        artifact,
+        location,
+        detail,
+    }
 }
 
 pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().context("cannot start the async runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
 }
 
 /// The connection acting in `account`: the plan's responder role, else the caller.
-pub(crate) async fn connection(settings: &Settings, endpoint: Option<&str>, account: &str) -> Result<aws::Connection> {
+pub(crate) async fn connection(
+    settings: &Settings,
+    endpoint: Option<&str>,
+    account: &str,
+) -> Result<aws::Connection> {
     let base = aws::Connection::from_environment(endpoint, None).await;
     Ok(match &settings.plan {
         Some(p) => {
             let arn = p.plan.aws.responder_role_arn(account);
-            base.assume(&arn, p.plan.aws.external_id.as_deref(), "firebreak-evidence").await?
+            base.assume(
+                &arn,
+                p.plan.aws.external_id.as_deref(),
+                "firebreak-evidence",
+            )
+            .await?
         }
         None => base,
     })
@@ -142,8 +189,16 @@ pub(crate) async fn connection(settings: &Settings, endpoint: Option<&str>, acco
 
 /// Uploads an artifact to the plan's evidence bucket (forensic account, Object Lock with the
 /// plan's mode and retention); the ledger records where.
-pub(crate) async fn upload(settings: &Settings, endpoint: Option<&str>, case: CaseId, a: &Artifact, bytes: &[u8]) -> Result<String> {
-    let Some(p) = &settings.plan else { bail!("uploading needs an IR plan naming the evidence bucket ([forensics])") };
+pub(crate) async fn upload(
+    settings: &Settings,
+    endpoint: Option<&str>,
+    case: CaseId,
+    a: &Artifact,
+    bytes: &[u8],
+) -> Result<String> {
+    let Some(p) = &settings.plan else {
+        bail!("uploading needs an IR plan naming the evidence bucket ([forensics])")
+    };
     let fx = &p.plan.forensics;
     let conn = connection(settings, endpoint, &fx.account.value).await?;
     let lock = aws::forensics::Lock {
@@ -151,7 +206,16 @@ pub(crate) async fn upload(settings: &Settings, endpoint: Option<&str>, case: Ca
         retain_until_ms: now_ms() + i64::from(fx.retention_days.value) * 86_400_000,
     };
     let key = format!("cases/{case}/{}/{}", a.sha256, a.name.replace('/', "_"));
-    Ok(aws::forensics::upload(&conn, &fx.region.value, &fx.evidence_bucket.value, &key, bytes, &a.sha256, &lock).await?)
+    Ok(aws::forensics::upload(
+        &conn,
+        &fx.region.value,
+        &fx.evidence_bucket.value,
+        &key,
+        bytes,
+        &a.sha256,
+        &lock,
+    )
+    .await?)
 }
 
 pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
@@ -214,44 +278,110 @@ pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
             let mut store = Store::open(&settings.db)?;
             let c = Custody::open(&settings)?;
             let (entries, v) = c.verify(&store, case)?;
-            std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("cannot create {}", out.display()))?;
             let now = now_ms();
             let (name, text) = match format {
-                ReportFormat::Md => ("custody-report.md", custody::report::markdown(case, &entries, &v, now)),
-                ReportFormat::Html => ("custody-report.html", custody::report::html(case, &entries, &v, now)),
+                ReportFormat::Md => (
+                    "custody-report.md",
+                    custody::report::markdown(case, &entries, &v, now),
+                ),
+                ReportFormat::Html => (
+                    "custody-report.html",
+                    custody::report::html(case, &entries, &v, now),
+                ),
             };
-            let manifest = serde_json::to_string_pretty(&custody::report::manifest(case, &entries, &v, now))?;
+            let manifest =
+                serde_json::to_string_pretty(&custody::report::manifest(case, &entries, &v, now))?;
             std::fs::write(out.join(name), &text)?;
             std::fs::write(out.join("manifest.json"), &manifest)?;
-            std::fs::copy(c.locker.ledger_path(case), out.join("custody.jsonl")).context("copying the ledger")?;
+            std::fs::copy(c.locker.ledger_path(case), out.join("custody.jsonl"))
+                .context("copying the ledger")?;
             c.record(
                 &mut store,
                 draft(case, &settings.actor, "exported", None, Some(out.display().to_string()),
                       serde_json::json!({"report": name, "manifest_sha256": custody::sha256_hex(manifest.as_bytes()), "verified": v.ok()})),
             )?;
-            println!("{} and manifest.json written to {} ({})", name, out.display(), if v.ok() { "verified" } else { "NOT VERIFIED" });
+            println!(
+                "{} and manifest.json written to {} ({})",
+                name,
+                out.display(),
+                if v.ok() { "verified" } else { "NOT VERIFIED" }
+            );
             Ok(v.ok())
         }
-        EvidenceCommand::Add { case, file, source, endpoint_url, upload: up } => {
+        EvidenceCommand::Add {
+            case,
+            file,
+            source,
+            endpoint_url,
+            upload: up,
+        } => {
             let mut store = Store::open(&settings.db)?;
             store.live_case(case)?;
             let c = Custody::open(&settings)?;
-            let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
-            let name = file.file_name().map_or("artifact".into(), |n| n.to_string_lossy().into_owned());
-            let a = c.locker.put(&bytes, &name, source.as_deref().unwrap_or(&file.display().to_string()))?;
-            c.record(&mut store, draft(case, &settings.actor, "collected", Some(a.clone()), Some(c.locker.location(&a.sha256)), serde_json::Value::Null))?;
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let name = file
+                .file_name()
+                .map_or("artifact".into(), |n| n.to_string_lossy().into_owned());
+            let a = c.locker.put(
+                &bytes,
+                &name,
+                source.as_deref().unwrap_or(&file.display().to_string()),
+            )?;
+            c.record(
+                &mut store,
+                draft(
+                    case,
+                    &settings.actor,
+                    "collected",
+                    Some(a.clone()),
+                    Some(c.locker.location(&a.sha256)),
+                    serde_json::Value::Null,
+                ),
+            )?;
             if up {
-                let at = runtime()?.block_on(upload(&settings, endpoint_url.as_deref(), case, &a, &bytes))?;
-                c.record(&mut store, draft(case, &settings.actor, "uploaded", Some(a.clone()), Some(at.clone()), serde_json::Value::Null))?;
+                let at = runtime()?.block_on(upload(
+                    &settings,
+                    endpoint_url.as_deref(),
+                    case,
+                    &a,
+                    &bytes,
+                ))?;
+                c.record(
+                    &mut store,
+                    draft(
+                        case,
+                        &settings.actor,
+                        "uploaded",
+                        Some(a.clone()),
+                        Some(at.clone()),
+                        serde_json::Value::Null,
+                    ),
+                )?;
                 println!("{} {} stored and uploaded to {at}", a.sha256, a.name);
             } else {
                 println!("{} {} stored", a.sha256, a.name);
             }
             Ok(true)
         }
-        EvidenceCommand::Collect { case, endpoint_url, memory, kms_key, no_upload, no_examine } => {
-            crate::collect::run(&settings, case, endpoint_url.as_deref(), memory, kms_key, !no_upload, !no_examine)
-        }
+        EvidenceCommand::Collect {
+            case,
+            endpoint_url,
+            memory,
+            kms_key,
+            no_upload,
+            no_examine,
+        } => crate::collect::run(
+            &settings,
+            case,
+            endpoint_url.as_deref(),
+            memory,
+            kms_key,
+            !no_upload,
+            !no_examine,
+        ),
     }
 }
 

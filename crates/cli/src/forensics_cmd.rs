@@ -30,7 +30,13 @@ pub enum ForensicsCommand {
 }
 
 pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
-    let ForensicsCommand::Workstation { case, mut snapshots, ami, kms_key_arn, out } = cmd;
+    let ForensicsCommand::Workstation {
+        case,
+        mut snapshots,
+        ami,
+        kms_key_arn,
+        out,
+    } = cmd;
     let settings = args.resolve()?;
     if let Some(case) = case {
         let custody = Custody::open(&settings)?;
@@ -38,7 +44,10 @@ pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
             let d = &e.body.detail;
             if e.body.action == "collected" && d["kind"] == "ebs-snapshots" {
                 for s in d["snapshots"].as_array().into_iter().flatten() {
-                    if let Some(id) = s["encrypted_copy"].as_str().filter(|id| !snapshots.iter().any(|x| x == id)) {
+                    if let Some(id) = s["encrypted_copy"]
+                        .as_str()
+                        .filter(|id| !snapshots.iter().any(|x| x == id))
+                    {
                         snapshots.push(id.to_string());
                     }
                 }
@@ -48,7 +57,10 @@ pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
     let plan = settings.plan.as_ref().map(|p| &p.plan);
     let w = workstation::Workstation {
         case: case.unwrap_or(0),
-        evidence_bucket: plan.map_or_else(|| "REPLACE-WITH-EVIDENCE-BUCKET".to_string(), |p| p.forensics.evidence_bucket.value.clone()),
+        evidence_bucket: plan.map_or_else(
+            || "REPLACE-WITH-EVIDENCE-BUCKET".to_string(),
+            |p| p.forensics.evidence_bucket.value.clone(),
+        ),
         ami: ami.or_else(|| plan.and_then(|p| p.forensics.workstation_ami.clone())),
         snapshots,
         kms_key_arn,
@@ -56,8 +68,14 @@ pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
     let stack = out.join(format!("workstation-case-{}.json", w.case));
     let pipeline = out.join("forensic-ami-pipeline.json");
-    std::fs::write(&stack, serde_json::to_string_pretty(&workstation::workstation(&w))?)?;
-    std::fs::write(&pipeline, serde_json::to_string_pretty(&workstation::image_pipeline())?)?;
+    std::fs::write(
+        &stack,
+        serde_json::to_string_pretty(&workstation::workstation(&w))?,
+    )?;
+    std::fs::write(
+        &pipeline,
+        serde_json::to_string_pretty(&workstation::image_pipeline())?,
+    )?;
     println!(
         "{} ({} evidence volume(s)) and {} written.\nDeploy the pipeline in the forensic account first; then:\n  aws cloudformation deploy --template-file {} --stack-name firebreak-case-{} --capabilities CAPABILITY_IAM --parameter-overrides AvailabilityZone=<az of the snapshots' region>",
         stack.display(),

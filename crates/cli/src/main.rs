@@ -116,7 +116,9 @@ fn main() -> ExitCode {
         Command::Evidence { command } => {
             evidence_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
         }
-        Command::Forensics { command } => forensics_cmd::run(command, &cli.store).map(|()| ExitCode::SUCCESS),
+        Command::Forensics { command } => {
+            forensics_cmd::run(command, &cli.store).map(|()| ExitCode::SUCCESS)
+        }
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
         Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),
     };

@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum LockerError {
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Ledger(#[from] custody::CustodyError),
 }
@@ -20,7 +23,10 @@ pub enum LockerError {
 type Result<T> = std::result::Result<T, LockerError>;
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LockerError + '_ {
-    move |source| LockerError::Io { path: path.to_path_buf(), source }
+    move |source| LockerError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// A locker rooted at a directory.
@@ -34,7 +40,9 @@ impl Locker {
     pub fn open(root: &Path) -> Result<Locker> {
         fs::create_dir_all(root.join("objects")).map_err(io(root))?;
         fs::create_dir_all(root.join("cases")).map_err(io(root))?;
-        Ok(Locker { root: root.to_path_buf() })
+        Ok(Locker {
+            root: root.to_path_buf(),
+        })
     }
 
     pub fn root(&self) -> &Path {
@@ -71,7 +79,12 @@ impl Locker {
             perms.set_readonly(true);
             fs::set_permissions(&path, perms).map_err(io(&path))?;
         }
-        Ok(Artifact { sha256, name: name.to_string(), size: bytes.len() as u64, source: source.to_string() })
+        Ok(Artifact {
+            sha256,
+            name: name.to_string(),
+            size: bytes.len() as u64,
+            source: source.to_string(),
+        })
     }
 
     /// The stored bytes of an artifact.
@@ -96,12 +109,19 @@ impl Locker {
             }
         }
         let actual: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-        if actual == a.sha256 { Stored::Intact } else { Stored::Changed { actual } }
+        if actual == a.sha256 {
+            Stored::Intact
+        } else {
+            Stored::Changed { actual }
+        }
     }
 
     /// The case's ledger file.
     pub fn ledger_path(&self, case: i64) -> PathBuf {
-        self.root.join("cases").join(case.to_string()).join("custody.jsonl")
+        self.root
+            .join("cases")
+            .join(case.to_string())
+            .join("custody.jsonl")
     }
 
     /// The case's ledger (empty when none was written).
@@ -119,8 +139,13 @@ impl Locker {
         let path = self.ledger_path(case);
         let dir = path.parent().expect("cases/N");
         fs::create_dir_all(dir).map_err(io(dir))?;
-        let mut f = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
-        f.write_all(format!("{}\n", entry.to_line()).as_bytes()).map_err(io(&path))?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.write_all(format!("{}\n", entry.to_line()).as_bytes())
+            .map_err(io(&path))?;
         f.sync_all().map_err(io(&path))
     }
 }
@@ -133,8 +158,12 @@ mod tests {
     fn objects_are_stored_once_read_only_and_checked() {
         let tmp = tempfile::tempdir().unwrap();
         let l = Locker::open(tmp.path()).unwrap();
-        let a = l.put(b"console output", "console.txt", "ec2:console-output:i-1").unwrap();
-        let again = l.put(b"console output", "console.txt", "ec2:console-output:i-1").unwrap();
+        let a = l
+            .put(b"console output", "console.txt", "ec2:console-output:i-1")
+            .unwrap();
+        let again = l
+            .put(b"console output", "console.txt", "ec2:console-output:i-1")
+            .unwrap();
         assert_eq!(a, again);
         assert_eq!(l.read(&a.sha256).unwrap(), b"console output");
         assert_eq!(l.check(&a), Stored::Intact);

@@ -116,7 +116,13 @@ impl Step {
                     .replace("{parent}", self.target.parent.as_deref().unwrap_or("?"))
                     .replace("{case}", &plan.case_id.to_string())
                     .replace("{isolation_group}", group)
-                    .replace("{evidence_bucket}", plan.settings.evidence_bucket.as_deref().unwrap_or("<evidence bucket>"));
+                    .replace(
+                        "{evidence_bucket}",
+                        plan.settings
+                            .evidence_bucket
+                            .as_deref()
+                            .unwrap_or("<evidence bucket>"),
+                    );
                 for (k, v) in &self.params {
                     let v = v.as_str().map_or_else(|| v.to_string(), str::to_string);
                     out = out.replace(&format!("{{{k}}}"), &v);

@@ -8,21 +8,31 @@ use rusqlite::params;
 
 impl Store {
     /// Records that entry `seq` of case `case`'s ledger has `hash`.
-    pub fn witness_custody(&mut self, case: CaseId, seq: u64, hash: &str, now_ms: i64) -> Result<()> {
+    pub fn witness_custody(
+        &mut self,
+        case: CaseId,
+        seq: u64,
+        hash: &str,
+        now_ms: i64,
+    ) -> Result<()> {
         self.case(case)?;
         let n = self.conn.execute(
             "INSERT INTO custody_witness (case_id, seq, hash, at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
             params![case, seq as i64, hash, now_ms],
         )?;
         if n == 0 {
-            return Err(StoreError::Invalid(format!("case {case} already has custody entry {seq}")));
+            return Err(StoreError::Invalid(format!(
+                "case {case} already has custody entry {seq}"
+            )));
         }
         Ok(())
     }
 
     /// The witnessed (seq, hash) pairs of a case's ledger, in order.
     pub fn custody_witness(&self, case: CaseId) -> Result<Vec<(u64, String)>> {
-        let mut stmt = self.conn.prepare("SELECT seq, hash FROM custody_witness WHERE case_id = ?1 ORDER BY seq")?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, hash FROM custody_witness WHERE case_id = ?1 ORDER BY seq")?;
         let rows = stmt
             .query_map([case], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;

@@ -39,67 +39,110 @@ pub fn workstation(w: &Workstation) -> Value {
         json!([{"Key": "Name", "Value": {"Fn::Sub": format!("firebreak-case-${{CaseId}}-{name}")}},
                {"Key": "firebreak:case", "Value": {"Ref": "CaseId"}}])
     };
-    add("Vpc", json!({"Type": "AWS::EC2::VPC", "Properties": {
-        "CidrBlock": "10.99.0.0/16", "EnableDnsSupport": true, "EnableDnsHostnames": true, "Tags": tags("vpc")}}));
-    add("Subnet", json!({"Type": "AWS::EC2::Subnet", "Properties": {
+    add(
+        "Vpc",
+        json!({"Type": "AWS::EC2::VPC", "Properties": {
+        "CidrBlock": "10.99.0.0/16", "EnableDnsSupport": true, "EnableDnsHostnames": true, "Tags": tags("vpc")}}),
+    );
+    add(
+        "Subnet",
+        json!({"Type": "AWS::EC2::Subnet", "Properties": {
         "VpcId": {"Ref": "Vpc"}, "CidrBlock": "10.99.1.0/24", "AvailabilityZone": {"Ref": "AvailabilityZone"},
-        "MapPublicIpOnLaunch": false, "Tags": tags("private")}}));
+        "MapPublicIpOnLaunch": false, "Tags": tags("private")}}),
+    );
     // The route table has only the local route: no internet gateway, no NAT.
-    add("RouteTable", json!({"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}, "Tags": tags("routes")}}));
-    add("SubnetRoutes", json!({"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {
-        "SubnetId": {"Ref": "Subnet"}, "RouteTableId": {"Ref": "RouteTable"}}}));
-    add("EndpointSecurityGroup", json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {
+    add(
+        "RouteTable",
+        json!({"Type": "AWS::EC2::RouteTable", "Properties": {"VpcId": {"Ref": "Vpc"}, "Tags": tags("routes")}}),
+    );
+    add(
+        "SubnetRoutes",
+        json!({"Type": "AWS::EC2::SubnetRouteTableAssociation", "Properties": {
+        "SubnetId": {"Ref": "Subnet"}, "RouteTableId": {"Ref": "RouteTable"}}}),
+    );
+    add(
+        "EndpointSecurityGroup",
+        json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {
         "GroupDescription": "HTTPS from the workstation subnet to the VPC endpoints",
         "VpcId": {"Ref": "Vpc"},
         "SecurityGroupIngress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.99.0.0/16"}],
         "SecurityGroupEgress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "10.99.0.0/16"}],
-        "Tags": tags("endpoints")}}));
-    add("WorkstationSecurityGroup", json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {
+        "Tags": tags("endpoints")}}),
+    );
+    add(
+        "WorkstationSecurityGroup",
+        json!({"Type": "AWS::EC2::SecurityGroup", "Properties": {
         "GroupDescription": "Forensic workstation: no inbound; HTTPS out, which only the VPC endpoints can answer",
         "VpcId": {"Ref": "Vpc"},
         "SecurityGroupEgress": [{"IpProtocol": "tcp", "FromPort": 443, "ToPort": 443, "CidrIp": "0.0.0.0/0"}],
-        "Tags": tags("workstation")}}));
-    for (name, service) in [("SsmEndpoint", "ssm"), ("SsmMessagesEndpoint", "ssmmessages"), ("Ec2MessagesEndpoint", "ec2messages")] {
-        add(name, json!({"Type": "AWS::EC2::VPCEndpoint", "Properties": {
+        "Tags": tags("workstation")}}),
+    );
+    for (name, service) in [
+        ("SsmEndpoint", "ssm"),
+        ("SsmMessagesEndpoint", "ssmmessages"),
+        ("Ec2MessagesEndpoint", "ec2messages"),
+    ] {
+        add(
+            name,
+            json!({"Type": "AWS::EC2::VPCEndpoint", "Properties": {
             "VpcId": {"Ref": "Vpc"}, "VpcEndpointType": "Interface", "PrivateDnsEnabled": true,
             "ServiceName": {"Fn::Sub": format!("com.amazonaws.${{AWS::Region}}.{service}")},
-            "SubnetIds": [{"Ref": "Subnet"}], "SecurityGroupIds": [{"Ref": "EndpointSecurityGroup"}]}}));
+            "SubnetIds": [{"Ref": "Subnet"}], "SecurityGroupIds": [{"Ref": "EndpointSecurityGroup"}]}}),
+        );
     }
-    add("S3Endpoint", json!({"Type": "AWS::EC2::VPCEndpoint", "Properties": {
+    add(
+        "S3Endpoint",
+        json!({"Type": "AWS::EC2::VPCEndpoint", "Properties": {
         "VpcId": {"Ref": "Vpc"}, "VpcEndpointType": "Gateway", "RouteTableIds": [{"Ref": "RouteTable"}],
         "ServiceName": {"Fn::Sub": "com.amazonaws.${AWS::Region}.s3"},
         "PolicyDocument": {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
-            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${EvidenceBucket}"}, {"Fn::Sub": "arn:${AWS::Partition}:s3:::${EvidenceBucket}/*"}]}]}}}));
+            "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${EvidenceBucket}"}, {"Fn::Sub": "arn:${AWS::Partition}:s3:::${EvidenceBucket}/*"}]}]}}}),
+    );
     let mut statements = vec![json!({
         "Sid": "ReadEvidence", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"],
         "Resource": [{"Fn::Sub": "arn:${AWS::Partition}:s3:::${EvidenceBucket}"}, {"Fn::Sub": "arn:${AWS::Partition}:s3:::${EvidenceBucket}/*"}]})];
     if let Some(k) = &w.kms_key_arn {
         statements.push(json!({"Sid": "DecryptEvidence", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"], "Resource": k}));
     }
-    add("WorkstationRole", json!({"Type": "AWS::IAM::Role", "Properties": {
+    add(
+        "WorkstationRole",
+        json!({"Type": "AWS::IAM::Role", "Properties": {
         "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
             "Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
         "ManagedPolicyArns": [{"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"}],
         "Policies": [{"PolicyName": "read-only-evidence", "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
-        "Tags": [{"Key": "firebreak:case", "Value": {"Ref": "CaseId"}}]}}));
-    add("WorkstationProfile", json!({"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [{"Ref": "WorkstationRole"}]}}));
-    add("Workstation", json!({"Type": "AWS::EC2::Instance", "Properties": {
+        "Tags": [{"Key": "firebreak:case", "Value": {"Ref": "CaseId"}}]}}),
+    );
+    add(
+        "WorkstationProfile",
+        json!({"Type": "AWS::IAM::InstanceProfile", "Properties": {"Roles": [{"Ref": "WorkstationRole"}]}}),
+    );
+    add(
+        "Workstation",
+        json!({"Type": "AWS::EC2::Instance", "Properties": {
         "ImageId": {"Ref": "ForensicAmiId"}, "InstanceType": {"Ref": "InstanceType"},
         "SubnetId": {"Ref": "Subnet"}, "SecurityGroupIds": [{"Ref": "WorkstationSecurityGroup"}],
         "IamInstanceProfile": {"Ref": "WorkstationProfile"}, "DisableApiTermination": true,
         "MetadataOptions": {"HttpTokens": "required", "HttpEndpoint": "enabled"},
         "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 100, "VolumeType": "gp3", "Encrypted": true}}],
-        "Tags": tags("workstation")}}));
+        "Tags": tags("workstation")}}),
+    );
     for (i, snap) in w.snapshots.iter().enumerate().take(DEVICES.len()) {
         let n = i + 1;
         let device = format!("/dev/sd{}", &DEVICES[i..i + 1]);
-        add(&format!("EvidenceVolume{n}"), json!({"Type": "AWS::EC2::Volume", "Properties": {
+        add(
+            &format!("EvidenceVolume{n}"),
+            json!({"Type": "AWS::EC2::Volume", "Properties": {
             "SnapshotId": snap, "AvailabilityZone": {"Fn::GetAtt": ["Workstation", "AvailabilityZone"]},
             "Encrypted": true, "VolumeType": "gp3",
-            "Tags": [{"Key": "firebreak:case", "Value": {"Ref": "CaseId"}}, {"Key": "firebreak:evidence", "Value": snap}]}}));
-        add(&format!("EvidenceAttachment{n}"), json!({"Type": "AWS::EC2::VolumeAttachment", "Properties": {
-            "InstanceId": {"Ref": "Workstation"}, "VolumeId": {"Ref": format!("EvidenceVolume{n}")}, "Device": device}}));
+            "Tags": [{"Key": "firebreak:case", "Value": {"Ref": "CaseId"}}, {"Key": "firebreak:evidence", "Value": snap}]}}),
+        );
+        add(
+            &format!("EvidenceAttachment{n}"),
+            json!({"Type": "AWS::EC2::VolumeAttachment", "Properties": {
+            "InstanceId": {"Ref": "Workstation"}, "VolumeId": {"Ref": format!("EvidenceVolume{n}")}, "Device": device}}),
+        );
     }
     let mut ami = json!({"Type": "AWS::EC2::Image::Id", "Description": "The hardened forensic AMI (from the Image Builder pipeline)"});
     if let Some(a) = &w.ami {

@@ -333,11 +333,17 @@ impl Act for CaptureMemory {
         let bucket = param(s, "bucket")
             .or(cx.evidence_bucket())
             .ok_or("no evidence bucket: the IR plan's [forensics] evidence_bucket, or the step's `bucket` parameter")?;
-        Ok(vec![Call::CaptureMemory { instance: s.target.id.clone(), case: cx.case, bucket: bucket.to_string() }])
+        Ok(vec![Call::CaptureMemory {
+            instance: s.target.id.clone(),
+            case: cx.case,
+            bucket: bucket.to_string(),
+        }])
     }
     fn holds(_: &Cx<'_>, _: &Step, _: &(), outputs: &[Value]) -> Result<(), String> {
         check(
-            outputs.iter().any(|o| o["sha256"].as_str().is_some_and(|h| h.len() == 64)),
+            outputs
+                .iter()
+                .any(|o| o["sha256"].as_str().is_some_and(|h| h.len() == 64)),
             || "no memory image was verified".into(),
         )
     }

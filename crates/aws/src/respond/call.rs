@@ -248,7 +248,11 @@ impl Call {
                     "ec2:ModifyInstanceAttribute InstanceId={instance} InstanceInitiatedShutdownBehavior={behavior}"
                 )
             }
-            CaptureMemory { instance, case, bucket } => format!(
+            CaptureMemory {
+                instance,
+                case,
+                bucket,
+            } => format!(
                 "ssm:SendCommand DocumentName=AWS-RunShellScript InstanceIds=[{instance}] (avml, sha256sum, upload to s3://{bucket}/cases/{case}/memory/{instance}.lime); s3:HeadObject ChecksumMode=ENABLED"
             ),
             CaptureInstance { instance } => format!(
@@ -605,8 +609,19 @@ impl Call {
                         )
                 );
             }
-            CaptureMemory { instance, case, bucket } => {
-                let m = crate::forensics::capture_memory(cx.conn(), cx.region(), instance, *case, bucket).await?;
+            CaptureMemory {
+                instance,
+                case,
+                bucket,
+            } => {
+                let m = crate::forensics::capture_memory(
+                    cx.conn(),
+                    cx.region(),
+                    instance,
+                    *case,
+                    bucket,
+                )
+                .await?;
                 return Ok(serde_json::to_value(&m).unwrap_or(Value::Null));
             }
             CaptureInstance { instance } => {
