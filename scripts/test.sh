@@ -22,6 +22,11 @@ if ! "$venv/bin/python" -c "import moto, sys; sys.exit(moto.__version__ != '$MOT
   "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 
+# cfn-lint validates the forensic workstation templates (moto[server] brings it; make sure).
+if [[ ! -x "$venv/bin/cfn-lint" ]]; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check cfn-lint
+fi
+
 # Nothing may reach real AWS: no ambient credentials, profiles or instance metadata.
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
