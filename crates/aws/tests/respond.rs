@@ -191,6 +191,24 @@ async fn describe(acct: &Connection, id: &str) -> aws_sdk_ec2::types::Instance {
     out.reservations()[0].instances()[0].clone()
 }
 
+/// A snapshot of the instance's root volume.
+async fn snapshot_of(acct: &Connection, id: &str) -> String {
+    let volume = describe(acct, id).await.block_device_mappings()[0]
+        .ebs()
+        .unwrap()
+        .volume_id()
+        .unwrap()
+        .to_string();
+    let out = acct
+        .ec2(REGION)
+        .create_snapshot()
+        .volume_id(&volume)
+        .send()
+        .await
+        .unwrap();
+    out.snapshot_id().unwrap().to_string()
+}
+
 async fn eni_groups(acct: &Connection, id: &str) -> Vec<String> {
     let i = describe(acct, id).await;
     let mut g: Vec<String> = i.network_interfaces()[0]
@@ -979,21 +997,7 @@ async fn unshare_snapshot_and_image() {
     };
     let id = launch(&e.acct).await;
     let ec2 = e.acct.ec2(REGION);
-    let volume = describe(&e.acct, &id).await.block_device_mappings()[0]
-        .ebs()
-        .unwrap()
-        .volume_id()
-        .unwrap()
-        .to_string();
-    let snap = ec2
-        .create_snapshot()
-        .volume_id(&volume)
-        .send()
-        .await
-        .unwrap()
-        .snapshot_id()
-        .unwrap()
-        .to_string();
+    let snap = snapshot_of(&e.acct, &id).await;
     use aws_sdk_ec2::types::*;
     ec2.modify_snapshot_attribute()
         .snapshot_id(&snap)
@@ -2415,21 +2419,7 @@ async fn playbook_snapshot_ami_shared_out() {
     let id = launch(&e.acct).await;
     let ec2 = e.acct.ec2(REGION);
     use aws_sdk_ec2::types::*;
-    let volume = describe(&e.acct, &id).await.block_device_mappings()[0]
-        .ebs()
-        .unwrap()
-        .volume_id()
-        .unwrap()
-        .to_string();
-    let snap = ec2
-        .create_snapshot()
-        .volume_id(&volume)
-        .send()
-        .await
-        .unwrap()
-        .snapshot_id()
-        .unwrap()
-        .to_string();
+    let snap = snapshot_of(&e.acct, &id).await;
     ec2.modify_snapshot_attribute()
         .snapshot_id(&snap)
         .attribute(SnapshotAttributeName::CreateVolumePermission)

@@ -65,7 +65,15 @@ fn each_adapter_lives_in_its_own_crate() {
 #[test]
 fn pure_crates_have_no_runtime_or_io_dependencies() {
     let pure = [
-        "model", "sigma", "detect", "plan", "case", "playbook", "custody", "workstation", "report",
+        "model",
+        "sigma",
+        "detect",
+        "plan",
+        "case",
+        "playbook",
+        "custody",
+        "workstation",
+        "report",
     ];
     for (krate, list) in dependencies()
         .iter()

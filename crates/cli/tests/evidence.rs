@@ -3,30 +3,13 @@
 //! forensic workstation templates validated with cfn-lint, and collection from AWS (moto)
 //! into the locker, the evidence bucket and the case timeline.
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn firebreak(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_firebreak"))
-        .current_dir(dir)
-        .env_remove("FIREBREAK_DB")
-        .env_remove("FIREBREAK_PLAN")
-        .env_remove("FIREBREAK_CONFIG")
-        .env("FIREBREAK_ACTOR", "carmen")
-        .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    support::firebreak_aws(dir, None, "carmen", args)
 }
 
 fn samples() -> PathBuf {
@@ -65,6 +48,23 @@ fn ledger(dir: &Path) -> Vec<String> {
         .lines()
         .map(str::to_string)
         .collect()
+}
+
+/// Appends a correctly chained entry by "mallory", signed with `key` if given.
+fn forge_entry(d: &Path, key: Option<&ed25519_dalek::SigningKey>) {
+    let mut l = ledger(d);
+    let last: custody::Entry = serde_json::from_str(l.last().unwrap()).unwrap();
+    let draft = custody::Draft {
+        case_id: 1,
+        at_ms: 0,
+        actor: "mallory".into(),
+        action: "collected".into(),
+        artifact: None,
+        location: None,
+        detail: serde_json::Value::Null,
+    };
+    l.push(custody::chain(Some(&last), draft, key).to_line());
+    write_ledger(d, &l);
 }
 
 fn write_ledger(dir: &Path, lines: &[String]) {
@@ -184,50 +184,15 @@ fn sample_case_evidence_verifies_end_to_end_and_every_tamper_is_named() {
     assert_eq!(code, Some(1));
     assert!(out.contains("Reordered"), "{out}");
     // An entry added, chained correctly but signed with another key.
-    let (code, out) = verify_tampered(dir, |d| {
-        let mut l = ledger(d);
-        let last: custody::Entry = serde_json::from_str(l.last().unwrap()).unwrap();
-        let forged = custody::chain(
-            Some(&last),
-            custody::Draft {
-                case_id: 1,
-                at_ms: 0,
-                actor: "mallory".into(),
-                action: "collected".into(),
-                artifact: None,
-                location: None,
-                detail: serde_json::Value::Null,
-            },
-            Some(&custody::signing_key(&"42".repeat(32)).unwrap()),
-        );
-        l.push(forged.to_line());
-        write_ledger(d, &l);
-    });
+    let other_key = custody::signing_key(&"42".repeat(32)).unwrap();
+    let (code, out) = verify_tampered(dir, |d| forge_entry(d, Some(&other_key)));
     assert_eq!(code, Some(1));
     assert!(
         out.contains(&format!("entry {}: BadSignature", n + 1)),
         "{out}"
     );
     // Added unsigned: the trusted key and the witness both refuse it.
-    let (code, out) = verify_tampered(dir, |d| {
-        let mut l = ledger(d);
-        let last: custody::Entry = serde_json::from_str(l.last().unwrap()).unwrap();
-        let forged = custody::chain(
-            Some(&last),
-            custody::Draft {
-                case_id: 1,
-                at_ms: 0,
-                actor: "mallory".into(),
-                action: "collected".into(),
-                artifact: None,
-                location: None,
-                detail: serde_json::Value::Null,
-            },
-            None,
-        );
-        l.push(forged.to_line());
-        write_ledger(d, &l);
-    });
+    let (code, out) = verify_tampered(dir, |d| forge_entry(d, None));
     assert_eq!(code, Some(1));
     assert!(out.contains(&format!("entry {}: Unsigned", n + 1)), "{out}");
     // The ledger cut short: the store's witness still knows the last entry.

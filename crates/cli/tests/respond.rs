@@ -3,33 +3,14 @@
 //! nothing, the plan waits for two approvers (sev1), runs, is recorded in the case, and
 //! rolls back.
 
+mod support;
+
 use std::path::Path;
-use std::process::Command;
 
 const ACCOUNT: &str = "111122223333";
 
 fn firebreak(dir: &Path, endpoint: &str, args: &[&str]) -> (Option<i32>, String, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_firebreak"))
-        .current_dir(dir)
-        .env_remove("FIREBREAK_DB")
-        .env_remove("FIREBREAK_PLAN")
-        .env_remove("FIREBREAK_CONFIG")
-        .env("FIREBREAK_ACTOR", "tester")
-        .env("FIREBREAK_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST")
-        .env("AWS_SECRET_ACCESS_KEY", "secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env_remove("AWS_PROFILE")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        o.status.code(),
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
+    support::firebreak_aws(dir, Some(endpoint), "tester", args)
 }
 
 fn trail_record(leaked: &str, created: &str) -> String {

@@ -5,8 +5,11 @@ use std::collections::BTreeMap;
 
 const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 
+/// A ledger, the bytes of its artifacts by hash, and the store's witness.
+type Fixture = (Vec<Entry>, BTreeMap<String, Vec<u8>>, Vec<(u64, String)>);
+
 /// Five entries, each with an artifact; the bytes by hash; the store's witness.
-fn ledger(signed: bool) -> (Vec<Entry>, BTreeMap<String, Vec<u8>>, Vec<(u64, String)>) {
+fn ledger(signed: bool) -> Fixture {
     let key = signing_key(SEED).unwrap();
     let mut entries: Vec<Entry> = Vec::new();
     let mut bytes = BTreeMap::new();

@@ -487,19 +487,16 @@ macro_rules! send {
 }
 
 /// A random password meeting common IAM password policies; never recorded or shown.
-fn random_password() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut out = String::from("Fb!9a");
-    for _ in 0..4 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
+fn random_password() -> Result<String, AwsError> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| AwsError::Call {
+        service: "iam",
+        operation: "CreateLoginProfile",
+        code: None,
+        message: format!("no randomness for a password: {e}"),
+    })?;
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    Ok(format!("Fb!9a{hex}"))
 }
 
 /// The group id of `name` in `vpc`, if it exists.
@@ -1040,7 +1037,7 @@ impl Call {
                     cx.iam()
                         .create_login_profile()
                         .user_name(user)
-                        .password(random_password())
+                        .password(random_password()?)
                         .password_reset_required(true)
                 );
             }
