@@ -554,24 +554,47 @@ async fn protect_instance() {
 }
 
 #[tokio::test]
-async fn capture_metadata_and_snapshot_volumes() {
+async fn capture_metadata() {
     let Some(e) = env("310000000003").await else {
         return;
     };
     let id = launch(&e.acct).await;
-    let t_ = target(TargetKind::Instance, &id, &e.account);
     let mut t = Trial::new(
         &e.base,
-        plan_of(vec![
-            step(Action::CaptureMetadata, t_.clone(), json!({})),
-            step(Action::SnapshotVolumes, t_, json!({})),
-        ]),
+        plan_of(vec![step(
+            Action::CaptureMetadata,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({}),
+        )]),
     );
     t.run().await;
-    let r = t.receipt(&format!("ec2.capture-metadata@{id}"));
-    let ev = &r.outputs[0];
+    let ev = &t.receipt(&format!("ec2.capture-metadata@{id}")).outputs[0];
     assert_eq!(ev["metadata_sha256"].as_str().unwrap().len(), 64);
     assert!(ev["metadata"].as_str().unwrap().contains(&id));
+    assert!(!ev["console_output_base64"].as_str().unwrap().is_empty());
+    let rb = t.rollback().await;
+    assert!(rb.steps.iter().all(|s| {
+        s.detail
+            .as_deref()
+            .is_some_and(|d| d.contains("not rolled back"))
+    }));
+}
+
+#[tokio::test]
+async fn snapshot_volumes() {
+    let Some(e) = env("310000000040").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::SnapshotVolumes,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({}),
+        )]),
+    );
+    t.run().await;
     let snaps = e
         .acct
         .ec2(REGION)
@@ -586,17 +609,13 @@ async fn capture_metadata_and_snapshot_volumes() {
         .volume_id()
         .unwrap()
         .to_string();
-    let case_snaps: Vec<_> = snaps
-        .snapshots()
-        .iter()
-        .filter(|s| {
-            s.volume_id() == Some(&volume)
-                && s.tags()
-                    .iter()
-                    .any(|t| t.key() == Some("firebreak:case") && t.value() == Some("7"))
-        })
-        .collect();
-    assert_eq!(case_snaps.len(), 1);
+    let case_snaps = snaps.snapshots().iter().filter(|s| {
+        s.volume_id() == Some(&volume)
+            && s.tags()
+                .iter()
+                .any(|t| t.key() == Some("firebreak:case") && t.value() == Some("7"))
+    });
+    assert_eq!(case_snaps.count(), 1);
     // Evidence is never destroyed: a rollback leaves the snapshot.
     let rb = t.rollback().await;
     assert!(rb.steps.iter().all(|s| {
@@ -684,8 +703,18 @@ async fn isolate_instance_two_step() {
 }
 
 #[tokio::test]
-async fn detach_from_autoscaling_and_target_groups() {
-    let Some(e) = env("310000000005").await else {
+async fn detach_from_autoscaling() {
+    web_tier("310000000005", Action::DetachFromAutoScaling).await;
+}
+
+#[tokio::test]
+async fn deregister_from_target_groups() {
+    web_tier("310000000041", Action::DeregisterFromTargetGroups).await;
+}
+
+/// An instance in an Auto Scaling group and a target group; `action` takes it out of one.
+async fn web_tier(account: &str, action: Action) {
+    let Some(e) = env(account).await else {
         return;
     };
     let ec2 = e.acct.ec2(REGION);
@@ -782,16 +811,12 @@ async fn detach_from_autoscaling_and_target_groups() {
             .collect::<Vec<_>>()
     };
     let t_ = target(TargetKind::Instance, &id, &e.account);
-    let mut t = Trial::new(
-        &e.base,
-        plan_of(vec![
-            step(Action::DetachFromAutoScaling, t_.clone(), json!({})),
-            step(Action::DeregisterFromTargetGroups, t_, json!({})),
-        ]),
-    );
+    let mut t = Trial::new(&e.base, plan_of(vec![step(action, t_, json!({}))]));
+    let asg_only = action == Action::DetachFromAutoScaling;
     t.run().await;
-    assert_eq!(in_group(id.clone()).await, 0);
-    assert!(registered().await.is_empty());
+    // Only the step's own effect: the other membership is untouched.
+    assert_eq!(in_group(id.clone()).await, if asg_only { 0 } else { 1 });
+    assert_eq!(registered().await.is_empty(), !asg_only);
     t.rollback().await;
     assert_eq!(in_group(id.clone()).await, 1);
     assert_eq!(registered().await, vec![Some(8080)]);
@@ -991,8 +1016,19 @@ async fn stop_instance() {
 }
 
 #[tokio::test]
-async fn unshare_snapshot_and_image() {
-    let Some(e) = env("310000000010").await else {
+async fn unshare_snapshot() {
+    shared_out("310000000010", Action::UnshareSnapshot).await;
+}
+
+#[tokio::test]
+async fn unshare_image() {
+    shared_out("310000000042", Action::UnshareImage).await;
+}
+
+/// A snapshot shared with another account and everyone, an AMI shared with another account;
+/// `action` unshares one of them.
+async fn shared_out(account: &str, action: Action) {
+    let Some(e) = env(account).await else {
         return;
     };
     let id = launch(&e.acct).await;
@@ -1053,22 +1089,27 @@ async fn unshare_snapshot_and_image() {
     assert_eq!(snap_perms().await, 2);
     let mut t = Trial::new(
         &e.base,
-        plan_of(vec![
-            step(
-                Action::UnshareSnapshot,
+        plan_of(vec![match action {
+            Action::UnshareSnapshot => step(
+                action,
                 target(TargetKind::Snapshot, &snap, &e.account),
                 json!({}),
             ),
-            step(
-                Action::UnshareImage,
+            _ => step(
+                action,
                 target(TargetKind::Image, &image, &e.account),
                 json!({}),
             ),
-        ]),
+        }]),
     );
     t.run().await;
-    assert_eq!(snap_perms().await, 0);
-    assert!(image_perms().await.is_empty());
+    if action == Action::UnshareSnapshot {
+        assert_eq!(snap_perms().await, 0);
+        assert_eq!(image_perms().await, vec![FOREIGN.to_string()]);
+    } else {
+        assert_eq!(snap_perms().await, 2);
+        assert!(image_perms().await.is_empty());
+    }
     t.rollback().await;
     assert_eq!(snap_perms().await, 2);
     assert_eq!(image_perms().await, vec![FOREIGN.to_string()]);
@@ -1167,25 +1208,23 @@ async fn delete_login_profile() {
 }
 
 #[tokio::test]
-async fn deny_all_and_revoke_user_sessions() {
+async fn revoke_user_sessions() {
     let Some(e) = env("310000000014").await else {
         return;
     };
     user_with_key(&e.acct, "bob").await;
-    let u = target(TargetKind::User, "bob", &e.account);
     let mut t = Trial::new(
         &e.base,
-        plan_of(vec![
-            step(Action::RevokeUserSessions, u.clone(), json!({})),
-            step(Action::DenyAllUser, u, json!({})),
-        ]),
+        plan_of(vec![step(
+            Action::RevokeUserSessions,
+            target(TargetKind::User, "bob", &e.account),
+            json!({}),
+        )]),
     );
     t.run().await;
-    let mut names = user_policies(&e.acct, "bob").await;
-    names.sort();
     assert_eq!(
-        names,
-        ["FirebreakDenyAll-case-7", "FirebreakRevokeSessions-case-7"]
+        user_policies(&e.acct, "bob").await,
+        ["FirebreakRevokeSessions-case-7"]
     );
     let doc = e
         .acct
@@ -1206,25 +1245,81 @@ async fn deny_all_and_revoke_user_sessions() {
 }
 
 #[tokio::test]
-async fn revoke_role_sessions_deny_all_and_restrict_trust() {
-    let Some(e) = env("310000000015").await else {
+async fn deny_all_user() {
+    let Some(e) = env("310000000043").await else {
         return;
     };
-    role(&e.acct, "app-role", &e.account).await;
-    let r = target(TargetKind::Role, "app-role", &e.account);
+    user_with_key(&e.acct, "bob").await;
     let mut t = Trial::new(
         &e.base,
-        plan_of(vec![
-            step(Action::RevokeRoleSessions, r.clone(), json!({})),
-            step(Action::RestrictRoleTrust, r.clone(), json!({})),
-            step(Action::DenyAllRole, r, json!({})),
-        ]),
+        plan_of(vec![step(
+            Action::DenyAllUser,
+            target(TargetKind::User, "bob", &e.account),
+            json!({}),
+        )]),
     );
     t.run().await;
-    let mut names = role_policies(&e.acct, "app-role").await;
-    names.sort();
-    assert_eq!(names, ["AWSRevokeOlderSessions", "FirebreakDenyAll-case-7"]);
-    assert_eq!(trust_sids(&e.acct, "app-role").await, ["Ec2", "Own"]);
+    assert_eq!(
+        user_policies(&e.acct, "bob").await,
+        ["FirebreakDenyAll-case-7"]
+    );
+    let doc = e
+        .acct
+        .iam(REGION)
+        .get_user_policy()
+        .user_name("bob")
+        .policy_name("FirebreakDenyAll-case-7")
+        .send()
+        .await
+        .unwrap();
+    let doc = aws_policy(doc.policy_document());
+    assert_eq!(doc["Statement"][0]["Effect"], "Deny");
+    assert_eq!(doc["Statement"][0]["Action"], "*");
+    t.rollback().await;
+    assert!(user_policies(&e.acct, "bob").await.is_empty());
+}
+
+#[tokio::test]
+async fn revoke_role_sessions() {
+    role_action("310000000015", Action::RevokeRoleSessions).await;
+}
+
+#[tokio::test]
+async fn deny_all_role() {
+    role_action("310000000044", Action::DenyAllRole).await;
+}
+
+#[tokio::test]
+async fn restrict_role_trust() {
+    role_action("310000000045", Action::RestrictRoleTrust).await;
+}
+
+/// A role trusted by EC2, its own account and a foreign account; `action` acts on it.
+async fn role_action(account: &str, action: Action) {
+    let Some(e) = env(account).await else { return };
+    role(&e.acct, "app-role", &e.account).await;
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            action,
+            target(TargetKind::Role, "app-role", &e.account),
+            json!({}),
+        )]),
+    );
+    t.run().await;
+    let (policies, trust): (Vec<&str>, Vec<&str>) = match action {
+        Action::RevokeRoleSessions => (
+            vec!["AWSRevokeOlderSessions"],
+            vec!["Ec2", "Own", "Backdoor"],
+        ),
+        Action::DenyAllRole => (
+            vec!["FirebreakDenyAll-case-7"],
+            vec!["Ec2", "Own", "Backdoor"],
+        ),
+        _ => (vec![], vec!["Ec2", "Own"]),
+    };
+    assert_eq!(role_policies(&e.acct, "app-role").await, policies);
+    assert_eq!(trust_sids(&e.acct, "app-role").await, trust);
     t.rollback().await;
     assert!(role_policies(&e.acct, "app-role").await.is_empty());
     assert_eq!(
@@ -1269,42 +1364,109 @@ fn versioning_mock(states: &[Option<&'static str>]) -> aws_sdk_s3::Client {
     mocked!(aws_sdk_s3, [&rule])
 }
 
-#[tokio::test]
-async fn s3_block_public_access_versioning_and_lock() {
-    let Some(mut e) = env("310000000017").await else {
-        return;
-    };
-    let b = "public-data-310000000017";
-    bucket(&e.acct, b).await;
+/// A bucket with a public-read policy, in `account`.
+async fn public_bucket(e: &Env) -> String {
+    let b = format!("public-data-{}", e.account);
+    bucket(&e.acct, &b).await;
     let old_policy = json!({"Version": "2012-10-17", "Statement": [{"Sid": "Public", "Effect": "Allow", "Principal": "*",
         "Action": "s3:GetObject", "Resource": format!("arn:aws:s3:::{b}/*")}]});
     e.acct
         .s3(REGION)
         .put_bucket_policy()
-        .bucket(b)
+        .bucket(&b)
         .policy(old_policy.to_string())
         .send()
         .await
         .unwrap();
-    // Versioning: before (never enabled), verification (Enabled), rollback re-read (Suspended).
+    b
+}
+
+async fn bucket_policy_sid(acct: &Connection, b: &str) -> Value {
+    let p = acct
+        .s3(REGION)
+        .get_bucket_policy()
+        .bucket(b)
+        .send()
+        .await
+        .unwrap();
+    let policy: Value = serde_json::from_str(p.policy().unwrap()).unwrap();
+    policy["Statement"][0].clone()
+}
+
+#[tokio::test]
+async fn enable_versioning() {
+    let Some(mut e) = env("310000000017").await else {
+        return;
+    };
+    let b = public_bucket(&e).await;
+    // GetBucketVersioning: before (never enabled), verification (Enabled), rollback re-read (Suspended).
     e.base.overrides.s3_versioning =
         Some(versioning_mock(&[None, Some("Enabled"), Some("Suspended")]));
-    let bt = target(TargetKind::Bucket, b, &e.account);
     let mut t = Trial::new(
         &e.base,
-        plan_of(vec![
-            step(Action::EnableVersioning, bt.clone(), json!({})),
-            step(Action::BlockPublicAccess, bt.clone(), json!({})),
-            step(Action::LockBucketPolicy, bt, json!({})),
-        ]),
+        plan_of(vec![step(
+            Action::EnableVersioning,
+            target(TargetKind::Bucket, &b, &e.account),
+            json!({}),
+        )]),
     );
     let r = t.run().await;
     assert_eq!(
         r.steps[0].calls,
         [format!("s3:PutBucketVersioning Bucket={b} Status=Enabled")]
     );
+    // moto keeps what PutBucketVersioning set: a new version per write.
     let s3 = e.acct.s3(REGION);
-    let pab = s3.get_public_access_block().bucket(b).send().await.unwrap();
+    for body in ["one", "two"] {
+        s3.put_object()
+            .bucket(&b)
+            .key("k")
+            .body(body.as_bytes().to_vec().into())
+            .send()
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        s3.list_object_versions()
+            .bucket(&b)
+            .send()
+            .await
+            .unwrap()
+            .versions()
+            .len(),
+        2
+    );
+    let rb = t.rollback().await;
+    assert_eq!(
+        rb.steps[0].calls,
+        [format!(
+            "s3:PutBucketVersioning Bucket={b} Status=Suspended"
+        )]
+    );
+}
+
+#[tokio::test]
+async fn block_public_access() {
+    let Some(e) = env("310000000046").await else {
+        return;
+    };
+    let b = public_bucket(&e).await;
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::BlockPublicAccess,
+            target(TargetKind::Bucket, &b, &e.account),
+            json!({}),
+        )]),
+    );
+    t.run().await;
+    let s3 = e.acct.s3(REGION);
+    let pab = s3
+        .get_public_access_block()
+        .bucket(&b)
+        .send()
+        .await
+        .unwrap();
     let c = pab.public_access_block_configuration().unwrap();
     assert!(
         c.block_public_acls().unwrap()
@@ -1312,87 +1474,91 @@ async fn s3_block_public_access_versioning_and_lock() {
             && c.block_public_policy().unwrap()
             && c.restrict_public_buckets().unwrap()
     );
-    let policy: Value = serde_json::from_str(
-        s3.get_bucket_policy()
-            .bucket(b)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(policy["Statement"][0]["Sid"], "FirebreakIncidentLock");
+    t.rollback().await;
+    let gone = s3
+        .get_public_access_block()
+        .bucket(&b)
+        .send()
+        .await
+        .unwrap_err();
+    assert!(format!("{gone:?}").contains("NoSuchPublicAccessBlockConfiguration"));
+}
+
+#[tokio::test]
+async fn lock_bucket_policy() {
+    let Some(e) = env("310000000047").await else {
+        return;
+    };
+    let b = public_bucket(&e).await;
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::LockBucketPolicy,
+            target(TargetKind::Bucket, &b, &e.account),
+            json!({}),
+        )]),
+    );
+    t.run().await;
+    let st = bucket_policy_sid(&e.acct, &b).await;
+    assert_eq!(st["Sid"], "FirebreakIncidentLock");
     assert_eq!(
-        policy["Statement"][0]["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        st["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
         json!(format!(
             "arn:aws:iam::{}:role/FirebreakResponder",
             e.account
         ))
     );
-    let rb = t.rollback().await;
-    assert!(
-        rb.steps
-            .iter()
-            .any(|s| s.calls.iter().any(|c| c.contains("Status=Suspended")))
-    );
-    let policy: Value = serde_json::from_str(
-        s3.get_bucket_policy()
-            .bucket(b)
-            .send()
-            .await
-            .unwrap()
-            .policy()
-            .unwrap(),
-    )
-    .unwrap();
-    assert_eq!(policy["Statement"][0]["Sid"], "Public");
-    let gone = s3
-        .get_public_access_block()
-        .bucket(b)
-        .send()
-        .await
-        .unwrap_err();
-    assert!(format!("{:?}", gone).contains("NoSuchPublicAccessBlockConfiguration"));
+    t.rollback().await;
+    assert_eq!(bucket_policy_sid(&e.acct, &b).await["Sid"], "Public");
 }
 
-// --- Lambda, Organizations, CloudTrail, GuardDuty ----------------------------------------
-
 #[tokio::test]
-async fn lambda_zero_concurrency_and_remove_public_permissions() {
+async fn lambda_zero_concurrency() {
     let Some(e) = env("310000000018").await else {
         return;
     };
     lambda_function(&e.acct, &e.account, "thumbnailer").await;
-    let f = target(TargetKind::Function, "thumbnailer", &e.account);
+    let conc = || async {
+        e.acct
+            .lambda(REGION)
+            .get_function_concurrency()
+            .function_name("thumbnailer")
+            .send()
+            .await
+            .unwrap()
+            .reserved_concurrent_executions()
+    };
     let mut t = Trial::new(
         &e.base,
-        plan_of(vec![
-            step(Action::ZeroConcurrency, f.clone(), json!({})),
-            step(Action::RemovePublicPermissions, f, json!({})),
-        ]),
+        plan_of(vec![step(
+            Action::ZeroConcurrency,
+            target(TargetKind::Function, "thumbnailer", &e.account),
+            json!({}),
+        )]),
     );
     t.run().await;
-    let conc = e
-        .acct
-        .lambda(REGION)
-        .get_function_concurrency()
-        .function_name("thumbnailer")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(conc.reserved_concurrent_executions(), Some(0));
+    assert_eq!(conc().await, Some(0));
+    t.rollback().await;
+    assert_eq!(conc().await, None);
+}
+
+#[tokio::test]
+async fn lambda_remove_public_permissions() {
+    let Some(e) = env("310000000048").await else {
+        return;
+    };
+    lambda_function(&e.acct, &e.account, "thumbnailer").await;
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::RemovePublicPermissions,
+            target(TargetKind::Function, "thumbnailer", &e.account),
+            json!({}),
+        )]),
+    );
+    t.run().await;
     assert_eq!(lambda_sids(&e.acct, "thumbnailer").await, ["s3-own"]);
     t.rollback().await;
-    let conc = e
-        .acct
-        .lambda(REGION)
-        .get_function_concurrency()
-        .function_name("thumbnailer")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(conc.reserved_concurrent_executions(), None);
     assert_eq!(
         lambda_sids(&e.acct, "thumbnailer").await,
         ["other-account", "public", "s3-own"]
@@ -2769,4 +2935,84 @@ async fn a_failed_memory_capture_is_never_followed_by_a_stop() {
             .as_str(),
         "running"
     );
+}
+
+#[tokio::test]
+async fn capture_memory() {
+    let Some(mut e) = env("310000000049").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    use aws_sdk_ssm::operation::{
+        describe_instance_information::DescribeInstanceInformationOutput,
+        get_command_invocation::GetCommandInvocationOutput, send_command::SendCommandOutput,
+    };
+    use aws_sdk_ssm::types::{Command, CommandInvocationStatus, InstanceInformation, PingStatus};
+    let image = b"LiME image".to_vec();
+    let sha = custody_sha(&image);
+    let printed = format!("{sha}\n");
+    let info = mock!(aws_sdk_ssm::Client::describe_instance_information).then_output(|| {
+        DescribeInstanceInformationOutput::builder()
+            .instance_information_list(
+                InstanceInformation::builder()
+                    .ping_status(PingStatus::Online)
+                    .build(),
+            )
+            .build()
+    });
+    let send = mock!(aws_sdk_ssm::Client::send_command).then_output(|| {
+        SendCommandOutput::builder()
+            .command(Command::builder().command_id("c-1").build())
+            .build()
+    });
+    let get = mock!(aws_sdk_ssm::Client::get_command_invocation).then_output(move || {
+        GetCommandInvocationOutput::builder()
+            .status(CommandInvocationStatus::Success)
+            .standard_output_content(printed.clone())
+            .build()
+    });
+    e.base.overrides.ssm = Some(mocked!(aws_sdk_ssm, [&info, &send, &get]));
+    // What the instance would upload (moto runs no command).
+    let bucket_name = format!("evidence-{}", e.account);
+    bucket(&e.acct, &bucket_name).await;
+    let digest: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&sha[i..i + 2], 16).unwrap())
+        .collect();
+    use base64::Engine;
+    e.acct
+        .s3(REGION)
+        .put_object()
+        .bucket(&bucket_name)
+        .key(format!("cases/7/memory/{id}.lime"))
+        .body(image.into())
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(&digest))
+        .send()
+        .await
+        .unwrap();
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::CaptureMemory,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({"bucket": bucket_name}),
+        )]),
+    );
+    t.run().await;
+    let r = t.receipt(&format!("ec2.capture-memory@{id}"));
+    assert_eq!(r.outputs[0]["sha256"], json!(sha));
+    assert_eq!(
+        r.outputs[0]["location"],
+        json!(format!("s3://{bucket_name}/cases/7/memory/{id}.lime"))
+    );
+    assert_eq!(send.num_calls(), 1);
+}
+
+fn custody_sha(b: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(b)
+        .iter()
+        .map(|x| format!("{x:02x}"))
+        .collect()
 }

@@ -174,6 +174,11 @@ pub fn run(
         "Collected {stored} artifact(s) for case {case} into {} ({uploaded} uploaded under Object Lock)",
         custody.locker.root().display()
     );
+    if upload_to_bucket && settings.plan.is_none() {
+        println!(
+            "  (no IR plan names an evidence bucket: the evidence is in the local locker only)"
+        );
+    }
     for f in &collection.failures {
         println!("  not collected: {}: {}", f.what, f.why);
     }
