@@ -1209,74 +1209,64 @@ async fn delete_login_profile() {
 
 #[tokio::test]
 async fn revoke_user_sessions() {
-    let Some(e) = env("310000000014").await else {
-        return;
-    };
-    user_with_key(&e.acct, "bob").await;
-    let mut t = Trial::new(
-        &e.base,
-        plan_of(vec![step(
-            Action::RevokeUserSessions,
-            target(TargetKind::User, "bob", &e.account),
-            json!({}),
-        )]),
-    );
-    t.run().await;
-    assert_eq!(
-        user_policies(&e.acct, "bob").await,
-        ["FirebreakRevokeSessions-case-7"]
-    );
-    let doc = e
-        .acct
-        .iam(REGION)
-        .get_user_policy()
-        .user_name("bob")
-        .policy_name("FirebreakRevokeSessions-case-7")
-        .send()
-        .await
-        .unwrap();
-    let doc = aws_policy(doc.policy_document());
-    assert_eq!(
-        doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
-        json!(model::time::format_iso(NOW))
-    );
-    t.rollback().await;
-    assert!(user_policies(&e.acct, "bob").await.is_empty());
+    let statement = user_policy_action(
+        "310000000014",
+        Action::RevokeUserSessions,
+        "FirebreakRevokeSessions-case-7",
+    )
+    .await;
+    if let Some(st) = statement {
+        assert_eq!(
+            st["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+            json!(model::time::format_iso(NOW))
+        );
+    }
 }
 
 #[tokio::test]
 async fn deny_all_user() {
-    let Some(e) = env("310000000043").await else {
-        return;
-    };
+    let statement = user_policy_action(
+        "310000000043",
+        Action::DenyAllUser,
+        "FirebreakDenyAll-case-7",
+    )
+    .await;
+    if let Some(st) = statement {
+        assert_eq!(
+            (st["Effect"].as_str(), st["Action"].as_str()),
+            (Some("Deny"), Some("*"))
+        );
+    }
+}
+
+/// Runs `action` on user bob; checks it added exactly `policy`, that rollback removes it, and
+/// returns the policy's first statement as it was in place (`None`: moto not available).
+async fn user_policy_action(account: &str, action: Action, policy: &str) -> Option<Value> {
+    let e = env(account).await?;
     user_with_key(&e.acct, "bob").await;
     let mut t = Trial::new(
         &e.base,
         plan_of(vec![step(
-            Action::DenyAllUser,
+            action,
             target(TargetKind::User, "bob", &e.account),
             json!({}),
         )]),
     );
     t.run().await;
-    assert_eq!(
-        user_policies(&e.acct, "bob").await,
-        ["FirebreakDenyAll-case-7"]
-    );
+    assert_eq!(user_policies(&e.acct, "bob").await, [policy]);
     let doc = e
         .acct
         .iam(REGION)
         .get_user_policy()
         .user_name("bob")
-        .policy_name("FirebreakDenyAll-case-7")
+        .policy_name(policy)
         .send()
         .await
         .unwrap();
-    let doc = aws_policy(doc.policy_document());
-    assert_eq!(doc["Statement"][0]["Effect"], "Deny");
-    assert_eq!(doc["Statement"][0]["Action"], "*");
+    let statement = aws_policy(doc.policy_document())["Statement"][0].clone();
     t.rollback().await;
     assert!(user_policies(&e.acct, "bob").await.is_empty());
+    Some(statement)
 }
 
 #[tokio::test]

@@ -127,37 +127,30 @@ fn removed_entries_are_named_in_the_middle_and_at_the_end() {
     assert_eq!(check(&e, &b, &w, false), [(Kind::Removed, 5)]);
 }
 
+/// An entry nobody should have written.
+fn mallory() -> Draft {
+    Draft {
+        case_id: 7,
+        at_ms: 1,
+        actor: "mallory".into(),
+        action: "collected".into(),
+        artifact: None,
+        location: None,
+        detail: serde_json::Value::Null,
+    }
+}
+
 #[test]
 fn an_added_entry_is_named_even_when_chained_correctly() {
     let (mut e, b, w) = ledger(false);
-    let forged = chain(
-        e.last(),
-        Draft {
-            case_id: 7,
-            at_ms: 1,
-            actor: "mallory".into(),
-            action: "collected".into(),
-            artifact: None,
-            location: None,
-            detail: serde_json::Value::Null,
-        },
-        None,
-    );
+    let forged = chain(e.last(), mallory(), None);
     e.push(forged);
     assert_eq!(check(&e, &b, &w, false), [(Kind::Added, 6)]);
     // Signed ledgers refuse it even without the witness.
     let (mut e, b, _) = ledger(true);
     let forged = chain(
         e.last(),
-        Draft {
-            case_id: 7,
-            at_ms: 1,
-            actor: "mallory".into(),
-            action: "collected".into(),
-            artifact: None,
-            location: None,
-            detail: serde_json::Value::Null,
-        },
+        mallory(),
         Some(&signing_key(&"11".repeat(32)).unwrap()),
     );
     e.push(forged);
