@@ -3006,3 +3006,47 @@ fn custody_sha(b: &[u8]) -> String {
         .map(|x| format!("{x:02x}"))
         .collect()
 }
+
+#[tokio::test]
+async fn a_step_killed_after_its_call_landed_is_not_sent_again() {
+    let Some(e) = env("310000000050").await else {
+        return;
+    };
+    user_with_key(&e.acct, "frank").await;
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::DeleteLoginProfile,
+            target(TargetKind::User, "frank", &e.account),
+            json!({}),
+        )]),
+    );
+    t.run().await;
+    // Killed after DeleteLoginProfile landed, before the step was recorded done.
+    let r = t
+        .journal
+        .receipts
+        .get_mut("iam.delete-login-profile@frank")
+        .unwrap();
+    r.status = StepStatus::Started;
+    r.calls.clear();
+    let again = t.run().await;
+    assert!(
+        again.steps[0].calls.is_empty(),
+        "the profile is already gone: nothing to send ({again:#?})"
+    );
+    assert_eq!(
+        t.receipt("iam.delete-login-profile@frank").before,
+        Some(json!({"exists": true}))
+    );
+    t.rollback().await;
+    assert!(
+        e.acct
+            .iam(REGION)
+            .get_login_profile()
+            .user_name("frank")
+            .send()
+            .await
+            .is_ok()
+    );
+}

@@ -199,4 +199,147 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
     assert_eq!(code, Some(0));
     let policy: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(policy["Version"], "2012-10-17");
+
+    killed_runs_resume(dir, &endpoint, &|| {
+        (
+            status("ci-deployer", &leaked),
+            status("svc-backup", &created),
+        )
+    });
+}
+
+/// Runs of a fresh, approved plan are SIGKILLed at growing delays; each re-run finishes the
+/// plan without repeating a step recorded done before the kill, and leaves both keys
+/// inactive. At least one kill must land mid-run.
+fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, String)) {
+    let mut mid_run = 0;
+    for (round, delay_ms) in [40u64, 80, 120, 160, 220, 300, 400].into_iter().enumerate() {
+        let plan_id = (round + 2).to_string();
+        assert_eq!(
+            firebreak(dir, endpoint, &["respond", "plan", "1", "--offline"]).0,
+            Some(0)
+        );
+        for who in ["alice", "bob"] {
+            assert_eq!(
+                firebreak(
+                    dir,
+                    endpoint,
+                    &[
+                        "--actor",
+                        who,
+                        "respond",
+                        "approve",
+                        "1",
+                        "--plan-id",
+                        &plan_id
+                    ]
+                )
+                .0,
+                Some(0)
+            );
+        }
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firebreak"))
+            .current_dir(dir)
+            .env_remove("FIREBREAK_DB")
+            .env_remove("FIREBREAK_PLAN")
+            .env_remove("FIREBREAK_CONFIG")
+            .env("FIREBREAK_ACTOR", "tester")
+            .env("FIREBREAK_ENDPOINT_URL", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .args(["respond", "run", "1", "--plan-id", &plan_id])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        let (code, out, err) = firebreak(
+            dir,
+            endpoint,
+            &[
+                "respond",
+                "status",
+                "1",
+                "--plan-id",
+                &plan_id,
+                "-o",
+                "json",
+            ],
+        );
+        assert_eq!(
+            code,
+            Some(0),
+            "the store stays readable after a kill: {out}{err}"
+        );
+        let before: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let done: Vec<String> = before["receipts"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, r)| r["status"] == "done")
+            .map(|(k, _)| k.clone())
+            .collect();
+        let steps = before["plan"]["steps"].as_array().unwrap().len();
+        if !done.is_empty() && done.len() < steps - 1 {
+            mid_run += 1;
+        }
+        let calls_of = |v: &serde_json::Value, step: &str| {
+            v["calls"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|c| c["step"] == step && c["phase"] == "run")
+                .count()
+        };
+        let (code, out, err) = firebreak(
+            dir,
+            endpoint,
+            &["respond", "run", "1", "--plan-id", &plan_id],
+        );
+        assert_eq!(code, Some(0), "round {round}: {out}{err}");
+        let (_, out, _) = firebreak(
+            dir,
+            endpoint,
+            &[
+                "respond",
+                "status",
+                "1",
+                "--plan-id",
+                &plan_id,
+                "-o",
+                "json",
+            ],
+        );
+        let after: serde_json::Value = serde_json::from_str(&out).unwrap();
+        for step in &done {
+            assert_eq!(
+                calls_of(&after, step),
+                calls_of(&before, step),
+                "round {round}: {step} was repeated"
+            );
+        }
+        assert_eq!(
+            keys(),
+            ("Inactive".to_string(), "Inactive".to_string()),
+            "round {round}"
+        );
+        let (code, out, err) = firebreak(
+            dir,
+            endpoint,
+            &["respond", "rollback", "1", "--plan-id", &plan_id],
+        );
+        assert_eq!(code, Some(0), "round {round}: {out}{err}");
+        assert_eq!(
+            keys(),
+            ("Active".to_string(), "Active".to_string()),
+            "round {round}"
+        );
+    }
+    assert!(
+        mid_run > 0,
+        "no kill landed in the middle of a run: the delays need tuning"
+    );
 }

@@ -5,7 +5,8 @@
 //!
 //! Progress lives in a [`Journal`] (the case store): a run killed midway resumes from its
 //! receipts without repeating finished steps, and a step interrupted after its
-//! before-state was recorded keeps that before-state (the resource may already be changed).
+//! before-state was recorded keeps that before-state (the resource may already be changed)
+//! while its calls are worked out again from the state as it is.
 
 mod actions;
 pub mod call;
@@ -767,10 +768,11 @@ async fn run_step<'a>(
     now_ms: i64,
 ) -> Result<(), StepEnd> {
     let cx = accounts.cx(step, now_ms).await?;
-    let before = match rec.before.clone() {
-        // Interrupted after recording: the resource may already be changed, so the
-        // recorded before-state stands.
-        Some(b) => b,
+    // The calls are worked out from the state as it is now. A step interrupted after its
+    // before-state was recorded may already have changed the resource: its recorded
+    // before-state stands (rollback returns to it), and only what is still missing is done.
+    let current = match rec.before {
+        Some(_) => read(&cx, step).await?,
         None => {
             let g = gate(&cx, plan, step).await.map_err(Fail::from)?;
             if let Some(why) = g.stop {
@@ -784,7 +786,7 @@ async fn run_step<'a>(
             b
         }
     };
-    for call in calls(&cx, step, Op::Effect(&before)).await? {
+    for call in calls(&cx, step, Op::Effect(&current)).await? {
         let described = call.describe();
         let out = call
             .send(&cx)
