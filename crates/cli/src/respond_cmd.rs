@@ -515,6 +515,36 @@ struct StoreJournal<'a> {
     case: CaseId,
     playbook: String,
     actor: String,
+    /// Evidence a step captures goes into the locker and the case's custody ledger.
+    custody: crate::evidence_cmd::Custody,
+}
+
+impl StoreJournal<'_> {
+    /// Puts what an evidence step captured (metadata, console output, snapshot ids, memory
+    /// image location, credential report) into the locker and the custody ledger.
+    fn keep_evidence(&mut self, step: &Step, r: &Receipt) -> anyhow::Result<()> {
+        for (i, out) in r.outputs.iter().enumerate() {
+            let bytes = serde_json::to_vec_pretty(out)?;
+            let name = format!("{}-{}.json", step.key.replace(['@', '/', ':'], "-"), i + 1);
+            let source = format!(
+                "respond plan {}: {} on {}",
+                self.plan, step.action, step.target
+            );
+            let a = self.custody.locker.put(&bytes, &name, &source)?;
+            let location = self.custody.locker.location(&a.sha256);
+            let detail = serde_json::json!({"plan": self.plan, "step": step.key, "kind": step.action.name()});
+            let d = crate::evidence_cmd::draft(
+                self.case,
+                &self.actor,
+                "collected",
+                Some(a),
+                Some(location),
+                detail,
+            );
+            self.custody.record(self.store, d)?;
+        }
+        Ok(())
+    }
 }
 
 fn journal_error(e: impl std::fmt::Display) -> JournalError {
@@ -531,6 +561,10 @@ impl Journal for StoreJournal<'_> {
             .collect()
     }
     fn save(&mut self, step: &Step, r: &Receipt) -> Result<(), JournalError> {
+        if r.status == StepStatus::Done && step.action.class() == playbook::Class::Evidence {
+            self.keep_evidence(step, r)
+                .map_err(|e| journal_error(format!("{e:#}")))?;
+        }
         let json = serde_json::to_string(r).map_err(journal_error)?;
         self.store
             .save_receipt(
@@ -607,6 +641,7 @@ fn run_cmd(
         case: row.case_id,
         playbook: row.playbook.clone(),
         actor: settings.actor.clone(),
+        custody: crate::evidence_cmd::Custody::open(&settings)?,
     };
     let rt = runtime()?;
     let report = rt.block_on(async {

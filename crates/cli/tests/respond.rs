@@ -190,6 +190,15 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
         "{tasks}"
     );
 
+    // The credential report the evidence step captured is in the locker and the ledger.
+    let (_, listed, _) = firebreak(dir, &endpoint, &["evidence", "list", "1"]);
+    assert!(
+        listed.contains("capture-credential-report-111122223333-1.json"),
+        "{listed}"
+    );
+    let (code, verified, _) = firebreak(dir, &endpoint, &["evidence", "verify", "1"]);
+    assert_eq!(code, Some(0), "{verified}");
+
     let (code, out, err) = firebreak(dir, &endpoint, &["respond", "rollback", "1"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(status("ci-deployer", &leaked), "Active");
