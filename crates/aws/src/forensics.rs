@@ -241,7 +241,7 @@ async fn cloudtrail_files(conn: &Connection, req: &Request, out: &mut Collection
                         if is_digest {
                             digests.push(bytes);
                         } else {
-                            logs.insert(key.clone(), custody_hash(&bytes));
+                            logs.insert(key.clone(), crate::sha256_hex(&bytes));
                             let name = key.rsplit('/').next().unwrap_or(&key).to_string();
                             out.items.push(Collected {
                                 name,
@@ -285,14 +285,6 @@ async fn cloudtrail_files(conn: &Connection, req: &Request, out: &mut Collection
             });
         }
     }
-}
-
-fn custody_hash(bytes: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 /// CloudTrail LookupEvents for the case's keys and users in the window (90 days of
@@ -1047,7 +1039,7 @@ pub async fn upload(
             ))
     )?;
     let back = get_object(conn, region, bucket, key).await?;
-    let got = custody_hash(&back);
+    let got = crate::sha256_hex(&back);
     if got != sha256 {
         return Err(AwsError::Call {
             service: "s3",

@@ -55,3 +55,12 @@ where
         message,
     }
 }
+
+/// Lower-case hex SHA-256 of `bytes` (evidence hashes).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}

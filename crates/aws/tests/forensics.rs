@@ -17,10 +17,6 @@ const FORENSIC: &str = "339999999999";
 const DAY_MS: i64 = 1_795_219_200_000; // 2026-11-21T00:00:00Z
 
 fn sha256(b: &[u8]) -> String {
-    custody_free_sha(b)
-}
-
-fn custody_free_sha(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     Sha256::digest(b)
         .iter()

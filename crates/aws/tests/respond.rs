@@ -191,6 +191,39 @@ async fn describe(acct: &Connection, id: &str) -> aws_sdk_ec2::types::Instance {
     out.reservations()[0].instances()[0].clone()
 }
 
+/// Role `role` (see [`role`]) in instance profile `profile`, associated with the instance;
+/// returns the profile's ARN.
+async fn attach_profile(e: &Env, instance: &str, role_name: &str, profile: &str) -> String {
+    role(&e.acct, role_name, &e.account).await;
+    let iam = e.acct.iam(REGION);
+    let out = iam
+        .create_instance_profile()
+        .instance_profile_name(profile)
+        .send()
+        .await
+        .unwrap();
+    let arn = out.instance_profile().unwrap().arn().to_string();
+    iam.add_role_to_instance_profile()
+        .instance_profile_name(profile)
+        .role_name(role_name)
+        .send()
+        .await
+        .unwrap();
+    e.acct
+        .ec2(REGION)
+        .associate_iam_instance_profile()
+        .instance_id(instance)
+        .iam_instance_profile(
+            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
+                .arn(&arn)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    arn
+}
+
 /// A snapshot of the instance's root volume.
 async fn snapshot_of(acct: &Connection, id: &str) -> String {
     let volume = describe(acct, id).await.block_device_mappings()[0]
@@ -828,35 +861,8 @@ async fn remove_instance_profile() {
         return;
     };
     let id = launch(&e.acct).await;
-    role(&e.acct, "app-role", &e.account).await;
-    let iam = e.acct.iam(REGION);
-    let profile = iam
-        .create_instance_profile()
-        .instance_profile_name("app-profile")
-        .send()
-        .await
-        .unwrap()
-        .instance_profile()
-        .unwrap()
-        .arn()
-        .to_string();
-    iam.add_role_to_instance_profile()
-        .instance_profile_name("app-profile")
-        .role_name("app-role")
-        .send()
-        .await
-        .unwrap();
+    let profile = attach_profile(&e, &id, "app-role", "app-profile").await;
     let ec2 = e.acct.ec2(REGION);
-    ec2.associate_iam_instance_profile()
-        .instance_id(&id)
-        .iam_instance_profile(
-            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
-                .arn(&profile)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
     let associated = || async {
         ec2.describe_iam_instance_profile_associations()
             .filters(
@@ -2346,36 +2352,7 @@ async fn playbook_role_credentials_compromise() {
         return;
     };
     let id = launch(&e.acct).await;
-    role(&e.acct, "web-role", &e.account).await;
-    let iam = e.acct.iam(REGION);
-    let profile = iam
-        .create_instance_profile()
-        .instance_profile_name("web")
-        .send()
-        .await
-        .unwrap()
-        .instance_profile()
-        .unwrap()
-        .arn()
-        .to_string();
-    iam.add_role_to_instance_profile()
-        .instance_profile_name("web")
-        .role_name("web-role")
-        .send()
-        .await
-        .unwrap();
-    e.acct
-        .ec2(REGION)
-        .associate_iam_instance_profile()
-        .instance_id(&id)
-        .iam_instance_profile(
-            aws_sdk_ec2::types::IamInstanceProfileSpecification::builder()
-                .arn(&profile)
-                .build(),
-        )
-        .send()
-        .await
-        .unwrap();
+    attach_profile(&e, &id, "web-role", "web").await;
     let plan = bundled_plan(
         "role-credentials-compromise",
         vec![

@@ -6,7 +6,6 @@ use super::Cx;
 use crate::{AwsError, call_error};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 /// A security group by id, or the one of this name in a VPC.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -473,13 +472,6 @@ fn sharing(s: &Sharing) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 macro_rules! send {
     ($svc:literal, $op:literal, $req:expr) => {
         $req.send().await.map_err(|e| call_error($svc, $op, e))?
@@ -639,8 +631,8 @@ impl Call {
                 let console = console.output().unwrap_or_default().to_string();
                 return Ok(json!({
                     "evidence": "instance-metadata",
-                    "metadata_sha256": sha256_hex(metadata.as_bytes()),
-                    "console_output_sha256": sha256_hex(console.as_bytes()),
+                    "metadata_sha256": crate::sha256_hex(metadata.as_bytes()),
+                    "console_output_sha256": crate::sha256_hex(console.as_bytes()),
                     "metadata": metadata,
                     "console_output_base64": console,
                 }));
@@ -1118,7 +1110,7 @@ impl Call {
                     .unwrap_or_default();
                 return Ok(json!({
                     "evidence": "credential-report",
-                    "sha256": sha256_hex(&content),
+                    "sha256": crate::sha256_hex(&content),
                     "report": String::from_utf8_lossy(&content),
                 }));
             }
