@@ -44,15 +44,40 @@ where
 {
     let code = e.code().map(str::to_string);
     let message = match (e.code(), e.message()) {
-        (Some(c), Some(m)) => format!("{c}: {m}"),
+        (Some(c), Some(m)) => format!("{c}: {}", one_line(m)),
         (Some(c), None) => c.to_string(),
-        _ => aws_sdk_sts::error::DisplayErrorContext(&e).to_string(),
+        _ => root_cause(&e),
     };
     AwsError::Call {
         service,
         operation,
         code,
         message,
+    }
+}
+
+/// The innermost cause of an error without an AWS error code (no credentials, no route to
+/// the endpoint, a timeout), on one short line: the SDK's own chain runs to a kilobyte.
+fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut last = e;
+    while let Some(next) = last.source() {
+        last = next;
+    }
+    let text = one_line(&last.to_string());
+    let kind = if text.to_ascii_lowercase().contains("credential") {
+        "no usable AWS credentials"
+    } else {
+        "AWS could not be reached"
+    };
+    format!("{kind}: {text}")
+}
+
+/// Collapses white space and cuts at 200 characters.
+fn one_line(s: &str) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(200) {
+        Some((i, _)) => format!("{}…", &flat[..i]),
+        None => flat,
     }
 }
 

@@ -23,6 +23,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
         settings.plan = Some(crate::settings::LoadedPlan {
             path: "bundled example".into(),
             plan: plan::parse(plan::EXAMPLE, "example plan", plan::Format::Toml)?,
+            digest: signing::sha256_hex(plan::EXAMPLE.as_bytes()),
         });
     }
     let (set, errors, _) = detect::rules::build(

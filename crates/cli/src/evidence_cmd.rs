@@ -9,7 +9,7 @@ use clap::{Subcommand, ValueEnum};
 use custody::{Artifact, Draft, Entry};
 use locker::Locker;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use store::Store;
 
 #[derive(Subcommand)]
@@ -69,8 +69,8 @@ pub enum EvidenceCommand {
         #[arg(long, value_enum, default_value = "md")]
         format: ReportFormat,
     },
-    /// Make an Ed25519 signing key for the custody ledger: the seed goes to FILE (mode
-    /// 0600), the public key to standard output.
+    /// The same as `firebreak keygen`.
+    #[command(hide = true)]
     Keygen { file: PathBuf },
 }
 
@@ -221,18 +221,7 @@ pub(crate) async fn upload(
 pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
     let settings = args.resolve()?;
     match cmd {
-        EvidenceCommand::Keygen { file } => {
-            let mut seed = [0u8; 32];
-            getrandom::fill(&mut seed).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-            let hex: String = seed.iter().map(|b| format!("{b:02x}")).collect();
-            write_private(&file, &hex)?;
-            println!("{}", custody::public_hex(&custody::signing_key(&hex)?));
-            eprintln!(
-                "seed written to {}; set [evidence] signing_key_file to it, and public_key to the line above",
-                file.display()
-            );
-            Ok(true)
-        }
+        EvidenceCommand::Keygen { file } => crate::keygen_cmd::run(&file).map(|()| true),
         EvidenceCommand::List { case } => {
             let c = Custody::open(&settings)?;
             let mut out = Printable(std::io::stdout().lock());
@@ -383,17 +372,4 @@ pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
             !no_examine,
         ),
     }
-}
-
-/// Writes a secret readable by its owner only.
-fn write_private(path: &Path, text: &str) -> Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
-    f.write_all(text.as_bytes())?;
-    Ok(())
 }

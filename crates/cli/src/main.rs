@@ -11,6 +11,7 @@ mod evidence_cmd;
 mod forensics_cmd;
 mod hunt;
 mod ingest_cmd;
+mod keygen_cmd;
 mod plan_cmd;
 mod progress;
 mod readiness_cmd;
@@ -84,6 +85,9 @@ enum Command {
         #[command(subcommand)]
         command: forensics_cmd::ForensicsCommand,
     },
+    /// Make an Ed25519 key: the seed goes to FILE (mode 0600), the public key to standard
+    /// output, to list in the IR plan (approval_keys, custody_keys).
+    Keygen { file: std::path::PathBuf },
     /// Run the quick start on the bundled sample incident (no AWS account needed).
     Demo,
     /// Measure throughput against a baseline measured in the same run.
@@ -119,6 +123,7 @@ fn main() -> ExitCode {
         Command::Forensics { command } => {
             forensics_cmd::run(command, &cli.store).map(|()| ExitCode::SUCCESS)
         }
+        Command::Keygen { file } => keygen_cmd::run(&file).map(|()| ExitCode::SUCCESS),
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
         Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),
     };

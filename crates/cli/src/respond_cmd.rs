@@ -4,11 +4,13 @@
 use crate::settings::{Settings, StoreArgs, now_ms};
 use crate::terminal::Printable;
 use anyhow::{Context, Result, bail};
-use aws::respond::{Journal, JournalError, Receipt, Report, StepStatus};
+use aws::respond::{
+    CallOutcome, Intent, Journal, JournalError, Phase, Receipt, Report, StepStatus,
+};
 use case::CaseId;
 use clap::{Args, Subcommand};
 use model::time::format_iso;
-use playbook::approve::{ApprovalRule, admit, roles_of};
+use playbook::approve::{ApprovalRule, admit};
 use playbook::{Approval, Plan, Playbook, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
@@ -20,17 +22,22 @@ pub enum RespondCommand {
     /// Plan a playbook against a case and print the exact API calls a run would make
     /// (a dry-run: only reads reach AWS). The plan is stored in the case for approval.
     Plan(PlanArgs),
-    /// Approve a case's latest plan (or `--plan-id ID`) as `--actor`.
+    /// Approve a case's latest plan (or `--plan ID`) as `--actor`, signed with your key
+    /// (`--key FILE`, `$FIREBREAK_APPROVAL_KEY`, or `[approval] key_file`).
     Approve {
         case: CaseId,
-        #[arg(long = "plan-id", value_name = "ID")]
+        #[arg(long = "plan", visible_alias = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
+        /// Your approval key (a seed file from `firebreak keygen`; the IR plan lists its
+        /// public key under your contact).
+        #[arg(long, env = "FIREBREAK_APPROVAL_KEY", value_name = "FILE")]
+        key: Option<PathBuf>,
     },
     /// Run an approved plan; a run that stopped resumes where it stopped. Exit status 1
     /// when a step failed.
     Run {
         case: CaseId,
-        #[arg(long = "plan-id", value_name = "ID")]
+        #[arg(long = "plan", visible_alias = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
         #[command(flatten)]
         aws: AwsArgs,
@@ -38,7 +45,7 @@ pub enum RespondCommand {
     /// Undo what a plan's runs did, from their receipts, last step first.
     Rollback {
         case: CaseId,
-        #[arg(long = "plan-id", value_name = "ID")]
+        #[arg(long = "plan", visible_alias = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
         /// Only these steps (`step@resource` keys, as `respond status` shows); repeatable.
         #[arg(long = "step", value_name = "KEY")]
@@ -49,7 +56,7 @@ pub enum RespondCommand {
     /// A case's plans: steps, approvals, receipts and the calls made.
     Status {
         case: CaseId,
-        #[arg(long = "plan-id", value_name = "ID")]
+        #[arg(long = "plan", visible_alias = "plan-id", value_name = "ID")]
         plan_id: Option<i64>,
         /// `text` or `json`.
         #[arg(long, short = 'o', default_value = "text")]
@@ -139,7 +146,7 @@ pub fn load_playbooks(dirs: &[PathBuf]) -> Result<Vec<Playbook>> {
 pub fn run(cmd: RespondCommand, args: &StoreArgs) -> Result<bool> {
     match cmd {
         RespondCommand::Plan(p) => plan_cmd(p, args),
-        RespondCommand::Approve { case, plan_id } => approve_cmd(case, plan_id, args),
+        RespondCommand::Approve { case, plan_id, key } => approve_cmd(case, plan_id, key, args),
         RespondCommand::Run { case, plan_id, aws } => run_cmd(case, plan_id, &aws, args, None),
         RespondCommand::Rollback {
             case,
@@ -224,14 +231,18 @@ pub(crate) fn alert_records(
         .collect())
 }
 
-/// Which playbook answers the case: the IR plan's mapping first, then the playbooks' own.
+/// Which playbook answers the case: the one answering its most severe alert (earliest
+/// first), by the IR plan's mapping, else by the playbooks' own; and the others that answer
+/// some alert too.
 fn choose<'a>(
     books: &'a [Playbook],
     settings: &Settings,
     alerts: &[case::summary::AlertRecord],
-) -> Result<&'a Playbook> {
+) -> Result<(&'a Playbook, Vec<String>)> {
     let mut names: Vec<String> = Vec::new();
-    for a in alerts {
+    let mut ordered: Vec<&case::summary::AlertRecord> = alerts.iter().collect();
+    ordered.sort_by_key(|a| (std::cmp::Reverse(a.severity), a.time_ms.unwrap_or(i64::MAX)));
+    for a in ordered {
         let tags: Vec<String> = a
             .tactics
             .iter()
@@ -260,19 +271,16 @@ fn choose<'a>(
             }
         }
     }
-    match names.as_slice() {
-        [] => bail!(
+    let Some(first) = names.first() else {
+        bail!(
             "no playbook is mapped to this case's detections: name one with --playbook (firebreak respond playbooks lists them)"
-        ),
-        [one] => books
-            .iter()
-            .find(|b| &b.name == one)
-            .with_context(|| format!("the IR plan maps playbook {one}, which does not exist")),
-        many => bail!(
-            "several playbooks answer this case ({}): choose one with --playbook",
-            many.join(", ")
-        ),
-    }
+        )
+    };
+    let book = books
+        .iter()
+        .find(|b| &b.name == first)
+        .with_context(|| format!("the IR plan maps playbook {first}, which does not exist"))?;
+    Ok((book, names[1..].to_vec()))
 }
 
 fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
@@ -285,10 +293,13 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
     let alerts = store.alerts(case.id)?;
     let records = alert_records(&store, case.id, &alerts)?;
     let books = load_playbooks(&args.playbooks)?;
-    let book = match &args.playbook {
-        Some(name) => books.iter().find(|b| &b.name == name).with_context(|| {
-            format!("no playbook {name} (firebreak respond playbooks lists them)")
-        })?,
+    let (book, also) = match &args.playbook {
+        Some(name) => (
+            books.iter().find(|b| &b.name == name).with_context(|| {
+                format!("no playbook {name} (firebreak respond playbooks lists them)")
+            })?,
+            Vec::new(),
+        ),
         None => choose(&books, &settings, &alerts)?,
     };
     let rs = response_settings(&settings);
@@ -301,13 +312,14 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
     );
     let now = now_ms();
     let level = case.response.as_ref().map(|r| r.level.clone());
-    let plan = playbook::plan(
+    let mut plan = playbook::plan(
         book,
         case.id,
         case.severity,
         level.as_deref(),
         &bindings,
         &rs,
+        approval_rule(&settings, level.as_deref()),
         &playbook::Request {
             created_by: settings.actor.clone(),
             created_ms: now,
@@ -316,6 +328,23 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
             overrides: args.overrides.clone(),
         },
     )?;
+    // The dry-run comes first: a plan whose reads failed is stored as incomplete, so that
+    // nobody approves calls that were never worked out.
+    let dry = if args.offline {
+        None
+    } else {
+        let rt = runtime()?;
+        let d = rt.block_on(async {
+            let conn =
+                aws::Connection::from_environment(args.aws.endpoint_url.as_deref(), None).await;
+            aws::respond::dry_run(&conn, &plan, now).await
+        });
+        plan.incomplete = d
+            .iter()
+            .filter_map(|d| d.error.as_ref().map(|e| format!("{}: {e}", d.key)))
+            .collect();
+        Some(d)
+    };
     let digest = plan.digest();
     let plan_id = store.add_response_plan(
         case.id,
@@ -325,21 +354,12 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         &settings.actor,
         now,
     )?;
-    let dry = if args.offline {
-        None
-    } else {
-        let rt = runtime()?;
-        Some(rt.block_on(async {
-            let conn =
-                aws::Connection::from_environment(args.aws.endpoint_url.as_deref(), None).await;
-            aws::respond::dry_run(&conn, &plan, now).await
-        }))
-    };
-    let rule = approval_rule(&settings, &plan);
+    let complete = plan.incomplete.is_empty();
     if args.output == "json" {
-        let v = serde_json::json!({ "plan_id": plan_id, "digest": digest, "plan": plan, "dry_run": dry, "approval": rule });
+        let v = serde_json::json!({ "plan_id": plan_id, "digest": digest, "plan": plan, "dry_run": dry,
+            "approval": plan.approval, "complete": complete, "also_answering": also });
         println!("{}", serde_json::to_string_pretty(&v)?);
-        return Ok(true);
+        return Ok(complete);
     }
     let mut out = Printable(std::io::stdout().lock());
     writeln!(
@@ -347,14 +367,22 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         "Plan {plan_id} for case {}: {} ({})",
         case.id, plan.playbook_title, plan.playbook
     )?;
+    if !also.is_empty() {
+        writeln!(
+            out,
+            "(chosen for the case's most severe alert; also answering: {}: plan one with --playbook NAME)",
+            also.join(", ")
+        )?;
+    }
     writeln!(out, "digest {digest}")?;
     writeln!(
         out,
         "{}",
-        if dry.is_some() {
-            "Dry-run: the exact calls a run would make now (only reads were sent):"
-        } else {
-            "Offline: the calls from the actions' templates:"
+        match &dry {
+            Some(_) if complete =>
+                "Dry-run: the exact calls a run would make now (only reads were sent):",
+            Some(_) => "Dry-run INCOMPLETE: some reads failed (only reads were sent):",
+            None => "Offline: the calls from the actions' templates:",
         }
     )?;
     for (i, step) in plan.steps.iter().enumerate() {
@@ -385,7 +413,11 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
                 if let Some(e) = &d.error {
                     writeln!(out, "    cannot plan calls: {e}")?;
                 } else if d.calls.is_empty() && step.action != playbook::Action::Manual {
-                    writeln!(out, "    (already in effect: no call)")?;
+                    writeln!(
+                        out,
+                        "    nothing to do: {}",
+                        d.note.as_deref().unwrap_or("already in effect, no call")
+                    )?;
                 }
                 for c in &d.calls {
                     writeln!(out, "    → {c}")?;
@@ -404,29 +436,46 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
     for l in &plan.left {
         writeln!(out, "\n  not planned: {}: {}", l.spec, l.reason)?;
     }
-    writeln!(out, "\nApproval: {}", describe_rule(&rule))?;
+    writeln!(out, "\nApproval: {}", plan.approval.describe())?;
+    if !complete {
+        writeln!(
+            out,
+            "\nPlan {plan_id} is INCOMPLETE and cannot be approved: {} step(s) could not be read. Fix access (credentials, the responder role, --endpoint-url) and plan again.",
+            plan.incomplete.len()
+        )?;
+        return Ok(false);
+    }
     writeln!(
         out,
-        "Next: firebreak respond approve {} --plan-id {plan_id}   (as each approver: --actor NAME)",
+        "Next: firebreak respond approve {} --plan {plan_id}   (as each approver: --actor NAME --key FILE)",
         case.id
     )?;
     Ok(true)
 }
 
-fn approval_rule(settings: &Settings, plan: &Plan) -> ApprovalRule {
+/// The approval rule a new plan pins: the IR plan's for the case's level, else one
+/// unsigned approval by anyone.
+fn approval_rule(settings: &Settings, level: Option<&str>) -> ApprovalRule {
     match &settings.plan {
-        Some(p) => ApprovalRule::from_plan(&p.plan, plan.level.as_deref()),
-        None => ApprovalRule::default(),
+        Some(p) => ApprovalRule::from_plan(&p.plan, &p.digest, level),
+        None => ApprovalRule::without_plan(),
     }
 }
 
-fn describe_rule(rule: &ApprovalRule) -> String {
-    let who = if rule.roles.is_empty() {
-        "anyone".to_string()
-    } else {
-        format!("members of {}", rule.roles.join(" or "))
-    };
-    format!("{} distinct approver(s) from {who}", rule.count)
+/// Says when the IR plan in force now is not the one the plan's rule was pinned from.
+fn pinned_note(settings: &Settings, plan: &Plan) -> Option<String> {
+    let pinned = plan.approval.ir_plan.as_deref()?;
+    let pinned_short = &pinned[..pinned.len().min(12)];
+    Some(match &settings.plan {
+        None => format!(
+            "note: no IR plan is loaded now; the approval rule pinned when the plan was made (IR plan {pinned_short}…) still holds"
+        ),
+        Some(p) if p.digest != pinned => format!(
+            "note: the IR plan {} differs from the one the plan was made under ({pinned_short}…); the pinned approval rule still holds: plan again to take up the new one",
+            p.path.display()
+        ),
+        Some(_) => return None,
+    })
 }
 
 /// The plan a command works on: `--plan-id ID` (of this case), else the case's latest.
@@ -468,44 +517,110 @@ fn stored_approvals(store: &Store, plan_id: i64) -> Result<Vec<Approval>> {
         .collect()
 }
 
-fn approve_cmd(case: CaseId, plan_id: Option<i64>, args: &StoreArgs) -> Result<bool> {
+fn approve_cmd(
+    case: CaseId,
+    plan_id: Option<i64>,
+    key: Option<PathBuf>,
+    args: &StoreArgs,
+) -> Result<bool> {
     let settings = args.resolve()?;
     let mut store = Store::open(&settings.db)?;
     let (row, plan) = pick_plan(&store, case, plan_id)?;
-    let rule = approval_rule(&settings, &plan);
-    let roles = settings
-        .plan
-        .as_ref()
-        .map(|p| roles_of(&p.plan, &settings.actor))
-        .unwrap_or_default();
-    let approval = Approval {
-        by: settings.actor.clone(),
-        roles,
-        at_ms: now_ms(),
-        plan_digest: row.digest.clone(),
-    };
+    if let Some(n) = pinned_note(&settings, &plan) {
+        eprintln!("{n}");
+    }
+    let key_file = key.or_else(|| settings.approval.key_file.clone());
+    let key = key_file
+        .as_deref()
+        .map(crate::keygen_cmd::read)
+        .transpose()?;
+    if plan.approval.signed && key.is_none() {
+        bail!(
+            "approvals of plan {} must be signed: pass --key FILE (or set $FIREBREAK_APPROVAL_KEY or [approval] key_file) with the seed whose public key the IR plan lists for {}",
+            row.id,
+            settings.actor
+        );
+    }
+    let approval = Approval::new(&plan, &settings.actor, now_ms(), key.as_ref());
     let earlier = stored_approvals(&store, row.id)?;
-    admit(&plan, &rule, &earlier, &approval)?;
+    let who = admit(&plan, &earlier, &approval)?;
     store.add_approval(
         row.id,
-        &approval.by,
+        &who,
         &serde_json::to_string(&approval)?,
         approval.at_ms,
     )?;
     let mut all = earlier;
     all.push(approval);
-    match playbook::approve(plan, &rule, &all) {
+    let unsigned = if plan.approval.signed {
+        ""
+    } else {
+        " (unsigned approvals)"
+    };
+    match playbook::approve(plan, &all) {
         Ok(_) => println!(
-            "plan {} approved by {}: run it with firebreak respond run {case} --plan-id {}",
-            row.id, settings.actor, row.id
+            "plan {} approved by {who}{unsigned}: run it with firebreak respond run {case} --plan {}",
+            row.id, row.id
         ),
         Err(p) => println!(
-            "approval recorded ({}); still needed: {}",
-            settings.actor,
+            "approval by {who} recorded{unsigned}; still needed: {}",
             p.missing.join("; ")
         ),
     }
     Ok(true)
+}
+
+/// Where a debug build can be made to die on purpose, for the kill tests: set
+/// `FIREBREAK_FAULT` to `abort-after-intent:N` (the N-th mutating call of this process is
+/// journaled as intended, not sent) or `abort-after-call:N` (it was sent and landed, and
+/// its outcome is not journaled). Release builds ignore it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FaultPoint {
+    Intended,
+    Sent,
+}
+
+#[derive(Debug, Default)]
+struct Faults {
+    at: Option<(FaultPoint, usize)>,
+    intended: usize,
+    sent: usize,
+}
+
+impl Faults {
+    fn from_environment() -> Result<Faults> {
+        if !cfg!(debug_assertions) {
+            return Ok(Faults::default());
+        }
+        let Ok(v) = std::env::var("FIREBREAK_FAULT") else {
+            return Ok(Faults::default());
+        };
+        let (point, n) = v
+            .split_once(':')
+            .with_context(|| format!("FIREBREAK_FAULT={v}: expected POINT:N"))?;
+        let point = match point {
+            "abort-after-intent" => FaultPoint::Intended,
+            "abort-after-call" => FaultPoint::Sent,
+            other => bail!("FIREBREAK_FAULT: unknown point {other}"),
+        };
+        let n = n.parse().with_context(|| format!("FIREBREAK_FAULT={v}"))?;
+        Ok(Faults {
+            at: Some((point, n)),
+            ..Default::default()
+        })
+    }
+
+    fn reached(&mut self, point: FaultPoint) {
+        let count = match point {
+            FaultPoint::Intended => &mut self.intended,
+            FaultPoint::Sent => &mut self.sent,
+        };
+        *count += 1;
+        if self.at == Some((point, *count)) {
+            eprintln!("FIREBREAK_FAULT: aborting at {point:?} {count}");
+            std::process::abort();
+        }
+    }
 }
 
 /// Receipts and calls kept in the case store.
@@ -517,6 +632,7 @@ struct StoreJournal<'a> {
     actor: String,
     /// Evidence a step captures goes into the locker and the case's custody ledger.
     custody: crate::evidence_cmd::Custody,
+    faults: Faults,
 }
 
 impl StoreJournal<'_> {
@@ -580,7 +696,7 @@ impl Journal for StoreJournal<'_> {
     fn calls(
         &mut self,
         step: &Step,
-        phase: &str,
+        phase: Phase,
         calls: &[aws::ApiCall],
     ) -> Result<(), JournalError> {
         let at_ms = now_ms();
@@ -588,7 +704,7 @@ impl Journal for StoreJournal<'_> {
             .iter()
             .map(|c| CallRow {
                 step: step.key.clone(),
-                phase: phase.to_string(),
+                phase: phase.name().to_string(),
                 service: c.service.clone(),
                 operation: c.operation.clone(),
                 status: c.status.map(i64::from),
@@ -599,6 +715,40 @@ impl Journal for StoreJournal<'_> {
         self.store
             .add_calls(self.plan, &rows)
             .map_err(journal_error)
+    }
+    fn intend(&mut self, step: &Step, phase: Phase, call: &str) -> Result<i64, JournalError> {
+        let id = self
+            .store
+            .intend_call(self.plan, &step.key, phase.name(), call, now_ms())
+            .map_err(journal_error)?;
+        self.faults.reached(FaultPoint::Intended);
+        Ok(id)
+    }
+    fn settle(&mut self, intent: i64, outcome: &CallOutcome) -> Result<(), JournalError> {
+        // A kill here: the call landed (or failed) and nobody wrote it down.
+        self.faults.reached(FaultPoint::Sent);
+        let json = serde_json::to_string(outcome).map_err(journal_error)?;
+        self.store
+            .settle_call(intent, &json, now_ms())
+            .map_err(journal_error)
+    }
+    fn unsettled(&self, step: &Step) -> Result<Vec<Intent>, JournalError> {
+        Ok(self
+            .store
+            .intents(self.plan, Some(&step.key))
+            .map_err(journal_error)?
+            .into_iter()
+            .filter(|i| i.outcome.is_none())
+            .map(|i| Intent {
+                id: i.id,
+                phase: if i.phase == "rollback" {
+                    Phase::Rollback
+                } else {
+                    Phase::Run
+                },
+                call: i.call,
+            })
+            .collect())
     }
     fn task(&mut self, step: &Step) -> Result<(), JournalError> {
         let text = step
@@ -626,15 +776,26 @@ fn run_cmd(
     let settings = args.resolve()?;
     let mut store = Store::open(&settings.db)?;
     let (row, plan) = pick_plan(&store, case, plan_id)?;
-    let rule = approval_rule(&settings, &plan);
+    if let Some(n) = pinned_note(&settings, &plan) {
+        eprintln!("{n}");
+    }
     let approvals = stored_approvals(&store, row.id)?;
-    let approved = playbook::approve(plan, &rule, &approvals).map_err(|p| {
+    let unsigned = !plan.approval.signed;
+    let approved = playbook::approve(plan, &approvals).map_err(|p| {
         anyhow::anyhow!(
-            "plan {} cannot run: {p} (firebreak respond approve {case} --plan-id {})",
+            "plan {} cannot run: {p} (firebreak respond approve {case} --plan {}){}",
             row.id,
-            row.id
+            row.id,
+            if p.ignored.is_empty() {
+                String::new()
+            } else {
+                format!("; not counted: {}", p.ignored.join("; "))
+            }
         )
     })?;
+    if unsigned {
+        eprintln!("note: plan {} runs on unsigned approvals", row.id);
+    }
     let mut journal = StoreJournal {
         store: &mut store,
         plan: row.id,
@@ -642,6 +803,7 @@ fn run_cmd(
         playbook: row.playbook.clone(),
         actor: settings.actor.clone(),
         custody: crate::evidence_cmd::Custody::open(&settings)?,
+        faults: Faults::from_environment()?,
     };
     let rt = runtime()?;
     let report = rt.block_on(async {
@@ -666,6 +828,19 @@ fn run_cmd(
         row.id, row.playbook, row.case_id
     )?;
     print_report(&mut out, &report)?;
+    if report.steps.is_empty() {
+        writeln!(
+            out,
+            "  nothing to {}: no step of plan {} {}",
+            if rollback.is_some() { "roll back" } else { "run" },
+            row.id,
+            if rollback.is_some() {
+                "took effect (or every one was rolled back already)"
+            } else {
+                "is left"
+            }
+        )?;
+    }
     if rollback.is_none() && report.ok() {
         writeln!(
             out,
@@ -682,6 +857,7 @@ fn print_report(out: &mut impl Write, report: &Report) -> Result<()> {
             StepStatus::Done | StepStatus::RolledBack => "ok  ",
             StepStatus::Task => "task",
             StepStatus::Skipped => "skip",
+            StepStatus::NothingToDo => "none",
             _ => "FAIL",
         };
         let earlier = if s.earlier { " (earlier run)" } else { "" };
@@ -726,12 +902,13 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
     let approvals = stored_approvals(&store, row.id)?;
     let receipts = stored_receipts(&store, row.id)?;
     let calls = store.calls(row.id)?;
-    let rule = approval_rule(&settings, &plan);
-    let approved = playbook::approve(plan.clone(), &rule, &approvals);
+    let approved = playbook::approve(plan.clone(), &approvals);
     if output == "json" {
         let v = serde_json::json!({
             "plan_id": row.id, "digest": row.digest, "plan": plan, "approvals": approvals,
-            "approved": approved.is_ok(), "receipts": receipts, "calls": calls,
+            "approved": approved.is_ok(), "approval_rule": plan.approval,
+            "not_counted": approved.as_ref().err().map(|p| p.ignored.clone()).unwrap_or_default(),
+            "receipts": receipts, "calls": calls, "intents": store.intents(row.id, None)?,
         });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(true);
@@ -747,14 +924,30 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
         row.created_by,
         format_iso(row.created_ms)
     )?;
+    writeln!(out, "Approval rule: {}", plan.approval.describe())?;
+    if let Some(n) = pinned_note(&settings, &plan) {
+        writeln!(out, "{n}")?;
+    }
     match &approved {
         Ok(_) => writeln!(out, "Approved")?,
-        Err(p) => writeln!(out, "Not approved: {}", p.missing.join("; "))?,
+        Err(p) => {
+            writeln!(out, "Not approved: {}", p.missing.join("; "))?;
+            for i in &p.ignored {
+                writeln!(out, "  not counted: {i}")?;
+            }
+        }
     }
     for a in &approvals {
+        let how = match (a.kind, &a.key) {
+            (playbook::ApprovalKind::PreapprovedEvidence, _) => {
+                "pre-approved by the IR plan (evidence only)".to_string()
+            }
+            (_, Some(k)) => format!("signed by key {}…", &k[..k.len().min(16)]),
+            (_, None) => "UNSIGNED".to_string(),
+        };
         writeln!(
             out,
-            "  approved by {} ({}) at {}",
+            "  approved by {} ({}) at {}: {how}",
             a.by,
             a.roles.join(", "),
             format_iso(a.at_ms)
@@ -786,6 +979,18 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
         calls.len(),
         calls.iter().filter(|c| !c.ok).count()
     )?;
+    let intents = store.intents(row.id, None)?;
+    let open: Vec<&store::IntentRow> = intents.iter().filter(|i| i.outcome.is_none()).collect();
+    if !open.is_empty() {
+        writeln!(
+            out,
+            "{} mutating call(s) MAY HAVE LANDED (recorded as intended, then the run was interrupted; a re-run reconciles them):",
+            open.len()
+        )?;
+        for i in open {
+            writeln!(out, "  ? {} {} {}", i.step, i.phase, i.call)?;
+        }
+    }
     Ok(true)
 }
 
@@ -842,7 +1047,7 @@ pub fn write_summary(out: &mut impl Write, store: &Store, case: CaseId) -> Resul
             .collect();
         writeln!(
             out,
-            "  plan {} {}: {} step(s): {}; approved by: {}",
+            "  plan {} {}: {} step(s): {}; approved by: {}{}{}",
             row.id,
             row.playbook,
             plan.steps.len(),
@@ -851,6 +1056,16 @@ pub fn write_summary(out: &mut impl Write, store: &Store, case: CaseId) -> Resul
                 "nobody yet".to_string()
             } else {
                 approvers.join(", ")
+            },
+            if plan.approval.signed {
+                ""
+            } else {
+                " (unsigned approvals)"
+            },
+            if plan.incomplete.is_empty() {
+                ""
+            } else {
+                " (INCOMPLETE: plan again)"
             }
         )?;
     }

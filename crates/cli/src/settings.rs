@@ -26,7 +26,7 @@ pub struct StoreArgs {
     pub config: PathBuf,
     /// The incident response plan (TOML or YAML). Default: `[plan] path` in
     /// `firebreak.toml`, else `./ir-plan.toml` when it exists.
-    #[arg(long, env = "FIREBREAK_PLAN", global = true)]
+    #[arg(long = "ir-plan", value_name = "FILE", env = "FIREBREAK_PLAN", global = true)]
     pub plan: Option<PathBuf>,
 }
 
@@ -43,6 +43,16 @@ pub struct ConfigFile {
     pub plan: PlanSection,
     #[serde(default)]
     pub evidence: EvidenceSection,
+    #[serde(default)]
+    pub approval: ApprovalSection,
+}
+
+/// How this person signs approvals of response plans.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalSection {
+    /// A file holding this person's Ed25519 approval seed (from `firebreak keygen`).
+    pub key_file: Option<PathBuf>,
 }
 
 /// Where evidence is kept and how the custody ledger is signed.
@@ -87,6 +97,7 @@ pub struct Settings {
     /// The plan, when one is configured or `./ir-plan.toml` exists.
     pub plan: Option<LoadedPlan>,
     pub evidence: EvidenceSection,
+    pub approval: ApprovalSection,
 }
 
 /// A parsed plan and where it came from.
@@ -94,6 +105,8 @@ pub struct Settings {
 pub struct LoadedPlan {
     pub path: PathBuf,
     pub plan: plan::Plan,
+    /// SHA-256 of the file's text (what a response plan's pinned approval rule names).
+    pub digest: String,
 }
 
 /// Where `plan init` writes and every command looks when no plan is named.
@@ -118,6 +131,7 @@ pub fn read_plan(path: &Path) -> Result<LoadedPlan> {
     Ok(LoadedPlan {
         path: path.to_path_buf(),
         plan,
+        digest: signing::sha256_hex(text.as_bytes()),
     })
 }
 
@@ -162,6 +176,7 @@ impl StoreArgs {
             grouping,
             plan,
             evidence: file.evidence,
+            approval: file.approval,
         })
     }
 }

@@ -8,29 +8,12 @@ pub mod report;
 
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// The `prev` of a ledger's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Lower-case hex SHA-256 of `bytes`.
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
+pub use signing::{is_sha256_hex, sha256_hex};
+use signing::{hex, unhex};
 
 /// A piece of evidence, by content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,26 +106,15 @@ pub fn chain(last: Option<&Entry>, draft: Draft, key: Option<&SigningKey>) -> En
 
 /// A signing key from its 32-byte seed in hex (how configuration holds it).
 pub fn signing_key(seed_hex: &str) -> Result<SigningKey, CustodyError> {
-    let bytes = unhex(seed_hex.trim()).ok_or(CustodyError::Key("not hex".into()))?;
-    let seed: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| CustodyError::Key("a seed is 32 bytes (64 hex digits)".into()))?;
-    Ok(SigningKey::from_bytes(&seed))
+    signing::signing_key(seed_hex).map_err(|e| CustodyError::Key(e.to_string()))
 }
 
 /// A verifying key from hex.
 pub fn verifying_key(hex_key: &str) -> Result<VerifyingKey, CustodyError> {
-    let bytes = unhex(hex_key.trim()).ok_or(CustodyError::Key("not hex".into()))?;
-    let arr: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| CustodyError::Key("a public key is 32 bytes".into()))?;
-    VerifyingKey::from_bytes(&arr).map_err(|e| CustodyError::Key(e.to_string()))
+    signing::verifying_key(hex_key).map_err(|e| CustodyError::Key(e.to_string()))
 }
 
-/// The hex public key of a signing key.
-pub fn public_hex(k: &SigningKey) -> String {
-    hex(k.verifying_key().as_bytes())
-}
+pub use signing::public_hex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum CustodyError {

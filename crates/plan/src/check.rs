@@ -254,6 +254,30 @@ fn check_contacts(c: &mut Checker<'_>) {
             ),
             Some(_) => {}
         }
+        for key in &contact.approval_keys {
+            if let Err(e) = signing::verifying_key(&key.value) {
+                c.error(
+                    key.line,
+                    format!("{f}.approval_keys"),
+                    format!("`{}` is not an Ed25519 public key: {e}", key.value),
+                );
+            }
+        }
+    }
+    let mut owners: std::collections::BTreeMap<String, &str> = Default::default();
+    for contact in &c.plan.contacts {
+        for key in &contact.approval_keys {
+            let k = key.value.trim().to_ascii_lowercase();
+            if let Some(other) = owners.insert(k, &contact.id.value)
+                && other != contact.id.value
+            {
+                c.error(
+                    key.line,
+                    format!("contacts[{}].approval_keys", contact.id.value),
+                    format!("this key is also listed for {other}: a key belongs to one person"),
+                );
+            }
+        }
     }
 }
 
@@ -476,6 +500,7 @@ fn check_severity(c: &mut Checker<'_>) {
         if let Some(approval) = &level.approval {
             check_approval(c, approval, &f);
         }
+        check_approval_keys(c, level, &f);
         if let Some(next) = &level.escalate_to
             && plan.level(&next.value).is_none()
         {
@@ -536,6 +561,39 @@ fn criteria_empty(c: &crate::model::Criteria) -> bool {
         && c.data_at_least.is_none()
         && c.tactics.is_empty()
         && c.root.is_none()
+}
+
+/// Signed approvals at a level need enough approvers with keys.
+fn check_approval_keys(c: &mut Checker<'_>, level: &Level, f: &str) {
+    let plan = c.plan;
+    let terms = plan.approval_terms(Some(&level.id.value));
+    if !terms.signed {
+        c.warn(
+            level.approval.as_ref().map_or(level.id.line, |a| a.signed.line),
+            format!("{f}.approval.signed"),
+            "unsigned approvals: anyone who can run firebreak can approve as anyone",
+        );
+        return;
+    }
+    let keyed: BTreeSet<&str> = plan
+        .roles
+        .iter()
+        .filter(|r| terms.roles.is_empty() || terms.roles.contains(&r.id.value))
+        .flat_map(|r| r.members.iter().map(|m| m.value.as_str()))
+        .filter(|m| plan.contact(m).is_some_and(|c| !c.approval_keys.is_empty()))
+        .collect();
+    if (keyed.len() as u32) < terms.count {
+        c.error(
+            level.approval.as_ref().map_or(level.id.line, |a| a.count.line),
+            format!("{f}.approval"),
+            format!(
+                "approvals must be signed, but only {} of the {} approver(s) needed from {} list approval_keys: make keys with `firebreak keygen` and list them, or set approval.signed = false",
+                keyed.len(),
+                terms.count,
+                if terms.roles.is_empty() { "anyone".to_string() } else { terms.roles.join(", ") }
+            ),
+        );
+    }
 }
 
 /// Approval roles exist and have enough distinct members for the count.

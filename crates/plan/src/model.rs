@@ -73,6 +73,10 @@ pub struct Contact {
     pub primary: Located<String>,
     /// Second way, not through the same system as the first.
     pub backup: Option<Located<String>>,
+    /// Ed25519 public keys (hex, from `firebreak keygen`) whose signatures count as this
+    /// contact's approval of a response plan.
+    #[serde(default)]
+    pub approval_keys: Vec<Located<String>>,
 }
 
 /// RACI letters for one role in one phase.
@@ -232,10 +236,35 @@ pub struct Approval {
     /// Distinct approvers needed (two-person rule: 2).
     #[serde(default = "one")]
     pub count: Located<u32>,
+    /// Approvals are Ed25519 signatures by a key listed for the approver (default); `false`
+    /// accepts unsigned approvals by name, and every plan, status and report says so.
+    #[serde(default = "yes")]
+    pub signed: Located<bool>,
+    /// The person who made the response plan may not approve it.
+    #[serde(default)]
+    pub two_person: bool,
+    /// Evidence-only plans (snapshots, memory, metadata) at this level need no approver:
+    /// the pre-approval is recorded like an approval.
+    #[serde(default)]
+    pub preapprove_evidence: bool,
 }
 
 fn one() -> Located<u32> {
     Located::new(1)
+}
+
+fn yes() -> Located<bool> {
+    Located::new(true)
+}
+
+/// What approving a response plan takes at one level, resolved from the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalTerms {
+    pub roles: Vec<String>,
+    pub count: u32,
+    pub signed: bool,
+    pub two_person: bool,
+    pub preapprove_evidence: bool,
 }
 
 /// Conditions that must all hold.
@@ -383,6 +412,46 @@ impl Plan {
 
     pub fn level(&self, id: &str) -> Option<&Level> {
         self.severity.iter().find(|l| l.id.value == id)
+    }
+
+    /// Who approves response plans at `level`: its `approval`, else the roles responsible
+    /// or accountable for containment, one signed approval.
+    pub fn approval_terms(&self, level: Option<&str>) -> ApprovalTerms {
+        if let Some(a) = level.and_then(|l| self.level(l)).and_then(|l| l.approval.as_ref()) {
+            return ApprovalTerms {
+                roles: a.roles.iter().map(|r| r.value.clone()).collect(),
+                count: a.count.value.max(1),
+                signed: a.signed.value,
+                two_person: a.two_person,
+                preapprove_evidence: a.preapprove_evidence,
+            };
+        }
+        let roles = self
+            .roles
+            .iter()
+            .filter(|r| {
+                r.raci
+                    .get(&PhaseName::Contain)
+                    .is_some_and(|l| l.value.contains('A') || l.value.contains('R'))
+            })
+            .map(|r| r.id.value.clone())
+            .collect();
+        ApprovalTerms {
+            roles,
+            count: 1,
+            signed: true,
+            two_person: false,
+            preapprove_evidence: false,
+        }
+    }
+
+    /// The roles a contact fills.
+    pub fn roles_of(&self, contact: &str) -> Vec<String> {
+        self.roles
+            .iter()
+            .filter(|r| r.members.iter().any(|m| m.value == contact))
+            .map(|r| r.id.value.clone())
+            .collect()
     }
 
     pub fn account(&self, id: &str) -> Option<&Account> {

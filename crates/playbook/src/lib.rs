@@ -11,7 +11,7 @@ pub mod spec;
 pub mod target;
 
 pub use action::{Action, Class};
-pub use approve::{Approval, ApprovalRule, ApprovedPlan, Pending, approve};
+pub use approve::{Approval, ApprovalKind, ApprovalRule, ApprovedPlan, Pending, approve};
 pub use bind::{Bindings, Exclusions, bind};
 pub use plan::{Plan, PlanError, Request, Settings, Step, plan};
 pub use spec::{OnFailure, Playbook, SpecError, parse};

@@ -3,6 +3,7 @@
 //! ([`crate::approve`]) reaches AWS.
 
 use crate::action::{Action, Class};
+use crate::approve::ApprovalRule;
 use crate::bind::Bindings;
 use crate::spec::{OnFailure, Playbook, Preconditions};
 use crate::target::{Target, TargetKind};
@@ -156,6 +157,12 @@ pub struct Plan {
     pub protected_tag: String,
     pub steps: Vec<Step>,
     pub left: Vec<Left>,
+    /// Who must approve, pinned when the plan was made (part of the digest).
+    pub approval: ApprovalRule,
+    /// Why the dry-run could not work out every step's calls; such a plan cannot be
+    /// approved (plan again once AWS can be read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<String>,
 }
 
 impl Plan {
@@ -182,6 +189,7 @@ pub fn plan(
     level: Option<&str>,
     bindings: &Bindings,
     settings: &Settings,
+    approval: ApprovalRule,
     req: &Request,
 ) -> Result<Plan, PlanError> {
     for inc in &req.include {
@@ -193,8 +201,10 @@ pub fn plan(
         }
     }
     let excluded = |t: &Target| req.exclude.iter().any(|x| x == &t.key());
+    // A required input the case does not bind is an error; one whose every binding was
+    // excluded by the responder only leaves its steps out (each with the reason).
     for input in book.inputs.iter().filter(|i| i.required) {
-        if bindings.of_kind(input.kind).all(excluded) {
+        if bindings.of_kind(input.kind).next().is_none() {
             return Err(PlanError::MissingInput {
                 playbook: book.name.clone(),
                 case: case_id,
@@ -301,5 +311,7 @@ pub fn plan(
         protected_tag: book.guardrails.protected_tag.clone(),
         steps,
         left,
+        approval,
+        incomplete: Vec::new(),
     })
 }

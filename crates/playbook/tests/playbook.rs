@@ -4,7 +4,7 @@
 
 use case::summary::AlertRecord;
 use model::Severity;
-use playbook::approve::{ApprovalError, ApprovalRule, admit, roles_of};
+use playbook::approve::{ApprovalError, ApprovalRule, admit};
 use playbook::{
     Action, Approval, Bindings, Class, Exclusions, Request, Settings, Target, TargetKind,
 };
@@ -261,6 +261,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
         None,
         &bindings(),
         &Settings::default(),
+        ApprovalRule::without_plan(),
         &req,
     )
     .unwrap();
@@ -299,6 +300,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
         None,
         &none,
         &Settings::default(),
+        ApprovalRule::without_plan(),
         &Request::default(),
     )
     .unwrap_err();
@@ -330,6 +332,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
         None,
         &roles,
         &Settings::default(),
+        ApprovalRule::without_plan(),
         &req,
     )
     .unwrap();
@@ -351,73 +354,192 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
             None,
             &roles,
             &Settings::default(),
+            ApprovalRule::without_plan(),
             &req
         )
         .is_err()
     );
 }
 
-#[test]
-fn approval_follows_the_ir_plan() {
-    let ir = plan::parse(plan::EXAMPLE, "example.toml", plan::Format::Toml).unwrap();
-    let p = playbook::plan(
+/// The example IR plan with alice's, bob's and carmen's placeholder keys replaced by keys
+/// whose seeds the test holds (seed bytes 0x01, 0x02, 0x03).
+fn keyed_plan() -> (plan::Plan, String, Vec<signing::SigningKey>) {
+    let mut text = plan::EXAMPLE.to_string();
+    let mut keys = Vec::new();
+    for (i, who) in ["alice", "bob", "carmen"].into_iter().enumerate() {
+        let k = signing::signing_key(&format!("{:02x}", i + 1).repeat(32)).unwrap();
+        let at = text.find(&format!("id = \"{who}\"")).unwrap();
+        let line = at + text[at..].find("approval_keys = [\"").unwrap() + 18;
+        text.replace_range(line..line + 64, &signing::public_hex(&k));
+        keys.push(k);
+    }
+    let ir = plan::parse(&text, "ir-plan.toml", plan::Format::Toml).unwrap();
+    (ir, signing::sha256_hex(text.as_bytes()), keys)
+}
+
+fn sev1_plan(ir: &plan::Plan, digest: &str, author: &str) -> playbook::Plan {
+    playbook::plan(
         &book("iam-user-access-key-compromise"),
         4,
         Severity::Critical,
         Some("sev1"),
         &bindings(),
         &Settings::default(),
-        &Request::default(),
+        ApprovalRule::from_plan(ir, digest, Some("sev1")),
+        &Request {
+            created_by: author.into(),
+            ..Default::default()
+        },
     )
-    .unwrap();
-    let rule = ApprovalRule::from_plan(&ir, Some("sev1"));
-    assert_eq!(
-        rule,
-        ApprovalRule {
-            roles: vec!["incident-commander".into(), "responder".into()],
-            count: 2
-        }
-    );
-    let approval = |who: &str| Approval {
-        by: who.into(),
-        roles: roles_of(&ir, who),
-        at_ms: 1,
-        plan_digest: p.digest(),
-    };
+    .unwrap()
+}
 
-    // Not a member of an approving role.
+#[test]
+fn approval_follows_the_rule_pinned_in_the_plan() {
+    let (ir, digest, keys) = keyed_plan();
+    let p = sev1_plan(&ir, &digest, "tester");
+    let rule = &p.approval;
+    assert_eq!(rule.roles, ["incident-commander", "responder"]);
+    assert_eq!((rule.count, rule.signed, rule.two_person), (2, true, true));
+    assert_eq!(rule.level.as_deref(), Some("sev1"));
+    assert_eq!(rule.ir_plan.as_deref(), Some(digest.as_str()));
+    assert_eq!(rule.approvers["alice"].keys, [signing::public_hex(&keys[0])]);
+    let [alice_key, bob_key, carmen_key] = [&keys[0], &keys[1], &keys[2]];
+    let signed = |who: &str, k: &signing::SigningKey| Approval::new(&p, who, 1, Some(k));
+
+    // Not a member of an approving role: dana has no key pinned at all.
+    let dana_key = signing::signing_key(&"04".repeat(32)).unwrap();
     assert!(matches!(
-        admit(&p, &rule, &[], &approval("dana")),
-        Err(ApprovalError::NotAllowed { .. })
+        admit(&p, &[], &signed("dana", &dana_key)),
+        Err(ApprovalError::UnknownKey { .. })
     ));
-    let alice = approval("alice");
-    admit(&p, &rule, &[], &alice).unwrap();
+    // Unsigned approvals are refused when the rule says signed.
     assert!(matches!(
-        admit(&p, &rule, std::slice::from_ref(&alice), &alice),
+        admit(&p, &[], &Approval::new(&p, "alice", 1, None)),
+        Err(ApprovalError::Unsigned(_))
+    ));
+    // Someone else's key does not make them alice.
+    assert!(matches!(
+        admit(&p, &[], &signed("alice", bob_key)),
+        Err(ApprovalError::NotTheirKey { .. })
+    ));
+    // A forged signature.
+    let mut forged = signed("alice", alice_key);
+    forged.signature = Some(signing::sign_hex(alice_key, b"something else"));
+    assert!(matches!(admit(&p, &[], &forged), Err(ApprovalError::BadSignature)));
+
+    let alice = signed("alice", alice_key);
+    assert_eq!(admit(&p, &[], &alice).unwrap(), "alice");
+    assert!(matches!(
+        admit(&p, std::slice::from_ref(&alice), &alice),
         Err(ApprovalError::Twice(_))
     ));
-    // Two-person rule.
-    let pending = playbook::approve(p.clone(), &rule, std::slice::from_ref(&alice)).unwrap_err();
+    // Two approvals by one key count as one.
+    let pending = playbook::approve(p.clone(), &[alice.clone(), alice.clone()]).unwrap_err();
     assert_eq!(
-        pending.to_string(),
-        "plan not approved: 1 of 2 approvals from members of incident-commander or responder (have 1)"
+        pending.missing,
+        ["1 of 2 approvals from members of incident-commander or responder (have 1)"]
     );
-    let bob = approval("bob");
-    let ok = playbook::approve(p.clone(), &rule, &[alice.clone(), bob.clone()]).unwrap();
+    assert_eq!(pending.ignored.len(), 1, "{pending:?}");
+    // Approvals that do not verify count as none.
+    let pending = playbook::approve(p.clone(), &[alice.clone(), forged.clone()]).unwrap_err();
+    assert!(pending.ignored[0].contains("does not verify"), "{pending:?}");
+    let bob = signed("bob", bob_key);
+    let ok = playbook::approve(p.clone(), &[alice.clone(), bob.clone()]).unwrap();
     assert_eq!(ok.approvals().len(), 2);
     // A changed plan is a different plan: approvals of the old digest do not carry over.
     let mut changed = p.clone();
     changed.steps.pop();
-    assert!(playbook::approve(changed.clone(), &rule, &[alice.clone(), bob]).is_err());
+    assert!(playbook::approve(changed.clone(), &[alice.clone(), bob.clone()]).is_err());
     assert!(matches!(
-        admit(&changed, &rule, &[], &alice),
+        admit(&changed, &[], &alice),
         Err(ApprovalError::WrongPlan { .. })
     ));
+    // Weakening the pinned rule changes the digest, so the approvals no longer match it.
+    let mut weaker = p.clone();
+    weaker.approval.count = 1;
+    assert!(playbook::approve(weaker, std::slice::from_ref(&alice)).is_err());
+
+    // The two-person rule: the plan's author cannot approve it.
+    let by_carmen = sev1_plan(&ir, &digest, "carmen");
+    let own = Approval::new(&by_carmen, "carmen", 1, Some(carmen_key));
+    assert!(matches!(
+        admit(&by_carmen, &[], &own),
+        Err(ApprovalError::OwnPlan(_))
+    ));
+
     // Without an approval section, the roles responsible or accountable for containment.
     assert_eq!(
-        ApprovalRule::from_plan(&ir, Some("sev4")).roles,
+        ApprovalRule::from_plan(&ir, &digest, Some("sev4")).roles,
         ["incident-commander", "responder"]
     );
+    assert!(ApprovalRule::from_plan(&ir, &digest, Some("sev4")).signed);
+}
+
+#[test]
+fn unsigned_approvals_only_where_the_plan_says_so_and_then_said_everywhere() {
+    let text = plan::EXAMPLE.replace(
+        "count = 2, two_person = true }",
+        "count = 2, two_person = true, signed = false }",
+    );
+    let ir = plan::parse(&text, "ir-plan.toml", plan::Format::Toml).unwrap();
+    let p = sev1_plan(&ir, "d", "tester");
+    assert!(!p.approval.signed);
+    assert!(p.approval.describe().contains("UNSIGNED APPROVALS"), "{}", p.approval.describe());
+    let a = Approval::new(&p, "alice", 1, None);
+    let b = Approval::new(&p, "bob", 1, None);
+    assert!(playbook::approve(p.clone(), &[a.clone(), b]).is_ok());
+    // Still distinct people and approving roles.
+    assert!(playbook::approve(p.clone(), &[a.clone(), a]).is_err());
+    assert!(matches!(
+        admit(&p, &[], &Approval::new(&p, "dana", 1, None)),
+        Err(ApprovalError::NotAllowed { .. })
+    ));
+    // Without any IR plan: one unsigned approval by anyone, and it says so.
+    let rule = ApprovalRule::without_plan();
+    assert!(rule.describe().contains("UNSIGNED APPROVALS") && rule.describe().contains("no IR plan"));
+}
+
+#[test]
+fn an_incomplete_plan_cannot_be_approved() {
+    let (ir, digest, keys) = keyed_plan();
+    let mut p = sev1_plan(&ir, &digest, "tester");
+    p.incomplete = vec!["deactivate-keys@AKIA…: iam:ListAccessKeys: AccessDenied".into()];
+    let a = Approval::new(&p, "alice", 1, Some(&keys[0]));
+    let b = Approval::new(&p, "bob", 1, Some(&keys[1]));
+    assert!(matches!(admit(&p, &[], &a), Err(ApprovalError::Incomplete(_))));
+    let pending = playbook::approve(p, &[a, b]).unwrap_err();
+    assert!(pending.missing[0].contains("incomplete"), "{pending:?}");
+}
+
+#[test]
+fn evidence_only_plans_may_be_preapproved_by_the_level() {
+    let text = plan::EXAMPLE.replace(
+        "count = 2, two_person = true }",
+        "count = 2, two_person = true, preapprove_evidence = true }",
+    );
+    let ir = plan::parse(&text, "ir-plan.toml", plan::Format::Toml).unwrap();
+    let full = sev1_plan(&ir, "d", "tester");
+    // A plan with disruptive steps is not pre-approvable.
+    assert!(matches!(
+        admit(&full, &[], &Approval::preapproved(&full, 1)),
+        Err(ApprovalError::NotPreapprovable)
+    ));
+    let mut evidence = full.clone();
+    evidence
+        .steps
+        .retain(|s| s.action.class() == playbook::Class::Evidence);
+    assert!(!evidence.steps.is_empty());
+    let pre = Approval::preapproved(&evidence, 1);
+    admit(&evidence, &[], &pre).unwrap();
+    assert!(playbook::approve(evidence.clone(), &[pre]).is_ok());
+    // A level that does not pre-approve: the same evidence-only plan needs its approvers.
+    let (ir, digest, _) = keyed_plan();
+    let mut strict = sev1_plan(&ir, &digest, "tester");
+    strict
+        .steps
+        .retain(|s| s.action.class() == playbook::Class::Evidence);
+    assert!(playbook::approve(strict.clone(), &[Approval::preapproved(&strict, 1)]).is_err());
 }
 
 #[test]
@@ -484,6 +606,7 @@ fn severity_preconditions_leave_steps_out_of_milder_cases() {
         None,
         &bindings(),
         &Settings::default(),
+        ApprovalRule::without_plan(),
         &Request::default(),
     )
     .unwrap_err();
@@ -498,6 +621,7 @@ fn severity_preconditions_leave_steps_out_of_milder_cases() {
         None,
         &bindings(),
         &Settings::default(),
+        ApprovalRule::without_plan(),
         &Request::default(),
     )
     .unwrap();

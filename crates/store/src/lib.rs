@@ -10,7 +10,7 @@ mod response;
 #[doc(hidden)]
 pub mod schema;
 
-pub use response::{CallRow, ResponsePlanRow};
+pub use response::{CallRow, IntentRow, ResponsePlanRow};
 
 use case::group::KnownEntity;
 use case::summary::{AlertRecord, derive};

@@ -33,6 +33,19 @@ pub struct CallRow {
     pub at_ms: i64,
 }
 
+/// A mutating call recorded before it was sent, and its outcome once known.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IntentRow {
+    pub id: i64,
+    pub step: String,
+    pub phase: String,
+    pub call: String,
+    pub intended_ms: i64,
+    /// JSON of the outcome; `None`: never settled (the call may have landed).
+    pub outcome: Option<String>,
+    pub settled_ms: Option<i64>,
+}
+
 const PLAN_COLUMNS: &str = "id, case_id, playbook, digest, plan, created_by, created_ms";
 
 fn plan_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResponsePlanRow> {
@@ -236,6 +249,58 @@ impl Store {
                     status: r.get(4)?,
                     ok: r.get(5)?,
                     at_ms: r.get(6)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Records a mutating call as intended (before it is sent), in its own transaction.
+    pub fn intend_call(
+        &mut self,
+        plan: i64,
+        step: &str,
+        phase: &str,
+        call: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO response_intents (plan_id, step, phase, call, intended_ms) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![plan, step, phase, call, now_ms],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Records what came of an intended call (JSON); a call is settled once.
+    pub fn settle_call(&mut self, intent: i64, outcome_json: &str, now_ms: i64) -> Result<()> {
+        let n = self.conn.execute(
+            "UPDATE response_intents SET outcome = ?2, settled_ms = ?3 WHERE id = ?1 AND outcome IS NULL",
+            params![intent, outcome_json, now_ms],
+        )?;
+        if n == 0 {
+            return Err(StoreError::Invalid(format!(
+                "intended call {intent} does not exist or is settled already"
+            )));
+        }
+        Ok(())
+    }
+
+    /// A plan's intended calls, in order (all steps, or one).
+    pub fn intents(&self, plan: i64, step: Option<&str>) -> Result<Vec<IntentRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, step, phase, call, intended_ms, outcome, settled_ms FROM response_intents \
+             WHERE plan_id = ?1 AND (?2 IS NULL OR step = ?2) ORDER BY id",
+        )?;
+        let rows = stmt
+            .query_map(params![plan, step], |r| {
+                Ok(IntentRow {
+                    id: r.get(0)?,
+                    step: r.get(1)?,
+                    phase: r.get(2)?,
+                    call: r.get(3)?,
+                    intended_ms: r.get(4)?,
+                    outcome: r.get(5)?,
+                    settled_ms: r.get(6)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

@@ -185,4 +185,25 @@ CREATE TRIGGER custody_witness_no_update BEFORE UPDATE ON custody_witness
 CREATE TRIGGER custody_witness_no_delete BEFORE DELETE ON custody_witness
     BEGIN SELECT RAISE(ABORT, 'the custody witness is append-only'); END;
 "#,
+    // 5: write-ahead call journal: every mutating AWS call of a response, recorded before it
+    // is sent and settled once with its outcome; never deleted.
+    r#"
+CREATE TABLE response_intents (
+    id INTEGER PRIMARY KEY,
+    plan_id INTEGER NOT NULL REFERENCES response_plans(id),
+    step TEXT NOT NULL,
+    phase TEXT NOT NULL,
+    call TEXT NOT NULL,
+    intended_ms INTEGER NOT NULL,
+    outcome TEXT,
+    settled_ms INTEGER
+);
+CREATE INDEX response_intents_plan ON response_intents(plan_id, step, id);
+CREATE TRIGGER response_intents_settle_once BEFORE UPDATE ON response_intents
+    WHEN OLD.outcome IS NOT NULL OR NEW.plan_id IS NOT OLD.plan_id OR NEW.step IS NOT OLD.step
+      OR NEW.phase IS NOT OLD.phase OR NEW.call IS NOT OLD.call OR NEW.intended_ms IS NOT OLD.intended_ms
+    BEGIN SELECT RAISE(ABORT, 'an intended call is settled once and never edited'); END;
+CREATE TRIGGER response_intents_no_delete BEFORE DELETE ON response_intents
+    BEGIN SELECT RAISE(ABORT, 'the call journal is append-only'); END;
+"#,
 ];

@@ -488,24 +488,44 @@ impl Act for IsolateInstance {
         }
         let name = cx.isolation_group().to_string();
         let open = format!("{name}-open");
+        // Interfaces already in the isolation group alone stay where they are: moving them
+        // through the allow-all group again would reopen them.
+        let isolated = |e: &Eni| {
+            b.isolation
+                .get(&e.vpc)
+                .is_some_and(|(gid, _)| e.groups == [gid.clone()])
+        };
+        let pending: Vec<&Eni> = b.enis.iter().filter(|e| !isolated(e)).collect();
         let vpcs: std::collections::BTreeSet<&str> =
             b.enis.iter().map(|e| e.vpc.as_str()).collect();
         let mut calls = Vec::new();
         for vpc in &vpcs {
+            match b.isolation.get(*vpc) {
+                // A group left with rules (a run killed between creating it and revoking its
+                // default egress, or a hand edit) is repaired before anything trusts it.
+                Some((gid, rules)) if *rules > 0 => calls.push(Call::RevokeGroupRules {
+                    group: gid.clone(),
+                }),
+                Some(_) => {}
+                None => calls.push(Call::EnsureGroup {
+                    vpc: vpc.to_string(),
+                    name: name.clone(),
+                    open: false,
+                }),
+            }
+        }
+        let open_vpcs: std::collections::BTreeSet<&str> =
+            pending.iter().map(|e| e.vpc.as_str()).collect();
+        for vpc in open_vpcs {
             calls.push(Call::EnsureGroup {
                 vpc: vpc.to_string(),
                 name: open.clone(),
                 open: true,
             });
-            calls.push(Call::EnsureGroup {
-                vpc: vpc.to_string(),
-                name: name.clone(),
-                open: false,
-            });
         }
         // Step one: allow-all, so tracked connections become untracked; step two: no rules.
-        for (group, _) in [(&open, 1), (&name, 2)] {
-            for e in &b.enis {
+        for group in [&open, &name] {
+            for e in &pending {
                 calls.push(Call::SetEniGroups {
                     eni: e.id.clone(),
                     groups: vec![GroupRef::Named {
@@ -971,12 +991,20 @@ impl Act for DeactivateAccessKey {
             "ListAccessKeys",
             cx.iam().list_access_keys().user_name(user)
         )?;
-        Ok(out
+        let status = out
             .access_key_metadata()
             .iter()
             .find(|k| k.access_key_id() == Some(s.target.id.as_str()))
-            .and_then(|k| k.status())
-            .map(|st| st.as_str().to_string()))
+            .map(|k| k.status().map_or("Active", |st| st.as_str()).to_string());
+        match status {
+            Some(st) => Ok(Some(st)),
+            None => Err(AwsError::Call {
+                service: "iam",
+                operation: "ListAccessKeys",
+                code: Some("NoSuchEntity".into()),
+                message: format!("user {user} has no access key {}", s.target.id),
+            }),
+        }
     }
     fn effect(_: &Cx<'_>, s: &Step, b: &Option<String>) -> Result<Vec<Call>, String> {
         let Some(user) = &s.target.parent else {

@@ -83,6 +83,10 @@ pub enum Call {
         eni: String,
         groups: Vec<GroupRef>,
     },
+    /// Revokes every ingress and egress rule of a group (the isolation group's repair).
+    RevokeGroupRules {
+        group: String,
+    },
     DetachFromAsg {
         instance: String,
         group: String,
@@ -267,6 +271,9 @@ impl Call {
                 } else {
                     "no rules: default egress revoked"
                 }
+            ),
+            RevokeGroupRules { group } => format!(
+                "ec2:RevokeSecurityGroupIngress/Egress GroupId={group} (every rule: repair of the isolation group)"
             ),
             SetEniGroups { eni, groups } => format!(
                 "ec2:ModifyNetworkInterfaceAttribute NetworkInterfaceId={eni} Groups=[{}]",
@@ -554,6 +561,52 @@ pub(crate) async fn quarantine_scp(cx: &Cx<'_>) -> Result<Option<String>, AwsErr
         .map(str::to_string))
 }
 
+/// How long a credential report may take to be generated: IAM answers `ReportInProgress`
+/// (or a `STARTED` state) until it is ready, usually within seconds.
+pub(crate) const CREDENTIAL_REPORT_TRIES: u32 = 8;
+
+/// Generates the credential report and reads it once IAM has finished, polling with a
+/// doubling delay (0.25 s, 0.5 s, … 16 s: about half a minute at most) and failing with a
+/// clear message when it is still not ready.
+async fn credential_report(
+    cx: &Cx<'_>,
+) -> Result<aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput, AwsError> {
+    let mut delay = std::time::Duration::from_millis(250);
+    for attempt in 1..=CREDENTIAL_REPORT_TRIES {
+        let generated = send!(
+            "iam",
+            "GenerateCredentialReport",
+            cx.iam().generate_credential_report()
+        );
+        let ready = generated
+            .state()
+            .is_none_or(|s| *s == aws_sdk_iam::types::ReportStateType::Complete);
+        if ready {
+            match cx.iam().get_credential_report().send().await {
+                Ok(out) => return Ok(out),
+                Err(e) => {
+                    let e = call_error("iam", "GetCredentialReport", e);
+                    if !matches!(e.code(), Some("ReportInProgress" | "ReportNotPresent")) {
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        if attempt < CREDENTIAL_REPORT_TRIES {
+            tokio::time::sleep(delay).await;
+            delay *= 2;
+        }
+    }
+    Err(AwsError::Call {
+        service: "iam",
+        operation: "GetCredentialReport",
+        code: Some("ReportInProgress".into()),
+        message: format!(
+            "the credential report was still being generated after {CREDENTIAL_REPORT_TRIES} tries: run again to resume"
+        ),
+    })
+}
+
 impl Call {
     /// Sends the call; returns what it produced worth keeping (ids, evidence hashes).
     pub(crate) async fn send(&self, cx: &Cx<'_>) -> Result<Value, AwsError> {
@@ -711,6 +764,44 @@ impl Call {
                     );
                 }
                 return Ok(json!({ "group": id, "created": true }));
+            }
+            RevokeGroupRules { group } => {
+                let out = send!(
+                    "ec2",
+                    "DescribeSecurityGroups",
+                    cx.ec2().describe_security_groups().group_ids(group)
+                );
+                let Some(g) = out.security_groups().first() else {
+                    return Err(AwsError::Call {
+                        service: "ec2",
+                        operation: "DescribeSecurityGroups",
+                        code: Some("InvalidGroup.NotFound".into()),
+                        message: format!("no security group {group}"),
+                    });
+                };
+                let (ingress, egress) = (g.ip_permissions().to_vec(), g.ip_permissions_egress().to_vec());
+                if !ingress.is_empty() {
+                    send!(
+                        "ec2",
+                        "RevokeSecurityGroupIngress",
+                        cx.ec2()
+                            .revoke_security_group_ingress()
+                            .group_id(group)
+                            .set_ip_permissions(Some(ingress.clone()))
+                    );
+                }
+                if !egress.is_empty() {
+                    send!(
+                        "ec2",
+                        "RevokeSecurityGroupEgress",
+                        cx.ec2()
+                            .revoke_security_group_egress()
+                            .group_id(group)
+                            .set_ip_permissions(Some(egress.clone()))
+                    );
+                }
+                return Ok(json!({ "group": group, "repaired": true,
+                    "revoked": ingress.len() + egress.len() }));
             }
             SetEniGroups { eni, groups } => {
                 let mut ids = Vec::new();
@@ -1094,16 +1185,7 @@ impl Call {
                 );
             }
             CaptureCredentialReport => {
-                send!(
-                    "iam",
-                    "GenerateCredentialReport",
-                    cx.iam().generate_credential_report()
-                );
-                let out = send!(
-                    "iam",
-                    "GetCredentialReport",
-                    cx.iam().get_credential_report()
-                );
+                let out = credential_report(cx).await?;
                 let content = out
                     .content()
                     .map(|b| b.as_ref().to_vec())

@@ -39,6 +39,8 @@ pub enum StepStatus {
     Failed,
     /// Not run (guardrail, or an evidence step before it failed).
     Skipped,
+    /// The resource no longer exists: nothing to act on.
+    NothingToDo,
     /// A manual step, handed to a person as a case task.
     Task,
     RolledBack,
@@ -53,6 +55,7 @@ impl StepStatus {
             StepStatus::Done => "done",
             StepStatus::Failed => "failed",
             StepStatus::Skipped => "skipped",
+            StepStatus::NothingToDo => "nothing-to-do",
             StepStatus::Task => "task",
             StepStatus::RolledBack => "rolled-back",
             StepStatus::RollbackFailed => "rollback-failed",
@@ -99,14 +102,59 @@ impl Receipt {
     }
 }
 
+/// Which pass over a plan a call belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Run,
+    Rollback,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Run => "run",
+            Phase::Rollback => "rollback",
+        }
+    }
+}
+
+/// What came of a mutating call recorded as intended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", content = "detail")]
+pub enum CallOutcome {
+    /// AWS accepted it.
+    Landed,
+    /// AWS refused or failed it (the error).
+    Failed(String),
+    /// The run was interrupted before the outcome was recorded; on resume the state was
+    /// read again (what it showed).
+    Reconciled(String),
+}
+
+/// A mutating call recorded before it was sent, with no outcome yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Intent {
+    pub id: i64,
+    pub phase: Phase,
+    /// As `Call::describe` gives it.
+    pub call: String,
+}
+
 /// Where receipts and calls are kept (the case store, or memory in tests).
 pub trait Journal {
     /// Receipts recorded so far, by step key.
     fn receipts(&self) -> Result<BTreeMap<String, Receipt>, JournalError>;
     /// Durably records a step's receipt (before anything else happens).
     fn save(&mut self, step: &Step, receipt: &Receipt) -> Result<(), JournalError>;
-    /// Records the AWS calls a phase (`run`, `rollback`) of a step made.
-    fn calls(&mut self, step: &Step, phase: &str, calls: &[ApiCall]) -> Result<(), JournalError>;
+    /// Records the AWS calls (as the SDK recorder saw them) a phase of a step made.
+    fn calls(&mut self, step: &Step, phase: Phase, calls: &[ApiCall]) -> Result<(), JournalError>;
+    /// Durably records a mutating call as intended, before it is sent; returns its id.
+    fn intend(&mut self, step: &Step, phase: Phase, call: &str) -> Result<i64, JournalError>;
+    /// Records what came of an intended call.
+    fn settle(&mut self, intent: i64, outcome: &CallOutcome) -> Result<(), JournalError>;
+    /// A step's intended calls with no outcome: they may have landed before a kill.
+    fn unsettled(&self, step: &Step) -> Result<Vec<Intent>, JournalError>;
     /// Hands a manual step to a person.
     fn task(&mut self, step: &Step) -> Result<(), JournalError>;
 }
@@ -116,12 +164,17 @@ pub trait Journal {
 #[error("recording progress: {0}")]
 pub struct JournalError(pub String);
 
-/// A journal in memory.
+/// A journal in memory. `stop_before_settling` makes it fail to record the outcome of the
+/// n-th intended call (1-based), as a kill right after that call landed would: the run
+/// stops there with its step caught `started`.
 #[derive(Debug, Default)]
 pub struct MemoryJournal {
     pub receipts: BTreeMap<String, Receipt>,
-    pub calls: Vec<(String, String, ApiCall)>,
+    pub calls: Vec<(String, Phase, ApiCall)>,
     pub tasks: Vec<String>,
+    /// (step key, intent, outcome once settled).
+    pub intents: Vec<(String, Intent, Option<CallOutcome>)>,
+    pub stop_before_settling: Option<usize>,
 }
 
 impl Journal for MemoryJournal {
@@ -132,13 +185,43 @@ impl Journal for MemoryJournal {
         self.receipts.insert(step.key.clone(), r.clone());
         Ok(())
     }
-    fn calls(&mut self, step: &Step, phase: &str, calls: &[ApiCall]) -> Result<(), JournalError> {
-        self.calls.extend(
-            calls
-                .iter()
-                .map(|c| (step.key.clone(), phase.to_string(), c.clone())),
-        );
+    fn calls(&mut self, step: &Step, phase: Phase, calls: &[ApiCall]) -> Result<(), JournalError> {
+        self.calls
+            .extend(calls.iter().map(|c| (step.key.clone(), phase, c.clone())));
         Ok(())
+    }
+    fn intend(&mut self, step: &Step, phase: Phase, call: &str) -> Result<i64, JournalError> {
+        let id = self.intents.len() as i64 + 1;
+        self.intents.push((
+            step.key.clone(),
+            Intent {
+                id,
+                phase,
+                call: call.to_string(),
+            },
+            None,
+        ));
+        Ok(id)
+    }
+    fn settle(&mut self, intent: i64, outcome: &CallOutcome) -> Result<(), JournalError> {
+        if self.stop_before_settling == Some(intent as usize) {
+            self.stop_before_settling = None;
+            return Err(JournalError(format!(
+                "stopped before recording the outcome of call {intent}"
+            )));
+        }
+        if let Some(i) = self.intents.iter_mut().find(|i| i.1.id == intent) {
+            i.2 = Some(outcome.clone());
+        }
+        Ok(())
+    }
+    fn unsettled(&self, step: &Step) -> Result<Vec<Intent>, JournalError> {
+        Ok(self
+            .intents
+            .iter()
+            .filter(|(k, _, o)| k == &step.key && o.is_none())
+            .map(|(_, i, _)| i.clone())
+            .collect())
     }
     fn task(&mut self, step: &Step) -> Result<(), JournalError> {
         self.tasks.push(step.key.clone());
@@ -587,6 +670,8 @@ pub struct DryStep {
     pub skip: Option<String>,
     /// Why the calls could not be worked out (the run would fail here too).
     pub error: Option<String>,
+    /// Why there is nothing to do (the resource no longer exists).
+    pub note: Option<String>,
 }
 
 /// Reads every step's before-state and works out its exact calls; sends nothing that
@@ -604,6 +689,7 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
             protected: None,
             skip: None,
             error: None,
+            note: None,
         };
         if step.action == Action::Manual {
             out.push(d);
@@ -615,7 +701,7 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
             d.protected = g.protected;
             d.skip = g.stop;
             let before = read(&cx, step).await?;
-            d.calls = calls(&cx, step, Op::Effect(&before))
+            d.calls = calls_now(&cx, step, &before)
                 .await?
                 .iter()
                 .map(Call::describe)
@@ -624,7 +710,13 @@ pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep
             Ok(())
         }
         .await;
-        d.error = r.err().map(|e| e.to_string());
+        match r {
+            Err(Fail::Aws(e)) if gone(&e) => {
+                d.note = Some(format!("{} no longer exists ({e})", step.target))
+            }
+            Err(e) => d.error = Some(e.to_string()),
+            Ok(()) => {}
+        }
         out.push(d);
     }
     out
@@ -658,7 +750,10 @@ pub async fn run(
             calls: Vec::new(),
             detail: None,
         };
-        if matches!(rec.status, StepStatus::Done | StepStatus::Task) {
+        if matches!(
+            rec.status,
+            StepStatus::Done | StepStatus::Task | StepStatus::NothingToDo
+        ) {
             report.steps.push(outcome);
             continue;
         }
@@ -690,10 +785,24 @@ pub async fn run(
             continue;
         }
 
-        let result = run_step(&mut accounts, plan, step, &mut rec, journal, now_ms).await;
-        journal.calls(step, "run", &recorder.take())?;
+        let mut resumed = Vec::new();
+        let result = run_step(
+            &mut accounts,
+            plan,
+            step,
+            &mut rec,
+            journal,
+            now_ms,
+            &mut resumed,
+        )
+        .await;
+        journal.calls(step, Phase::Run, &recorder.take())?;
         match result {
             Ok(()) => rec.status = StepStatus::Done,
+            Err(StepEnd::Gone(why)) => {
+                rec.status = StepStatus::NothingToDo;
+                rec.error = Some(why);
+            }
             Err(StepEnd::Skipped(why)) => {
                 rec.status = StepStatus::Skipped;
                 rec.error = Some(why);
@@ -712,6 +821,16 @@ pub async fn run(
                 .clone()
                 .map(|t| format!("protected ({t}): acted on by override"))
         });
+        if !resumed.is_empty() {
+            let note = format!(
+                "resumed after an interruption; these calls may have landed then: {}",
+                resumed.join("; ")
+            );
+            outcome.detail = Some(match outcome.detail.take() {
+                Some(d) => format!("{note}; {d}"),
+                None => note,
+            });
+        }
         let failed = rec.status == StepStatus::Failed;
         let skipped = rec.status == StepStatus::Skipped;
         report.steps.push(outcome);
@@ -749,14 +868,87 @@ pub async fn run(
 
 enum StepEnd {
     Skipped(String),
+    /// The resource no longer exists.
+    Gone(String),
     Failed(String),
     Journal(JournalError),
 }
 
 impl From<Fail> for StepEnd {
     fn from(f: Fail) -> Self {
-        StepEnd::Failed(f.to_string())
+        match f {
+            Fail::Aws(e) if gone(&e) => StepEnd::Gone(format!("nothing to do: {e}")),
+            f => StepEnd::Failed(f.to_string()),
+        }
     }
+}
+
+impl From<JournalError> for StepEnd {
+    fn from(e: JournalError) -> Self {
+        StepEnd::Journal(e)
+    }
+}
+
+/// Whether AWS says the resource itself does not exist (as opposed to refusing or failing).
+fn gone(e: &AwsError) -> bool {
+    e.code().is_some_and(|c| {
+        matches!(
+            c,
+            "NoSuchEntity"
+                | "NoSuchBucket"
+                | "ResourceNotFoundException"
+                | "TrailNotFoundException"
+                | "TargetNotFoundException"
+                | "InvalidInstanceID.NotFound"
+                | "InvalidSnapshot.NotFound"
+                | "InvalidAMIID.NotFound"
+                | "InvalidAMIID.Unavailable"
+        )
+    })
+}
+
+/// The calls that bring `current` to the step's effect: none when the effect already holds
+/// (a repeat, a resumed step whose calls landed, a resource contained by another plan).
+async fn calls_now(cx: &Cx<'_>, s: &Step, current: &Value) -> Result<Vec<Call>, Fail> {
+    if matches!(
+        dispatch(cx, s, Op::Holds(current, &[])).await,
+        Ok(Out::Holds)
+    ) {
+        return Ok(Vec::new());
+    }
+    calls(cx, s, Op::Effect(current)).await
+}
+
+/// Sends `calls` write-ahead: each is recorded as intended before it is sent and settled
+/// with its outcome after. Returns what each produced.
+async fn send_journaled(
+    cx: &Cx<'_>,
+    step: &Step,
+    phase: Phase,
+    calls: Vec<Call>,
+    journal: &mut dyn Journal,
+    sent: &mut Vec<String>,
+) -> Result<Vec<Value>, StepEnd> {
+    let mut outputs = Vec::new();
+    for call in calls {
+        let described = call.describe();
+        let intent = journal.intend(step, phase, &described)?;
+        match call.send(cx).await {
+            Ok(out) => {
+                journal.settle(intent, &CallOutcome::Landed)?;
+                sent.push(described);
+                if !out.is_null() {
+                    outputs.push(out);
+                }
+            }
+            Err(e) => {
+                let why = Fail::from(e).to_string();
+                journal.settle(intent, &CallOutcome::Failed(why.clone()))?;
+                return Err(StepEnd::Failed(format!("{described}: {why}")));
+            }
+        }
+    }
+    Ok(outputs)
 }
 
 async fn run_step<'a>(
@@ -766,6 +958,7 @@ async fn run_step<'a>(
     rec: &mut Receipt,
     journal: &mut dyn Journal,
     now_ms: i64,
+    resumed: &mut Vec<String>,
 ) -> Result<(), StepEnd> {
     let cx = accounts.cx(step, now_ms).await?;
     // The calls are worked out from the state as it is now. A step interrupted after its
@@ -786,17 +979,25 @@ async fn run_step<'a>(
             b
         }
     };
-    for call in calls(&cx, step, Op::Effect(&current)).await? {
-        let described = call.describe();
-        let out = call
-            .send(&cx)
-            .await
-            .map_err(|e| StepEnd::Failed(format!("{described}: {}", Fail::from(e))))?;
-        rec.calls.push(described);
-        if !out.is_null() {
-            rec.outputs.push(out);
-        }
+    let todo = calls_now(&cx, step, &current).await?;
+    // Calls recorded as intended but never settled were cut off by a kill: they may have
+    // landed. The state just read is their reconciliation.
+    for intent in journal.unsettled(step)? {
+        let seen = if todo.is_empty() {
+            "the state read on resume shows the step's effect in place".to_string()
+        } else {
+            format!(
+                "the state read on resume still lacks the effect; {} call(s) are sent",
+                todo.len()
+            )
+        };
+        journal.settle(intent.id, &CallOutcome::Reconciled(seen))?;
+        resumed.push(intent.call);
     }
+    let mut sent = Vec::new();
+    let result = send_journaled(&cx, step, Phase::Run, todo, journal, &mut sent).await;
+    rec.calls.extend(sent);
+    rec.outputs.extend(result?);
     let after = read(&cx, step).await?;
     rec.after = Some(after.clone());
     dispatch(&cx, step, Op::Holds(&after, &rec.outputs)).await?;
@@ -844,27 +1045,46 @@ pub async fn rollback(
             continue;
         }
         let before = rec.before.clone().unwrap_or(Value::Null);
-        let result: Result<(), Fail> = async {
+        rec.rollback_calls.clear();
+        let result: Result<(), StepEnd> = async {
             let cx = accounts.cx(step, 0).await?;
-            rec.rollback_calls.clear();
-            for call in calls(&cx, step, Op::Undo(&before)).await? {
-                rec.rollback_calls.push(call.describe());
-                call.send(&cx).await?;
+            let now = read(&cx, step).await?;
+            // Already back where it was (a rollback interrupted after its calls): nothing.
+            let undo = if matches!(
+                dispatch(&cx, step, Op::Restored(&before, &now)).await,
+                Ok(Out::Holds)
+            ) {
+                Vec::new()
+            } else {
+                calls(&cx, step, Op::Undo(&before)).await?
+            };
+            for intent in journal.unsettled(step)? {
+                journal.settle(
+                    intent.id,
+                    &CallOutcome::Reconciled(
+                        "interrupted; the rollback read the state again and works from it".into(),
+                    ),
+                )?;
             }
+            let mut sent = Vec::new();
+            let r = send_journaled(&cx, step, Phase::Rollback, undo, journal, &mut sent).await;
+            rec.rollback_calls.extend(sent);
+            r?;
             let now = read(&cx, step).await?;
             dispatch(&cx, step, Op::Restored(&before, &now)).await?;
             Ok(())
         }
         .await;
-        journal.calls(step, "rollback", &recorder.take())?;
+        journal.calls(step, Phase::Rollback, &recorder.take())?;
         match result {
             Ok(()) => {
                 rec.status = StepStatus::RolledBack;
                 rec.rollback_error = None;
             }
-            Err(e) => {
+            Err(StepEnd::Journal(e)) => return Err(e.into()),
+            Err(StepEnd::Failed(e) | StepEnd::Gone(e) | StepEnd::Skipped(e)) => {
                 rec.status = StepStatus::RollbackFailed;
-                rec.rollback_error = Some(e.to_string());
+                rec.rollback_error = Some(e);
             }
         }
         journal.save(step, &rec)?;
