@@ -95,17 +95,14 @@ fn plan_of(steps: Vec<Step>) -> Plan {
         protected_tag: "firebreak:protected=true".into(),
         steps,
         left: Vec::new(),
+        approval: ApprovalRule::without_plan(),
+        incomplete: Vec::new(),
     }
 }
 
 fn approved(plan: Plan) -> ApprovedPlan {
-    let a = Approval {
-        by: "tester".into(),
-        roles: Vec::new(),
-        at_ms: NOW,
-        plan_digest: plan.digest(),
-    };
-    playbook::approve(plan, &ApprovalRule::default(), &[a]).unwrap()
+    let a = Approval::new(&plan, "tester", NOW, None);
+    playbook::approve(plan, &[a]).unwrap()
 }
 
 /// An approved plan and its journal.
@@ -124,11 +121,27 @@ impl Trial {
         }
     }
 
-    /// Runs; every step must end done (or as a task).
+    /// Runs; every step must end done (or as a task). Then proves the run cannot repeat a
+    /// change: a new plan of the same steps over the now-contained resources sends no
+    /// mutating call. A plan of one step is first stopped right after its last mutating call
+    /// landed and before its outcome was journaled (as a kill there would), and its resume
+    /// must send no mutating call either, and settle the cut-off call as reconciled.
     async fn run(&mut self) -> Report {
-        let r = respond::run(&self.conn, &self.plan, &mut self.journal, NOW)
-            .await
-            .unwrap();
+        let single = self
+            .plan
+            .plan()
+            .steps
+            .iter()
+            .filter(|s| s.action != Action::Manual)
+            .count()
+            == 1;
+        let r = if single {
+            self.killed_after_last_call_then_resumed().await
+        } else {
+            respond::run(&self.conn, &self.plan, &mut self.journal, NOW)
+                .await
+                .unwrap()
+        };
         assert!(r.ok(), "{r:#?}");
         for s in &r.steps {
             assert!(
@@ -136,7 +149,96 @@ impl Trial {
                 "{s:#?}"
             );
         }
+        self.a_new_plan_sends_nothing().await;
         r
+    }
+
+    /// The plan's mutating calls, as the dry-run works them out now.
+    async fn dry_calls(&self) -> usize {
+        respond::dry_run(&self.conn, self.plan.plan(), NOW)
+            .await
+            .iter()
+            .map(|d| {
+                assert!(d.error.is_none(), "{d:#?}");
+                d.calls.len()
+            })
+            .sum()
+    }
+
+    async fn killed_after_last_call_then_resumed(&mut self) -> Report {
+        let n = self.dry_calls().await;
+        if n == 0 {
+            return respond::run(&self.conn, &self.plan, &mut self.journal, NOW)
+                .await
+                .unwrap();
+        }
+        self.journal.stop_before_settling = Some(self.journal.intents.len() + n);
+        let cut = respond::run(&self.conn, &self.plan, &mut self.journal, NOW).await;
+        assert!(cut.is_err(), "the run must stop at call {n}: {cut:#?}");
+        let step = &self.plan.plan().steps.iter().find(|s| s.action != Action::Manual).unwrap().key;
+        assert_eq!(self.journal.receipts[step].status, StepStatus::Started);
+        assert_eq!(
+            self.journal.intents.iter().filter(|i| i.2.is_none()).count(),
+            1,
+            "the cut-off call is journaled as intended, without outcome"
+        );
+        self.journal.calls.clear();
+        let r = respond::run(&self.conn, &self.plan, &mut self.journal, NOW)
+            .await
+            .unwrap();
+        let sent: Vec<&str> = self
+            .journal
+            .calls
+            .iter()
+            .filter(|(_, _, c)| !c.changes_nothing())
+            .map(|(_, _, c)| c.operation.as_str())
+            .collect();
+        let action = self.plan.plan().steps.iter().find(|s| s.action != Action::Manual).unwrap().action;
+        if !recaptures(action) {
+            assert!(sent.is_empty(), "the resume of {action} sent {sent:?}");
+        }
+        assert!(
+            self.journal.intents.iter().all(|i| i.2.is_some()),
+            "every intended call is settled after the resume: {:#?}",
+            self.journal.intents
+        );
+        assert!(
+            self.journal
+                .intents
+                .iter()
+                .any(|i| matches!(i.2, Some(respond::CallOutcome::Reconciled(_)))),
+            "the cut-off call is reconciled"
+        );
+        r
+    }
+
+    /// A second plan of the same steps (a new digest, a fresh journal) sends no mutating
+    /// call: every effect already holds.
+    async fn a_new_plan_sends_nothing(&self) {
+        let mut again = self.plan.plan().clone();
+        again.created_ms += 1;
+        let approvals: Vec<Approval> = self
+            .plan
+            .approvals()
+            .iter()
+            .map(|a| Approval::new(&again, &a.by, NOW, None))
+            .collect();
+        let approved = playbook::approve(again, &approvals).unwrap();
+        let mut journal = MemoryJournal::default();
+        let r = respond::run(&self.conn, &approved, &mut journal, NOW + 1)
+            .await
+            .unwrap();
+        let sent: Vec<String> = journal
+            .calls
+            .iter()
+            .filter(|(k, _, c)| {
+                !c.changes_nothing()
+                    && !recaptures(approved.plan().step(k).unwrap().action)
+            })
+            .map(|(k, _, c)| format!("{k}: {}", c.operation))
+            .collect();
+        assert!(sent.is_empty(), "a repeat sent {sent:?}: {r:#?}");
+        assert!(r.ok(), "{r:#?}");
     }
 
     /// Rolls back; every reversible step must be back to its before-state.
@@ -162,6 +264,16 @@ impl Trial {
     fn receipt(&self, key: &str) -> &respond::Receipt {
         &self.journal.receipts[key]
     }
+}
+
+/// Evidence captures whose output is the point (metadata, memory, the credential report):
+/// a repeat or a resume after their output was lost captures again. They change nothing in
+/// the resource.
+fn recaptures(a: Action) -> bool {
+    matches!(
+        a,
+        Action::CaptureMetadata | Action::CaptureMemory | Action::CaptureCredentialReport
+    )
 }
 
 // --- fixtures ----------------------------------------------------------------------------
@@ -691,9 +803,11 @@ async fn isolate_instance_two_step() {
             json!({}),
         )]),
     );
-    let r = t.run().await;
-    let calls = &r.steps[0].calls;
-    let swaps: Vec<&String> = calls
+    t.run().await;
+    // Every call the step made, from the write-ahead journal (the run was cut off after its
+    // last call and resumed).
+    let calls: Vec<&String> = t.journal.intents.iter().map(|i| &i.1.call).collect();
+    let swaps: Vec<&&String> = calls
         .iter()
         .filter(|c| c.starts_with("ec2:ModifyNetworkInterfaceAttribute"))
         .collect();
@@ -1344,6 +1458,119 @@ async fn capture_credential_report() {
     assert_eq!(r.outputs[0]["sha256"].as_str().unwrap().len(), 64);
 }
 
+/// IAM answers "in progress" before the report exists (real AWS does; moto never does, so
+/// a mock plays IAM here): GenerateCredentialReport says STARTED, GetCredentialReport
+/// refuses with ReportInProgress, twice, before the report is read.
+#[tokio::test]
+async fn the_credential_report_is_polled_until_it_exists() {
+    use aws_sdk_iam::operation::generate_credential_report::GenerateCredentialReportOutput as Gen;
+    use aws_sdk_iam::operation::get_credential_report::GetCredentialReportOutput as Get;
+    use aws_sdk_iam::types::ReportStateType as State;
+    let Some(mut e) = env("310000000036").await else {
+        return;
+    };
+    let generate = mock!(aws_sdk_iam::Client::generate_credential_report)
+        .sequence()
+        .output(|| Gen::builder().state(State::Started).build())
+        .output(|| Gen::builder().state(State::Inprogress).build())
+        .output(|| Gen::builder().state(State::Complete).build())
+        .repeatedly()
+        .build();
+    let get = mock!(aws_sdk_iam::Client::get_credential_report)
+        .sequence()
+        .http_response(iam_error(410, "ReportInProgress"))
+        .times(2)
+        .output(|| {
+            Get::builder()
+                .content(aws_smithy_types::Blob::new("user,arn\ncarol,arn:aws:iam::1:user/carol\n"))
+                .build()
+        })
+        .repeatedly()
+        .build();
+    e.base.overrides.iam = Some(mocked!(aws_sdk_iam, [&generate, &get]));
+    let mut plan = plan_of(vec![step(
+        Action::CaptureCredentialReport,
+        target(TargetKind::Account, &e.account, &e.account),
+        json!({}),
+    )]);
+    plan.settings.responder_role = None;
+    let mut journal = MemoryJournal::default();
+    let r = respond::run(&e.base, &approved(plan), &mut journal, NOW)
+        .await
+        .unwrap();
+    assert!(r.ok(), "{r:#?}");
+    assert_eq!(r.steps[0].status, StepStatus::Done);
+    let rec = &journal.receipts[&format!("iam.capture-credential-report@{}", e.account)];
+    assert!(rec.outputs[0]["report"].as_str().unwrap().contains("carol"));
+    assert_eq!(get.num_calls(), 3, "two refusals, then the report");
+}
+
+/// A run killed between CreateSecurityGroup and RevokeSecurityGroupEgress leaves the
+/// isolation group with its default egress rule: the next isolation repairs it (every rule
+/// revoked, the repair journaled) before trusting it, and proves it has no rule.
+#[tokio::test]
+async fn a_half_made_isolation_group_is_repaired_before_use() {
+    let Some(e) = env("310000000037").await else {
+        return;
+    };
+    let id = launch(&e.acct).await;
+    let vpc = describe(&e.acct, &id).await.vpc_id().unwrap().to_string();
+    let ec2 = e.acct.ec2(REGION);
+    let half = ec2
+        .create_security_group()
+        .group_name("firebreak-isolation")
+        .vpc_id(&vpc)
+        .description("left by a killed run")
+        .send()
+        .await
+        .unwrap()
+        .group_id()
+        .unwrap()
+        .to_string();
+    let rules = || async {
+        let g = ec2
+            .describe_security_groups()
+            .group_ids(&half)
+            .send()
+            .await
+            .unwrap();
+        let g = &g.security_groups()[0];
+        g.ip_permissions().len() + g.ip_permissions_egress().len()
+    };
+    assert!(rules().await > 0, "a new group has default egress");
+    let dry = respond::dry_run(
+        &e.base,
+        &plan_of(vec![step(
+            Action::IsolateInstance,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({}),
+        )]),
+        NOW,
+    )
+    .await;
+    assert!(
+        dry[0].calls[0].starts_with(&format!("ec2:RevokeSecurityGroupIngress/Egress GroupId={half}")),
+        "{dry:#?}"
+    );
+    let mut t = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::IsolateInstance,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({}),
+        )]),
+    );
+    t.run().await;
+    assert_eq!(rules().await, 0);
+    assert_eq!(eni_groups(&e.acct, &id).await, [half.clone()]);
+    assert!(
+        t.journal.intents.iter().any(|i| i.1.call.contains(&format!("GroupId={half} (every rule"))
+            && i.2.is_some()),
+        "the repair is journaled: {:#?}",
+        t.journal.intents
+    );
+}
+
 // --- S3 ----------------------------------------------------------------------------------
 
 /// GetBucketVersioning answered by a mock: first never enabled, then Enabled (moto 5.2.5
@@ -1395,9 +1622,20 @@ async fn enable_versioning() {
         return;
     };
     let b = public_bucket(&e).await;
-    // GetBucketVersioning: before (never enabled), verification (Enabled), rollback re-read (Suspended).
-    e.base.overrides.s3_versioning =
-        Some(versioning_mock(&[None, Some("Enabled"), Some("Suspended")]));
+    // GetBucketVersioning, as moto's state goes: the dry-run and the before-state (never
+    // enabled); after the call, on resume, its verification, the repeat's read and proof, and
+    // the rollback's first read (Enabled); the rollback's proof (Suspended).
+    let on = Some("Enabled");
+    e.base.overrides.s3_versioning = Some(versioning_mock(&[
+        None,
+        None,
+        on,
+        on,
+        on,
+        on,
+        on,
+        Some("Suspended"),
+    ]));
     let mut t = Trial::new(
         &e.base,
         plan_of(vec![step(
@@ -1409,7 +1647,9 @@ async fn enable_versioning() {
     let r = t.run().await;
     assert_eq!(
         r.steps[0].calls,
-        [format!("s3:PutBucketVersioning Bucket={b} Status=Enabled")]
+        [format!(
+            "s3:PutBucketVersioning Bucket={b} Status=Enabled (may have landed before an interruption)"
+        )]
     );
     // moto keeps what PutBucketVersioning set: a new version per write.
     let s3 = e.acct.s3(REGION);
@@ -1692,13 +1932,34 @@ fn guardduty_mock() -> (aws_sdk_guardduty::Client, aws_smithy_mocks::Rule) {
     (mocked!(aws_sdk_guardduty, [&list, &get, &update]), update)
 }
 
+/// Against moto's GuardDuty detectors (created disabled, read back enabled): no mock.
 #[tokio::test]
 async fn guardduty_enable() {
-    let Some(mut e) = env("310000000021").await else {
+    let Some(e) = env("310000000021").await else {
         return;
     };
-    let (client, update) = guardduty_mock();
-    e.base.overrides.guardduty = Some(client);
+    let gd = e.acct.guardduty(REGION);
+    let id = gd
+        .create_detector()
+        .enable(false)
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_string();
+    let status = || async {
+        gd.get_detector()
+            .detector_id(&id)
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .unwrap()
+            .as_str()
+            .to_string()
+    };
+    assert_eq!(status().await, "DISABLED");
     let mut t = Trial::new(
         &e.base,
         plan_of(vec![step(
@@ -1707,8 +1968,13 @@ async fn guardduty_enable() {
             json!({}),
         )]),
     );
-    t.run().await;
-    assert_eq!(update.num_calls(), 1);
+    let r = t.run().await;
+    assert_eq!(status().await, "ENABLED");
+    assert_eq!(
+        t.journal.intents[0].1.call,
+        format!("guardduty:UpdateDetector DetectorId={id} Enable=true"),
+        "{r:#?}"
+    );
 }
 
 // --- Dry-run, guardrails, resumption, failures -------------------------------------------
@@ -1752,6 +2018,7 @@ async fn dry_run_makes_no_mutating_call() {
         None,
         &bindings,
         &settings(),
+        ApprovalRule::without_plan(),
         &req,
     )
     .unwrap();
@@ -1938,8 +2205,12 @@ async fn a_failed_evidence_step_stops_disruptive_steps() {
         return;
     };
     let id = launch(&e.acct).await;
-    let gone = target(TargetKind::Instance, "i-0123456789abcdef0", &e.account);
-    let mut capture = step(Action::CaptureMetadata, gone, json!({}));
+    // Memory capture with no evidence bucket to put the image in: the evidence step fails.
+    let mut capture = step(
+        Action::CaptureMemory,
+        target(TargetKind::Instance, &id, &e.account),
+        json!({}),
+    );
     capture.on_failure = OnFailure::Continue;
     let plan = plan_of(vec![
         capture,
@@ -1969,7 +2240,7 @@ async fn a_failed_evidence_step_stops_disruptive_steps() {
             .detail
             .as_deref()
             .unwrap()
-            .contains("evidence step ec2.capture-metadata@i-0123456789abcdef0 failed")
+            .contains(&format!("evidence step ec2.capture-memory@{id} failed"))
     );
     assert_eq!(
         describe(&e.acct, &id)
@@ -2048,6 +2319,8 @@ fn iam_denying_policies() -> (aws_sdk_iam::Client, aws_smithy_mocks::Rule) {
     let list = mock!(aws_sdk_iam::Client::list_access_keys)
         .sequence()
         .output(key_list("Active"))
+        .output(key_list("Inactive"))
+        // The rollback reads the state first (still deactivated), then proves it back.
         .output(key_list("Inactive"))
         .output(key_list("Active"))
         .repeatedly()
@@ -2224,7 +2497,13 @@ async fn a_throttled_run_resumes_without_repeating_finished_steps() {
     let (generate, report) = credential_report();
     let (t2, list2) = (
         tags(),
-        mock!(aws_sdk_iam::Client::list_access_keys).then_output(key_list("Inactive")),
+        // Still active after the throttled attempt; inactive once the update lands.
+        mock!(aws_sdk_iam::Client::list_access_keys)
+            .sequence()
+            .output(key_list("Active"))
+            .output(key_list("Inactive"))
+            .repeatedly()
+            .build(),
     );
     let update = mock!(aws_sdk_iam::Client::update_access_key)
         .then_output(|| UpdateAccessKeyOutput::builder().build());
@@ -2282,6 +2561,7 @@ fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> Plan {
         Some("sev1"),
         &bindings,
         &s,
+        ApprovalRule::without_plan(),
         &req,
     )
     .unwrap()
@@ -2494,7 +2774,15 @@ async fn playbook_s3_public_or_exfiltration() {
     let b = "exposed-320000000005";
     bucket(&e.acct, b).await;
     e.base.overrides.s3_versioning =
-        Some(versioning_mock(&[None, Some("Enabled"), Some("Suspended")]));
+        // Before; after; the repeat's read and proof; the rollback's read; its proof.
+        Some(versioning_mock(&[
+            None,
+            Some("Enabled"),
+            Some("Enabled"),
+            Some("Enabled"),
+            Some("Enabled"),
+            Some("Suspended"),
+        ]));
     let plan = bundled_plan(
         "s3-public-or-exfiltration",
         vec![
@@ -2725,27 +3013,21 @@ async fn playbook_root_account_use() {
         s,
     );
     // The quarantine step asks for a CISO's approval besides the level's.
-    let digest = plan.digest();
-    let anyone = Approval {
-        by: "alice".into(),
-        roles: vec!["responder".into()],
-        at_ms: NOW,
-        plan_digest: digest.clone(),
-    };
-    let pending = playbook::approve(
-        plan.clone(),
-        &ApprovalRule::default(),
-        std::slice::from_ref(&anyone),
-    )
-    .unwrap_err();
+    let mut plan = plan;
+    for (who, role) in [("alice", "responder"), ("dana", "ciso")] {
+        plan.approval.approvers.insert(
+            who.into(),
+            playbook::approve::Approver {
+                roles: vec![role.into()],
+                keys: Vec::new(),
+            },
+        );
+    }
+    let anyone = Approval::new(&plan, "alice", NOW, None);
+    let pending = playbook::approve(plan.clone(), std::slice::from_ref(&anyone)).unwrap_err();
     assert!(pending.missing[0].contains("role ciso"), "{pending}");
-    let ciso = Approval {
-        by: "dana".into(),
-        roles: vec!["ciso".into()],
-        at_ms: NOW,
-        plan_digest: digest,
-    };
-    let ap = playbook::approve(plan.clone(), &ApprovalRule::default(), &[anyone, ciso]).unwrap();
+    let ciso = Approval::new(&plan, "dana", NOW, None);
+    let ap = playbook::approve(plan.clone(), &[anyone, ciso]).unwrap();
     let mut t = Trial {
         conn: e.base.clone(),
         plan: ap,
@@ -2826,6 +3108,7 @@ async fn a_failed_memory_capture_is_never_followed_by_a_stop() {
         None,
         &bindings,
         &s,
+        ApprovalRule::without_plan(),
         &req,
     )
     .unwrap();
@@ -2871,6 +3154,7 @@ async fn a_failed_memory_capture_is_never_followed_by_a_stop() {
         None,
         &bindings,
         &s,
+        ApprovalRule::without_plan(),
         &req,
     )
     .unwrap();
@@ -2973,7 +3257,9 @@ async fn capture_memory() {
         r.outputs[0]["location"],
         json!(format!("s3://{bucket_name}/cases/7/memory/{id}.lime"))
     );
-    assert_eq!(send.num_calls(), 1);
+    // Captured by the run cut off before its outcome was recorded, again on resume (that
+    // image was never recorded), and again by the repeat plan: a new request, a new image.
+    assert_eq!(send.num_calls(), 3);
 }
 
 fn custody_sha(b: &[u8]) -> String {

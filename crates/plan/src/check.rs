@@ -582,7 +582,14 @@ fn check_approval_keys(c: &mut Checker<'_>, level: &Level, f: &str) {
         .flat_map(|r| r.members.iter().map(|m| m.value.as_str()))
         .filter(|m| plan.contact(m).is_some_and(|c| !c.approval_keys.is_empty()))
         .collect();
-    if (keyed.len() as u32) < terms.count {
+    let people: BTreeSet<&str> = plan
+        .roles
+        .iter()
+        .filter(|r| terms.roles.is_empty() || terms.roles.contains(&r.id.value))
+        .flat_map(|r| r.members.iter().map(|m| m.value.as_str()))
+        .collect();
+    // Too few people at all is reported with the count already.
+    if (keyed.len() as u32) < terms.count && (people.len() as u32) >= terms.count {
         c.error(
             level.approval.as_ref().map_or(level.id.line, |a| a.count.line),
             format!("{f}.approval"),

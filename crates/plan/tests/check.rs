@@ -368,9 +368,47 @@ fn yaml_plans_read_and_locate_the_same() {
 }
 
 #[test]
+fn approval_keys_are_checked() {
+    let alice_key = "6235921149d37678b14b72f0646834f87b44df0f31460e41ded37704f3582229";
+    // Not hex, and not a key.
+    let text = edit(alice_key, "../../etc/passwd");
+    one_error(&text, "../../etc/passwd", "is not an Ed25519 public key");
+    // One key listed for two people.
+    let bob_key = "650ad83ec5889b114c71e91bc6db4ab288744875a938ff552499b431d4f9683e";
+    let text = edit(bob_key, alice_key);
+    let p = run(&text)
+        .into_iter()
+        .find(|p| p.message.contains("also listed for alice"))
+        .expect("a shared key is an error");
+    assert_eq!(p.gravity, Gravity::Error);
+    assert_eq!(p.field, "contacts[bob].approval_keys");
+    // Signed approvals with too few keyed approvers.
+    let text = edit(&format!("approval_keys = [\"{bob_key}\"]\n"), "");
+    let text = text.replace(
+        "approval_keys = [\"bfc10a12ad35916f855337e5173d1cc4e0bae061b989aed5da79d03d5caac96b\"]\n",
+        "",
+    );
+    let p = run(&text)
+        .into_iter()
+        .find(|p| p.field == "severity[sev1].approval")
+        .expect("sev1 needs two keyed approvers");
+    assert!(p.message.contains("only 1 of the 2 approver(s)"), "{p}");
+    // Unsigned approvals are allowed by saying so, with a warning.
+    let text = edit(
+        "count = 2, two_person = true }",
+        "count = 2, two_person = true, signed = false }",
+    );
+    let p = run(&text)
+        .into_iter()
+        .find(|p| p.field == "severity[sev1].approval.signed")
+        .expect("unsigned approvals are warned about");
+    assert_eq!(p.gravity, Gravity::Warning);
+}
+
+#[test]
 fn approval_roles_exist_and_have_enough_members() {
     let text = edit(
-        r#"approval = { roles = ["incident-commander", "responder"], count = 2 }"#,
+        r#"approval = { roles = ["incident-commander", "responder"], count = 2, two_person = true }"#,
         r#"approval = { roles = ["incident-commander", "janitor"], count = 2 }"#,
     );
     one_error(
@@ -379,7 +417,7 @@ fn approval_roles_exist_and_have_enough_members() {
         "unknown role `janitor`",
     );
     let text = edit(
-        r#"approval = { roles = ["incident-commander", "responder"], count = 2 }"#,
+        r#"approval = { roles = ["incident-commander", "responder"], count = 2, two_person = true }"#,
         r#"approval = { roles = ["ciso"], count = 3 }"#,
     );
     let p = one_error(
