@@ -15,16 +15,39 @@ use model::Alert;
 use sigma::compile::Placeholders;
 use store::Store;
 
+/// The demo's own store, unless `--db`, `$FIREBREAK_DB` or `[store] db` names one: the
+/// sample incident never lands among real cases.
+pub const DEMO_DB: &str = "firebreak-demo.db";
+
 pub fn run(store_args: &StoreArgs) -> Result<()> {
-    let mut settings = store_args.resolve()?;
+    let mut args = store_args.clone();
+    if args.db.is_none() && crate::settings::load_config(&args.config)?.store.db.is_none() {
+        args.db = Some(DEMO_DB.into());
+    }
+    let mut settings = args.resolve()?;
     let mut store = Store::open(&settings.db)?;
-    println!("Firebreak quick start: the bundled sample incident (no AWS account needed).\n");
-    if settings.plan.is_none() {
-        settings.plan = Some(crate::settings::LoadedPlan {
-            path: "bundled example".into(),
-            plan: plan::parse(plan::EXAMPLE, "example plan", plan::Format::Toml)?,
-            digest: signing::sha256_hex(plan::EXAMPLE.as_bytes()),
-        });
+    println!("Firebreak quick start: the bundled sample incident (no AWS account needed).");
+    println!(
+        "Store: {}{}",
+        settings.db.display(),
+        if settings.db == std::path::Path::new(DEMO_DB) {
+            " (the demo's own: real cases in firebreak.db are not touched)"
+        } else {
+            ""
+        }
+    );
+    match &settings.plan {
+        Some(p) => println!("IR plan: {} ({})\n", p.plan.title(), p.path.display()),
+        None => {
+            println!(
+                "IR plan: the bundled EXAMPLE plan (a made-up team and contacts; write your own with firebreak plan init)\n"
+            );
+            settings.plan = Some(crate::settings::LoadedPlan {
+                path: "the bundled example plan".into(),
+                plan: plan::parse(plan::EXAMPLE, "example plan", plan::Format::Toml)?,
+                digest: signing::sha256_hex(plan::EXAMPLE.as_bytes()),
+            });
+        }
     }
     let (set, errors, _) = detect::rules::build(
         detect::rules::BUNDLED.iter().copied(),
@@ -97,18 +120,14 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
         .iter()
         .max_by_key(|c| (c.severity, c.alert_count, std::cmp::Reverse(c.id)))
         .map_or(1, |c| c.id);
-    let db = if settings.db == std::path::Path::new("firebreak.db") {
-        String::new()
-    } else {
-        format!(" --db {}", settings.db.display())
-    };
+    let db = format!(" --db {}", settings.db.display());
     println!(
         "\nNext:\n  \
          firebreak case show {first}{db}                       # severity and why, entities, blast radius, alerts\n  \
          firebreak case timeline {first}{db}                   # every event of the case's entities, alerts marked\n  \
          firebreak case assign {first} YOUR_NAME{db}           # take it, then: case transition {first} analyzing\n  \
          firebreak case export {first} --format timesketch{db} # for Timesketch (also json, csv)\n  \
-         firebreak respond plan {first} --playbook iam-user-access-key-compromise --offline{db}  # containment: calls, approval, rollback\n  \
+         firebreak respond plan {first} --offline{db}            # containment: calls, approval, rollback\n  \
          firebreak plan init && firebreak plan render   # your own IR plan: edit ir-plan.toml, then plan check\n  \
          firebreak readiness                         # is the AWS account ready for an incident? (SEC10)\n  \
          firebreak hunt YOUR_LOGS/ --cases           # your own logs into cases (re-running adds nothing twice)"

@@ -20,6 +20,28 @@ fn stdout_of(c: &mut Command) -> String {
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
+/// The demo keeps to a store of its own and says which plan it used, so its made-up case
+/// never sits among real ones.
+#[test]
+fn the_demo_uses_its_own_store_and_names_its_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = firebreak()
+        .current_dir(dir.path())
+        .env_remove("FIREBREAK_DB")
+        .env_remove("FIREBREAK_PLAN")
+        .env_remove("FIREBREAK_CONFIG")
+        .arg("demo")
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(dir.path().join("firebreak-demo.db").exists());
+    assert!(!dir.path().join("firebreak.db").exists(), "the demo wrote into the real store");
+    assert!(out.contains("Store: firebreak-demo.db (the demo's own"), "{out}");
+    assert!(out.contains("IR plan: the bundled EXAMPLE plan (a made-up team"), "{out}");
+    assert!(out.contains("--db firebreak-demo.db"), "the next commands name the demo store: {out}");
+}
+
 #[test]
 fn demo_reads_every_bundled_sample_opens_cases_and_says_what_next() {
     let dir = tempfile::tempdir().unwrap();

@@ -79,8 +79,8 @@ fn write_ledger(dir: &Path, lines: &[String]) {
 fn sample_case_evidence_verifies_end_to_end_and_every_tamper_is_named() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    assert_eq!(firebreak(dir, &["demo"]).0, Some(0));
-    let (code, public, err) = firebreak(dir, &["evidence", "keygen", "custody.key"]);
+    assert_eq!(firebreak(dir, &["demo", "--db", "firebreak.db"]).0, Some(0));
+    let (code, public, err) = firebreak(dir, &["keygen", "custody.key"]);
     assert_eq!(code, Some(0), "{err}");
     std::fs::write(
         dir.join("firebreak.toml"),

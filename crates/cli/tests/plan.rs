@@ -108,7 +108,7 @@ fn init_check_and_render() {
     let (code, _, err) = run(
         dir,
         &[
-            "--plan",
+            "--ir-plan",
             "other.toml",
             "plan",
             "render",
@@ -135,7 +135,7 @@ fn cases_take_severity_sla_escalation_and_playbooks_from_the_plan() {
         let mut v: Vec<String> = vec![
             "--db".into(),
             db.display().to_string(),
-            "--plan".into(),
+            "--ir-plan".into(),
             plan_file.display().to_string(),
         ];
         v.extend(extra.iter().map(|s| s.to_string()));

@@ -28,6 +28,34 @@ fn trail_record(leaked: &str, created: &str) -> String {
     .to_string()
 }
 
+/// Makes approval keys for alice, bob and dana with `firebreak keygen` and lists them in the
+/// IR plan in place of the example's placeholders.
+fn team_keys(dir: &Path, endpoint: &str) {
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let mut plan = std::fs::read_to_string(dir.join("ir-plan.toml")).unwrap();
+    for who in ["alice", "bob", "dana"] {
+        let (code, public, err) =
+            firebreak(dir, endpoint, &["keygen", &format!("keys/{who}.key")]);
+        assert_eq!(code, Some(0), "{err}");
+        let at = plan.find(&format!("id = \"{who}\"")).unwrap();
+        let k = at + plan[at..].find("approval_keys = [\"").unwrap() + 18;
+        plan.replace_range(k..k + 64, public.trim());
+    }
+    std::fs::write(dir.join("ir-plan.toml"), plan).unwrap();
+    let (code, out, err) = firebreak(dir, endpoint, &["plan", "check"]);
+    assert_ne!(code, Some(2), "{out}{err}");
+}
+
+/// `respond approve CASE --plan ID` as WHO, signing with WHO's key.
+fn approve(dir: &Path, endpoint: &str, who: &str, plan: &str) -> (Option<i32>, String, String) {
+    let key = format!("keys/{who}.key");
+    firebreak(
+        dir,
+        endpoint,
+        &["--actor", who, "respond", "approve", "1", "--plan", plan, "--key", &key],
+    )
+}
+
 #[test]
 fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
     let Some(endpoint) = emulator::endpoint() else {
@@ -80,6 +108,7 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
     let dir = tmp.path();
     std::fs::write(dir.join("trail.json"), trail_record(&leaked, &created)).unwrap();
     assert_eq!(firebreak(dir, &endpoint, &["plan", "init"]).0, Some(0));
+    team_keys(dir, &endpoint);
     let (code, out, err) = firebreak(dir, &endpoint, &["hunt", "trail.json", "--cases"]);
     assert_eq!(code, Some(1), "{out}{err}");
 
@@ -108,7 +137,7 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
         "{out}"
     );
     assert!(
-        out.contains("2 distinct approver(s) from members of incident-commander or responder"),
+        out.contains("2 distinct approver(s) from members of incident-commander or responder, not the plan's author, each signing with a key the IR plan lists (level sev1)"),
         "{out}"
     );
     assert_eq!(
@@ -124,24 +153,44 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
         err.contains("plan 1 cannot run: plan not approved"),
         "{err}"
     );
+    let (code, _, err) = approve(dir, &endpoint, "dana", "1");
+    assert_eq!(code, Some(2));
+    assert!(err.contains("dana may not approve"), "{err}");
+    // Approvals are signed: none without a key, and nobody approves with another's key.
     let (code, _, err) = firebreak(
         dir,
         &endpoint,
-        &["--actor", "dana", "respond", "approve", "1"],
+        &["--actor", "alice", "respond", "approve", "1", "--plan", "1"],
     );
     assert_eq!(code, Some(2));
-    assert!(err.contains("dana may not approve"), "{err}");
-    let (_, out, _) = firebreak(
+    assert!(err.contains("must be signed: pass --key FILE"), "{err}");
+    let (code, _, err) = firebreak(
         dir,
         &endpoint,
-        &["--actor", "alice", "respond", "approve", "1"],
+        &["--actor", "alice", "respond", "approve", "1", "--key", "keys/bob.key"],
     );
+    assert_eq!(code, Some(2));
+    assert!(err.contains("belongs to bob, not alice"), "{err}");
+    let (_, out, _) = approve(dir, &endpoint, "alice", "1");
     assert!(out.contains("still needed: 1 of 2 approvals"), "{out}");
-    let (_, out, _) = firebreak(
-        dir,
-        &endpoint,
-        &["--actor", "bob", "respond", "approve", "1"],
-    );
+
+    // The rule was pinned when the plan was made: without the IR plan, or with a weaker
+    // one, a sev1 plan still needs its second approver, and the run says why.
+    std::fs::rename(dir.join("ir-plan.toml"), dir.join("ir-plan.kept")).unwrap();
+    let (code, _, err) = firebreak(dir, &endpoint, &["respond", "run", "1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("1 of 2 approvals"), "{err}");
+    assert!(err.contains("no IR plan is loaded now"), "{err}");
+    let weaker = std::fs::read_to_string(dir.join("ir-plan.kept"))
+        .unwrap()
+        .replace("count = 2, two_person = true", "count = 1");
+    std::fs::write(dir.join("weak.toml"), weaker).unwrap();
+    let (code, _, err) = firebreak(dir, &endpoint, &["--ir-plan", "weak.toml", "respond", "run", "1"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("1 of 2 approvals") && err.contains("differs from the one the plan was made under"), "{err}");
+    std::fs::rename(dir.join("ir-plan.kept"), dir.join("ir-plan.toml")).unwrap();
+
+    let (_, out, _) = approve(dir, &endpoint, "bob", "1");
     assert!(out.contains("plan 1 approved by bob"), "{out}");
 
     let (code, out, err) = firebreak(dir, &endpoint, &["respond", "run", "1"]);
@@ -217,138 +266,121 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
     });
 }
 
-/// Runs of a fresh, approved plan are SIGKILLed at growing delays; each re-run finishes the
-/// plan without repeating a step recorded done before the kill, and leaves both keys
-/// inactive. At least one kill must land mid-run.
+/// Runs of a fresh, approved plan are killed at a named point (`FIREBREAK_FAULT`, honoured
+/// by debug builds): right after its N-th mutating call landed and before its outcome was
+/// journaled, for every N, and once right after a call was journaled as intended but before
+/// it was sent. After each kill the store names the call that may have landed; the re-run
+/// finishes the plan without sending any step's landed call again, settles the cut-off call
+/// as reconciled, and leaves both keys inactive; rollback restores them.
 fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, String)) {
-    let mut mid_run = 0;
-    for (round, delay_ms) in [40u64, 80, 120, 160, 220, 300, 400].into_iter().enumerate() {
+    let (_, out, _) = firebreak(dir, endpoint, &["respond", "status", "1", "--plan", "1", "-o", "json"]);
+    let first: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let calls_in_a_run = first["intents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["phase"] == "run")
+        .count();
+    assert!(calls_in_a_run >= 5, "{first:#}");
+    let mut faults: Vec<String> = (1..=calls_in_a_run)
+        .map(|n| format!("abort-after-call:{n}"))
+        .collect();
+    faults.push("abort-after-intent:2".into());
+    for (round, fault) in faults.iter().enumerate() {
         let plan_id = (round + 2).to_string();
         assert_eq!(
             firebreak(dir, endpoint, &["respond", "plan", "1", "--offline"]).0,
             Some(0)
         );
         for who in ["alice", "bob"] {
-            assert_eq!(
-                firebreak(
-                    dir,
-                    endpoint,
-                    &[
-                        "--actor",
-                        who,
-                        "respond",
-                        "approve",
-                        "1",
-                        "--plan-id",
-                        &plan_id
-                    ]
-                )
-                .0,
-                Some(0)
-            );
+            assert_eq!(approve(dir, endpoint, who, &plan_id).0, Some(0));
         }
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firebreak"))
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_firebreak"))
             .current_dir(dir)
             .env_remove("FIREBREAK_DB")
             .env_remove("FIREBREAK_PLAN")
             .env_remove("FIREBREAK_CONFIG")
             .env("FIREBREAK_ACTOR", "tester")
             .env("FIREBREAK_ENDPOINT_URL", endpoint)
+            .env("FIREBREAK_FAULT", fault)
             .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST")
             .env("AWS_SECRET_ACCESS_KEY", "secret")
             .env("AWS_REGION", "us-east-1")
             .env("AWS_EC2_METADATA_DISABLED", "true")
-            .args(["respond", "run", "1", "--plan-id", &plan_id])
-            .stdout(std::process::Stdio::null())
-            .spawn()
+            .args(["respond", "run", "1", "--plan", &plan_id])
+            .output()
             .unwrap();
-        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-        let _ = child.kill();
-        let _ = child.wait();
-        let (code, out, err) = firebreak(
-            dir,
-            endpoint,
-            &[
-                "respond",
-                "status",
-                "1",
-                "--plan-id",
-                &plan_id,
-                "-o",
-                "json",
-            ],
-        );
-        assert_eq!(
-            code,
-            Some(0),
-            "the store stays readable after a kill: {out}{err}"
-        );
-        let before: serde_json::Value = serde_json::from_str(&out).unwrap();
-        let done: Vec<String> = before["receipts"]
-            .as_object()
+        assert_eq!(o.status.code(), None, "{fault}: the run must die there: {o:?}");
+        let status = |format: &str| {
+            let (code, out, err) = firebreak(
+                dir,
+                endpoint,
+                &["respond", "status", "1", "--plan", &plan_id, "-o", format],
+            );
+            assert_eq!(code, Some(0), "the store stays readable after a kill: {out}{err}");
+            out
+        };
+        let before: serde_json::Value = serde_json::from_str(&status("json")).unwrap();
+        let open: Vec<&serde_json::Value> = before["intents"]
+            .as_array()
             .unwrap()
             .iter()
-            .filter(|(_, r)| r["status"] == "done")
-            .map(|(k, _)| k.clone())
+            .filter(|i| i["outcome"].is_null())
             .collect();
-        let steps = before["plan"]["steps"].as_array().unwrap().len();
-        if !done.is_empty() && done.len() < steps - 1 {
-            mid_run += 1;
-        }
-        let calls_of = |v: &serde_json::Value, step: &str| {
-            v["calls"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|c| c["step"] == step && c["phase"] == "run")
-                .count()
-        };
-        let (code, out, err) = firebreak(
-            dir,
-            endpoint,
-            &["respond", "run", "1", "--plan-id", &plan_id],
+        assert_eq!(open.len(), 1, "{fault}: the call cut off is named: {before:#}");
+        let cut_step = open[0]["step"].as_str().unwrap().to_string();
+        let cut_call = open[0]["call"].as_str().unwrap().to_string();
+        let text = status("text");
+        assert!(
+            text.contains("MAY HAVE LANDED") && text.contains(&cut_call),
+            "{fault}: {text}"
         );
-        assert_eq!(code, Some(0), "round {round}: {out}{err}");
-        let (_, out, _) = firebreak(
-            dir,
-            endpoint,
-            &[
-                "respond",
-                "status",
-                "1",
-                "--plan-id",
-                &plan_id,
-                "-o",
-                "json",
-            ],
-        );
-        let after: serde_json::Value = serde_json::from_str(&out).unwrap();
-        for step in &done {
-            assert_eq!(
-                calls_of(&after, step),
-                calls_of(&before, step),
-                "round {round}: {step} was repeated"
-            );
+        let receipt = &before["receipts"][&cut_step];
+        assert_eq!(receipt["status"], "started", "{fault}: the step is caught started");
+
+        let (code, out, err) = firebreak(dir, endpoint, &["respond", "run", "1", "--plan", &plan_id]);
+        assert_eq!(code, Some(0), "{fault}: {out}{err}");
+        assert!(out.contains("may have landed"), "{fault}: the resume says so: {out}");
+        let after: serde_json::Value = serde_json::from_str(&status("json")).unwrap();
+        // The write-ahead journal: every intended call settled; the cut-off one reconciled.
+        let intents = after["intents"].as_array().unwrap();
+        assert!(intents.iter().all(|i| !i["outcome"].is_null()), "{fault}: {after:#}");
+        let settled: serde_json::Value =
+            serde_json::from_str(intents.iter().find(|i| i["call"] == cut_call.as_str()).unwrap()["outcome"].as_str().unwrap()).unwrap();
+        assert_eq!(settled["outcome"], "reconciled", "{fault}: {settled}");
+        // A call that landed is never sent again: the resumed step sent nothing that
+        // changes anything, unless the kill came before its call was sent (then it sends it
+        // once) or it is the credential report (evidence, captured again).
+        let sent_again: Vec<&str> = after["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["step"] == cut_step.as_str() && c["phase"] == "run")
+            .filter_map(|c| c["operation"].as_str())
+            .filter(|op| !["Describe", "Get", "List", "AssumeRole"].iter().any(|p| op.starts_with(p)))
+            .filter(|op| *op != "GenerateCredentialReport")
+            .collect();
+        if fault.starts_with("abort-after-call") {
+            assert!(sent_again.is_empty(), "{fault}: {cut_step} sent {sent_again:?} again");
+        } else {
+            assert_eq!(sent_again.len(), 1, "{fault}: the unsent call goes out once: {sent_again:?}");
         }
+        let calls_now = intents.iter().filter(|i| i["phase"] == "run").count();
+        assert!(
+            calls_now <= calls_in_a_run + 1,
+            "{fault}: {calls_now} calls in all, a run makes {calls_in_a_run}"
+        );
         assert_eq!(
             keys(),
             ("Inactive".to_string(), "Inactive".to_string()),
-            "round {round}"
+            "{fault}"
         );
-        let (code, out, err) = firebreak(
-            dir,
-            endpoint,
-            &["respond", "rollback", "1", "--plan-id", &plan_id],
-        );
-        assert_eq!(code, Some(0), "round {round}: {out}{err}");
+        let (code, out, err) = firebreak(dir, endpoint, &["respond", "rollback", "1", "--plan", &plan_id]);
+        assert_eq!(code, Some(0), "{fault}: {out}{err}");
         assert_eq!(
             keys(),
             ("Active".to_string(), "Active".to_string()),
-            "round {round}"
+            "{fault}"
         );
     }
-    assert!(
-        mid_run > 0,
-        "no kill landed in the middle of a run: the delays need tuning"
-    );
 }

@@ -17,6 +17,8 @@ pub fn firebreak_aws(
         .env_remove("FIREBREAK_PLAN")
         .env_remove("FIREBREAK_CONFIG")
         .env_remove("FIREBREAK_ENDPOINT_URL")
+        .env_remove("FIREBREAK_FAULT")
+        .env_remove("FIREBREAK_APPROVAL_KEY")
         .env("FIREBREAK_ACTOR", actor)
         .env("AWS_ACCESS_KEY_ID", "AKIAFIREBREAKTEST")
         .env("AWS_SECRET_ACCESS_KEY", "secret")
