@@ -1505,6 +1505,46 @@ async fn the_credential_report_is_polled_until_it_exists() {
     assert_eq!(get.num_calls(), 3, "two refusals, then the report");
 }
 
+/// A bound key that no longer exists (the owner rotated it) is nothing to do, not a halt:
+/// the dry-run says so, the run goes on to the user's other steps, and a rollback leaves it.
+#[tokio::test]
+async fn a_target_that_no_longer_exists_is_nothing_to_do() {
+    let Some(e) = env("310000000038").await else {
+        return;
+    };
+    let key = user_with_key(&e.acct, "gail").await;
+    e.acct
+        .iam(REGION)
+        .delete_access_key()
+        .user_name("gail")
+        .access_key_id(&key)
+        .send()
+        .await
+        .unwrap();
+    let mut kt = target(TargetKind::AccessKey, &key, &e.account);
+    kt.parent = Some("gail".into());
+    let plan = plan_of(vec![
+        step(Action::DeactivateAccessKey, kt, json!({})),
+        step(
+            Action::DenyAllUser,
+            target(TargetKind::User, "gail", &e.account),
+            json!({}),
+        ),
+    ]);
+    let dry = respond::dry_run(&e.base, &plan, NOW).await;
+    assert!(dry[0].error.is_none(), "{dry:#?}");
+    assert!(dry[0].note.as_deref().unwrap().contains("no longer exists"), "{dry:#?}");
+    let mut journal = MemoryJournal::default();
+    let ap = approved(plan);
+    let r = respond::run(&e.base, &ap, &mut journal, NOW).await.unwrap();
+    assert!(r.ok(), "{r:#?}");
+    let status: Vec<StepStatus> = r.steps.iter().map(|s| s.status).collect();
+    assert_eq!(status, [StepStatus::NothingToDo, StepStatus::Done], "{r:#?}");
+    assert!(user_policies(&e.acct, "gail").await.contains(&"FirebreakDenyAll-case-7".to_string()));
+    let rb = respond::rollback(&e.base, &ap, &mut journal, None).await.unwrap();
+    assert_eq!(rb.steps.len(), 1, "only the deny-all is undone: {rb:#?}");
+}
+
 /// A run killed between CreateSecurityGroup and RevokeSecurityGroupEgress leaves the
 /// isolation group with its default egress rule: the next isolation repairs it (every rule
 /// revoked, the repair journaled) before trusting it, and proves it has no rule.

@@ -384,3 +384,87 @@ fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, St
         );
     }
 }
+
+/// The response commands say what they did, including nothing, when AWS cannot be read or
+/// the world has moved.
+#[test]
+fn the_response_commands_say_what_they_did() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let leaked = "AKIAFIREBREAKLEAK001";
+    let created = "AKIAFIREBREAKMADE001";
+    std::fs::write(dir.join("trail.json"), trail_record(leaked, created)).unwrap();
+    let nowhere = "http://127.0.0.1:9";
+    let run = |args: &[&str]| support::firebreak_aws(dir, Some(nowhere), "tester", args);
+    assert_eq!(run(&["hunt", "trail.json", "--cases"]).0, Some(1));
+
+    // AWS cannot be reached: every step says so in one line, the plan is incomplete, the
+    // command fails, and the plan cannot be approved.
+    let (code, out, err) = run(&["respond", "plan", "1", "--playbook", "iam-user-access-key-compromise"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    let failures: Vec<&str> = out.lines().filter(|l| l.contains("cannot plan calls:")).collect();
+    assert!(!failures.is_empty(), "{out}");
+    for l in &failures {
+        assert!(l.len() < 400, "one short line per step: {l}");
+        assert!(l.contains("AWS could not be reached"), "{l}");
+    }
+    assert!(out.contains("Plan 1 is INCOMPLETE and cannot be approved"), "{out}");
+    let (code, _, err) = run(&["respond", "approve", "1", "--plan", "1"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("the plan is incomplete"), "{err}");
+
+    // Without credentials at all.
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_firebreak"));
+    let o = c
+        .current_dir(dir)
+        .env_clear()
+        .env("HOME", dir)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_REGION", "us-east-1")
+        .env("FIREBREAK_ACTOR", "tester")
+        .args(["respond", "plan", "1", "--playbook", "iam-user-access-key-compromise"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("no usable AWS credentials"), "{out}");
+
+    // Every key excluded: the key step is left out with the reason, not an error.
+    let (code, out, err) = run(&[
+        "respond", "plan", "1", "--offline", "--playbook", "iam-user-access-key-compromise",
+        "--exclude", &format!("access_key:{leaked}"),
+        "--exclude", &format!("access_key:{created}"),
+    ]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains(&format!("not planned: deactivate-keys: access_key:{leaked} excluded")), "{out}");
+    assert!(!out.contains("deactivate-keys@"), "{out}");
+
+    // `--plan ID` names the response plan; approving and rolling back an offline plan
+    // that never ran says there is nothing to undo.
+    let plan_id = "4";
+    let (code, out, err) = run(&["respond", "plan", "1", "--offline", "--playbook", "iam-user-access-key-compromise"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains(&format!("Plan {plan_id} for case 1")), "{out}");
+    let (code, out, err) = run(&["respond", "approve", "1", "--plan", plan_id]);
+    assert_eq!(code, Some(0), "no IR plan: one approval by anyone: {out}{err}");
+    assert!(out.contains("(unsigned approvals)"), "{out}");
+    let (code, out, err) = run(&["respond", "rollback", "1", "--plan", plan_id]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("nothing to roll back"), "{out}");
+    let (_, out, _) = run(&["respond", "status", "1", "--plan", plan_id]);
+    assert!(out.contains("UNSIGNED APPROVALS") && out.contains("UNSIGNED"), "{out}");
+}
+
+/// The README's `firebreak respond plan 1` works on the demo case, whose alerts several
+/// playbooks answer: the one for its most severe alert is chosen and the others named.
+#[test]
+fn respond_plan_chooses_for_the_most_severe_alert() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let run = |args: &[&str]| support::firebreak_aws(dir, None, "tester", args);
+    assert_eq!(run(&["demo", "--db", "firebreak.db"]).0, Some(0));
+    let (code, out, err) = run(&["respond", "plan", "1", "--offline"]);
+    assert_eq!(code, Some(0), "{out}{err}");
+    assert!(out.contains("Plan 1 for case 1:"), "{out}");
+    assert!(out.contains("also answering:"), "{out}");
+}
