@@ -7,7 +7,7 @@
 mod moto;
 
 use aws::Connection;
-use aws::forensics::{Lock, Request, capture_memory, collect, upload};
+use aws::forensics::{Body, Lock, Request, capture_memory, collect, upload};
 use aws_smithy_mocks::{Rule, mock};
 use moto::{config, inside, mocked};
 use std::io::Write;
@@ -346,10 +346,36 @@ async fn memory_capture_fails_clearly_without_an_ssm_agent() {
     base.overrides.ssm = Some(client);
     locked_bucket(&acct, "memory-330000000002").await;
     let conn = inside(&base, "330000000002").await;
+    // No image at all: the HeadObject fails and says which object.
+    let e = capture_memory(&conn, REGION, &instance, 9, "memory-330000000002")
+        .await
+        .unwrap_err();
+    assert!(e.to_string().starts_with("s3:HeadObject"), "{e}");
+    // An image whose bytes are not what the instance hashed (changed in transit, or
+    // replaced): the checksum S3 holds differs from the instance's, and the capture fails.
+    let other = b"not the memory the instance read".to_vec();
+    use base64::Engine;
+    use sha2::Digest;
+    acct.s3(REGION)
+        .put_object()
+        .bucket("memory-330000000002")
+        .key(format!("cases/9/memory/{instance}.lime"))
+        .body(other.clone().into())
+        .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
+        .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&other)))
+        .send()
+        .await
+        .unwrap();
+    let e = capture_memory(&conn, REGION, &instance, 9, "memory-330000000002")
+        .await
+        .unwrap_err();
     assert!(
-        capture_memory(&conn, REGION, &instance, 9, "memory-330000000002")
-            .await
-            .is_err()
+        e.to_string().contains(&format!(
+            "s3://memory-330000000002/cases/9/memory/{instance}.lime has checksum Some(\"{}\"), the instance computed {}",
+            sha256(&other),
+            "ab".repeat(32)
+        )),
+        "{e}"
     );
 }
 
@@ -369,7 +395,7 @@ async fn uploads_are_locked_and_read_back() {
         REGION,
         "evidence-330000000003",
         "cases/9/x/console.txt",
-        &bytes,
+        Body::Bytes(&bytes),
         &sha256(&bytes),
         &lock,
     )
@@ -408,18 +434,44 @@ async fn uploads_are_locked_and_read_back() {
             .await
             .is_err()
     );
-    // A hash that does not match the bytes is refused before anything is trusted.
+    // A hash that does not match the bytes is refused by S3 itself, and nothing is kept.
+    let e = upload(
+        &acct,
+        REGION,
+        "evidence-330000000003",
+        "cases/9/x/other.txt",
+        Body::Bytes(&bytes),
+        &"00".repeat(32),
+        &lock,
+    )
+    .await
+    .unwrap_err();
+    // Real S3 refuses the PutObject (BadDigest). moto 5.2.5 stores the object with the
+    // checksum it was given, so here the refusal comes from the read-back: the SDK checks the
+    // stored checksum against the bytes, and the upload is not trusted either way.
+    let msg = e.to_string();
     assert!(
-        upload(
-            &acct,
-            REGION,
-            "evidence-330000000003",
-            "cases/9/x/other.txt",
-            &bytes,
-            &"00".repeat(32),
-            &lock
-        )
-        .await
-        .is_err()
+        (msg.starts_with("s3:PutObject:") && e.code().is_some_and(|c| c.contains("Digest")))
+            || (msg.starts_with("s3:GetObject:")
+                && msg.contains("s3://evidence-330000000003/cases/9/x/other.txt")
+                && msg.contains(&"00".repeat(32))),
+        "{msg}"
     );
+    // A file is streamed from disk and read back the same way.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("image.lime");
+    let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&file, &big).unwrap();
+    let at = upload(
+        &acct,
+        REGION,
+        "evidence-330000000003",
+        "cases/9/x/image.lime",
+        Body::File(&file),
+        &sha256(&big),
+        &lock,
+    )
+    .await
+    .unwrap();
+    assert_eq!(at, "s3://evidence-330000000003/cases/9/x/image.lime");
 }

@@ -73,6 +73,10 @@ pub enum CaseCommand {
         /// When it happened (ISO 8601; default now).
         #[arg(long, value_parser = parse_time)]
         at: Option<i64>,
+        /// Where the evidence bucket is reached when closing writes the custody anchor (an
+        /// emulator).
+        #[arg(long, env = "FIREBREAK_ENDPOINT_URL")]
+        endpoint_url: Option<String>,
     },
     /// Add tags (or remove them with `--remove`).
     Tag {
@@ -334,6 +338,7 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
             phase,
             reason,
             at,
+            endpoint_url,
         } => {
             store.transition(
                 id,
@@ -343,6 +348,18 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 at.unwrap_or_else(now_ms),
             )?;
             writeln!(out, "case {id} is now {phase}")?;
+            if phase == case::Phase::Closed {
+                // Closing anchors the custody ledger's final head outside the host.
+                let custody = crate::evidence_cmd::Custody::open(&settings)?;
+                match custody.anchor(&settings, endpoint_url.as_deref(), id) {
+                    Ok(Some(at)) => writeln!(out, "custody ledger head anchored at {at}")?,
+                    Ok(None) => {}
+                    Err(e) => writeln!(
+                        out,
+                        "WARNING: the custody ledger could not be anchored in the evidence bucket: {e:#} (run firebreak evidence anchor {id})"
+                    )?,
+                }
+            }
         }
         CaseCommand::Tag { id, tags, remove } => {
             store.tag(id, &tags, remove, actor, now_ms())?;

@@ -107,7 +107,7 @@ pub fn run(
         )?;
         stored += 1;
         if upload_to_bucket && settings.plan.is_some() {
-            match rt.block_on(upload(settings, endpoint, case, &a, &item.bytes)) {
+            match rt.block_on(upload(settings, endpoint, case, &a, aws::forensics::Body::Bytes(&item.bytes))) {
                 Ok(at) => {
                     custody.record(
                         &mut store,
@@ -190,6 +190,17 @@ pub fn run(
             run.hunt.alerts_known,
             run.timeline_added
         );
+    }
+    // Every collection ends by anchoring the ledger head outside the host.
+    if upload_to_bucket && settings.plan.is_some() {
+        match custody.anchor(settings, endpoint, case) {
+            Ok(Some(at)) => println!("Custody ledger head anchored at {at}"),
+            Ok(None) => {}
+            Err(e) => {
+                problems += 1;
+                println!("  NOT ANCHORED: the ledger head could not be written to the evidence bucket: {e:#}");
+            }
+        }
     }
     println!(
         "Next: firebreak evidence verify {case}    firebreak evidence export {case} --out custody-{case}/"

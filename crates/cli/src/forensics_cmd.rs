@@ -40,7 +40,7 @@ pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
     let settings = args.resolve()?;
     if let Some(case) = case {
         let custody = Custody::open(&settings)?;
-        for e in custody.locker.ledger(case)? {
+        for e in custody.locker.ledger(case)?.0 {
             let d = &e.body.detail;
             if e.body.action == "collected" && d["kind"] == "ebs-snapshots" {
                 for s in d["snapshots"].as_array().into_iter().flatten() {

@@ -8,6 +8,7 @@ mod collect;
 mod demo;
 mod evaluate;
 mod evidence_cmd;
+mod faults;
 mod forensics_cmd;
 mod hunt;
 mod ingest_cmd;

@@ -1,6 +1,7 @@
 //! `firebreak respond …`: plan a playbook against a case (with a dry-run of the exact
 //! calls), approve it, run it, roll it back, and print the responder role's IAM policy.
 
+use crate::faults::{Faults, Point};
 use crate::settings::{Settings, StoreArgs, now_ms};
 use crate::terminal::Printable;
 use anyhow::{Context, Result, bail};
@@ -570,59 +571,6 @@ fn approve_cmd(
     Ok(true)
 }
 
-/// Where a debug build can be made to die on purpose, for the kill tests: set
-/// `FIREBREAK_FAULT` to `abort-after-intent:N` (the N-th mutating call of this process is
-/// journaled as intended, not sent) or `abort-after-call:N` (it was sent and landed, and
-/// its outcome is not journaled). Release builds ignore it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FaultPoint {
-    Intended,
-    Sent,
-}
-
-#[derive(Debug, Default)]
-struct Faults {
-    at: Option<(FaultPoint, usize)>,
-    intended: usize,
-    sent: usize,
-}
-
-impl Faults {
-    fn from_environment() -> Result<Faults> {
-        if !cfg!(debug_assertions) {
-            return Ok(Faults::default());
-        }
-        let Ok(v) = std::env::var("FIREBREAK_FAULT") else {
-            return Ok(Faults::default());
-        };
-        let (point, n) = v
-            .split_once(':')
-            .with_context(|| format!("FIREBREAK_FAULT={v}: expected POINT:N"))?;
-        let point = match point {
-            "abort-after-intent" => FaultPoint::Intended,
-            "abort-after-call" => FaultPoint::Sent,
-            other => bail!("FIREBREAK_FAULT: unknown point {other}"),
-        };
-        let n = n.parse().with_context(|| format!("FIREBREAK_FAULT={v}"))?;
-        Ok(Faults {
-            at: Some((point, n)),
-            ..Default::default()
-        })
-    }
-
-    fn reached(&mut self, point: FaultPoint) {
-        let count = match point {
-            FaultPoint::Intended => &mut self.intended,
-            FaultPoint::Sent => &mut self.sent,
-        };
-        *count += 1;
-        if self.at == Some((point, *count)) {
-            eprintln!("FIREBREAK_FAULT: aborting at {point:?} {count}");
-            std::process::abort();
-        }
-    }
-}
-
 /// Receipts and calls kept in the case store.
 struct StoreJournal<'a> {
     store: &'a mut Store,
@@ -721,12 +669,12 @@ impl Journal for StoreJournal<'_> {
             .store
             .intend_call(self.plan, &step.key, phase.name(), call, now_ms())
             .map_err(journal_error)?;
-        self.faults.reached(FaultPoint::Intended);
+        self.faults.reached(Point::Intended);
         Ok(id)
     }
     fn settle(&mut self, intent: i64, outcome: &CallOutcome) -> Result<(), JournalError> {
         // A kill here: the call landed (or failed) and nobody wrote it down.
-        self.faults.reached(FaultPoint::Sent);
+        self.faults.reached(Point::Sent);
         let json = serde_json::to_string(outcome).map_err(journal_error)?;
         self.store
             .settle_call(intent, &json, now_ms())

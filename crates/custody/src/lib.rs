@@ -128,19 +128,65 @@ pub enum CustodyError {
     },
 }
 
-/// Reads a ledger file (one entry per line); `file` names it in errors.
-pub fn parse_ledger(text: &str, file: &str) -> Result<Vec<Entry>, CustodyError> {
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| CustodyError::Line {
-                file: file.to_string(),
+/// The members a ledger line may have, and those of its artifact.
+const ENTRY_FIELDS: &[&str] = &[
+    "seq", "case_id", "at_ms", "actor", "action", "artifact", "location", "detail", "prev",
+    "hash", "signature", "key",
+];
+const ARTIFACT_FIELDS: &[&str] = &["sha256", "name", "size", "source"];
+
+/// A ledger line that is not an entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Malformed {
+    /// 1-based line of the ledger file.
+    pub line: usize,
+    pub message: String,
+}
+
+/// Reads one ledger line strictly: unknown members (of the entry or its artifact) and an
+/// artifact digest that is not 64 lower-case hex digits are errors, not ignored.
+pub fn parse_entry(line: &str) -> Result<Entry, String> {
+    let v: serde_json::Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    let Some(obj) = v.as_object() else {
+        return Err("a ledger line is a JSON object".into());
+    };
+    if let Some(k) = obj.keys().find(|k| !ENTRY_FIELDS.contains(&k.as_str())) {
+        return Err(format!("unknown field `{k}`"));
+    }
+    if let Some(a) = obj.get("artifact").and_then(|a| a.as_object()) {
+        if let Some(k) = a.keys().find(|k| !ARTIFACT_FIELDS.contains(&k.as_str())) {
+            return Err(format!("unknown field `artifact.{k}`"));
+        }
+    }
+    let e: Entry = serde_json::from_value(v).map_err(|e| e.to_string())?;
+    if let Some(a) = &e.body.artifact
+        && !is_sha256_hex(&a.sha256)
+    {
+        return Err(format!(
+            "artifact.sha256 `{}` is not a SHA-256 (64 lower-case hex digits)",
+            a.sha256.escape_debug()
+        ));
+    }
+    Ok(e)
+}
+
+/// Reads a ledger file (one entry per line): the entries, and every line that is not one.
+pub fn parse_ledger(text: &str) -> (Vec<Entry>, Vec<Malformed>) {
+    let mut entries = Vec::new();
+    let mut bad = Vec::new();
+    for (i, l) in text.lines().enumerate() {
+        if l.trim().is_empty() {
+            continue;
+        }
+        match parse_entry(l) {
+            Ok(e) => entries.push(e),
+            Err(message) => bad.push(Malformed {
                 line: i + 1,
-                message: e.to_string(),
-            })
-        })
-        .collect()
+                message,
+            }),
+        }
+    }
+    (entries, bad)
 }
 
 /// The state of an artifact's bytes where they are kept.
@@ -164,6 +210,15 @@ pub enum Kind {
     Added,
     Unsigned,
     BadSignature,
+    /// Signed by a key the IR plan does not list.
+    UnknownKey,
+    /// A ledger line that is not an entry (not JSON, unknown fields, a bad digest).
+    Malformed,
+    /// Appended by a writer that was interrupted before the store witnessed it; the next
+    /// custody write repairs it.
+    Interrupted,
+    /// The ledger disagrees with its anchor outside the host.
+    AnchorMismatch,
     ArtifactChanged,
     ArtifactMissing,
     WrongCase,
@@ -178,12 +233,58 @@ pub struct Problem {
     pub message: String,
 }
 
+/// A ledger head written outside the host (the evidence bucket, under Object Lock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub case_id: i64,
+    pub seq: u64,
+    pub hash: String,
+    pub at_ms: i64,
+}
+
+/// What was known of the ledger's anchor when verifying.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "state", content = "detail")]
+pub enum AnchorCheck {
+    /// No evidence bucket is configured: the ledger is anchored only on this host.
+    NotConfigured,
+    /// The anchor could not be read (why).
+    NotChecked(String),
+    /// The bucket holds no anchor for the case yet.
+    None,
+    /// The latest anchor (seq, where) is an entry of this ledger.
+    Holds { seq: u64, location: String },
+    /// The latest anchor is not in this ledger (a problem names it).
+    Mismatch { seq: u64, location: String },
+}
+
+/// Which signing keys the ledger is checked against: those the IR plan lists, never a
+/// key an entry carries.
+#[derive(Debug, Clone, Default)]
+pub struct Trust {
+    pub keys: Vec<VerifyingKey>,
+    /// Every entry must be signed by one of them.
+    pub required: bool,
+}
+
+/// What `verify` compares the ledger against.
+pub struct Against<'a> {
+    /// The store's witness: (seq, hash) as each entry was appended.
+    pub witness: &'a [(u64, String)],
+    /// Entries a writer announced (seq, hash) and had not witnessed yet.
+    pub pending: &'a [(u64, String)],
+    pub trust: &'a Trust,
+    /// The latest anchor outside the host, with where it is kept.
+    pub anchor: Result<Option<(Anchor, String)>, AnchorCheck>,
+}
+
 /// What verification found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Verification {
     pub entries: usize,
     pub artifacts: usize,
     pub head: Option<String>,
+    pub anchor: AnchorCheck,
     pub problems: Vec<Problem>,
 }
 
@@ -193,18 +294,33 @@ impl Verification {
     }
 }
 
-/// Verifies a case's ledger against the witness the store keeps ((seq, hash) recorded at
-/// each append), the artifacts' bytes (`stored`), and, if given, the trusted signing key.
+/// Verifies a case's ledger against the witness the store keeps, the keys the IR plan
+/// trusts, the latest anchor outside the host, and the artifacts' bytes (`stored`, called
+/// only with well-formed digests). `malformed` lines are findings of their own.
 pub fn verify(
     case_id: i64,
     entries: &[Entry],
-    witness: &[(u64, String)],
-    trusted: Option<&VerifyingKey>,
+    malformed: &[Malformed],
+    against: Against<'_>,
     mut stored: impl FnMut(&Artifact) -> Stored,
 ) -> Verification {
+    let Against {
+        witness,
+        pending,
+        trust,
+        anchor,
+    } = against;
     let mut problems: Vec<Problem> = Vec::new();
     fn push(problems: &mut Vec<Problem>, kind: Kind, seq: u64, message: String) {
         problems.push(Problem { kind, seq, message });
+    }
+    for m in malformed {
+        push(
+            &mut problems,
+            Kind::Malformed,
+            0,
+            format!("ledger line {}: {}", m.line, m.message),
+        );
     }
     let present: std::collections::BTreeSet<u64> = entries.iter().map(|e| e.seq).collect();
     let mut max_seen = 0u64;
@@ -268,35 +384,7 @@ pub fn verify(
             }
             max_seen = e.seq;
         }
-        match (&e.signature, trusted) {
-            (None, Some(_)) => push(
-                &mut problems,
-                Kind::Unsigned,
-                e.seq,
-                format!("entry {} is not signed", e.seq),
-            ),
-            (Some(sig), _) => {
-                let key = match trusted {
-                    Some(k) => Some(*k),
-                    None => e.key.as_deref().and_then(|k| verifying_key(k).ok()),
-                };
-                let good = key
-                    .zip(unhex(sig).and_then(|b| <[u8; 64]>::try_from(b).ok()))
-                    .is_some_and(|(k, b)| {
-                        k.verify(e.hash.as_bytes(), &Signature::from_bytes(&b))
-                            .is_ok()
-                    });
-                if !good {
-                    push(
-                        &mut problems,
-                        Kind::BadSignature,
-                        e.seq,
-                        format!("entry {}: the signature does not verify", e.seq),
-                    );
-                }
-            }
-            (None, None) => {}
-        }
+        check_signature(e, trust, &mut problems);
     }
     // The witness the store kept at each append.
     for (seq, hash) in witness {
@@ -327,17 +415,75 @@ pub fn verify(
     }
     for e in entries {
         if !witness.iter().any(|(s, _)| *s == e.seq) && !problems.iter().any(|p| p.seq == e.seq) {
-            push(
-                &mut problems,
-                Kind::Added,
-                e.seq,
-                format!("entry {} was added: the store never recorded it", e.seq),
-            );
+            if pending.iter().any(|(s, h)| *s == e.seq && *h == e.hash) {
+                push(
+                    &mut problems,
+                    Kind::Interrupted,
+                    e.seq,
+                    format!(
+                        "entry {} was appended by a writer interrupted before the store witnessed it: the next custody write repairs it",
+                        e.seq
+                    ),
+                );
+            } else {
+                push(
+                    &mut problems,
+                    Kind::Added,
+                    e.seq,
+                    format!("entry {} was added: the store never recorded it", e.seq),
+                );
+            }
         }
     }
+    let anchor = match anchor {
+        Err(state) => state,
+        Ok(None) => AnchorCheck::None,
+        Ok(Some((a, location))) => {
+            let here = entries.iter().find(|e| e.seq == a.seq);
+            if a.case_id == case_id && here.is_some_and(|e| e.hash == a.hash) {
+                AnchorCheck::Holds {
+                    seq: a.seq,
+                    location,
+                }
+            } else {
+                push(
+                    &mut problems,
+                    Kind::AnchorMismatch,
+                    a.seq,
+                    match here {
+                        None => format!(
+                            "the anchor at {location} names entry {} ({}), which this ledger does not have: it was cut short or rewritten",
+                            a.seq, a.hash
+                        ),
+                        Some(e) => format!(
+                            "the anchor at {location} says entry {} is {}, the ledger has {}: the ledger was rewritten",
+                            a.seq, a.hash, e.hash
+                        ),
+                    },
+                );
+                AnchorCheck::Mismatch {
+                    seq: a.seq,
+                    location,
+                }
+            }
+        }
+    };
     let mut seen = std::collections::BTreeSet::new();
     for e in entries {
         let Some(a) = &e.body.artifact else { continue };
+        if !is_sha256_hex(&a.sha256) {
+            push(
+                &mut problems,
+                Kind::Malformed,
+                e.seq,
+                format!(
+                    "entry {}: artifact digest `{}` is not a SHA-256",
+                    e.seq,
+                    a.sha256.escape_debug()
+                ),
+            );
+            continue;
+        }
         if !seen.insert(a.sha256.clone()) {
             continue;
         }
@@ -365,6 +511,49 @@ pub fn verify(
         entries: entries.len(),
         artifacts: seen.len(),
         head: entries.last().map(|e| e.hash.clone()),
+        anchor,
         problems,
+    }
+}
+
+/// An entry's signature, checked against the trusted keys only.
+fn check_signature(e: &Entry, trust: &Trust, problems: &mut Vec<Problem>) {
+    let push = |problems: &mut Vec<Problem>, kind, message| {
+        problems.push(Problem {
+            kind,
+            seq: e.seq,
+            message,
+        })
+    };
+    let Some(sig) = &e.signature else {
+        if trust.required {
+            push(problems, Kind::Unsigned, format!("entry {} is not signed", e.seq));
+        }
+        return;
+    };
+    let named = e.key.as_deref().and_then(|k| verifying_key(k).ok());
+    let Some(key) = trust.keys.iter().find(|k| Some(**k) == named) else {
+        if trust.required || !trust.keys.is_empty() {
+            push(
+                problems,
+                Kind::UnknownKey,
+                format!(
+                    "entry {} is signed by an unknown key ({}): the IR plan does not list it",
+                    e.seq,
+                    e.key.as_deref().unwrap_or("none named")
+                ),
+            );
+        }
+        return;
+    };
+    let good = unhex(sig)
+        .and_then(|b| <[u8; 64]>::try_from(b).ok())
+        .is_some_and(|b| key.verify(e.hash.as_bytes(), &Signature::from_bytes(&b)).is_ok());
+    if !good {
+        push(
+            problems,
+            Kind::BadSignature,
+            format!("entry {}: the signature does not verify", e.seq),
+        );
     }
 }

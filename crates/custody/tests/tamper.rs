@@ -1,6 +1,9 @@
 //! Every kind of tampering with a ledger or its evidence is found and named.
 
-use custody::{Artifact, Draft, Entry, Kind, Stored, chain, sha256_hex, signing_key, verify};
+use custody::{
+    Against, Anchor, AnchorCheck, Artifact, Draft, Entry, Kind, Stored, Trust, chain, sha256_hex,
+    signing_key, verify,
+};
 use std::collections::BTreeMap;
 
 const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
@@ -44,12 +47,23 @@ fn check(
     witness: &[(u64, String)],
     trusted: bool,
 ) -> Vec<(Kind, u64)> {
-    let key = signing_key(SEED).unwrap().verifying_key();
+    let trust = Trust {
+        keys: trusted
+            .then(|| signing_key(SEED).unwrap().verifying_key())
+            .into_iter()
+            .collect(),
+        required: trusted,
+    };
     let v = verify(
         7,
         entries,
-        witness,
-        trusted.then_some(&key),
+        &[],
+        Against {
+            witness,
+            pending: &[],
+            trust: &trust,
+            anchor: Err(AnchorCheck::NotConfigured),
+        },
         |a: &Artifact| match bytes.get(&a.sha256) {
             None => Stored::Missing,
             Some(b) if sha256_hex(b) == a.sha256 => Stored::Intact,
@@ -155,7 +169,7 @@ fn an_added_entry_is_named_even_when_chained_correctly() {
     );
     e.push(forged);
     let w: Vec<(u64, String)> = e.iter().map(|x| (x.seq, x.hash.clone())).collect();
-    assert_eq!(check(&e, &b, &w, true), [(Kind::BadSignature, 6)]);
+    assert_eq!(check(&e, &b, &w, true), [(Kind::UnknownKey, 6)]);
 }
 
 #[test]
@@ -185,11 +199,23 @@ fn the_ledger_round_trips_through_its_file_and_reports_escape() {
     e[0].body.actor = "<script>alert(1)</script>".into();
     e[0].hash = e[0].computed_hash();
     let text: String = e.iter().map(|x| x.to_line() + "\n").collect();
-    let back = custody::parse_ledger(&text, "custody.jsonl").unwrap();
+    let (back, bad) = custody::parse_ledger(&text);
     assert_eq!(back, e);
-    let err = custody::parse_ledger("{\"seq\":1}\nnot json\n", "custody.jsonl").unwrap_err();
-    assert!(err.to_string().starts_with("custody.jsonl:1:"), "{err}");
-    let v = verify(7, &e, &w, None, |_| Stored::Intact);
+    assert!(bad.is_empty());
+    let (_, bad) = custody::parse_ledger("{\"seq\":1}\nnot json\n");
+    assert_eq!(bad.iter().map(|m| m.line).collect::<Vec<_>>(), [1, 2], "{bad:?}");
+    let v = verify(
+        7,
+        &e,
+        &[],
+        Against {
+            witness: &w,
+            pending: &[],
+            trust: &Trust::default(),
+            anchor: Err(AnchorCheck::NotConfigured),
+        },
+        |_| Stored::Intact,
+    );
     let html = custody::report::html(7, &e, &v, 0);
     assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
     let m = custody::report::manifest(7, &e, &v, 0);
@@ -198,4 +224,124 @@ fn the_ledger_round_trips_through_its_file_and_reports_escape() {
         m["verified"], false,
         "entry 1 no longer matches its signature or the witness"
     );
+}
+
+/// The ledger rewritten whole and re-signed by an intruder's key (with the witness rewritten
+/// to match) verifies against no key the IR plan lists: before, verify trusted the key each
+/// entry carried.
+#[test]
+fn signatures_are_checked_against_the_plans_keys_never_the_entrys_own() {
+    let (e, b, _) = ledger(true);
+    let intruder = signing_key(&"33".repeat(32)).unwrap();
+    let mut forged: Vec<Entry> = Vec::new();
+    for x in &e {
+        let mut d = x.body.clone();
+        d.actor = "mallory".into();
+        forged.push(chain(forged.last(), d, Some(&intruder)));
+    }
+    let w: Vec<(u64, String)> = forged.iter().map(|x| (x.seq, x.hash.clone())).collect();
+    let found = check(&forged, &b, &w, true);
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert!(found.iter().all(|(k, _)| *k == Kind::UnknownKey), "{found:?}");
+    // Re-written unsigned: every entry is unsigned where the plan requires signing.
+    let mut plain: Vec<Entry> = Vec::new();
+    for x in &e {
+        plain.push(chain(plain.last(), x.body.clone(), None));
+    }
+    let w: Vec<(u64, String)> = plain.iter().map(|x| (x.seq, x.hash.clone())).collect();
+    assert!(check(&plain, &b, &w, true).iter().all(|(k, _)| *k == Kind::Unsigned));
+}
+
+/// Unknown members and digests that are not SHA-256 are named findings: never ignored,
+/// never a panic, never a read outside the locker.
+#[test]
+fn a_hostile_ledger_is_named_line_by_line() {
+    let (e, _, _) = ledger(false);
+    let mut lines: Vec<String> = e.iter().map(Entry::to_line).collect();
+    lines[1] = lines[1].replacen("{", "{\"note\":\"ignore me\",", 1);
+    let escape = e[2].body.artifact.as_ref().unwrap().sha256.clone();
+    lines[2] = lines[2].replace(&escape, "../../../../etc/passwd");
+    lines[3] = lines[3].replace(&e[3].body.artifact.as_ref().unwrap().sha256, "zz");
+    let text = lines.join("\n");
+    let (good, bad) = custody::parse_ledger(&text);
+    assert_eq!(good.len(), 2);
+    assert_eq!(bad.iter().map(|m| m.line).collect::<Vec<_>>(), [2, 3, 4]);
+    assert!(bad[0].message.contains("unknown field `note`"), "{bad:?}");
+    assert!(bad[1].message.contains("is not a SHA-256"), "{bad:?}");
+    // An entry built in memory with a bad digest: a finding, and the store is never asked.
+    let mut hostile = e.clone();
+    hostile[0].body.artifact.as_mut().unwrap().sha256 = "../x".into();
+    let w: Vec<(u64, String)> = e.iter().map(|x| (x.seq, x.hash.clone())).collect();
+    let v = verify(
+        7,
+        &hostile,
+        &bad,
+        Against {
+            witness: &w,
+            pending: &[],
+            trust: &Trust::default(),
+            anchor: Err(AnchorCheck::NotConfigured),
+        },
+        |a| {
+            assert!(custody::is_sha256_hex(&a.sha256), "asked for {}", a.sha256);
+            Stored::Intact
+        },
+    );
+    let kinds: Vec<Kind> = v.problems.iter().map(|p| p.kind).collect();
+    assert_eq!(kinds.iter().filter(|k| **k == Kind::Malformed).count(), 4, "{:#?}", v.problems);
+}
+
+/// A consistent rewrite of ledger and witness together passes every local check; only the
+/// anchor outside the host catches it. An entry a writer announced but never witnessed is an
+/// interruption, not tampering.
+#[test]
+fn the_anchor_catches_a_consistent_rewrite_and_interruptions_are_told_apart() {
+    let (e, b, w) = ledger(false);
+    let anchor = Anchor {
+        case_id: 7,
+        seq: 5,
+        hash: e[4].hash.clone(),
+        at_ms: 1,
+    };
+    let run = |entries: &[Entry], witness: &[(u64, String)], pending: &[(u64, String)]| {
+        verify(
+            7,
+            entries,
+            &[],
+            Against {
+                witness,
+                pending,
+                trust: &Trust::default(),
+                anchor: Ok(Some((anchor.clone(), "s3://evidence/cases/7/anchor".into()))),
+            },
+            |a| match b.get(&a.sha256) {
+                Some(_) => Stored::Intact,
+                None => Stored::Missing,
+            },
+        )
+    };
+    let v = run(&e, &w, &[]);
+    assert!(v.ok(), "{v:#?}");
+    assert!(matches!(v.anchor, AnchorCheck::Holds { seq: 5, .. }));
+    let mut rewritten: Vec<Entry> = Vec::new();
+    for x in &e {
+        let mut d = x.body.clone();
+        d.action = "never-collected".into();
+        rewritten.push(chain(rewritten.last(), d, None));
+    }
+    let w2: Vec<(u64, String)> = rewritten.iter().map(|x| (x.seq, x.hash.clone())).collect();
+    let v = run(&rewritten, &w2, &[]);
+    assert_eq!(
+        v.problems.iter().map(|p| (p.kind, p.seq)).collect::<Vec<_>>(),
+        [(Kind::AnchorMismatch, 5)],
+        "{v:#?}"
+    );
+    let v = run(&e[..3], &w[..3], &[]);
+    assert!(v.problems.iter().any(|p| p.kind == Kind::AnchorMismatch), "{v:#?}");
+    // Interrupted: entry 5 appended and announced, not witnessed.
+    let v = run(&e, &w[..4], &[(5, e[4].hash.clone())]);
+    assert_eq!(v.problems.iter().map(|p| p.kind).collect::<Vec<_>>(), [Kind::Interrupted]);
+    // Announced with another hash: the entry is still an addition.
+    let v = run(&e, &w[..4], &[(5, "0".repeat(64))]);
+    assert_eq!(v.problems.iter().map(|p| p.kind).collect::<Vec<_>>(), [Kind::Added]);
 }

@@ -18,6 +18,8 @@ pub enum LockerError {
     },
     #[error(transparent)]
     Ledger(#[from] custody::CustodyError),
+    #[error("`{0}` is not a SHA-256 (64 lower-case hex digits): no such object")]
+    NotADigest(String),
 }
 
 type Result<T> = std::result::Result<T, LockerError>;
@@ -49,10 +51,14 @@ impl Locker {
         &self.root
     }
 
-    /// Where the bytes of `sha256` are kept.
-    pub fn object_path(&self, sha256: &str) -> PathBuf {
-        let (a, b) = sha256.split_at(2.min(sha256.len()));
-        self.root.join("objects").join(a).join(b)
+    /// Where the bytes of `sha256` are kept; only a well-formed digest names a place, so
+    /// no ledger value can lead outside `objects/`.
+    pub fn object_path(&self, sha256: &str) -> Result<PathBuf> {
+        if !custody::is_sha256_hex(sha256) {
+            return Err(LockerError::NotADigest(sha256.escape_debug().to_string()));
+        }
+        let (a, b) = sha256.split_at(2);
+        Ok(self.root.join("objects").join(a).join(b))
     }
 
     /// `locker:objects/ab/cdef…`, as ledger entries name the place.
@@ -63,17 +69,53 @@ impl Locker {
 
     /// Stores `bytes` (once: storing the same bytes again changes nothing) and describes them.
     pub fn put(&self, bytes: &[u8], name: &str, source: &str) -> Result<Artifact> {
-        let sha256 = custody::sha256_hex(bytes);
-        let path = self.object_path(&sha256);
-        if !path.is_file() {
+        self.put_reader(&mut &bytes[..], Path::new("(memory)"), name, source)
+    }
+
+    /// Stores a file's bytes, streamed: hashed while copied in 1 MiB chunks, so a
+    /// multi-gigabyte memory image needs no more memory than a small one.
+    pub fn put_file(&self, file: &Path, name: &str, source: &str) -> Result<Artifact> {
+        let mut f = File::open(file).map_err(io(file))?;
+        self.put_reader(&mut f, file, name, source)
+    }
+
+    fn put_reader(
+        &self,
+        from: &mut dyn Read,
+        what: &Path,
+        name: &str,
+        source: &str,
+    ) -> Result<Artifact> {
+        let objects = self.root.join("objects");
+        let tmp = tempfile_in(&objects)?;
+        let mut h = Sha256::new();
+        let mut size = 0u64;
+        {
+            let mut f = File::create(&tmp).map_err(io(&tmp))?;
+            let mut buf = vec![0u8; 1 << 20];
+            loop {
+                let n = match from.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        let _ = fs::remove_file(&tmp);
+                        return Err(io(what)(e));
+                    }
+                };
+                h.update(&buf[..n]);
+                f.write_all(&buf[..n]).map_err(io(&tmp))?;
+                size += n as u64;
+            }
+            f.sync_all().map_err(io(&tmp))?;
+        }
+        let sha256 = signing::hex(&h.finalize());
+        let path = self.object_path(&sha256)?;
+        if path.is_file() {
+            fs::remove_file(&tmp).map_err(io(&tmp))?;
+        } else {
             let dir = path.parent().expect("objects/ab");
             fs::create_dir_all(dir).map_err(io(dir))?;
-            let tmp = dir.join(format!(".{}.tmp", &sha256[2..]));
-            {
-                let mut f = File::create(&tmp).map_err(io(&tmp))?;
-                f.write_all(bytes).map_err(io(&tmp))?;
-                f.sync_all().map_err(io(&tmp))?;
-            }
             fs::rename(&tmp, &path).map_err(io(&path))?;
             let mut perms = fs::metadata(&path).map_err(io(&path))?.permissions();
             perms.set_readonly(true);
@@ -82,20 +124,23 @@ impl Locker {
         Ok(Artifact {
             sha256,
             name: name.to_string(),
-            size: bytes.len() as u64,
+            size,
             source: source.to_string(),
         })
     }
 
-    /// The stored bytes of an artifact.
+    /// The stored bytes of an artifact (small artifacts only: large ones are streamed from
+    /// [`Locker::object_path`]).
     pub fn read(&self, sha256: &str) -> Result<Vec<u8>> {
-        let path = self.object_path(sha256);
+        let path = self.object_path(sha256)?;
         fs::read(&path).map_err(io(&path))
     }
 
     /// Whether the stored bytes still hash to the artifact's SHA-256 (streamed).
     pub fn check(&self, a: &Artifact) -> Stored {
-        let path = self.object_path(&a.sha256);
+        let Ok(path) = self.object_path(&a.sha256) else {
+            return Stored::Missing;
+        };
         let Ok(mut f) = File::open(&path) else {
             return Stored::Missing;
         };
@@ -124,14 +169,32 @@ impl Locker {
             .join("custody.jsonl")
     }
 
-    /// The case's ledger (empty when none was written).
-    pub fn ledger(&self, case: i64) -> Result<Vec<Entry>> {
+    /// The case's ledger (empty when none was written): its entries, and every line that
+    /// is not one.
+    pub fn ledger(&self, case: i64) -> Result<(Vec<Entry>, Vec<custody::Malformed>)> {
         let path = self.ledger_path(case);
-        match fs::read_to_string(&path) {
-            Ok(text) => Ok(custody::parse_ledger(&text, &path.display().to_string())?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        match fs::read(&path) {
+            Ok(bytes) => Ok(custody::parse_ledger(&String::from_utf8_lossy(&bytes))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((Vec::new(), Vec::new())),
             Err(e) => Err(io(&path)(e)),
         }
+    }
+
+    /// Takes the case ledger's writer lock (an exclusive lock on `cases/N/custody.lock`,
+    /// released when the guard drops, or when the process dies): writers read the head,
+    /// append and have the store witness one at a time.
+    pub fn lock(&self, case: i64) -> Result<LedgerLock> {
+        let path = self.ledger_path(case).with_file_name("custody.lock");
+        let dir = path.parent().expect("cases/N");
+        fs::create_dir_all(dir).map_err(io(dir))?;
+        let f = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        f.lock().map_err(io(&path))?;
+        Ok(LedgerLock { _file: f })
     }
 
     /// Appends an entry to the case's ledger and syncs it.
@@ -148,6 +211,22 @@ impl Locker {
             .map_err(io(&path))?;
         f.sync_all().map_err(io(&path))
     }
+}
+
+/// A held ledger writer lock.
+#[derive(Debug)]
+pub struct LedgerLock {
+    _file: File,
+}
+
+/// A new temporary file name inside `dir` (written, synced, then renamed into place).
+fn tempfile_in(dir: &Path) -> Result<PathBuf> {
+    let mut r = [0u8; 8];
+    getrandom::fill(&mut r).map_err(|e| LockerError::Io {
+        path: dir.to_path_buf(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    Ok(dir.join(format!(".incoming-{}.tmp", signing::hex(&r))))
 }
 
 #[cfg(test)]
@@ -167,8 +246,9 @@ mod tests {
         assert_eq!(a, again);
         assert_eq!(l.read(&a.sha256).unwrap(), b"console output");
         assert_eq!(l.check(&a), Stored::Intact);
-        let path = l.object_path(&a.sha256);
+        let path = l.object_path(&a.sha256).unwrap();
         assert!(fs::metadata(&path).unwrap().permissions().readonly());
+        assert!(l.object_path("../../etc/passwd").is_err());
         let mut p = fs::metadata(&path).unwrap().permissions();
         #[allow(clippy::permissions_set_readonly_false)]
         p.set_readonly(false);

@@ -757,6 +757,24 @@ fn is_region(s: &str) -> bool {
 }
 
 fn check_forensics(c: &mut Checker<'_>) {
+    for key in &c.plan.forensics.custody_keys {
+        if let Err(e) = signing::verifying_key(&key.value) {
+            c.error(
+                key.line,
+                "forensics.custody_keys",
+                format!("`{}` is not an Ed25519 public key: {e}", key.value),
+            );
+        }
+    }
+    if c.plan.forensics.require_signed_custody == Some(true)
+        && c.plan.forensics.custody_keys.is_empty()
+    {
+        c.error(
+            c.plan.forensics.evidence_bucket.line,
+            "forensics.require_signed_custody",
+            "signed custody is required, but no custody_keys are listed to check it against",
+        );
+    }
     let fx = &c.plan.forensics;
     if !is_account(&fx.account.value) {
         c.error(

@@ -341,6 +341,22 @@ pub struct Forensics {
     /// AMI id of the forensic workstation image, when built.
     #[serde(default)]
     pub workstation_ami: Option<String>,
+    /// Ed25519 public keys (hex) custody ledger entries may be signed with: `evidence
+    /// verify` checks signatures against these only.
+    #[serde(default)]
+    pub custody_keys: Vec<Located<String>>,
+    /// Every custody entry must be signed by one of `custody_keys` (default: when any are
+    /// listed).
+    #[serde(default)]
+    pub require_signed_custody: Option<bool>,
+}
+
+impl Forensics {
+    /// Whether unsigned custody entries are failures.
+    pub fn custody_signing_required(&self) -> bool {
+        self.require_signed_custody
+            .unwrap_or(!self.custody_keys.is_empty())
+    }
 }
 
 /// The AWS estate the plan covers and how responders reach it.

@@ -38,4 +38,33 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
+
+    /// Announces that entry `seq` with `hash` is about to be appended to the case's ledger
+    /// (before the file is written).
+    pub fn announce_custody(
+        &mut self,
+        case: CaseId,
+        seq: u64,
+        hash: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.case(case)?;
+        self.conn.execute(
+            "INSERT INTO custody_intents (case_id, seq, hash, at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+            params![case, seq as i64, hash, now_ms],
+        )?;
+        Ok(())
+    }
+
+    /// Announced entries the store has not witnessed: (seq, hash).
+    pub fn custody_pending(&self, case: CaseId) -> Result<Vec<(u64, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT i.seq, i.hash FROM custody_intents i WHERE i.case_id = ?1 AND NOT EXISTS \
+             (SELECT 1 FROM custody_witness w WHERE w.case_id = i.case_id AND w.seq = i.seq) ORDER BY i.seq",
+        )?;
+        let rows = stmt
+            .query_map([case], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
 }

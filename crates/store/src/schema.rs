@@ -206,4 +206,20 @@ CREATE TRIGGER response_intents_settle_once BEFORE UPDATE ON response_intents
 CREATE TRIGGER response_intents_no_delete BEFORE DELETE ON response_intents
     BEGIN SELECT RAISE(ABORT, 'the call journal is append-only'); END;
 "#,
+    // 6: custody entries a writer announced before appending them to the ledger file, so
+    // that an entry appended by a writer killed before witnessing it is told apart from one
+    // nobody announced (tampering).
+    r#"
+CREATE TABLE custody_intents (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    PRIMARY KEY (case_id, seq, hash)
+) WITHOUT ROWID;
+CREATE TRIGGER custody_intents_no_update BEFORE UPDATE ON custody_intents
+    BEGIN SELECT RAISE(ABORT, 'custody intents are append-only'); END;
+CREATE TRIGGER custody_intents_no_delete BEFORE DELETE ON custody_intents
+    BEGIN SELECT RAISE(ABORT, 'custody intents are append-only'); END;
+"#,
 ];

@@ -1,0 +1,59 @@
+//! Where a debug build can be made to die on purpose, for the kill tests: `FIREBREAK_FAULT`
+//! set to `POINT:N` aborts the process (as a SIGKILL would: no destructor, no flush) the
+//! N-th time it reaches POINT. Release builds ignore it.
+//!
+//! - `abort-after-intent`: a mutating AWS call was journaled as intended, not sent;
+//! - `abort-after-call`: the call was sent and answered, its outcome not journaled;
+//! - `abort-after-custody-append`: a custody entry was appended to the ledger file, not yet
+//!   witnessed by the store.
+
+use anyhow::{Context, Result, bail};
+use std::cell::Cell;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    Intended,
+    Sent,
+    CustodyAppended,
+}
+
+#[derive(Debug, Default)]
+pub struct Faults {
+    at: Option<(Point, usize)>,
+    seen: [Cell<usize>; 3],
+}
+
+impl Faults {
+    pub fn from_environment() -> Result<Faults> {
+        if !cfg!(debug_assertions) {
+            return Ok(Faults::default());
+        }
+        let Ok(v) = std::env::var("FIREBREAK_FAULT") else {
+            return Ok(Faults::default());
+        };
+        let (point, n) = v
+            .split_once(':')
+            .with_context(|| format!("FIREBREAK_FAULT={v}: expected POINT:N"))?;
+        let point = match point {
+            "abort-after-intent" => Point::Intended,
+            "abort-after-call" => Point::Sent,
+            "abort-after-custody-append" => Point::CustodyAppended,
+            other => bail!("FIREBREAK_FAULT: unknown point {other}"),
+        };
+        let n = n.parse().with_context(|| format!("FIREBREAK_FAULT={v}"))?;
+        Ok(Faults {
+            at: Some((point, n)),
+            ..Default::default()
+        })
+    }
+
+    /// Counts one more arrival at `point`, and dies there if that is the one named.
+    pub fn reached(&self, point: Point) {
+        let seen = &self.seen[point as usize];
+        seen.set(seen.get() + 1);
+        if self.at == Some((point, seen.get())) {
+            eprintln!("FIREBREAK_FAULT: aborting at {point:?} {}", seen.get());
+            std::process::abort();
+        }
+    }
+}
