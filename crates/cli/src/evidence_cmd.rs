@@ -129,7 +129,9 @@ impl Custody {
             trust.required = p.plan.forensics.custody_signing_required();
         }
         if let Some(k) = settings.evidence.public_key.as_deref() {
+            // A key configured to verify with means entries are expected to be signed.
             trust.keys.push(custody::verifying_key(k).context("[evidence] public_key")?);
+            trust.required = true;
         }
         Ok(Custody {
             locker,

@@ -72,6 +72,7 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
         "case",
         "playbook",
         "custody",
+        "signing",
         "workstation",
         "report",
     ];
