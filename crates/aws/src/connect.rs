@@ -375,3 +375,17 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Recorder {
         Ok(())
     }
 }
+
+/// The IAM permission an API call needs: `service:Operation`, except where S3 and
+/// Elastic Load Balancing name it differently.
+pub fn permission_for(service: &str, operation: &str) -> String {
+    let op = match (service, operation) {
+        ("s3", "GetPublicAccessBlock") => "GetBucketPublicAccessBlock",
+        ("s3", "PutPublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "DeletePublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "HeadObject") => "GetObject",
+        ("s3", "ListObjectsV2") => "ListBucket",
+        (_, op) => op,
+    };
+    format!("{service}:{op}")
+}

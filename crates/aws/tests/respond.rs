@@ -138,6 +138,7 @@ impl Trial {
         let r = if single {
             self.killed_after_last_call_then_resumed().await
         } else {
+            self.dry_calls().await;
             respond::run(&self.conn, &self.plan, &mut self.journal, NOW)
                 .await
                 .unwrap()
@@ -153,16 +154,24 @@ impl Trial {
         r
     }
 
-    /// The plan's mutating calls, as the dry-run works them out now.
+    /// The plan's mutating calls, as the dry-run works them out now; the dry-run itself
+    /// sends only reads (and AssumeRole), as the SDK recorder saw them.
     async fn dry_calls(&self) -> usize {
-        respond::dry_run(&self.conn, self.plan.plan(), NOW)
+        let recorder = aws::Recorder::default();
+        let mut conn = self.conn.clone();
+        conn.recorder = Some(recorder.clone());
+        let n = respond::dry_run(&conn, self.plan.plan(), NOW)
             .await
             .iter()
             .map(|d| {
                 assert!(d.error.is_none(), "{d:#?}");
                 d.calls.len()
             })
-            .sum()
+            .sum();
+        let sent = recorder.take();
+        let changing: Vec<&aws::ApiCall> = sent.iter().filter(|c| !c.changes_nothing()).collect();
+        assert!(changing.is_empty(), "the dry-run sent {changing:#?}");
+        n
     }
 
     async fn killed_after_last_call_then_resumed(&mut self) -> Report {
@@ -1950,6 +1959,7 @@ fn guardduty_mock() -> (aws_sdk_guardduty::Client, aws_smithy_mocks::Rule) {
     use aws_sdk_guardduty::types::DetectorStatus;
     let list = mock!(aws_sdk_guardduty::Client::list_detectors)
         .then_output(|| ListDetectorsOutput::builder().detector_ids("d-1").build());
+    // Disabled for the dry-run and the run's before-state, enabled once updated.
     let get = mock!(aws_sdk_guardduty::Client::get_detector)
         .sequence()
         .output(|| {
@@ -1958,6 +1968,7 @@ fn guardduty_mock() -> (aws_sdk_guardduty::Client, aws_smithy_mocks::Rule) {
                 .service_role("r")
                 .build()
         })
+        .times(2)
         .output(|| {
             GetDetectorOutput::builder()
                 .status(DetectorStatus::Enabled)
@@ -2397,6 +2408,7 @@ async fn access_denied_halfway_halts_with_a_clear_report_and_rolls_back_what_ran
     assert!(
         why.contains("iam:PutUserPolicy UserName=erin")
             && why.contains("AccessDenied")
+            && why.contains("the responder role needs iam:PutUserPolicy")
             && why.contains("firebreak respond iam-policy"),
         "{why}"
     );
@@ -2814,8 +2826,10 @@ async fn playbook_s3_public_or_exfiltration() {
     let b = "exposed-320000000005";
     bucket(&e.acct, b).await;
     e.base.overrides.s3_versioning =
-        // Before; after; the repeat's read and proof; the rollback's read; its proof.
+        // The dry-run; before; after; the repeat's read and proof; the rollback's read; its
+        // proof.
         Some(versioning_mock(&[
+            None,
             None,
             Some("Enabled"),
             Some("Enabled"),

@@ -119,7 +119,6 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
         out.contains("Plan 1 for case 1: Compromised IAM user access key"),
         "{out}"
     );
-    assert!(out.contains("only reads were sent"), "{out}");
     assert!(
         out.contains(&format!(
             "→ iam:UpdateAccessKey UserName=ci-deployer AccessKeyId={leaked} Status=Inactive"
@@ -140,11 +139,20 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
         out.contains("2 distinct approver(s) from members of incident-commander or responder, not the plan's author, each signing with a key the IR plan lists (level sev1)"),
         "{out}"
     );
-    assert_eq!(
-        status("ci-deployer", &leaked),
-        "Active",
-        "the dry-run changed nothing"
-    );
+    // The dry-run changed nothing: both keys active, the login profile there, no policy.
+    assert_eq!(status("ci-deployer", &leaked), "Active");
+    assert_eq!(status("svc-backup", &created), "Active");
+    rt.block_on(async {
+        iam.get_login_profile()
+            .user_name("ci-deployer")
+            .send()
+            .await
+            .expect("the login profile survives a dry-run");
+        for user in ["ci-deployer", "svc-backup"] {
+            let p = iam.list_user_policies().user_name(user).send().await.unwrap();
+            assert!(p.policy_names().is_empty(), "{user}: {:?}", p.policy_names());
+        }
+    });
 
     // Nothing runs unapproved; approvers come from the plan's roles; sev1 takes two.
     let (code, _, err) = firebreak(dir, &endpoint, &["respond", "run", "1"]);

@@ -245,3 +245,68 @@ fn a_version_1_store_migrates_keeping_its_cases() {
     assert!(!notes[0].communication);
     assert_eq!(s.check().unwrap(), Vec::<String>::new());
 }
+
+/// The response and custody records refuse edits and deletes in the database itself:
+/// response plans, approvals, the call log, the write-ahead call journal (settled once),
+/// the custody witness and custody intents.
+#[test]
+fn response_and_custody_records_are_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Store::open(&dir.path().join("c.db")).unwrap();
+    let a = user("a");
+    s.record_hunt(
+        &[alert("1", 0, Severity::Low, &[], &[(EntityKind::Principal, &a)])],
+        GroupingConfig::default(),
+        &DefaultMatrix,
+        "t",
+        10,
+    )
+    .unwrap();
+    let plan = s
+        .add_response_plan(1, "pb", &"d".repeat(64), "{}", "t", 11)
+        .unwrap();
+    s.add_approval(plan, "alice", "{}", 12).unwrap();
+    s.add_calls(
+        plan,
+        &[store::CallRow {
+            step: "s@x".into(),
+            phase: "run".into(),
+            service: "iam".into(),
+            operation: "UpdateAccessKey".into(),
+            status: Some(200),
+            ok: true,
+            at_ms: 13,
+        }],
+    )
+    .unwrap();
+    let intent = s.intend_call(plan, "s@x", "run", "iam:UpdateAccessKey …", 14).unwrap();
+    s.settle_call(intent, r#"{"outcome":"landed"}"#, 15).unwrap();
+    assert!(s.settle_call(intent, r#"{"outcome":"failed"}"#, 16).is_err(), "settled once");
+    s.announce_custody(1, 1, &"e".repeat(64), 17).unwrap();
+    s.witness_custody(1, 1, &"e".repeat(64), 18).unwrap();
+    for sql in [
+        "UPDATE response_plans SET plan = '{\"steps\":[]}'",
+        "UPDATE response_plans SET digest = 'x'",
+        "UPDATE response_approvals SET approver = 'mallory'",
+        "DELETE FROM response_approvals",
+        "UPDATE response_calls SET ok = 0",
+        "DELETE FROM response_calls",
+        "UPDATE response_intents SET outcome = '{\"outcome\":\"failed\"}'",
+        "UPDATE response_intents SET call = 'nothing'",
+        "DELETE FROM response_intents",
+        "UPDATE custody_witness SET hash = 'x'",
+        "DELETE FROM custody_witness",
+        "UPDATE custody_intents SET hash = 'x'",
+        "DELETE FROM custody_intents",
+    ] {
+        let err = s.connection().execute(sql, []).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("append-only") || msg.contains("never edited") || msg.contains("settled once"),
+            "{sql}: {msg}"
+        );
+    }
+    assert_eq!(s.custody_witness(1).unwrap(), [(1, "e".repeat(64))]);
+    assert_eq!(s.approvals(plan).unwrap().len(), 1);
+    assert_eq!(s.intents(plan, None).unwrap()[0].outcome.as_deref(), Some(r#"{"outcome":"landed"}"#));
+}

@@ -357,9 +357,13 @@ impl std::fmt::Display for Fail {
             Fail::Aws(e) => {
                 write!(f, "{e}")?;
                 if e.is_access_denied() {
+                    let AwsError::Call {
+                        service, operation, ..
+                    } = e;
                     write!(
                         f,
-                        " (the responder role lacks this permission: see `firebreak respond iam-policy`)"
+                        " (the responder role needs {}: see `firebreak respond iam-policy`)",
+                        crate::connect::permission_for(service, operation)
                     )?;
                 } else if e
                     .code()
