@@ -31,12 +31,6 @@ pub struct Request {
     /// The case window (first alert − margin … last alert + margin).
     pub from_ms: i64,
     pub to_ms: i64,
-    /// Snapshots are copied encrypted (with this KMS key, else the account default) and
-    /// shared with the forensic account.
-    pub forensic_account: Option<String>,
-    pub kms_key: Option<String>,
-    /// Capture memory with AVML through SSM, into this bucket.
-    pub memory_bucket: Option<String>,
 }
 
 /// One collected artifact.
@@ -679,108 +673,129 @@ pub struct SnapshotEvidence {
     pub shared_with: Option<String>,
 }
 
-/// Snapshots every volume of an instance, copies each encrypted, and shares the copy with
-/// the forensic account; the sharing is read back.
-pub async fn snapshots(
+/// The snapshots tagged with the case of the instance's current volumes that are not
+/// themselves evidence copies: (snapshot, volume).
+pub async fn case_snapshots(
     conn: &Connection,
     region: &str,
     instance: &str,
     case: i64,
-    forensic_account: Option<&str>,
-    kms_key: Option<&str>,
-) -> Result<Vec<SnapshotEvidence>, AwsError> {
+) -> Result<Vec<(String, String)>, AwsError> {
+    use aws_sdk_ec2::types::Filter;
+    let ec2 = conn.ec2(region);
+    let d = send!("ec2", "DescribeInstances", ec2.describe_instances().instance_ids(instance))?;
+    let volumes: Vec<String> = d
+        .reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .flat_map(|i| i.block_device_mappings())
+        .filter_map(|m| m.ebs().and_then(|e| e.volume_id()))
+        .map(str::to_string)
+        .collect();
+    let out = send!(
+        "ec2",
+        "DescribeSnapshots",
+        ec2.describe_snapshots()
+            .owner_ids("self")
+            .filters(Filter::builder().name("tag:firebreak:case").values(case.to_string()).build())
+    )?;
+    let mut found: Vec<(String, String)> = out
+        .snapshots()
+        .iter()
+        .filter(|s| !s.tags().iter().any(|t| t.key() == Some("firebreak:copy-of")))
+        .filter_map(|s| Some((s.snapshot_id()?.to_string(), s.volume_id()?.to_string())))
+        .filter(|(_, v)| volumes.contains(v))
+        .collect();
+    found.sort();
+    Ok(found)
+}
+
+/// One case snapshot to copy as evidence.
+#[derive(Debug, Clone, Copy)]
+pub struct CopyRequest<'a> {
+    pub instance: &'a str,
+    pub snapshot: &'a str,
+    pub volume: &'a str,
+    pub case: i64,
+    /// Share the copy with this account (read back).
+    pub forensic_account: Option<&'a str>,
+    /// KMS key of the copy (default: the account's EBS key).
+    pub kms_key: Option<&'a str>,
+}
+
+/// Copies a case snapshot encrypted (tagged with the case and the snapshot it copies, once
+/// the snapshot has completed) and shares the copy with the forensic account; the sharing
+/// is read back. Called only by the `ec2.copy-snapshots-to-forensics` response action, so
+/// it runs only from an approved plan.
+pub async fn copy_for_forensics(
+    conn: &Connection,
+    region: &str,
+    r: CopyRequest<'_>,
+) -> Result<SnapshotEvidence, AwsError> {
     use aws_sdk_ec2::types::*;
     let ec2 = conn.ec2(region);
-    let tags = |kind: ResourceType| {
-        TagSpecification::builder()
-            .resource_type(kind)
-            .tags(
-                Tag::builder()
-                    .key("firebreak:case")
-                    .value(case.to_string())
-                    .build(),
-            )
-            .tags(
-                Tag::builder()
-                    .key("firebreak:evidence")
-                    .value(instance)
-                    .build(),
-            )
-            .build()
-    };
-    let made = send!(
+    let tag = |k: &str, v: &str| Tag::builder().key(k).value(v).build();
+    wait_completed(conn, region, r.snapshot).await?;
+    let copy = send!(
         "ec2",
-        "CreateSnapshots",
-        ec2.create_snapshots()
-            .instance_specification(
-                InstanceSpecification::builder()
-                    .instance_id(instance)
+        "CopySnapshot",
+        ec2.copy_snapshot()
+            .source_snapshot_id(r.snapshot)
+            .source_region(region)
+            .encrypted(true)
+            .set_kms_key_id(r.kms_key.map(str::to_string))
+            .description(format!(
+                "Firebreak case {}: encrypted copy of {} ({} of {})",
+                r.case, r.snapshot, r.volume, r.instance
+            ))
+            .tag_specifications(
+                TagSpecification::builder()
+                    .resource_type(ResourceType::Snapshot)
+                    .tags(tag("firebreak:case", &r.case.to_string()))
+                    .tags(tag("firebreak:evidence", r.instance))
+                    .tags(tag("firebreak:copy-of", r.snapshot))
                     .build()
             )
-            .copy_tags_from_source(CopyTagsFromSource::Volume)
-            .description(format!("Firebreak case {case}: evidence of {instance}"))
-            .tag_specifications(tags(ResourceType::Snapshot))
     )?;
-    let mut out = Vec::new();
-    for s in made.snapshots() {
-        let (Some(snapshot), Some(volume)) = (s.snapshot_id(), s.volume_id()) else {
-            continue;
-        };
-        wait_completed(conn, region, snapshot).await?;
-        let copy = send!(
+    let copy = copy.snapshot_id().unwrap_or_default().to_string();
+    if let Some(fx) = r.forensic_account {
+        wait_completed(conn, region, &copy).await?;
+        send!(
             "ec2",
-            "CopySnapshot",
-            ec2.copy_snapshot()
-                .source_snapshot_id(snapshot)
-                .source_region(region)
-                .encrypted(true)
-                .set_kms_key_id(kms_key.map(str::to_string))
-                .description(format!(
-                    "Firebreak case {case}: encrypted copy of {snapshot} ({volume} of {instance})"
-                ))
-                .tag_specifications(tags(ResourceType::Snapshot))
+            "ModifySnapshotAttribute",
+            ec2.modify_snapshot_attribute()
+                .snapshot_id(&copy)
+                .attribute(SnapshotAttributeName::CreateVolumePermission)
+                .operation_type(OperationType::Add)
+                .user_ids(fx)
         )?;
-        let copy = copy.snapshot_id().unwrap_or_default().to_string();
-        if let Some(fx) = forensic_account {
-            wait_completed(conn, region, &copy).await?;
-            send!(
-                "ec2",
-                "ModifySnapshotAttribute",
-                ec2.modify_snapshot_attribute()
-                    .snapshot_id(&copy)
-                    .attribute(SnapshotAttributeName::CreateVolumePermission)
-                    .operation_type(OperationType::Add)
-                    .user_ids(fx)
-            )?;
-            let perms = send!(
-                "ec2",
-                "DescribeSnapshotAttribute",
-                ec2.describe_snapshot_attribute()
-                    .snapshot_id(&copy)
-                    .attribute(SnapshotAttributeName::CreateVolumePermission)
-            )?;
-            if !perms
-                .create_volume_permissions()
-                .iter()
-                .any(|p| p.user_id() == Some(fx))
-            {
-                return Err(AwsError::Call {
-                    service: "ec2",
-                    operation: "ModifySnapshotAttribute",
-                    code: None,
-                    message: format!("{copy} is not shared with {fx} after sharing it"),
-                });
-            }
+        let perms = send!(
+            "ec2",
+            "DescribeSnapshotAttribute",
+            ec2.describe_snapshot_attribute()
+                .snapshot_id(&copy)
+                .attribute(SnapshotAttributeName::CreateVolumePermission)
+        )?;
+        if !perms
+            .create_volume_permissions()
+            .iter()
+            .any(|p| p.user_id() == Some(fx))
+        {
+            return Err(AwsError::Call {
+                service: "ec2",
+                operation: "ModifySnapshotAttribute",
+                code: None,
+                message: format!("{copy} is not shared with {fx} after sharing it"),
+            });
         }
-        out.push(SnapshotEvidence {
-            instance: instance.to_string(),
-            volume: volume.to_string(),
-            snapshot: snapshot.to_string(),
-            encrypted_copy: copy,
-            shared_with: forensic_account.map(str::to_string),
-        });
     }
-    Ok(out)
+    Ok(SnapshotEvidence {
+        instance: r.instance.to_string(),
+        volume: r.volume.to_string(),
+        snapshot: r.snapshot.to_string(),
+        encrypted_copy: copy,
+        shared_with: r.forensic_account.map(str::to_string),
+    })
 }
 
 /// Waits (up to 30 minutes) for a snapshot to complete.
@@ -954,7 +969,9 @@ pub async fn capture_memory(
     })
 }
 
-/// Collects everything the request names; what fails is listed, never fatal.
+/// Collects everything the request names that only reads; what fails is listed, never
+/// fatal. Snapshots and memory change AWS, so they run as an evidence response plan
+/// (`ec2.snapshot-volumes`, `ec2.copy-snapshots-to-forensics`, `ec2.capture-memory`).
 pub async fn collect(conn: &Connection, req: &Request) -> Collection {
     let mut out = Collection::default();
     cloudtrail_files(conn, req, &mut out).await;
@@ -963,38 +980,6 @@ pub async fn collect(conn: &Connection, req: &Request) -> Collection {
     guardduty_findings(conn, req, &mut out).await;
     config_history(conn, req, &mut out).await;
     volatile(conn, req, &mut out).await;
-    for (id, region) in &req.instances {
-        let r = snapshots(
-            conn,
-            region,
-            id,
-            req.case,
-            req.forensic_account.as_deref(),
-            req.kms_key.as_deref(),
-        )
-        .await;
-        if let Some(snaps) = out.note(format!("EBS snapshots of {id}"), r) {
-            out.items.push(Collected {
-                name: format!("snapshots-{id}.json"),
-                source: format!("ec2:CreateSnapshots {region}/{id}"),
-                bytes: serde_json::to_vec_pretty(&snaps).unwrap_or_default(),
-                is_log: false,
-                detail: json!({"kind": "ebs-snapshots", "instance": id, "snapshots": snaps}),
-            });
-        }
-        if let Some(bucket) = &req.memory_bucket {
-            let r = capture_memory(conn, region, id, req.case, bucket).await;
-            if let Some(m) = out.note(format!("memory of {id}"), r) {
-                out.items.push(Collected {
-                    name: format!("memory-{id}.json"),
-                    source: format!("ssm:{}", m.command_id),
-                    bytes: serde_json::to_vec_pretty(&m).unwrap_or_default(),
-                    is_log: false,
-                    detail: json!({"kind": "memory", "instance": id, "image": m}),
-                });
-            }
-        }
-    }
     out
 }
 

@@ -64,10 +64,16 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
         last = next;
     }
     let text = one_line(&last.to_string());
-    let kind = if text.to_ascii_lowercase().contains("credential") {
+    let lower = text.to_ascii_lowercase();
+    let kind = if lower.contains("credential") {
         "no usable AWS credentials"
-    } else {
+    } else if ["connect", "refused", "timed out", "timeout", "dns", "resolve", "unreachable", "dispatch"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
         "AWS could not be reached"
+    } else {
+        "the answer could not be read"
     };
     format!("{kind}: {text}")
 }

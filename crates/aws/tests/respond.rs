@@ -79,6 +79,8 @@ fn settings() -> Settings {
         isolation_group: "firebreak-isolation".into(),
         management_account: None,
         evidence_bucket: None,
+        forensic_account: None,
+        kms_key: None,
     }
 }
 
@@ -732,6 +734,77 @@ async fn capture_metadata() {
             .as_deref()
             .is_some_and(|d| d.contains("not rolled back"))
     }));
+}
+
+/// The case's snapshots are copied encrypted and the copies shared with the forensic
+/// account, read back; a repeat (or a resume) copies nothing twice.
+#[tokio::test]
+async fn copy_snapshots_to_forensics() {
+    let Some(e) = env("310000000041").await else {
+        return;
+    };
+    const FORENSIC: &str = "999988887777";
+    let id = launch(&e.acct).await;
+    let mut snap = Trial::new(
+        &e.base,
+        plan_of(vec![step(
+            Action::SnapshotVolumes,
+            target(TargetKind::Instance, &id, &e.account),
+            json!({}),
+        )]),
+    );
+    snap.run().await;
+    let mut plan = plan_of(vec![step(
+        Action::CopySnapshotsToForensics,
+        target(TargetKind::Instance, &id, &e.account),
+        json!({}),
+    )]);
+    plan.settings.forensic_account = Some(FORENSIC.into());
+    let mut t = Trial::new(&e.base, plan);
+    t.run().await;
+    let ec2 = e.acct.ec2(REGION);
+    let copies = ec2
+        .describe_snapshots()
+        .owner_ids("self")
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag-key")
+                .values("firebreak:copy-of")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(copies.snapshots().len(), 1, "one copy, whatever the repeats: {copies:#?}");
+    let copy = copies.snapshots()[0].snapshot_id().unwrap();
+    let perms = ec2
+        .describe_snapshot_attribute()
+        .snapshot_id(copy)
+        .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(perms.create_volume_permissions()[0].user_id(), Some(FORENSIC));
+    // Evidence is never undone.
+    let rb = t.rollback().await;
+    assert!(rb.steps[0].detail.as_deref().unwrap().contains("never undone"), "{rb:#?}");
+    // Without a case snapshot there is nothing to copy: the step fails and says why.
+    let other = launch(&e.acct).await;
+    let mut journal = MemoryJournal::default();
+    let r = respond::run(
+        &e.base,
+        &approved(plan_of(vec![step(
+            Action::CopySnapshotsToForensics,
+            target(TargetKind::Instance, &other, &e.account),
+            json!({}),
+        )])),
+        &mut journal,
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.steps[0].status, StepStatus::Failed);
+    assert!(r.steps[0].detail.as_deref().unwrap().contains("snapshot its volumes first"), "{r:#?}");
 }
 
 #[tokio::test]

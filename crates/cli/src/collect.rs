@@ -2,6 +2,11 @@
 //! users, time window) becomes a collection request; every artifact goes into the locker
 //! and the custody ledger (and the evidence bucket), every failure into the ledger too, and
 //! the collected logs through ingest and detection into the case timeline.
+//!
+//! Only reads happen here directly. Evidence that changes AWS to take (snapshots, their
+//! encrypted copies shared with the forensic account, memory through SSM) becomes an
+//! evidence-only response plan, run like any other once approved, or at once when the IR
+//! plan's level pre-approves evidence plans (the pre-approval is recorded as an approval).
 
 use crate::evidence_cmd::{Custody, connection, draft, runtime, upload};
 use crate::settings::{Settings, now_ms};
@@ -19,8 +24,6 @@ pub fn request(
     store: &Store,
     settings: &Settings,
     case: CaseId,
-    memory: bool,
-    kms_key: Option<String>,
 ) -> Result<aws::forensics::Request> {
     let c = store.live_case(case)?;
     let alerts = store.alerts(c.id)?;
@@ -55,11 +58,6 @@ pub fn request(
         users: ids(TargetKind::User),
         from_ms: c.first_ms.unwrap_or(now) - margin,
         to_ms: c.last_ms.unwrap_or(now) + margin,
-        forensic_account: plan.map(|p| p.forensics.account.value.clone()),
-        kms_key,
-        memory_bucket: memory
-            .then(|| plan.map(|p| p.forensics.evidence_bucket.value.clone()))
-            .flatten(),
     })
 }
 
@@ -73,8 +71,8 @@ pub fn run(
     examine: bool,
 ) -> Result<bool> {
     let mut store = Store::open(&settings.db)?;
-    let req = request(&store, settings, case, memory, kms_key)?;
-    if memory && req.memory_bucket.is_none() {
+    let req = request(&store, settings, case)?;
+    if memory && settings.plan.is_none() {
         anyhow::bail!(
             "--memory needs an IR plan naming the evidence bucket the instance uploads to"
         );
@@ -191,6 +189,9 @@ pub fn run(
             run.timeline_added
         );
     }
+    if !req.instances.is_empty() {
+        problems += evidence_plan(settings, &mut store, case, endpoint, memory, kms_key)?;
+    }
     // Every collection ends by anchoring the ledger head outside the host.
     if upload_to_bucket && settings.plan.is_some() {
         match custody.anchor(settings, endpoint, case) {
@@ -206,4 +207,77 @@ pub fn run(
         "Next: firebreak evidence verify {case}    firebreak evidence export {case} --out custody-{case}/"
     );
     Ok(problems == 0)
+}
+
+/// Plans the evidence that changes AWS (snapshots, encrypted copies shared with the forensic
+/// account, memory) as an evidence-only response plan, and runs it at once when the IR
+/// plan's level pre-approves evidence plans. Returns how many steps failed.
+fn evidence_plan(
+    settings: &Settings,
+    store: &mut Store,
+    case: CaseId,
+    endpoint: Option<&str>,
+    memory: bool,
+    kms_key: Option<String>,
+) -> Result<usize> {
+    let c = store.live_case(case)?;
+    let alerts = store.alerts(c.id)?;
+    let records = crate::respond_cmd::alert_records(store, c.id, &alerts)?;
+    let book = playbook::bundled()
+        .into_iter()
+        .find(|b| b.name == "evidence-collection")
+        .expect("the evidence-collection playbook is bundled");
+    let mut rs = crate::respond_cmd::response_settings(settings);
+    rs.kms_key = kms_key;
+    let made = crate::respond_cmd::make_plan(
+        store,
+        settings,
+        &c,
+        &alerts,
+        &records,
+        &book,
+        rs,
+        playbook::Request {
+            created_by: settings.actor.clone(),
+            created_ms: now_ms(),
+            include: if memory {
+                vec!["capture-memory".into()]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        },
+        Some(endpoint),
+    )?;
+    let id = made.id;
+    println!(
+        "\nSnapshots{} change AWS: they are response plan {id} (evidence only; {}):",
+        if memory { " and memory" } else { "" },
+        made.plan.approval.describe()
+    );
+    for d in made.dry.iter().flatten() {
+        for call in &d.calls {
+            println!("  → {call}");
+        }
+    }
+    if !made.plan.incomplete.is_empty() {
+        println!(
+            "  plan {id} is INCOMPLETE ({}): plan again once AWS can be read",
+            made.plan.incomplete.join("; ")
+        );
+        return Ok(1);
+    }
+    if !made.plan.approval.preapprove_evidence {
+        println!(
+            "  approve it (firebreak respond approve {case} --plan {id}), then run it (firebreak respond run {case} --plan {id})"
+        );
+        return Ok(0);
+    }
+    let pre = playbook::Approval::preapproved(&made.plan, now_ms());
+    store.add_approval(id, &pre.by, &serde_json::to_string(&pre)?, pre.at_ms)?;
+    println!("  pre-approved by the IR plan's level for evidence plans (recorded as an approval): running it");
+    let (_, report) =
+        crate::respond_cmd::execute(settings, store, case, Some(id), endpoint, None)?;
+    crate::respond_cmd::print_report(&mut std::io::stdout().lock(), &report)?;
+    Ok(usize::from(!report.ok()))
 }

@@ -42,12 +42,11 @@ pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
         let custody = Custody::open(&settings)?;
         for e in custody.locker.ledger(case)?.0 {
             let d = &e.body.detail;
-            if e.body.action == "collected" && d["kind"] == "ebs-snapshots" {
-                for s in d["snapshots"].as_array().into_iter().flatten() {
-                    if let Some(id) = s["encrypted_copy"]
-                        .as_str()
-                        .filter(|id| !snapshots.iter().any(|x| x == id))
-                    {
+            // The encrypted copies the evidence plan's copy step made (kept in the ledger
+            // as the step's outputs).
+            if e.body.action == "collected" && d["kind"] == "ec2.copy-snapshots-to-forensics" {
+                for id in d["encrypted_copies"].as_array().into_iter().flatten() {
+                    if let Some(id) = id.as_str().filter(|id| !snapshots.iter().any(|x| x == id)) {
                         snapshots.push(id.to_string());
                     }
                 }

@@ -201,7 +201,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// The response settings the IR plan gives (or the defaults without one).
-fn response_settings(settings: &Settings) -> playbook::Settings {
+pub(crate) fn response_settings(settings: &Settings) -> playbook::Settings {
     match &settings.plan {
         Some(p) => {
             let aws = &p.plan.aws;
@@ -211,6 +211,8 @@ fn response_settings(settings: &Settings) -> playbook::Settings {
                 isolation_group: aws.isolation_security_group.clone(),
                 management_account: aws.management_account.as_ref().map(|m| m.value.clone()),
                 evidence_bucket: Some(p.plan.forensics.evidence_bucket.value.clone()),
+                forensic_account: Some(p.plan.forensics.account.value.clone()),
+                kms_key: None,
             }
         }
         None => playbook::Settings::default(),
@@ -303,58 +305,29 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         ),
         None => choose(&books, &settings, &alerts)?,
     };
-    let rs = response_settings(&settings);
-    let bindings = playbook::bind(
+    let made = make_plan(
+        &mut store,
+        &settings,
+        &case,
         &alerts,
         &records,
-        &playbook::Exclusions {
-            responder_role: rs.responder_role.clone(),
-        },
-    );
-    let now = now_ms();
-    let level = case.response.as_ref().map(|r| r.level.clone());
-    let mut plan = playbook::plan(
         book,
-        case.id,
-        case.severity,
-        level.as_deref(),
-        &bindings,
-        &rs,
-        approval_rule(&settings, level.as_deref()),
-        &playbook::Request {
+        response_settings(&settings),
+        playbook::Request {
             created_by: settings.actor.clone(),
-            created_ms: now,
+            created_ms: now_ms(),
             include: args.include.clone(),
             exclude: args.exclude.clone(),
             overrides: args.overrides.clone(),
         },
+        (!args.offline).then_some(args.aws.endpoint_url.as_deref()),
     )?;
-    // The dry-run comes first: a plan whose reads failed is stored as incomplete, so that
-    // nobody approves calls that were never worked out.
-    let dry = if args.offline {
-        None
-    } else {
-        let rt = runtime()?;
-        let d = rt.block_on(async {
-            let conn =
-                aws::Connection::from_environment(args.aws.endpoint_url.as_deref(), None).await;
-            aws::respond::dry_run(&conn, &plan, now).await
-        });
-        plan.incomplete = d
-            .iter()
-            .filter_map(|d| d.error.as_ref().map(|e| format!("{}: {e}", d.key)))
-            .collect();
-        Some(d)
-    };
+    let Made {
+        id: plan_id,
+        plan,
+        dry,
+    } = made;
     let digest = plan.digest();
-    let plan_id = store.add_response_plan(
-        case.id,
-        &plan.playbook,
-        &digest,
-        &serde_json::to_string(&plan)?,
-        &settings.actor,
-        now,
-    )?;
     let complete = plan.incomplete.is_empty();
     if args.output == "json" {
         let v = serde_json::json!({ "plan_id": plan_id, "digest": digest, "plan": plan, "dry_run": dry,
@@ -452,6 +425,71 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         case.id
     )?;
     Ok(true)
+}
+
+/// A response plan as made and stored, with its dry-run.
+pub(crate) struct Made {
+    pub id: i64,
+    pub plan: Plan,
+    pub dry: Option<Vec<aws::respond::DryStep>>,
+}
+
+/// Plans `book` against a case and stores the plan; `dry_run` (the endpoint, if any) reads
+/// every step's state first, and a plan whose reads failed is stored incomplete, so that
+/// nobody approves calls that were never worked out. `None`: offline, templates only.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn make_plan(
+    store: &mut Store,
+    settings: &Settings,
+    case: &store::CaseRow,
+    alerts: &[case::summary::AlertRecord],
+    records: &[serde_json::Value],
+    book: &Playbook,
+    rs: playbook::Settings,
+    req: playbook::Request,
+    dry_run: Option<Option<&str>>,
+) -> Result<Made> {
+    let bindings = playbook::bind(
+        alerts,
+        records,
+        &playbook::Exclusions {
+            responder_role: rs.responder_role.clone(),
+        },
+    );
+    let level = case.response.as_ref().map(|r| r.level.clone());
+    let mut plan = playbook::plan(
+        book,
+        case.id,
+        case.severity,
+        level.as_deref(),
+        &bindings,
+        &rs,
+        approval_rule(settings, level.as_deref()),
+        &req,
+    )?;
+    let dry = match dry_run {
+        None => None,
+        Some(endpoint) => {
+            let d = runtime()?.block_on(async {
+                let conn = aws::Connection::from_environment(endpoint, None).await;
+                aws::respond::dry_run(&conn, &plan, req.created_ms).await
+            });
+            plan.incomplete = d
+                .iter()
+                .filter_map(|d| d.error.as_ref().map(|e| format!("{}: {e}", d.key)))
+                .collect();
+            Some(d)
+        }
+    };
+    let id = store.add_response_plan(
+        case.id,
+        &plan.playbook,
+        &plan.digest(),
+        &serde_json::to_string(&plan)?,
+        &settings.actor,
+        req.created_ms,
+    )?;
+    Ok(Made { id, plan, dry })
 }
 
 /// The approval rule a new plan pins: the IR plan's for the case's level, else one
@@ -596,7 +634,15 @@ impl StoreJournal<'_> {
             );
             let a = self.custody.locker.put(&bytes, &name, &source)?;
             let location = self.custody.locker.location(&a.sha256);
-            let detail = serde_json::json!({"plan": self.plan, "step": step.key, "kind": step.action.name()});
+            let mut detail = serde_json::json!({"plan": self.plan, "step": step.key, "kind": step.action.name()});
+            // Evidence copies of snapshots, named so the forensic workstation finds them.
+            let copies: Vec<&serde_json::Value> = std::iter::once(out)
+                .chain(out["copies"].as_array().into_iter().flatten())
+                .filter_map(|o| o.get("encrypted_copy"))
+                .collect();
+            if !copies.is_empty() {
+                detail["encrypted_copies"] = serde_json::json!(copies);
+            }
             let d = crate::evidence_cmd::draft(
                 self.case,
                 &self.actor,
@@ -723,47 +769,14 @@ fn run_cmd(
 ) -> Result<bool> {
     let settings = args.resolve()?;
     let mut store = Store::open(&settings.db)?;
-    let (row, plan) = pick_plan(&store, case, plan_id)?;
-    if let Some(n) = pinned_note(&settings, &plan) {
-        eprintln!("{n}");
-    }
-    let approvals = stored_approvals(&store, row.id)?;
-    let unsigned = !plan.approval.signed;
-    let approved = playbook::approve(plan, &approvals).map_err(|p| {
-        anyhow::anyhow!(
-            "plan {} cannot run: {p} (firebreak respond approve {case} --plan {}){}",
-            row.id,
-            row.id,
-            if p.ignored.is_empty() {
-                String::new()
-            } else {
-                format!("; not counted: {}", p.ignored.join("; "))
-            }
-        )
-    })?;
-    if unsigned {
-        eprintln!("note: plan {} runs on unsigned approvals", row.id);
-    }
-    let mut journal = StoreJournal {
-        store: &mut store,
-        plan: row.id,
-        case: row.case_id,
-        playbook: row.playbook.clone(),
-        actor: settings.actor.clone(),
-        custody: crate::evidence_cmd::Custody::open(&settings)?,
-        faults: Faults::from_environment()?,
-    };
-    let rt = runtime()?;
-    let report = rt.block_on(async {
-        let conn = aws::Connection::from_environment(aws_args.endpoint_url.as_deref(), None).await;
-        match &rollback {
-            None => aws::respond::run(&conn, &approved, &mut journal, now_ms()).await,
-            Some(steps) => {
-                let only = (!steps.is_empty()).then_some(steps.as_slice());
-                aws::respond::rollback(&conn, &approved, &mut journal, only).await
-            }
-        }
-    })?;
+    let (row, report) = execute(
+        &settings,
+        &mut store,
+        case,
+        plan_id,
+        aws_args.endpoint_url.as_deref(),
+        rollback.as_deref(),
+    )?;
     let mut out = Printable(std::io::stdout().lock());
     let what = if rollback.is_some() {
         "Rollback of plan"
@@ -799,7 +812,61 @@ fn run_cmd(
     Ok(report.ok())
 }
 
-fn print_report(out: &mut impl Write, report: &Report) -> Result<()> {
+/// Runs (or, with `rollback`, undoes) a stored plan once its approvals meet the rule pinned
+/// in it: the only way the command line changes AWS.
+pub(crate) fn execute(
+    settings: &Settings,
+    store: &mut Store,
+    case: CaseId,
+    plan_id: Option<i64>,
+    endpoint: Option<&str>,
+    rollback: Option<&[String]>,
+) -> Result<(ResponsePlanRow, Report)> {
+    let (row, plan) = pick_plan(store, case, plan_id)?;
+    if let Some(n) = pinned_note(settings, &plan) {
+        eprintln!("{n}");
+    }
+    let approvals = stored_approvals(store, row.id)?;
+    let unsigned = !plan.approval.signed;
+    let approved = playbook::approve(plan, &approvals).map_err(|p| {
+        anyhow::anyhow!(
+            "plan {} cannot run: {p} (firebreak respond approve {case} --plan {}){}",
+            row.id,
+            row.id,
+            if p.ignored.is_empty() {
+                String::new()
+            } else {
+                format!("; not counted: {}", p.ignored.join("; "))
+            }
+        )
+    })?;
+    if unsigned {
+        eprintln!("note: plan {} runs on unsigned approvals", row.id);
+    }
+    let mut journal = StoreJournal {
+        store,
+        plan: row.id,
+        case: row.case_id,
+        playbook: row.playbook.clone(),
+        actor: settings.actor.clone(),
+        custody: crate::evidence_cmd::Custody::open(settings)?,
+        faults: Faults::from_environment()?,
+    };
+    let rt = runtime()?;
+    let report = rt.block_on(async {
+        let conn = aws::Connection::from_environment(endpoint, None).await;
+        match rollback {
+            None => aws::respond::run(&conn, &approved, &mut journal, now_ms()).await,
+            Some(steps) => {
+                let only = (!steps.is_empty()).then_some(steps);
+                aws::respond::rollback(&conn, &approved, &mut journal, only).await
+            }
+        }
+    })?;
+    Ok((row, report))
+}
+
+pub(crate) fn print_report(out: &mut impl Write, report: &Report) -> Result<()> {
     for s in &report.steps {
         let mark = match s.status {
             StepStatus::Done | StepStatus::RolledBack => "ok  ",

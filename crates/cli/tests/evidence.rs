@@ -361,6 +361,12 @@ fn evidence_is_collected_from_aws_into_the_locker_the_bucket_and_the_timeline() 
     let dir = tmp.path();
     std::fs::write(dir.join("trail.json"), &record).unwrap();
     assert_eq!(firebreak(dir, &["plan", "init"]).0, Some(0));
+    // The team's plan pre-approves evidence-only plans at its two highest levels.
+    let ir = std::fs::read_to_string(dir.join("ir-plan.toml")).unwrap().replace(
+        r#"approval = { roles = ["incident-commander", "responder"]"#,
+        r#"approval = { preapprove_evidence = true, roles = ["incident-commander", "responder"]"#,
+    );
+    std::fs::write(dir.join("ir-plan.toml"), ir).unwrap();
     let (code, out, err) = firebreak(dir, &["hunt", "trail.json", "--cases"]);
     assert_eq!(code, Some(1), "{out}{err}");
     let (code, out, err) = firebreak(
@@ -396,10 +402,19 @@ fn evidence_is_collected_from_aws_into_the_locker_the_bucket_and_the_timeline() 
     )
     .expect("the trail's log file");
     assert_eq!(log["detail"]["digest"], "verified against a digest file");
+    // Snapshots and their encrypted copies came from the evidence plan, pre-approved by
+    // the IR plan and recorded as such: nothing changed AWS outside a plan.
+    assert!(out_collect.contains("they are response plan 1 (evidence only"), "{out_collect}");
+    assert!(out_collect.contains("pre-approved by the IR plan's level"), "{out_collect}");
+    for n in [format!("snapshot-volumes-{instance}"), format!("copy-snapshots-{instance}")] {
+        assert!(named(&n, "collected").is_some(), "{n}: {entries:#?}");
+    }
+    let (_, status, _) = firebreak(dir, &["respond", "status", "1", "--plan", "1"]);
+    assert!(status.contains("pre-approved by the IR plan (evidence only)"), "{status}");
+    assert!(status.contains("Approved"), "{status}");
     for n in [
         format!("console-output-{instance}"),
         format!("describe-instances-{instance}"),
-        format!("snapshots-{instance}"),
     ] {
         assert!(named(&n, "collected").is_some(), "{n}");
         let up = named(&n, "uploaded").unwrap_or_else(|| panic!("{n} uploaded"));

@@ -83,6 +83,12 @@ actions! {
         calls ["ec2:CreateSnapshots InstanceSpecification.InstanceId={id} CopyTagsFromSource=volume TagSpecifications=[firebreak:case={case}]"],
         perms ["ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:CreateSnapshots", "ec2:CreateTags"],
         undo "never undone: snapshots are evidence";
+    CopySnapshotsToForensics = "ec2.copy-snapshots-to-forensics", Instance, Evidence,
+        "Copy the case's snapshots of the instance encrypted (the plan's KMS key, else the account's) and share the copies with the forensic account",
+        calls ["ec2:CopySnapshot SourceSnapshotId=<each case snapshot of {id}> Encrypted=true TagSpecifications=[firebreak:case={case}, firebreak:copy-of=<snapshot>]",
+               "ec2:ModifySnapshotAttribute SnapshotId=<copy> CreateVolumePermission Add UserId=<forensic account>"],
+        perms ["ec2:DescribeInstances", "ec2:DescribeSnapshots", "ec2:CopySnapshot", "ec2:CreateTags", "ec2:ModifySnapshotAttribute", "ec2:DescribeSnapshotAttribute", "kms:CreateGrant", "kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext", "kms:DescribeKey"],
+        undo "never undone: the copies are evidence";
     CaptureMemory = "ec2.capture-memory", Instance, Evidence,
         "Capture memory with AVML through SSM Run Command; the instance uploads the image to the evidence bucket and its SHA-256 is checked",
         calls ["ssm:SendCommand DocumentName=AWS-RunShellScript InstanceIds=[{id}] (avml; sha256sum; aws s3 cp --checksum-algorithm SHA256 → s3://{evidence_bucket}/cases/{case}/memory/{id}.lime)",

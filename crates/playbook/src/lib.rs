@@ -55,6 +55,10 @@ pub const BUNDLED: &[(&str, &str)] = &[
         "lambda-backdoor",
         include_str!("../../../playbooks/lambda-backdoor.yaml"),
     ),
+    (
+        "evidence-collection",
+        include_str!("../../../playbooks/evidence-collection.yaml"),
+    ),
 ];
 
 /// The bundled playbooks, parsed (they are validated by the test suite).

@@ -50,6 +50,12 @@ pub struct Settings {
     /// Where memory images go (the IR plan's evidence bucket).
     #[serde(default)]
     pub evidence_bucket: Option<String>,
+    /// The isolated forensic account that evidence snapshot copies are shared with.
+    #[serde(default)]
+    pub forensic_account: Option<String>,
+    /// KMS key for encrypted evidence copies (default: the account's EBS key).
+    #[serde(default)]
+    pub kms_key: Option<String>,
 }
 
 impl Default for Settings {
@@ -60,6 +66,8 @@ impl Default for Settings {
             isolation_group: "firebreak-isolation".into(),
             management_account: None,
             evidence_bucket: None,
+            forensic_account: None,
+            kms_key: None,
         }
     }
 }

@@ -13,7 +13,7 @@ use serde_json::json;
 #[test]
 fn bundled_playbooks_are_valid_and_preserve_evidence_first() {
     let books = playbook::bundled();
-    assert_eq!(books.len(), 9);
+    assert_eq!(books.len(), 10);
     for b in &books {
         let first_disruptive = b
             .steps

@@ -168,6 +168,8 @@ pub(crate) async fn subnet_acl(cx: &Cx<'_>, subnet: &str) -> Result<(String, Str
 // --- EC2 ---------------------------------------------------------------------------------
 
 const CASE_TAG: &str = "firebreak:case";
+/// On an evidence copy: the snapshot it copies.
+pub(crate) const COPY_TAG: &str = "firebreak:copy-of";
 const STATUS_TAG: &str = "firebreak:status";
 
 pub(crate) struct TagInstance;
@@ -414,6 +416,123 @@ impl Act for SnapshotVolumes {
             .collect();
         check(missing.is_empty(), || {
             format!("volumes without a case snapshot: {missing:?}")
+        })
+    }
+}
+
+/// One case snapshot of an instance's volume and its encrypted evidence copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct EvidenceCopy {
+    snapshot: String,
+    volume: String,
+    copy: Option<String>,
+    /// The copy is shared with the forensic account.
+    shared: bool,
+}
+
+pub(crate) struct CopySnapshotsToForensics;
+impl Act for CopySnapshotsToForensics {
+    type State = Vec<EvidenceCopy>;
+    async fn read(cx: &Cx<'_>, s: &Step) -> Result<Self::State, AwsError> {
+        use aws_sdk_ec2::types::Filter;
+        let i = instance(cx, &s.target.id).await?;
+        let volumes: Vec<String> = i
+            .block_device_mappings()
+            .iter()
+            .filter_map(|m| m.ebs().and_then(|e| e.volume_id()))
+            .map(str::to_string)
+            .collect();
+        let out = send!(
+            "ec2",
+            "DescribeSnapshots",
+            cx.ec2()
+                .describe_snapshots()
+                .owner_ids("self")
+                .filters(
+                    Filter::builder()
+                        .name(format!("tag:{CASE_TAG}"))
+                        .values(cx.case.to_string())
+                        .build()
+                )
+        )?;
+        let tag = |snap: &aws_sdk_ec2::types::Snapshot, key: &str| {
+            snap.tags()
+                .iter()
+                .find(|t| t.key() == Some(key))
+                .and_then(|t| t.value())
+                .map(str::to_string)
+        };
+        let mut copies: BTreeMap<String, String> = BTreeMap::new();
+        for snap in out.snapshots() {
+            if let (Some(of), Some(id)) = (tag(snap, COPY_TAG), snap.snapshot_id()) {
+                copies.insert(of, id.to_string());
+            }
+        }
+        let mut state = Vec::new();
+        for snap in out.snapshots() {
+            let (Some(id), Some(vol)) = (snap.snapshot_id(), snap.volume_id()) else {
+                continue;
+            };
+            if tag(snap, COPY_TAG).is_some() || !volumes.iter().any(|v| v == vol) {
+                continue;
+            }
+            let copy = copies.get(id).cloned();
+            let shared = match (&copy, cx.forensic_account()) {
+                (Some(c), Some(fx)) => super::call::shared_with(cx, c).await?.contains(&fx.to_string()),
+                _ => false,
+            };
+            state.push(EvidenceCopy {
+                snapshot: id.to_string(),
+                volume: vol.to_string(),
+                copy,
+                shared,
+            });
+        }
+        state.sort_by(|a, b| a.snapshot.cmp(&b.snapshot));
+        Ok(state)
+    }
+    fn effect(cx: &Cx<'_>, s: &Step, b: &Self::State) -> Result<Vec<Call>, String> {
+        let fx = cx.forensic_account().map(str::to_string);
+        if b.is_empty() {
+            // The plan's snapshot step makes them: copy whichever exist when this step runs.
+            return Ok(vec![Call::CopyCaseSnapshots {
+                instance: s.target.id.clone(),
+                case: cx.case,
+                kms_key: cx.kms_key().map(str::to_string),
+                share_with: fx,
+            }]);
+        }
+        Ok(b.iter()
+            .filter_map(|c| match &c.copy {
+                None => Some(Call::CopyForForensics {
+                    instance: s.target.id.clone(),
+                    snapshot: c.snapshot.clone(),
+                    volume: c.volume.clone(),
+                    case: cx.case,
+                    kms_key: cx.kms_key().map(str::to_string),
+                    share_with: fx.clone(),
+                }),
+                Some(copy) if fx.is_some() && !c.shared => Some(Call::Share {
+                    kind: Shareable::Snapshot,
+                    id: copy.clone(),
+                    add: true,
+                    with: Sharing {
+                        accounts: fx.iter().cloned().collect(),
+                        public: false,
+                    },
+                }),
+                Some(_) => None,
+            })
+            .collect())
+    }
+    fn holds(cx: &Cx<'_>, _: &Step, a: &Self::State, _: &[Value]) -> Result<(), String> {
+        let missing: Vec<&str> = a
+            .iter()
+            .filter(|c| c.copy.is_none() || (cx.forensic_account().is_some() && !c.shared))
+            .map(|c| c.snapshot.as_str())
+            .collect();
+        check(!a.is_empty() && missing.is_empty(), || {
+            format!("snapshots without a shared encrypted copy: {missing:?}")
         })
     }
 }

@@ -74,6 +74,23 @@ pub enum Call {
         instance: String,
         case: i64,
     },
+    /// Encrypted copies of every case snapshot of the instance's volumes found when sent
+    /// (those an earlier step of the same plan made), each shared with the forensic account.
+    CopyCaseSnapshots {
+        instance: String,
+        case: i64,
+        kms_key: Option<String>,
+        share_with: Option<String>,
+    },
+    /// An encrypted copy of a case snapshot, shared with the forensic account (read back).
+    CopyForForensics {
+        instance: String,
+        snapshot: String,
+        volume: String,
+        case: i64,
+        kms_key: Option<String>,
+        share_with: Option<String>,
+    },
     EnsureGroup {
         vpc: String,
         name: String,
@@ -274,6 +291,30 @@ impl Call {
             ),
             RevokeGroupRules { group } => format!(
                 "ec2:RevokeSecurityGroupIngress/Egress GroupId={group} (every rule: repair of the isolation group)"
+            ),
+            CopyCaseSnapshots {
+                instance,
+                case,
+                kms_key,
+                share_with,
+            } => format!(
+                "ec2:CopySnapshot of each snapshot of {instance} tagged firebreak:case={case} (those the snapshot step makes) Encrypted=true KmsKeyId={}{}",
+                kms_key.as_deref().unwrap_or("(account default)"),
+                share_with.as_deref().map_or(String::new(), |fx| format!(
+                    ", then ec2:ModifySnapshotAttribute CreateVolumePermission Add UserId={fx}"
+                ))
+            ),
+            CopyForForensics {
+                snapshot,
+                kms_key,
+                share_with,
+                ..
+            } => format!(
+                "ec2:CopySnapshot SourceSnapshotId={snapshot} Encrypted=true KmsKeyId={}{}",
+                kms_key.as_deref().unwrap_or("(account default)"),
+                share_with.as_deref().map_or(String::new(), |fx| format!(
+                    ", then ec2:ModifySnapshotAttribute CreateVolumePermission Add UserId={fx}"
+                ))
             ),
             SetEniGroups { eni, groups } => format!(
                 "ec2:ModifyNetworkInterfaceAttribute NetworkInterfaceId={eni} Groups=[{}]",
@@ -520,6 +561,23 @@ pub(crate) async fn group_id(
         .map(str::to_string))
 }
 
+/// The accounts a snapshot is shared with.
+pub(crate) async fn shared_with(cx: &Cx<'_>, snapshot: &str) -> Result<Vec<String>, AwsError> {
+    let out = send!(
+        "ec2",
+        "DescribeSnapshotAttribute",
+        cx.ec2()
+            .describe_snapshot_attribute()
+            .snapshot_id(snapshot)
+            .attribute(aws_sdk_ec2::types::SnapshotAttributeName::CreateVolumePermission)
+    );
+    Ok(out
+        .create_volume_permissions()
+        .iter()
+        .filter_map(|p| p.user_id().map(str::to_string))
+        .collect())
+}
+
 /// The quarantine ACL of `vpc`, if it exists.
 pub(crate) async fn quarantine_acl(cx: &Cx<'_>, vpc: &str) -> Result<Option<String>, AwsError> {
     use aws_sdk_ec2::types::Filter;
@@ -721,6 +779,66 @@ impl Call {
                     .filter_map(|s| s.snapshot_id())
                     .collect();
                 return Ok(json!({ "snapshots": ids }));
+            }
+            CopyCaseSnapshots {
+                instance,
+                case,
+                kms_key,
+                share_with,
+            } => {
+                let found = crate::forensics::case_snapshots(cx.conn(), cx.region(), instance, *case).await?;
+                if found.is_empty() {
+                    return Err(AwsError::Call {
+                        service: "ec2",
+                        operation: "DescribeSnapshots",
+                        code: None,
+                        message: format!(
+                            "no snapshot of {instance} is tagged with case {case}: snapshot its volumes first (ec2.snapshot-volumes)"
+                        ),
+                    });
+                }
+                let mut copies = Vec::new();
+                for (snapshot, volume) in &found {
+                    copies.push(
+                        crate::forensics::copy_for_forensics(
+                            cx.conn(),
+                            cx.region(),
+                            crate::forensics::CopyRequest {
+                                instance,
+                                snapshot,
+                                volume,
+                                case: *case,
+                                forensic_account: share_with.as_deref(),
+                                kms_key: kms_key.as_deref(),
+                            },
+                        )
+                        .await?,
+                    );
+                }
+                return Ok(json!({ "copies": copies }));
+            }
+            CopyForForensics {
+                instance,
+                snapshot,
+                volume,
+                case,
+                kms_key,
+                share_with,
+            } => {
+                let copy = crate::forensics::copy_for_forensics(
+                    cx.conn(),
+                    cx.region(),
+                    crate::forensics::CopyRequest {
+                        instance,
+                        snapshot,
+                        volume,
+                        case: *case,
+                        forensic_account: share_with.as_deref(),
+                        kms_key: kms_key.as_deref(),
+                    },
+                )
+                .await?;
+                return Ok(serde_json::to_value(&copy).unwrap_or(Value::Null));
             }
             EnsureGroup { vpc, name, open } => {
                 if let Some(id) = group_id(cx, vpc, name).await? {

@@ -277,6 +277,8 @@ pub struct Cx<'a> {
     pub now_ms: i64,
     isolation_group: &'a str,
     evidence_bucket: Option<&'a str>,
+    forensic_account: Option<&'a str>,
+    kms_key: Option<&'a str>,
     responder: String,
 }
 
@@ -319,6 +321,12 @@ impl Cx<'_> {
     }
     pub(crate) fn evidence_bucket(&self) -> Option<&str> {
         self.evidence_bucket
+    }
+    pub(crate) fn forensic_account(&self) -> Option<&str> {
+        self.forensic_account
+    }
+    pub(crate) fn kms_key(&self) -> Option<&str> {
+        self.kms_key
     }
     pub(crate) fn isolation_group(&self) -> &str {
         self.isolation_group
@@ -412,6 +420,7 @@ async fn dispatch(cx: &Cx<'_>, s: &Step, op: Op<'_>) -> Result<Out, Fail> {
         Action::TagInstance => phase::<TagInstance>(cx, s, op).await,
         Action::CaptureMetadata => phase::<CaptureMetadata>(cx, s, op).await,
         Action::CaptureMemory => phase::<CaptureMemory>(cx, s, op).await,
+        Action::CopySnapshotsToForensics => phase::<CopySnapshotsToForensics>(cx, s, op).await,
         Action::SnapshotVolumes => phase::<SnapshotVolumes>(cx, s, op).await,
         Action::ProtectInstance => phase::<ProtectInstance>(cx, s, op).await,
         Action::IsolateInstance => phase::<IsolateInstance>(cx, s, op).await,
@@ -523,6 +532,8 @@ impl<'a> Accounts<'a> {
             now_ms,
             isolation_group: &settings.isolation_group,
             evidence_bucket: settings.evidence_bucket.as_deref(),
+            forensic_account: settings.forensic_account.as_deref(),
+            kms_key: settings.kms_key.as_deref(),
             responder,
         })
     }
