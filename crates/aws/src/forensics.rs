@@ -683,7 +683,11 @@ pub async fn case_snapshots(
 ) -> Result<Vec<(String, String)>, AwsError> {
     use aws_sdk_ec2::types::Filter;
     let ec2 = conn.ec2(region);
-    let d = send!("ec2", "DescribeInstances", ec2.describe_instances().instance_ids(instance))?;
+    let d = send!(
+        "ec2",
+        "DescribeInstances",
+        ec2.describe_instances().instance_ids(instance)
+    )?;
     let volumes: Vec<String> = d
         .reservations()
         .iter()
@@ -695,14 +699,21 @@ pub async fn case_snapshots(
     let out = send!(
         "ec2",
         "DescribeSnapshots",
-        ec2.describe_snapshots()
-            .owner_ids("self")
-            .filters(Filter::builder().name("tag:firebreak:case").values(case.to_string()).build())
+        ec2.describe_snapshots().owner_ids("self").filters(
+            Filter::builder()
+                .name("tag:firebreak:case")
+                .values(case.to_string())
+                .build()
+        )
     )?;
     let mut found: Vec<(String, String)> = out
         .snapshots()
         .iter()
-        .filter(|s| !s.tags().iter().any(|t| t.key() == Some("firebreak:copy-of")))
+        .filter(|s| {
+            !s.tags()
+                .iter()
+                .any(|t| t.key() == Some("firebreak:copy-of"))
+        })
         .filter_map(|s| Some((s.snapshot_id()?.to_string(), s.volume_id()?.to_string())))
         .filter(|(_, v)| volumes.contains(v))
         .collect();
@@ -1015,16 +1026,22 @@ pub async fn upload(
     use base64::Engine;
     let digest: Vec<u8> = (0..sha256.len())
         .step_by(2)
-        .filter_map(|i| sha256.get(i..i + 2).and_then(|h| u8::from_str_radix(h, 16).ok()))
+        .filter_map(|i| {
+            sha256
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
         .collect();
     let stream = match body {
         Body::Bytes(b) => ByteStream::from(b.to_vec()),
-        Body::File(path) => ByteStream::from_path(path).await.map_err(|e| AwsError::Call {
-            service: "s3",
-            operation: "PutObject",
-            code: None,
-            message: format!("reading {}: {e}", path.display()),
-        })?,
+        Body::File(path) => ByteStream::from_path(path)
+            .await
+            .map_err(|e| AwsError::Call {
+                service: "s3",
+                operation: "PutObject",
+                code: None,
+                message: format!("reading {}: {e}", path.display()),
+            })?,
     };
     send!(
         "s3",

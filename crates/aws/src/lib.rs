@@ -67,9 +67,18 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let lower = text.to_ascii_lowercase();
     let kind = if lower.contains("credential") {
         "no usable AWS credentials"
-    } else if ["connect", "refused", "timed out", "timeout", "dns", "resolve", "unreachable", "dispatch"]
-        .iter()
-        .any(|w| lower.contains(w))
+    } else if [
+        "connect",
+        "refused",
+        "timed out",
+        "timeout",
+        "dns",
+        "resolve",
+        "unreachable",
+        "dispatch",
+    ]
+    .iter()
+    .any(|w| lower.contains(w))
     {
         "AWS could not be reached"
     } else {

@@ -288,7 +288,9 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
     );
     // Collection only reads: snapshots and memory are an evidence response plan's steps.
     assert!(
-        !names.iter().any(|n| n.starts_with("snapshots-") || n.starts_with("memory-")),
+        !names
+            .iter()
+            .any(|n| n.starts_with("snapshots-") || n.starts_with("memory-")),
         "{names:#?}"
     );
     let mine = acct
@@ -304,7 +306,10 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
         .send()
         .await
         .unwrap();
-    assert!(mine.snapshots().is_empty(), "collect made a snapshot: {mine:#?}");
+    assert!(
+        mine.snapshots().is_empty(),
+        "collect made a snapshot: {mine:#?}"
+    );
     drop(fx);
 }
 
@@ -343,7 +348,9 @@ async fn memory_capture_fails_clearly_without_an_ssm_agent() {
         .key(format!("cases/9/memory/{instance}.lime"))
         .body(other.clone().into())
         .checksum_algorithm(aws_sdk_s3::types::ChecksumAlgorithm::Sha256)
-        .checksum_sha256(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&other)))
+        .checksum_sha256(
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(&other)),
+        )
         .send()
         .await
         .unwrap();

@@ -186,10 +186,21 @@ impl Trial {
         self.journal.stop_before_settling = Some(self.journal.intents.len() + n);
         let cut = respond::run(&self.conn, &self.plan, &mut self.journal, NOW).await;
         assert!(cut.is_err(), "the run must stop at call {n}: {cut:#?}");
-        let step = &self.plan.plan().steps.iter().find(|s| s.action != Action::Manual).unwrap().key;
+        let step = &self
+            .plan
+            .plan()
+            .steps
+            .iter()
+            .find(|s| s.action != Action::Manual)
+            .unwrap()
+            .key;
         assert_eq!(self.journal.receipts[step].status, StepStatus::Started);
         assert_eq!(
-            self.journal.intents.iter().filter(|i| i.2.is_none()).count(),
+            self.journal
+                .intents
+                .iter()
+                .filter(|i| i.2.is_none())
+                .count(),
             1,
             "the cut-off call is journaled as intended, without outcome"
         );
@@ -204,7 +215,14 @@ impl Trial {
             .filter(|(_, _, c)| !c.changes_nothing())
             .map(|(_, _, c)| c.operation.as_str())
             .collect();
-        let action = self.plan.plan().steps.iter().find(|s| s.action != Action::Manual).unwrap().action;
+        let action = self
+            .plan
+            .plan()
+            .steps
+            .iter()
+            .find(|s| s.action != Action::Manual)
+            .unwrap()
+            .action;
         if !recaptures(action) {
             assert!(sent.is_empty(), "the resume of {action} sent {sent:?}");
         }
@@ -243,8 +261,7 @@ impl Trial {
             .calls
             .iter()
             .filter(|(k, _, c)| {
-                !c.changes_nothing()
-                    && !recaptures(approved.plan().step(k).unwrap().action)
+                !c.changes_nothing() && !recaptures(approved.plan().step(k).unwrap().action)
             })
             .map(|(k, _, c)| format!("{k}: {}", c.operation))
             .collect();
@@ -775,7 +792,11 @@ async fn copy_snapshots_to_forensics() {
         .send()
         .await
         .unwrap();
-    assert_eq!(copies.snapshots().len(), 1, "one copy, whatever the repeats: {copies:#?}");
+    assert_eq!(
+        copies.snapshots().len(),
+        1,
+        "one copy, whatever the repeats: {copies:#?}"
+    );
     let copy = copies.snapshots()[0].snapshot_id().unwrap();
     let perms = ec2
         .describe_snapshot_attribute()
@@ -784,10 +805,20 @@ async fn copy_snapshots_to_forensics() {
         .send()
         .await
         .unwrap();
-    assert_eq!(perms.create_volume_permissions()[0].user_id(), Some(FORENSIC));
+    assert_eq!(
+        perms.create_volume_permissions()[0].user_id(),
+        Some(FORENSIC)
+    );
     // Evidence is never undone.
     let rb = t.rollback().await;
-    assert!(rb.steps[0].detail.as_deref().unwrap().contains("never undone"), "{rb:#?}");
+    assert!(
+        rb.steps[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("never undone"),
+        "{rb:#?}"
+    );
     // Without a case snapshot there is nothing to copy: the step fails and says why.
     let other = launch(&e.acct).await;
     let mut journal = MemoryJournal::default();
@@ -804,7 +835,14 @@ async fn copy_snapshots_to_forensics() {
     .await
     .unwrap();
     assert_eq!(r.steps[0].status, StepStatus::Failed);
-    assert!(r.steps[0].detail.as_deref().unwrap().contains("snapshot its volumes first"), "{r:#?}");
+    assert!(
+        r.steps[0]
+            .detail
+            .as_deref()
+            .unwrap()
+            .contains("snapshot its volumes first"),
+        "{r:#?}"
+    );
 }
 
 #[tokio::test]
@@ -1564,7 +1602,9 @@ async fn the_credential_report_is_polled_until_it_exists() {
         .times(2)
         .output(|| {
             Get::builder()
-                .content(aws_smithy_types::Blob::new("user,arn\ncarol,arn:aws:iam::1:user/carol\n"))
+                .content(aws_smithy_types::Blob::new(
+                    "user,arn\ncarol,arn:aws:iam::1:user/carol\n",
+                ))
                 .build()
         })
         .repeatedly()
@@ -1615,15 +1655,28 @@ async fn a_target_that_no_longer_exists_is_nothing_to_do() {
     ]);
     let dry = respond::dry_run(&e.base, &plan, NOW).await;
     assert!(dry[0].error.is_none(), "{dry:#?}");
-    assert!(dry[0].note.as_deref().unwrap().contains("no longer exists"), "{dry:#?}");
+    assert!(
+        dry[0].note.as_deref().unwrap().contains("no longer exists"),
+        "{dry:#?}"
+    );
     let mut journal = MemoryJournal::default();
     let ap = approved(plan);
     let r = respond::run(&e.base, &ap, &mut journal, NOW).await.unwrap();
     assert!(r.ok(), "{r:#?}");
     let status: Vec<StepStatus> = r.steps.iter().map(|s| s.status).collect();
-    assert_eq!(status, [StepStatus::NothingToDo, StepStatus::Done], "{r:#?}");
-    assert!(user_policies(&e.acct, "gail").await.contains(&"FirebreakDenyAll-case-7".to_string()));
-    let rb = respond::rollback(&e.base, &ap, &mut journal, None).await.unwrap();
+    assert_eq!(
+        status,
+        [StepStatus::NothingToDo, StepStatus::Done],
+        "{r:#?}"
+    );
+    assert!(
+        user_policies(&e.acct, "gail")
+            .await
+            .contains(&"FirebreakDenyAll-case-7".to_string())
+    );
+    let rb = respond::rollback(&e.base, &ap, &mut journal, None)
+        .await
+        .unwrap();
     assert_eq!(rb.steps.len(), 1, "only the deny-all is undone: {rb:#?}");
 }
 
@@ -1671,7 +1724,9 @@ async fn a_half_made_isolation_group_is_repaired_before_use() {
     )
     .await;
     assert!(
-        dry[0].calls[0].starts_with(&format!("ec2:RevokeSecurityGroupIngress/Egress GroupId={half}")),
+        dry[0].calls[0].starts_with(&format!(
+            "ec2:RevokeSecurityGroupIngress/Egress GroupId={half}"
+        )),
         "{dry:#?}"
     );
     let mut t = Trial::new(
@@ -1684,10 +1739,12 @@ async fn a_half_made_isolation_group_is_repaired_before_use() {
     );
     t.run().await;
     assert_eq!(rules().await, 0);
-    assert_eq!(eni_groups(&e.acct, &id).await, [half.clone()]);
+    assert_eq!(eni_groups(&e.acct, &id).await, std::slice::from_ref(&half));
     assert!(
-        t.journal.intents.iter().any(|i| i.1.call.contains(&format!("GroupId={half} (every rule"))
-            && i.2.is_some()),
+        t.journal
+            .intents
+            .iter()
+            .any(|i| i.1.call.contains(&format!("GroupId={half} (every rule")) && i.2.is_some()),
         "the repair is journaled: {:#?}",
         t.journal.intents
     );

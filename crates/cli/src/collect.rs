@@ -105,7 +105,13 @@ pub fn run(
         )?;
         stored += 1;
         if upload_to_bucket && settings.plan.is_some() {
-            match rt.block_on(upload(settings, endpoint, case, &a, aws::forensics::Body::Bytes(&item.bytes))) {
+            match rt.block_on(upload(
+                settings,
+                endpoint,
+                case,
+                &a,
+                aws::forensics::Body::Bytes(&item.bytes),
+            )) {
                 Ok(at) => {
                     custody.record(
                         &mut store,
@@ -199,7 +205,9 @@ pub fn run(
             Ok(None) => {}
             Err(e) => {
                 problems += 1;
-                println!("  NOT ANCHORED: the ledger head could not be written to the evidence bucket: {e:#}");
+                println!(
+                    "  NOT ANCHORED: the ledger head could not be written to the evidence bucket: {e:#}"
+                );
             }
         }
     }
@@ -275,9 +283,10 @@ fn evidence_plan(
     }
     let pre = playbook::Approval::preapproved(&made.plan, now_ms());
     store.add_approval(id, &pre.by, &serde_json::to_string(&pre)?, pre.at_ms)?;
-    println!("  pre-approved by the IR plan's level for evidence plans (recorded as an approval): running it");
-    let (_, report) =
-        crate::respond_cmd::execute(settings, store, case, Some(id), endpoint, None)?;
+    println!(
+        "  pre-approved by the IR plan's level for evidence plans (recorded as an approval): running it"
+    );
+    let (_, report) = crate::respond_cmd::execute(settings, store, case, Some(id), endpoint, None)?;
     crate::respond_cmd::print_report(&mut std::io::stdout().lock(), &report)?;
     Ok(usize::from(!report.ok()))
 }

@@ -21,7 +21,12 @@ pub const DEMO_DB: &str = "firebreak-demo.db";
 
 pub fn run(store_args: &StoreArgs) -> Result<()> {
     let mut args = store_args.clone();
-    if args.db.is_none() && crate::settings::load_config(&args.config)?.store.db.is_none() {
+    if args.db.is_none()
+        && crate::settings::load_config(&args.config)?
+            .store
+            .db
+            .is_none()
+    {
         args.db = Some(DEMO_DB.into());
     }
     let mut settings = args.resolve()?;

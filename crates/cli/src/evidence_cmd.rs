@@ -121,16 +121,19 @@ impl Custody {
         let mut trust = custody::Trust::default();
         if let Some(p) = &settings.plan {
             for k in &p.plan.forensics.custody_keys {
-                trust.keys.push(
-                    custody::verifying_key(&k.value)
-                        .with_context(|| format!("{}: forensics.custody_keys", p.path.display()))?,
-                );
+                trust
+                    .keys
+                    .push(custody::verifying_key(&k.value).with_context(|| {
+                        format!("{}: forensics.custody_keys", p.path.display())
+                    })?);
             }
             trust.required = p.plan.forensics.custody_signing_required();
         }
         if let Some(k) = settings.evidence.public_key.as_deref() {
             // A key configured to verify with means entries are expected to be signed.
-            trust.keys.push(custody::verifying_key(k).context("[evidence] public_key")?);
+            trust
+                .keys
+                .push(custody::verifying_key(k).context("[evidence] public_key")?);
             trust.required = true;
         }
         Ok(Custody {
@@ -203,7 +206,9 @@ impl Custody {
             Some((_, h)) => &last.prev == h,
             None => last.prev == custody::GENESIS,
         };
-        let announced = pending.iter().any(|(s, h)| *s == last.seq && *h == last.hash);
+        let announced = pending
+            .iter()
+            .any(|(s, h)| *s == last.seq && *h == last.hash);
         if extra.len() == 1
             && chained
             && announced
@@ -314,8 +319,13 @@ pub(crate) fn latest_anchor(
         .block_on(async {
             let conn = connection(settings, endpoint, &fx.account.value).await?;
             anyhow::Ok(
-                aws::forensics::latest_anchor(&conn, &fx.region.value, &fx.evidence_bucket.value, case)
-                    .await?,
+                aws::forensics::latest_anchor(
+                    &conn,
+                    &fx.region.value,
+                    &fx.evidence_bucket.value,
+                    case,
+                )
+                .await?,
             )
         })
         .map_err(|e| AnchorCheck::NotChecked(format!("{e:#}")))?;
@@ -607,10 +617,17 @@ pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
 pub(crate) fn describe_anchor(a: &custody::AnchorCheck) -> String {
     use custody::AnchorCheck::*;
     match a {
-        NotConfigured => "none: no IR plan names an evidence bucket, so the ledger is anchored only on this host".into(),
+        NotConfigured => {
+            "none: no IR plan names an evidence bucket, so the ledger is anchored only on this host"
+                .into()
+        }
         NotChecked(why) => format!("NOT CHECKED ({why})"),
-        None => "NONE in the evidence bucket yet (firebreak evidence anchor CASE writes one)".into(),
+        None => {
+            "NONE in the evidence bucket yet (firebreak evidence anchor CASE writes one)".into()
+        }
         Holds { seq, location } => format!("entry {seq} matches the anchor at {location}"),
-        Mismatch { seq, location } => format!("MISMATCH: the anchor at {location} (entry {seq}) disagrees with this ledger"),
+        Mismatch { seq, location } => {
+            format!("MISMATCH: the anchor at {location} (entry {seq}) disagrees with this ledger")
+        }
     }
 }

@@ -793,7 +793,11 @@ fn run_cmd(
         writeln!(
             out,
             "  nothing to {}: no step of plan {} {}",
-            if rollback.is_some() { "roll back" } else { "run" },
+            if rollback.is_some() {
+                "roll back"
+            } else {
+                "run"
+            },
             row.id,
             if rollback.is_some() {
                 "took effect (or every one was rolled back already)"

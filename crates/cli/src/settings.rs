@@ -26,7 +26,12 @@ pub struct StoreArgs {
     pub config: PathBuf,
     /// The incident response plan (TOML or YAML). Default: `[plan] path` in
     /// `firebreak.toml`, else `./ir-plan.toml` when it exists.
-    #[arg(long = "ir-plan", value_name = "FILE", env = "FIREBREAK_PLAN", global = true)]
+    #[arg(
+        long = "ir-plan",
+        value_name = "FILE",
+        env = "FIREBREAK_PLAN",
+        global = true
+    )]
     pub plan: Option<PathBuf>,
 }
 

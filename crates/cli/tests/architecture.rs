@@ -107,10 +107,32 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
 fn only_approved_plans_change_aws() {
     let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../aws/src");
     let writes = [
-        "create_", "delete_", "put_", "modify_", "update_", "attach_", "detach_", "start_",
-        "stop_", "send_command", "copy_", "authorize_", "revoke_", "associate_",
-        "disassociate_", "register_", "deregister_", "enable_", "disable_", "remove_",
-        "add_permission", "replace_", "generate_", "reset_", "terminate_", "run_instances",
+        "create_",
+        "delete_",
+        "put_",
+        "modify_",
+        "update_",
+        "attach_",
+        "detach_",
+        "start_",
+        "stop_",
+        "send_command",
+        "copy_",
+        "authorize_",
+        "revoke_",
+        "associate_",
+        "disassociate_",
+        "register_",
+        "deregister_",
+        "enable_",
+        "disable_",
+        "remove_",
+        "add_permission",
+        "replace_",
+        "generate_",
+        "reset_",
+        "terminate_",
+        "run_instances",
     ];
     // (file, function) where writes may be made, and who may call that function.
     let allowed: &[(&str, &str, &[&str])] = &[
@@ -134,14 +156,32 @@ fn only_approved_plans_change_aws() {
     }
     // SDK clients as the adapter makes them (`cx.ec2()`, `conn.s3(region)`) or holds them.
     let clients = [
-        "ec2(", "iam(", "s3(", "s3_versioning(", "ssm(", "guardduty(", "lambda(",
-        "autoscaling(", "elbv2(", "organizations(", "cloudtrail(", "cloudwatchlogs(", "logs(",
-        "config(", "securityhub(", "kinesis(", "sts(",
+        "ec2(",
+        "iam(",
+        "s3(",
+        "s3_versioning(",
+        "ssm(",
+        "guardduty(",
+        "lambda(",
+        "autoscaling(",
+        "elbv2(",
+        "organizations(",
+        "cloudtrail(",
+        "cloudwatchlogs(",
+        "logs(",
+        "config(",
+        "securityhub(",
+        "kinesis(",
+        "sts(",
     ];
     let held = ["ec2.", "iam.", "s3.", "ssm.", "gd.", "sts.", "org."];
     let mut found = 0;
     for f in &files {
-        let rel = f.strip_prefix(&src).unwrap().to_string_lossy().replace('\\', "/");
+        let rel = f
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .replace('\\', "/");
         let text: String = std::fs::read_to_string(f)
             .unwrap()
             .chars()
@@ -176,14 +216,19 @@ fn only_approved_plans_change_aws() {
                     }
                     found += 1;
                     assert!(
-                        allowed.iter().any(|(file, func, _)| rel == *file && function == *func),
+                        allowed
+                            .iter()
+                            .any(|(file, func, _)| rel == *file && function == *func),
                         "{rel}: `{name}()` in `{function}` writes to AWS outside an approved plan"
                     );
                 }
             }
         }
     }
-    assert!(found > 30, "the scan found only {found} writes: is it still reading the code?");
+    assert!(
+        found > 30,
+        "the scan found only {found} writes: is it still reading the code?"
+    );
     // The evidence helpers are reached only from where they may be.
     let crates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     for (_, func, callers) in allowed.iter().filter(|(_, _, c)| !c.is_empty()) {
@@ -200,15 +245,20 @@ fn only_approved_plans_change_aws() {
                 if p.extension().is_none_or(|x| x != "rs") {
                     continue;
                 }
-                let rel = p.strip_prefix(&crates).unwrap().to_string_lossy().replace('\\', "/");
+                let rel = p
+                    .strip_prefix(&crates)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 let text = std::fs::read_to_string(&p).unwrap();
                 let calls = text.matches(&format!("forensics::{func}(")).count()
                     + if rel == "aws/src/respond/call.rs" || rel == "cli/src/evidence_cmd.rs" {
                         0
                     } else {
-                        text.matches(&format!("{func}(")).count().saturating_sub(
-                            text.matches(&format!("fn {func}(")).count(),
-                        ) * usize::from(rel.starts_with("aws/src/forensics"))
+                        text.matches(&format!("{func}("))
+                            .count()
+                            .saturating_sub(text.matches(&format!("fn {func}(")).count())
+                            * usize::from(rel.starts_with("aws/src/forensics"))
                     };
                 if calls > 0 {
                     assert!(

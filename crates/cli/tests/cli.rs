@@ -34,12 +34,28 @@ fn the_demo_uses_its_own_store_and_names_its_plan() {
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{out}{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(dir.path().join("firebreak-demo.db").exists());
-    assert!(!dir.path().join("firebreak.db").exists(), "the demo wrote into the real store");
-    assert!(out.contains("Store: firebreak-demo.db (the demo's own"), "{out}");
-    assert!(out.contains("IR plan: the bundled EXAMPLE plan (a made-up team"), "{out}");
-    assert!(out.contains("--db firebreak-demo.db"), "the next commands name the demo store: {out}");
+    assert!(
+        !dir.path().join("firebreak.db").exists(),
+        "the demo wrote into the real store"
+    );
+    assert!(
+        out.contains("Store: firebreak-demo.db (the demo's own"),
+        "{out}"
+    );
+    assert!(
+        out.contains("IR plan: the bundled EXAMPLE plan (a made-up team"),
+        "{out}"
+    );
+    assert!(
+        out.contains("--db firebreak-demo.db"),
+        "the next commands name the demo store: {out}"
+    );
 }
 
 #[test]

@@ -404,13 +404,25 @@ fn evidence_is_collected_from_aws_into_the_locker_the_bucket_and_the_timeline() 
     assert_eq!(log["detail"]["digest"], "verified against a digest file");
     // Snapshots and their encrypted copies came from the evidence plan, pre-approved by
     // the IR plan and recorded as such: nothing changed AWS outside a plan.
-    assert!(out_collect.contains("they are response plan 1 (evidence only"), "{out_collect}");
-    assert!(out_collect.contains("pre-approved by the IR plan's level"), "{out_collect}");
-    for n in [format!("snapshot-volumes-{instance}"), format!("copy-snapshots-{instance}")] {
+    assert!(
+        out_collect.contains("they are response plan 1 (evidence only"),
+        "{out_collect}"
+    );
+    assert!(
+        out_collect.contains("pre-approved by the IR plan's level"),
+        "{out_collect}"
+    );
+    for n in [
+        format!("snapshot-volumes-{instance}"),
+        format!("copy-snapshots-{instance}"),
+    ] {
         assert!(named(&n, "collected").is_some(), "{n}: {entries:#?}");
     }
     let (_, status, _) = firebreak(dir, &["respond", "status", "1", "--plan", "1"]);
-    assert!(status.contains("pre-approved by the IR plan (evidence only)"), "{status}");
+    assert!(
+        status.contains("pre-approved by the IR plan (evidence only)"),
+        "{status}"
+    );
     assert!(status.contains("Approved"), "{status}");
     for n in [
         format!("console-output-{instance}"),
@@ -449,8 +461,16 @@ fn evidence_is_collected_from_aws_into_the_locker_the_bucket_and_the_timeline() 
     );
 
     // The collection anchored the ledger head in the evidence bucket; verify reads it back.
-    assert!(out_collect.contains("Custody ledger head anchored at s3://example-ir-evidence/cases/1/custody-anchors/"), "{out_collect}");
-    let (code, out, _) = firebreak(dir, &["evidence", "verify", "1", "--endpoint-url", &endpoint]);
+    assert!(
+        out_collect.contains(
+            "Custody ledger head anchored at s3://example-ir-evidence/cases/1/custody-anchors/"
+        ),
+        "{out_collect}"
+    );
+    let (code, out, _) = firebreak(
+        dir,
+        &["evidence", "verify", "1", "--endpoint-url", &endpoint],
+    );
     assert_eq!(code, Some(0), "{out}");
     let n = ledger(dir).len();
     assert!(out.contains(&format!("anchor: entry {n} matches the anchor at s3://example-ir-evidence/cases/1/custody-anchors/")), "{out}");
@@ -465,7 +485,13 @@ fn evidence_is_collected_from_aws_into_the_locker_the_bucket_and_the_timeline() 
             e.body.actor = "mallory".into();
             rewritten.push(custody::chain(rewritten.last(), e.body, None));
         }
-        write_ledger(d, &rewritten.iter().map(custody::Entry::to_line).collect::<Vec<_>>());
+        write_ledger(
+            d,
+            &rewritten
+                .iter()
+                .map(custody::Entry::to_line)
+                .collect::<Vec<_>>(),
+        );
         let db = rusqlite::Connection::open(d.join("firebreak.db")).unwrap();
         db.execute_batch("DROP TRIGGER custody_witness_no_update; DROP TRIGGER custody_witness_no_delete; DELETE FROM custody_witness WHERE case_id = 1;").unwrap();
         for e in &rewritten {
@@ -479,7 +505,10 @@ fn evidence_is_collected_from_aws_into_the_locker_the_bucket_and_the_timeline() 
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains(&format!("entry {n}: AnchorMismatch")), "{out}");
     assert!(out.contains("anchor: MISMATCH"), "{out}");
-    assert!(!out.contains("Edited") && !out.contains("Added") && !out.contains("Removed"), "only the anchor catches it: {out}");
+    assert!(
+        !out.contains("Edited") && !out.contains("Added") && !out.contains("Removed"),
+        "only the anchor catches it: {out}"
+    );
     let (_, out, _) = firebreak(dir, &["forensics", "workstation", "--case", "1"]);
     assert!(out.contains("(1 evidence volume(s))"), "{out}");
     let (_, timeline, _) = firebreak(dir, &["case", "timeline", "1"]);
@@ -554,7 +583,10 @@ fn custody_writers_serialise_and_repair_an_interrupted_append_but_not_a_forgery(
     forge_entry(dir, None);
     let (code, _, err) = firebreak(dir, &["evidence", "add", "1", "a.txt"]);
     assert_eq!(code, Some(2));
-    assert!(err.contains("entry 24 that the store never witnessed and no writer announced"), "{err}");
+    assert!(
+        err.contains("entry 24 that the store never witnessed and no writer announced"),
+        "{err}"
+    );
     assert_eq!(ledger(dir).len(), 24);
     let (code, out, _) = firebreak(dir, &["evidence", "verify", "1"]);
     assert_eq!(code, Some(1));

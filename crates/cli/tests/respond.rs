@@ -34,8 +34,7 @@ fn team_keys(dir: &Path, endpoint: &str) {
     std::fs::create_dir_all(dir.join("keys")).unwrap();
     let mut plan = std::fs::read_to_string(dir.join("ir-plan.toml")).unwrap();
     for who in ["alice", "bob", "dana"] {
-        let (code, public, err) =
-            firebreak(dir, endpoint, &["keygen", &format!("keys/{who}.key")]);
+        let (code, public, err) = firebreak(dir, endpoint, &["keygen", &format!("keys/{who}.key")]);
         assert_eq!(code, Some(0), "{err}");
         let at = plan.find(&format!("id = \"{who}\"")).unwrap();
         let k = at + plan[at..].find("approval_keys = [\"").unwrap() + 18;
@@ -52,7 +51,9 @@ fn approve(dir: &Path, endpoint: &str, who: &str, plan: &str) -> (Option<i32>, S
     firebreak(
         dir,
         endpoint,
-        &["--actor", who, "respond", "approve", "1", "--plan", plan, "--key", &key],
+        &[
+            "--actor", who, "respond", "approve", "1", "--plan", plan, "--key", &key,
+        ],
     )
 }
 
@@ -149,8 +150,17 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
             .await
             .expect("the login profile survives a dry-run");
         for user in ["ci-deployer", "svc-backup"] {
-            let p = iam.list_user_policies().user_name(user).send().await.unwrap();
-            assert!(p.policy_names().is_empty(), "{user}: {:?}", p.policy_names());
+            let p = iam
+                .list_user_policies()
+                .user_name(user)
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                p.policy_names().is_empty(),
+                "{user}: {:?}",
+                p.policy_names()
+            );
         }
     });
 
@@ -175,7 +185,15 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
     let (code, _, err) = firebreak(
         dir,
         &endpoint,
-        &["--actor", "alice", "respond", "approve", "1", "--key", "keys/bob.key"],
+        &[
+            "--actor",
+            "alice",
+            "respond",
+            "approve",
+            "1",
+            "--key",
+            "keys/bob.key",
+        ],
     );
     assert_eq!(code, Some(2));
     assert!(err.contains("belongs to bob, not alice"), "{err}");
@@ -193,9 +211,17 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
         .unwrap()
         .replace("count = 2, two_person = true", "count = 1");
     std::fs::write(dir.join("weak.toml"), weaker).unwrap();
-    let (code, _, err) = firebreak(dir, &endpoint, &["--ir-plan", "weak.toml", "respond", "run", "1"]);
+    let (code, _, err) = firebreak(
+        dir,
+        &endpoint,
+        &["--ir-plan", "weak.toml", "respond", "run", "1"],
+    );
     assert_eq!(code, Some(2), "{err}");
-    assert!(err.contains("1 of 2 approvals") && err.contains("differs from the one the plan was made under"), "{err}");
+    assert!(
+        err.contains("1 of 2 approvals")
+            && err.contains("differs from the one the plan was made under"),
+        "{err}"
+    );
     std::fs::rename(dir.join("ir-plan.kept"), dir.join("ir-plan.toml")).unwrap();
 
     let (_, out, _) = approve(dir, &endpoint, "bob", "1");
@@ -281,7 +307,11 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
 /// finishes the plan without sending any step's landed call again, settles the cut-off call
 /// as reconciled, and leaves both keys inactive; rollback restores them.
 fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, String)) {
-    let (_, out, _) = firebreak(dir, endpoint, &["respond", "status", "1", "--plan", "1", "-o", "json"]);
+    let (_, out, _) = firebreak(
+        dir,
+        endpoint,
+        &["respond", "status", "1", "--plan", "1", "-o", "json"],
+    );
     let first: serde_json::Value = serde_json::from_str(&out).unwrap();
     let calls_in_a_run = first["intents"]
         .as_array()
@@ -318,14 +348,22 @@ fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, St
             .args(["respond", "run", "1", "--plan", &plan_id])
             .output()
             .unwrap();
-        assert_eq!(o.status.code(), None, "{fault}: the run must die there: {o:?}");
+        assert_eq!(
+            o.status.code(),
+            None,
+            "{fault}: the run must die there: {o:?}"
+        );
         let status = |format: &str| {
             let (code, out, err) = firebreak(
                 dir,
                 endpoint,
                 &["respond", "status", "1", "--plan", &plan_id, "-o", format],
             );
-            assert_eq!(code, Some(0), "the store stays readable after a kill: {out}{err}");
+            assert_eq!(
+                code,
+                Some(0),
+                "the store stays readable after a kill: {out}{err}"
+            );
             out
         };
         let before: serde_json::Value = serde_json::from_str(&status("json")).unwrap();
@@ -335,7 +373,11 @@ fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, St
             .iter()
             .filter(|i| i["outcome"].is_null())
             .collect();
-        assert_eq!(open.len(), 1, "{fault}: the call cut off is named: {before:#}");
+        assert_eq!(
+            open.len(),
+            1,
+            "{fault}: the call cut off is named: {before:#}"
+        );
         let cut_step = open[0]["step"].as_str().unwrap().to_string();
         let cut_call = open[0]["call"].as_str().unwrap().to_string();
         let text = status("text");
@@ -344,17 +386,34 @@ fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, St
             "{fault}: {text}"
         );
         let receipt = &before["receipts"][&cut_step];
-        assert_eq!(receipt["status"], "started", "{fault}: the step is caught started");
+        assert_eq!(
+            receipt["status"], "started",
+            "{fault}: the step is caught started"
+        );
 
-        let (code, out, err) = firebreak(dir, endpoint, &["respond", "run", "1", "--plan", &plan_id]);
+        let (code, out, err) =
+            firebreak(dir, endpoint, &["respond", "run", "1", "--plan", &plan_id]);
         assert_eq!(code, Some(0), "{fault}: {out}{err}");
-        assert!(out.contains("may have landed"), "{fault}: the resume says so: {out}");
+        assert!(
+            out.contains("may have landed"),
+            "{fault}: the resume says so: {out}"
+        );
         let after: serde_json::Value = serde_json::from_str(&status("json")).unwrap();
         // The write-ahead journal: every intended call settled; the cut-off one reconciled.
         let intents = after["intents"].as_array().unwrap();
-        assert!(intents.iter().all(|i| !i["outcome"].is_null()), "{fault}: {after:#}");
-        let settled: serde_json::Value =
-            serde_json::from_str(intents.iter().find(|i| i["call"] == cut_call.as_str()).unwrap()["outcome"].as_str().unwrap()).unwrap();
+        assert!(
+            intents.iter().all(|i| !i["outcome"].is_null()),
+            "{fault}: {after:#}"
+        );
+        let settled: serde_json::Value = serde_json::from_str(
+            intents
+                .iter()
+                .find(|i| i["call"] == cut_call.as_str())
+                .unwrap()["outcome"]
+                .as_str()
+                .unwrap(),
+        )
+        .unwrap();
         assert_eq!(settled["outcome"], "reconciled", "{fault}: {settled}");
         // A call that landed is never sent again: the resumed step sent nothing that
         // changes anything, unless the kill came before its call was sent (then it sends it
@@ -365,13 +424,24 @@ fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, St
             .iter()
             .filter(|c| c["step"] == cut_step.as_str() && c["phase"] == "run")
             .filter_map(|c| c["operation"].as_str())
-            .filter(|op| !["Describe", "Get", "List", "AssumeRole"].iter().any(|p| op.starts_with(p)))
+            .filter(|op| {
+                !["Describe", "Get", "List", "AssumeRole"]
+                    .iter()
+                    .any(|p| op.starts_with(p))
+            })
             .filter(|op| *op != "GenerateCredentialReport")
             .collect();
         if fault.starts_with("abort-after-call") {
-            assert!(sent_again.is_empty(), "{fault}: {cut_step} sent {sent_again:?} again");
+            assert!(
+                sent_again.is_empty(),
+                "{fault}: {cut_step} sent {sent_again:?} again"
+            );
         } else {
-            assert_eq!(sent_again.len(), 1, "{fault}: the unsent call goes out once: {sent_again:?}");
+            assert_eq!(
+                sent_again.len(),
+                1,
+                "{fault}: the unsent call goes out once: {sent_again:?}"
+            );
         }
         let calls_now = intents.iter().filter(|i| i["phase"] == "run").count();
         assert!(
@@ -383,7 +453,11 @@ fn killed_runs_resume(dir: &Path, endpoint: &str, keys: &dyn Fn() -> (String, St
             ("Inactive".to_string(), "Inactive".to_string()),
             "{fault}"
         );
-        let (code, out, err) = firebreak(dir, endpoint, &["respond", "rollback", "1", "--plan", &plan_id]);
+        let (code, out, err) = firebreak(
+            dir,
+            endpoint,
+            &["respond", "rollback", "1", "--plan", &plan_id],
+        );
         assert_eq!(code, Some(0), "{fault}: {out}{err}");
         assert_eq!(
             keys(),
@@ -408,15 +482,27 @@ fn the_response_commands_say_what_they_did() {
 
     // AWS cannot be reached: every step says so in one line, the plan is incomplete, the
     // command fails, and the plan cannot be approved.
-    let (code, out, err) = run(&["respond", "plan", "1", "--playbook", "iam-user-access-key-compromise"]);
+    let (code, out, err) = run(&[
+        "respond",
+        "plan",
+        "1",
+        "--playbook",
+        "iam-user-access-key-compromise",
+    ]);
     assert_eq!(code, Some(1), "{out}{err}");
-    let failures: Vec<&str> = out.lines().filter(|l| l.contains("cannot plan calls:")).collect();
+    let failures: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("cannot plan calls:"))
+        .collect();
     assert!(!failures.is_empty(), "{out}");
     for l in &failures {
         assert!(l.len() < 400, "one short line per step: {l}");
         assert!(l.contains("AWS could not be reached"), "{l}");
     }
-    assert!(out.contains("Plan 1 is INCOMPLETE and cannot be approved"), "{out}");
+    assert!(
+        out.contains("Plan 1 is INCOMPLETE and cannot be approved"),
+        "{out}"
+    );
     let (code, _, err) = run(&["respond", "approve", "1", "--plan", "1"]);
     assert_eq!(code, Some(2));
     assert!(err.contains("the plan is incomplete"), "{err}");
@@ -430,7 +516,13 @@ fn the_response_commands_say_what_they_did() {
         .env("AWS_EC2_METADATA_DISABLED", "true")
         .env("AWS_REGION", "us-east-1")
         .env("FIREBREAK_ACTOR", "tester")
-        .args(["respond", "plan", "1", "--playbook", "iam-user-access-key-compromise"])
+        .args([
+            "respond",
+            "plan",
+            "1",
+            "--playbook",
+            "iam-user-access-key-compromise",
+        ])
         .output()
         .unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
@@ -439,28 +531,54 @@ fn the_response_commands_say_what_they_did() {
 
     // Every key excluded: the key step is left out with the reason, not an error.
     let (code, out, err) = run(&[
-        "respond", "plan", "1", "--offline", "--playbook", "iam-user-access-key-compromise",
-        "--exclude", &format!("access_key:{leaked}"),
-        "--exclude", &format!("access_key:{created}"),
+        "respond",
+        "plan",
+        "1",
+        "--offline",
+        "--playbook",
+        "iam-user-access-key-compromise",
+        "--exclude",
+        &format!("access_key:{leaked}"),
+        "--exclude",
+        &format!("access_key:{created}"),
     ]);
     assert_eq!(code, Some(0), "{out}{err}");
-    assert!(out.contains(&format!("not planned: deactivate-keys: access_key:{leaked} excluded")), "{out}");
+    assert!(
+        out.contains(&format!(
+            "not planned: deactivate-keys: access_key:{leaked} excluded"
+        )),
+        "{out}"
+    );
     assert!(!out.contains("deactivate-keys@"), "{out}");
 
     // `--plan ID` names the response plan; approving and rolling back an offline plan
     // that never ran says there is nothing to undo.
     let plan_id = "4";
-    let (code, out, err) = run(&["respond", "plan", "1", "--offline", "--playbook", "iam-user-access-key-compromise"]);
+    let (code, out, err) = run(&[
+        "respond",
+        "plan",
+        "1",
+        "--offline",
+        "--playbook",
+        "iam-user-access-key-compromise",
+    ]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains(&format!("Plan {plan_id} for case 1")), "{out}");
     let (code, out, err) = run(&["respond", "approve", "1", "--plan", plan_id]);
-    assert_eq!(code, Some(0), "no IR plan: one approval by anyone: {out}{err}");
+    assert_eq!(
+        code,
+        Some(0),
+        "no IR plan: one approval by anyone: {out}{err}"
+    );
     assert!(out.contains("(unsigned approvals)"), "{out}");
     let (code, out, err) = run(&["respond", "rollback", "1", "--plan", plan_id]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("nothing to roll back"), "{out}");
     let (_, out, _) = run(&["respond", "status", "1", "--plan", plan_id]);
-    assert!(out.contains("UNSIGNED APPROVALS") && out.contains("UNSIGNED"), "{out}");
+    assert!(
+        out.contains("UNSIGNED APPROVALS") && out.contains("UNSIGNED"),
+        "{out}"
+    );
 }
 
 /// The README's `firebreak respond plan 1` works on the demo case, whose alerts several

@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 /// The `prev` of a ledger's first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-pub use signing::{is_sha256_hex, sha256_hex};
 use signing::{hex, unhex};
+pub use signing::{is_sha256_hex, sha256_hex};
 
 /// A piece of evidence, by content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,8 +130,18 @@ pub enum CustodyError {
 
 /// The members a ledger line may have, and those of its artifact.
 const ENTRY_FIELDS: &[&str] = &[
-    "seq", "case_id", "at_ms", "actor", "action", "artifact", "location", "detail", "prev",
-    "hash", "signature", "key",
+    "seq",
+    "case_id",
+    "at_ms",
+    "actor",
+    "action",
+    "artifact",
+    "location",
+    "detail",
+    "prev",
+    "hash",
+    "signature",
+    "key",
 ];
 const ARTIFACT_FIELDS: &[&str] = &["sha256", "name", "size", "source"];
 
@@ -153,10 +163,10 @@ pub fn parse_entry(line: &str) -> Result<Entry, String> {
     if let Some(k) = obj.keys().find(|k| !ENTRY_FIELDS.contains(&k.as_str())) {
         return Err(format!("unknown field `{k}`"));
     }
-    if let Some(a) = obj.get("artifact").and_then(|a| a.as_object()) {
-        if let Some(k) = a.keys().find(|k| !ARTIFACT_FIELDS.contains(&k.as_str())) {
-            return Err(format!("unknown field `artifact.{k}`"));
-        }
+    if let Some(a) = obj.get("artifact").and_then(|a| a.as_object())
+        && let Some(k) = a.keys().find(|k| !ARTIFACT_FIELDS.contains(&k.as_str()))
+    {
+        return Err(format!("unknown field `artifact.{k}`"));
     }
     let e: Entry = serde_json::from_value(v).map_err(|e| e.to_string())?;
     if let Some(a) = &e.body.artifact
@@ -527,7 +537,11 @@ fn check_signature(e: &Entry, trust: &Trust, problems: &mut Vec<Problem>) {
     };
     let Some(sig) = &e.signature else {
         if trust.required {
-            push(problems, Kind::Unsigned, format!("entry {} is not signed", e.seq));
+            push(
+                problems,
+                Kind::Unsigned,
+                format!("entry {} is not signed", e.seq),
+            );
         }
         return;
     };
@@ -548,7 +562,10 @@ fn check_signature(e: &Entry, trust: &Trust, problems: &mut Vec<Problem>) {
     };
     let good = unhex(sig)
         .and_then(|b| <[u8; 64]>::try_from(b).ok())
-        .is_some_and(|b| key.verify(e.hash.as_bytes(), &Signature::from_bytes(&b)).is_ok());
+        .is_some_and(|b| {
+            key.verify(e.hash.as_bytes(), &Signature::from_bytes(&b))
+                .is_ok()
+        });
     if !good {
         push(
             problems,

@@ -203,7 +203,11 @@ fn the_ledger_round_trips_through_its_file_and_reports_escape() {
     assert_eq!(back, e);
     assert!(bad.is_empty());
     let (_, bad) = custody::parse_ledger("{\"seq\":1}\nnot json\n");
-    assert_eq!(bad.iter().map(|m| m.line).collect::<Vec<_>>(), [1, 2], "{bad:?}");
+    assert_eq!(
+        bad.iter().map(|m| m.line).collect::<Vec<_>>(),
+        [1, 2],
+        "{bad:?}"
+    );
     let v = verify(
         7,
         &e,
@@ -242,14 +246,21 @@ fn signatures_are_checked_against_the_plans_keys_never_the_entrys_own() {
     let w: Vec<(u64, String)> = forged.iter().map(|x| (x.seq, x.hash.clone())).collect();
     let found = check(&forged, &b, &w, true);
     assert_eq!(found.len(), 5, "{found:?}");
-    assert!(found.iter().all(|(k, _)| *k == Kind::UnknownKey), "{found:?}");
+    assert!(
+        found.iter().all(|(k, _)| *k == Kind::UnknownKey),
+        "{found:?}"
+    );
     // Re-written unsigned: every entry is unsigned where the plan requires signing.
     let mut plain: Vec<Entry> = Vec::new();
     for x in &e {
         plain.push(chain(plain.last(), x.body.clone(), None));
     }
     let w: Vec<(u64, String)> = plain.iter().map(|x| (x.seq, x.hash.clone())).collect();
-    assert!(check(&plain, &b, &w, true).iter().all(|(k, _)| *k == Kind::Unsigned));
+    assert!(
+        check(&plain, &b, &w, true)
+            .iter()
+            .all(|(k, _)| *k == Kind::Unsigned)
+    );
 }
 
 /// Unknown members and digests that are not SHA-256 are named findings: never ignored,
@@ -288,7 +299,12 @@ fn a_hostile_ledger_is_named_line_by_line() {
         },
     );
     let kinds: Vec<Kind> = v.problems.iter().map(|p| p.kind).collect();
-    assert_eq!(kinds.iter().filter(|k| **k == Kind::Malformed).count(), 4, "{:#?}", v.problems);
+    assert_eq!(
+        kinds.iter().filter(|k| **k == Kind::Malformed).count(),
+        4,
+        "{:#?}",
+        v.problems
+    );
 }
 
 /// A consistent rewrite of ledger and witness together passes every local check; only the
@@ -312,7 +328,10 @@ fn the_anchor_catches_a_consistent_rewrite_and_interruptions_are_told_apart() {
                 witness,
                 pending,
                 trust: &Trust::default(),
-                anchor: Ok(Some((anchor.clone(), "s3://evidence/cases/7/anchor".into()))),
+                anchor: Ok(Some((
+                    anchor.clone(),
+                    "s3://evidence/cases/7/anchor".into(),
+                ))),
             },
             |a| match b.get(&a.sha256) {
                 Some(_) => Stored::Intact,
@@ -332,16 +351,28 @@ fn the_anchor_catches_a_consistent_rewrite_and_interruptions_are_told_apart() {
     let w2: Vec<(u64, String)> = rewritten.iter().map(|x| (x.seq, x.hash.clone())).collect();
     let v = run(&rewritten, &w2, &[]);
     assert_eq!(
-        v.problems.iter().map(|p| (p.kind, p.seq)).collect::<Vec<_>>(),
+        v.problems
+            .iter()
+            .map(|p| (p.kind, p.seq))
+            .collect::<Vec<_>>(),
         [(Kind::AnchorMismatch, 5)],
         "{v:#?}"
     );
     let v = run(&e[..3], &w[..3], &[]);
-    assert!(v.problems.iter().any(|p| p.kind == Kind::AnchorMismatch), "{v:#?}");
+    assert!(
+        v.problems.iter().any(|p| p.kind == Kind::AnchorMismatch),
+        "{v:#?}"
+    );
     // Interrupted: entry 5 appended and announced, not witnessed.
     let v = run(&e, &w[..4], &[(5, e[4].hash.clone())]);
-    assert_eq!(v.problems.iter().map(|p| p.kind).collect::<Vec<_>>(), [Kind::Interrupted]);
+    assert_eq!(
+        v.problems.iter().map(|p| p.kind).collect::<Vec<_>>(),
+        [Kind::Interrupted]
+    );
     // Announced with another hash: the entry is still an addition.
     let v = run(&e, &w[..4], &[(5, "0".repeat(64))]);
-    assert_eq!(v.problems.iter().map(|p| p.kind).collect::<Vec<_>>(), [Kind::Added]);
+    assert_eq!(
+        v.problems.iter().map(|p| p.kind).collect::<Vec<_>>(),
+        [Kind::Added]
+    );
 }

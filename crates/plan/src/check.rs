@@ -569,7 +569,10 @@ fn check_approval_keys(c: &mut Checker<'_>, level: &Level, f: &str) {
     let terms = plan.approval_terms(Some(&level.id.value));
     if !terms.signed {
         c.warn(
-            level.approval.as_ref().map_or(level.id.line, |a| a.signed.line),
+            level
+                .approval
+                .as_ref()
+                .map_or(level.id.line, |a| a.signed.line),
             format!("{f}.approval.signed"),
             "unsigned approvals: anyone who can run firebreak can approve as anyone",
         );

@@ -433,7 +433,10 @@ impl Plan {
     /// Who approves response plans at `level`: its `approval`, else the roles responsible
     /// or accountable for containment, one signed approval.
     pub fn approval_terms(&self, level: Option<&str>) -> ApprovalTerms {
-        if let Some(a) = level.and_then(|l| self.level(l)).and_then(|l| l.approval.as_ref()) {
+        if let Some(a) = level
+            .and_then(|l| self.level(l))
+            .and_then(|l| l.approval.as_ref())
+        {
             return ApprovalTerms {
                 roles: a.roles.iter().map(|r| r.value.clone()).collect(),
                 count: a.count.value.max(1),

@@ -164,12 +164,7 @@ pub struct Approval {
 
 impl Approval {
     /// A person's approval, signed with `key` when given.
-    pub fn new(
-        plan: &Plan,
-        by: &str,
-        at_ms: i64,
-        key: Option<&signing::SigningKey>,
-    ) -> Approval {
+    pub fn new(plan: &Plan, by: &str, at_ms: i64, key: Option<&signing::SigningKey>) -> Approval {
         let digest = plan.digest();
         Approval {
             by: by.to_string(),
@@ -208,7 +203,9 @@ pub enum ApprovalError {
     },
     #[error("{0} has already approved this plan")]
     Twice(String),
-    #[error("{0} made this plan and the IR plan's two-person rule forbids approving one's own plan")]
+    #[error(
+        "{0} made this plan and the IR plan's two-person rule forbids approving one's own plan"
+    )]
     OwnPlan(String),
     #[error(
         "approvals at this level must be signed: approve with --key FILE (a seed from `firebreak keygen` whose public key the IR plan lists for {0})"
@@ -216,7 +213,9 @@ pub enum ApprovalError {
     Unsigned(String),
     #[error("the signature does not verify against its key")]
     BadSignature,
-    #[error("key {key} is not listed in the IR plan for any approver (as pinned when the plan was made)")]
+    #[error(
+        "key {key} is not listed in the IR plan for any approver (as pinned when the plan was made)"
+    )]
     UnknownKey { key: String },
     #[error("key {key} belongs to {owner}, not {by}")]
     NotTheirKey {
@@ -362,13 +361,15 @@ pub fn approve(plan: Plan, approvals: &[Approval]) -> Result<ApprovedPlan, Pendi
     let mut counted: BTreeMap<String, &Approval> = BTreeMap::new();
     for a in approvals {
         match identify(&plan, a) {
-            Ok(who) => {
-                if counted.contains_key(&who) {
-                    ignored.push(format!("{who}: approved more than once (counted once)"));
-                } else {
-                    counted.insert(who, a);
+            Ok(who) => match counted.entry(who) {
+                std::collections::btree_map::Entry::Occupied(e) => ignored.push(format!(
+                    "{}: approved more than once (counted once)",
+                    e.key()
+                )),
+                std::collections::btree_map::Entry::Vacant(e) => {
+                    e.insert(a);
                 }
-            }
+            },
             Err(e) => ignored.push(format!("approval by {}: {e}", a.by)),
         }
     }

@@ -190,6 +190,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Plans `book` against a case's bindings.
+#[allow(clippy::too_many_arguments)]
 pub fn plan(
     book: &Playbook,
     case_id: CaseId,

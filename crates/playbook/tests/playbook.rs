@@ -403,7 +403,10 @@ fn approval_follows_the_rule_pinned_in_the_plan() {
     assert_eq!((rule.count, rule.signed, rule.two_person), (2, true, true));
     assert_eq!(rule.level.as_deref(), Some("sev1"));
     assert_eq!(rule.ir_plan.as_deref(), Some(digest.as_str()));
-    assert_eq!(rule.approvers["alice"].keys, [signing::public_hex(&keys[0])]);
+    assert_eq!(
+        rule.approvers["alice"].keys,
+        [signing::public_hex(&keys[0])]
+    );
     let [alice_key, bob_key, carmen_key] = [&keys[0], &keys[1], &keys[2]];
     let signed = |who: &str, k: &signing::SigningKey| Approval::new(&p, who, 1, Some(k));
 
@@ -426,7 +429,10 @@ fn approval_follows_the_rule_pinned_in_the_plan() {
     // A forged signature.
     let mut forged = signed("alice", alice_key);
     forged.signature = Some(signing::sign_hex(alice_key, b"something else"));
-    assert!(matches!(admit(&p, &[], &forged), Err(ApprovalError::BadSignature)));
+    assert!(matches!(
+        admit(&p, &[], &forged),
+        Err(ApprovalError::BadSignature)
+    ));
 
     let alice = signed("alice", alice_key);
     assert_eq!(admit(&p, &[], &alice).unwrap(), "alice");
@@ -443,7 +449,10 @@ fn approval_follows_the_rule_pinned_in_the_plan() {
     assert_eq!(pending.ignored.len(), 1, "{pending:?}");
     // Approvals that do not verify count as none.
     let pending = playbook::approve(p.clone(), &[alice.clone(), forged.clone()]).unwrap_err();
-    assert!(pending.ignored[0].contains("does not verify"), "{pending:?}");
+    assert!(
+        pending.ignored[0].contains("does not verify"),
+        "{pending:?}"
+    );
     let bob = signed("bob", bob_key);
     let ok = playbook::approve(p.clone(), &[alice.clone(), bob.clone()]).unwrap();
     assert_eq!(ok.approvals().len(), 2);
@@ -485,7 +494,11 @@ fn unsigned_approvals_only_where_the_plan_says_so_and_then_said_everywhere() {
     let ir = plan::parse(&text, "ir-plan.toml", plan::Format::Toml).unwrap();
     let p = sev1_plan(&ir, "d", "tester");
     assert!(!p.approval.signed);
-    assert!(p.approval.describe().contains("UNSIGNED APPROVALS"), "{}", p.approval.describe());
+    assert!(
+        p.approval.describe().contains("UNSIGNED APPROVALS"),
+        "{}",
+        p.approval.describe()
+    );
     let a = Approval::new(&p, "alice", 1, None);
     let b = Approval::new(&p, "bob", 1, None);
     assert!(playbook::approve(p.clone(), &[a.clone(), b]).is_ok());
@@ -497,7 +510,9 @@ fn unsigned_approvals_only_where_the_plan_says_so_and_then_said_everywhere() {
     ));
     // Without any IR plan: one unsigned approval by anyone, and it says so.
     let rule = ApprovalRule::without_plan();
-    assert!(rule.describe().contains("UNSIGNED APPROVALS") && rule.describe().contains("no IR plan"));
+    assert!(
+        rule.describe().contains("UNSIGNED APPROVALS") && rule.describe().contains("no IR plan")
+    );
 }
 
 #[test]
@@ -507,7 +522,10 @@ fn an_incomplete_plan_cannot_be_approved() {
     p.incomplete = vec!["deactivate-keys@AKIA…: iam:ListAccessKeys: AccessDenied".into()];
     let a = Approval::new(&p, "alice", 1, Some(&keys[0]));
     let b = Approval::new(&p, "bob", 1, Some(&keys[1]));
-    assert!(matches!(admit(&p, &[], &a), Err(ApprovalError::Incomplete(_))));
+    assert!(matches!(
+        admit(&p, &[], &a),
+        Err(ApprovalError::Incomplete(_))
+    ));
     let pending = playbook::approve(p, &[a, b]).unwrap_err();
     assert!(pending.missing[0].contains("incomplete"), "{pending:?}");
 }

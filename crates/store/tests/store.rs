@@ -255,7 +255,13 @@ fn response_and_custody_records_are_append_only() {
     let mut s = Store::open(&dir.path().join("c.db")).unwrap();
     let a = user("a");
     s.record_hunt(
-        &[alert("1", 0, Severity::Low, &[], &[(EntityKind::Principal, &a)])],
+        &[alert(
+            "1",
+            0,
+            Severity::Low,
+            &[],
+            &[(EntityKind::Principal, &a)],
+        )],
         GroupingConfig::default(),
         &DefaultMatrix,
         "t",
@@ -279,9 +285,16 @@ fn response_and_custody_records_are_append_only() {
         }],
     )
     .unwrap();
-    let intent = s.intend_call(plan, "s@x", "run", "iam:UpdateAccessKey …", 14).unwrap();
-    s.settle_call(intent, r#"{"outcome":"landed"}"#, 15).unwrap();
-    assert!(s.settle_call(intent, r#"{"outcome":"failed"}"#, 16).is_err(), "settled once");
+    let intent = s
+        .intend_call(plan, "s@x", "run", "iam:UpdateAccessKey …", 14)
+        .unwrap();
+    s.settle_call(intent, r#"{"outcome":"landed"}"#, 15)
+        .unwrap();
+    assert!(
+        s.settle_call(intent, r#"{"outcome":"failed"}"#, 16)
+            .is_err(),
+        "settled once"
+    );
     s.announce_custody(1, 1, &"e".repeat(64), 17).unwrap();
     s.witness_custody(1, 1, &"e".repeat(64), 18).unwrap();
     for sql in [
@@ -302,11 +315,16 @@ fn response_and_custody_records_are_append_only() {
         let err = s.connection().execute(sql, []).unwrap_err();
         let msg = err.to_string();
         assert!(
-            msg.contains("append-only") || msg.contains("never edited") || msg.contains("settled once"),
+            msg.contains("append-only")
+                || msg.contains("never edited")
+                || msg.contains("settled once"),
             "{sql}: {msg}"
         );
     }
     assert_eq!(s.custody_witness(1).unwrap(), [(1, "e".repeat(64))]);
     assert_eq!(s.approvals(plan).unwrap().len(), 1);
-    assert_eq!(s.intents(plan, None).unwrap()[0].outcome.as_deref(), Some(r#"{"outcome":"landed"}"#));
+    assert_eq!(
+        s.intents(plan, None).unwrap()[0].outcome.as_deref(),
+        Some(r#"{"outcome":"landed"}"#)
+    );
 }

@@ -445,15 +445,12 @@ impl Act for CopySnapshotsToForensics {
         let out = send!(
             "ec2",
             "DescribeSnapshots",
-            cx.ec2()
-                .describe_snapshots()
-                .owner_ids("self")
-                .filters(
-                    Filter::builder()
-                        .name(format!("tag:{CASE_TAG}"))
-                        .values(cx.case.to_string())
-                        .build()
-                )
+            cx.ec2().describe_snapshots().owner_ids("self").filters(
+                Filter::builder()
+                    .name(format!("tag:{CASE_TAG}"))
+                    .values(cx.case.to_string())
+                    .build()
+            )
         )?;
         let tag = |snap: &aws_sdk_ec2::types::Snapshot, key: &str| {
             snap.tags()
@@ -478,7 +475,9 @@ impl Act for CopySnapshotsToForensics {
             }
             let copy = copies.get(id).cloned();
             let shared = match (&copy, cx.forensic_account()) {
-                (Some(c), Some(fx)) => super::call::shared_with(cx, c).await?.contains(&fx.to_string()),
+                (Some(c), Some(fx)) => super::call::shared_with(cx, c)
+                    .await?
+                    .contains(&fx.to_string()),
                 _ => false,
             };
             state.push(EvidenceCopy {
@@ -622,9 +621,9 @@ impl Act for IsolateInstance {
             match b.isolation.get(*vpc) {
                 // A group left with rules (a run killed between creating it and revoking its
                 // default egress, or a hand edit) is repaired before anything trusts it.
-                Some((gid, rules)) if *rules > 0 => calls.push(Call::RevokeGroupRules {
-                    group: gid.clone(),
-                }),
+                Some((gid, rules)) if *rules > 0 => {
+                    calls.push(Call::RevokeGroupRules { group: gid.clone() })
+                }
                 Some(_) => {}
                 None => calls.push(Call::EnsureGroup {
                     vpc: vpc.to_string(),

@@ -786,7 +786,9 @@ impl Call {
                 kms_key,
                 share_with,
             } => {
-                let found = crate::forensics::case_snapshots(cx.conn(), cx.region(), instance, *case).await?;
+                let found =
+                    crate::forensics::case_snapshots(cx.conn(), cx.region(), instance, *case)
+                        .await?;
                 if found.is_empty() {
                     return Err(AwsError::Call {
                         service: "ec2",
@@ -897,7 +899,10 @@ impl Call {
                         message: format!("no security group {group}"),
                     });
                 };
-                let (ingress, egress) = (g.ip_permissions().to_vec(), g.ip_permissions_egress().to_vec());
+                let (ingress, egress) = (
+                    g.ip_permissions().to_vec(),
+                    g.ip_permissions_egress().to_vec(),
+                );
                 if !ingress.is_empty() {
                     send!(
                         "ec2",

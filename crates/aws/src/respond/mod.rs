@@ -1007,8 +1007,10 @@ async fn run_step<'a>(
             )
         };
         journal.settle(intent.id, &CallOutcome::Reconciled(seen))?;
-        rec.calls
-            .push(format!("{} (may have landed before an interruption)", intent.call));
+        rec.calls.push(format!(
+            "{} (may have landed before an interruption)",
+            intent.call
+        ));
         resumed.push(intent.call);
     }
     let mut sent = Vec::new();
