@@ -692,9 +692,7 @@ pub async fn case_snapshots(
         .reservations()
         .iter()
         .flat_map(|r| r.instances())
-        .flat_map(|i| i.block_device_mappings())
-        .filter_map(|m| m.ebs().and_then(|e| e.volume_id()))
-        .map(str::to_string)
+        .flat_map(volumes_of)
         .collect();
     let out = send!(
         "ec2",
@@ -719,6 +717,15 @@ pub async fn case_snapshots(
         .collect();
     found.sort();
     Ok(found)
+}
+
+/// The EBS volumes attached to an instance.
+pub(crate) fn volumes_of(i: &aws_sdk_ec2::types::Instance) -> Vec<String> {
+    i.block_device_mappings()
+        .iter()
+        .filter_map(|m| m.ebs().and_then(|e| e.volume_id()))
+        .map(str::to_string)
+        .collect()
 }
 
 /// One case snapshot to copy as evidence.

@@ -363,13 +363,7 @@ impl Act for SnapshotVolumes {
     type State = Volumes;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Volumes, AwsError> {
         use aws_sdk_ec2::types::Filter;
-        let i = instance(cx, &s.target.id).await?;
-        let volumes: Vec<String> = i
-            .block_device_mappings()
-            .iter()
-            .filter_map(|m| m.ebs().and_then(|e| e.volume_id()))
-            .map(str::to_string)
-            .collect();
+        let volumes = crate::forensics::volumes_of(&instance(cx, &s.target.id).await?);
         let mut snapshots = BTreeMap::new();
         if !volumes.is_empty() {
             let out = send!(
@@ -435,13 +429,7 @@ impl Act for CopySnapshotsToForensics {
     type State = Vec<EvidenceCopy>;
     async fn read(cx: &Cx<'_>, s: &Step) -> Result<Self::State, AwsError> {
         use aws_sdk_ec2::types::Filter;
-        let i = instance(cx, &s.target.id).await?;
-        let volumes: Vec<String> = i
-            .block_device_mappings()
-            .iter()
-            .filter_map(|m| m.ebs().and_then(|e| e.volume_id()))
-            .map(str::to_string)
-            .collect();
+        let volumes = crate::forensics::volumes_of(&instance(cx, &s.target.id).await?);
         let out = send!(
             "ec2",
             "DescribeSnapshots",

@@ -561,6 +561,24 @@ pub(crate) async fn group_id(
         .map(str::to_string))
 }
 
+fn copy_request<'a>(
+    instance: &'a str,
+    snapshot: &'a str,
+    volume: &'a str,
+    case: i64,
+    kms_key: &'a Option<String>,
+    share_with: &'a Option<String>,
+) -> crate::forensics::CopyRequest<'a> {
+    crate::forensics::CopyRequest {
+        instance,
+        snapshot,
+        volume,
+        case,
+        forensic_account: share_with.as_deref(),
+        kms_key: kms_key.as_deref(),
+    }
+}
+
 /// The accounts a snapshot is shared with.
 pub(crate) async fn shared_with(cx: &Cx<'_>, snapshot: &str) -> Result<Vec<String>, AwsError> {
     let out = send!(
@@ -801,20 +819,9 @@ impl Call {
                 }
                 let mut copies = Vec::new();
                 for (snapshot, volume) in &found {
+                    let r = copy_request(instance, snapshot, volume, *case, kms_key, share_with);
                     copies.push(
-                        crate::forensics::copy_for_forensics(
-                            cx.conn(),
-                            cx.region(),
-                            crate::forensics::CopyRequest {
-                                instance,
-                                snapshot,
-                                volume,
-                                case: *case,
-                                forensic_account: share_with.as_deref(),
-                                kms_key: kms_key.as_deref(),
-                            },
-                        )
-                        .await?,
+                        crate::forensics::copy_for_forensics(cx.conn(), cx.region(), r).await?,
                     );
                 }
                 return Ok(json!({ "copies": copies }));
@@ -827,19 +834,8 @@ impl Call {
                 kms_key,
                 share_with,
             } => {
-                let copy = crate::forensics::copy_for_forensics(
-                    cx.conn(),
-                    cx.region(),
-                    crate::forensics::CopyRequest {
-                        instance,
-                        snapshot,
-                        volume,
-                        case: *case,
-                        forensic_account: share_with.as_deref(),
-                        kms_key: kms_key.as_deref(),
-                    },
-                )
-                .await?;
+                let r = copy_request(instance, snapshot, volume, *case, kms_key, share_with);
+                let copy = crate::forensics::copy_for_forensics(cx.conn(), cx.region(), r).await?;
                 return Ok(serde_json::to_value(&copy).unwrap_or(Value::Null));
             }
             EnsureGroup { vpc, name, open } => {
