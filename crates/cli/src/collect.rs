@@ -16,6 +16,7 @@ use ingest::Input;
 use playbook::TargetKind;
 use serde_json::json;
 use std::collections::BTreeSet;
+use std::io::Write;
 use std::sync::Arc;
 use store::Store;
 
@@ -258,35 +259,41 @@ fn evidence_plan(
         Some(endpoint),
     )?;
     let id = made.id;
-    println!(
+    // Ids and error text come from the case's records and AWS: through the terminal layer.
+    let mut out = crate::terminal::Printable(std::io::stdout().lock());
+    writeln!(
+        out,
         "\nSnapshots{} change AWS: they are response plan {id} (evidence only; {}):",
         if memory { " and memory" } else { "" },
         made.plan.approval.describe()
-    );
+    )?;
     for d in made.dry.iter().flatten() {
         for call in &d.calls {
-            println!("  → {call}");
+            writeln!(out, "  → {call}")?;
         }
     }
     if !made.plan.incomplete.is_empty() {
-        println!(
+        writeln!(
+            out,
             "  plan {id} is INCOMPLETE ({}): plan again once AWS can be read",
             made.plan.incomplete.join("; ")
-        );
+        )?;
         return Ok(1);
     }
     if !made.plan.approval.preapprove_evidence {
-        println!(
+        writeln!(
+            out,
             "  approve it (firebreak respond approve {case} --plan {id}), then run it (firebreak respond run {case} --plan {id})"
-        );
+        )?;
         return Ok(0);
     }
     let pre = playbook::Approval::preapproved(&made.plan, now_ms());
     store.add_approval(id, &pre.by, &serde_json::to_string(&pre)?, pre.at_ms)?;
-    println!(
+    writeln!(
+        out,
         "  pre-approved by the IR plan's level for evidence plans (recorded as an approval): running it"
-    );
+    )?;
     let (_, report) = crate::respond_cmd::execute(settings, store, case, Some(id), endpoint, None)?;
-    crate::respond_cmd::print_report(&mut std::io::stdout().lock(), &report)?;
+    crate::respond_cmd::print_report(&mut out, &report)?;
     Ok(usize::from(!report.ok()))
 }
