@@ -136,10 +136,9 @@ fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
     assert_eq!(out.cases_opened, vec![3]);
 }
 
-#[test]
-fn history_and_audit_are_append_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("c.db")).unwrap();
+/// A store holding one case (id 1) with one low alert.
+fn store_with_one_case(dir: &std::path::Path) -> Store {
+    let mut s = Store::open(&dir.join("c.db")).unwrap();
     let a = user("a");
     s.record_hunt(
         &[alert(
@@ -155,6 +154,13 @@ fn history_and_audit_are_append_only() {
         10,
     )
     .unwrap();
+    s
+}
+
+#[test]
+fn history_and_audit_are_append_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = store_with_one_case(dir.path());
     s.assign(1, "alice", "t", 11).unwrap();
     s.transition(1, Phase::Analyzing, None, "alice", 12)
         .unwrap();
@@ -252,22 +258,7 @@ fn a_version_1_store_migrates_keeping_its_cases() {
 #[test]
 fn response_and_custody_records_are_append_only() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Store::open(&dir.path().join("c.db")).unwrap();
-    let a = user("a");
-    s.record_hunt(
-        &[alert(
-            "1",
-            0,
-            Severity::Low,
-            &[],
-            &[(EntityKind::Principal, &a)],
-        )],
-        GroupingConfig::default(),
-        &DefaultMatrix,
-        "t",
-        10,
-    )
-    .unwrap();
+    let mut s = store_with_one_case(dir.path());
     let plan = s
         .add_response_plan(1, "pb", &"d".repeat(64), "{}", "t", 11)
         .unwrap();
