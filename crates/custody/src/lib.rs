@@ -120,12 +120,6 @@ pub use signing::public_hex;
 pub enum CustodyError {
     #[error("signing key: {0}")]
     Key(String),
-    #[error("{file}:{line}: {message}")]
-    Line {
-        file: String,
-        line: usize,
-        message: String,
-    },
 }
 
 /// The members a ledger line may have, and those of its artifact.
