@@ -31,6 +31,9 @@ pub struct BenchArgs {
     /// Thread counts to measure.
     #[arg(long, value_delimiter = ',', default_value = "1,2")]
     pub threads: Vec<usize>,
+    /// `bench ingest` only: also time hostile one-line inputs from 1 to 256 MiB.
+    #[arg(long)]
+    pub adversarial: bool,
 }
 
 /// CPU seconds used by this process so far, and peak RSS in KiB.
@@ -239,5 +242,79 @@ fn run_ingest(args: &BenchArgs) -> Result<()> {
     println!(
         "(per core = bytes or events per CPU-second of the whole process, reader thread included)"
     );
+    if args.adversarial {
+        adversarial()?;
+    }
+    Ok(())
+}
+
+/// Sizes of the hostile line, in MiB.
+const ADVERSARIAL_MIB: [usize; 5] = [1, 4, 16, 64, 256];
+
+/// Hostile input: one line of N MiB that is not JSON (space-separated tokens, so every
+/// text path sees it), plain and gzipped, read whole (the record limit raised above it).
+/// Linear time means seconds per MiB stay within 2× of each other across sizes.
+fn adversarial() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    println!();
+    println!("adversarial: one non-JSON line of N MiB, read whole");
+    println!(
+        "{:<10} {:>6} {:>10} {:>12}",
+        "input", "MiB", "wall s", "s per MiB"
+    );
+    for compressed in [false, true] {
+        let mut per_mib = Vec::new();
+        for mib in ADVERSARIAL_MIB {
+            let path = dir.path().join(if compressed {
+                "line.log.gz"
+            } else {
+                "line.log"
+            });
+            let mut line = b"AAAAAAA ".repeat((mib << 20) / 8);
+            line.push(b'\n');
+            if compressed {
+                let mut enc = GzEncoder::new(std::fs::File::create(&path)?, Compression::fast());
+                enc.write_all(&line)?;
+                enc.finish()?;
+            } else {
+                std::fs::write(&path, &line)?;
+            }
+            drop(line);
+            let opts = IngestOptions {
+                threads: 1,
+                max_record_bytes: (mib + 1) << 20,
+                ..IngestOptions::default()
+            };
+            // Small inputs are read several times so each size is timed over a similar span.
+            let rounds = (64 / mib).max(1);
+            let start = Instant::now();
+            for _ in 0..rounds {
+                let summary = ingest::ingest(&[Input::File(path.clone())], &opts, &Count, |_| {})?;
+                if summary.rejected() != 1 || summary.events() != 0 {
+                    bail!("the hostile line must be one rejection");
+                }
+            }
+            let wall = start.elapsed().as_secs_f64() / rounds as f64;
+            let kind = if compressed { "gz" } else { "plain" };
+            println!(
+                "{kind:<10} {mib:>6} {wall:>10.3} {:>12.5}",
+                wall / mib as f64
+            );
+            per_mib.push(wall / mib as f64);
+        }
+        let (lo, hi) = per_mib
+            .iter()
+            .fold((f64::MAX, 0f64), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+        println!(
+            "seconds per MiB, slowest over fastest ({}): {:.2} ({})",
+            if compressed { "gz" } else { "plain" },
+            hi / lo,
+            if hi / lo <= 2.0 {
+                "linear: within 2x"
+            } else {
+                "NOT within 2x"
+            }
+        );
+    }
     Ok(())
 }

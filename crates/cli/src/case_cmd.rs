@@ -3,7 +3,6 @@
 
 use crate::cases::CaseRun;
 use crate::settings::{Settings, StoreArgs, now_ms};
-use crate::terminal::Printable;
 use anyhow::{Context, Result, bail};
 use case::phase::{Metrics, human_duration};
 use case::summary::AlertRecord;
@@ -12,6 +11,7 @@ use case::{CaseId, Phase};
 use clap::{Subcommand, ValueEnum};
 use model::time::{format_iso, parse_timestamp};
 use model::{Entity, EntityKind};
+use neutral::terminal::Printable;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
 use store::{CaseRow, Store, TimelineRow};
@@ -168,7 +168,7 @@ fn write_response_status(
     let m = Milestones::derive(transitions, assigned, communicated);
     let now = now_ms();
     let st = status(terms, since, m, now);
-    writeln!(
+    say!(
         out,
         "  Plan:      {} {} under {}, since {}",
         terms.level,
@@ -192,7 +192,7 @@ fn write_response_status(
             format!("{} by {} {state}", k.name, format_iso(k.due_ms))
         })
         .collect();
-    writeln!(out, "  SLA:       {}", clocks.join("; "))?;
+    say!(out, "  SLA:       {}", clocks.join("; "))?;
     // `2026-11-21T09:30:00.000Z Alice (alice) as Incident commander via pager`
     let step = |s: &case::EscalationStep, at: i64| {
         let via = s
@@ -203,17 +203,17 @@ fn write_response_status(
         format!("{} {}{via}", format_iso(at), s.notify.join(", "))
     };
     for (s, at) in &st.escalated {
-        writeln!(out, "  Escalated: {}", step(s, *at))?;
+        say!(out, "  Escalated: {}", step(s, *at))?;
     }
     match st.next {
-        Some((s, at)) => writeln!(
+        Some((s, at)) => say!(
             out,
             "  Next:      {} unless acknowledged (`case assign {}`)",
             step(s, at),
             c.id
         )?,
-        None if m.acknowledged_ms.is_some() => writeln!(out, "  Escalation stopped: acknowledged")?,
-        None => writeln!(out, "  Escalation chain exhausted")?,
+        None if m.acknowledged_ms.is_some() => say!(out, "  Escalation stopped: acknowledged")?,
+        None => say!(out, "  Escalation chain exhausted")?,
     }
     Ok(())
 }
@@ -290,7 +290,7 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
             } else {
                 "note"
             };
-            writeln!(out, "{what} {n} added to case {id}")?;
+            say!(out, "{what} {n} added to case {id}")?;
         }
         CaseCommand::Reassess => {
             let changed = store.reassess(&*settings.policy(), actor, now_ms())?;
@@ -308,13 +308,13 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 let level = c.response.as_ref().map_or(String::new(), |r| {
                     format!(" ({} {})", r.level, r.level_name)
                 });
-                writeln!(out, "  case {id}: {}{level}", c.severity.name())?;
+                say!(out, "  case {id}: {}{level}", c.severity.name())?;
             }
         }
         CaseCommand::Task { id, action } => match action {
             TaskAction::Add { title, owner, due } => {
                 let t = store.add_task(id, &title, owner.as_deref(), due, actor, now_ms())?;
-                writeln!(out, "task {t} added to case {id}")?;
+                say!(out, "task {t} added to case {id}")?;
             }
             TaskAction::List => {
                 store.case(id)?;
@@ -322,16 +322,16 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
             }
             TaskAction::Done { task } => {
                 store.close_task(id, task, "done", actor, now_ms())?;
-                writeln!(out, "task {task} done")?;
+                say!(out, "task {task} done")?;
             }
             TaskAction::Cancel { task } => {
                 store.close_task(id, task, "cancelled", actor, now_ms())?;
-                writeln!(out, "task {task} cancelled")?;
+                say!(out, "task {task} cancelled")?;
             }
         },
         CaseCommand::Assign { id, owner } => {
             store.assign(id, &owner, actor, now_ms())?;
-            writeln!(out, "case {id} assigned to {owner}")?;
+            say!(out, "case {id} assigned to {owner}")?;
         }
         CaseCommand::Transition {
             id,
@@ -347,12 +347,12 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 actor,
                 at.unwrap_or_else(now_ms),
             )?;
-            writeln!(out, "case {id} is now {phase}")?;
+            say!(out, "case {id} is now {phase}")?;
             if phase == case::Phase::Closed {
                 // Closing anchors the custody ledger's final head outside the host.
                 let custody = crate::evidence_cmd::Custody::open(&settings)?;
                 match custody.anchor(&settings, endpoint_url.as_deref(), id) {
-                    Ok(Some(at)) => writeln!(out, "custody ledger head anchored at {at}")?,
+                    Ok(Some(at)) => say!(out, "custody ledger head anchored at {at}")?,
                     Ok(None) => {}
                     Err(e) => writeln!(
                         out,
@@ -364,7 +364,7 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
         CaseCommand::Tag { id, tags, remove } => {
             store.tag(id, &tags, remove, actor, now_ms())?;
             let c = store.case(id)?;
-            writeln!(out, "case {id} tags: {}", c.tags.join(", "))?;
+            say!(out, "case {id} tags: {}", c.tags.join(", "))?;
         }
         CaseCommand::Audit { id } => {
             store.case(id)?;
@@ -446,16 +446,21 @@ fn clip(s: &str, n: usize) -> String {
 /// One line per case.
 pub fn write_case_table(out: &mut impl Write, cases: &[CaseRow]) -> Result<()> {
     if cases.is_empty() {
-        writeln!(out, "no open cases")?;
+        say!(out, "no open cases")?;
         return Ok(());
     }
-    writeln!(
+    say!(
         out,
         "{:>4}  {:<8}  {:<13}  {:>6}  {:<24}  {:<12}  TITLE",
-        "ID", "SEVERITY", "PHASE", "ALERTS", "FIRST SEEN", "OWNER"
+        "ID",
+        "SEVERITY",
+        "PHASE",
+        "ALERTS",
+        "FIRST SEEN",
+        "OWNER"
     )?;
     for c in cases {
-        writeln!(
+        say!(
             out,
             "{:>4}  {:<8}  {:<13}  {:>6}  {:<24}  {:<12}  {}",
             c.id,
@@ -474,7 +479,7 @@ fn write_timeline(out: &mut impl Write, rows: &[TimelineRow]) -> Result<()> {
     for r in rows {
         let e = &r.event;
         let mark = if r.alerts.is_empty() { " " } else { "!" };
-        writeln!(
+        say!(
             out,
             "{} {mark} {:<10} {}{}",
             iso(e.time_ms),
@@ -486,7 +491,7 @@ fn write_timeline(out: &mut impl Write, rows: &[TimelineRow]) -> Result<()> {
                 .unwrap_or_default()
         )?;
         for a in &r.alerts {
-            writeln!(out, "{:>28}└ alert: {a}", "")?;
+            say!(out, "{:>28}└ alert: {a}", "")?;
         }
     }
     Ok(())
@@ -494,10 +499,10 @@ fn write_timeline(out: &mut impl Write, rows: &[TimelineRow]) -> Result<()> {
 
 fn write_tasks(out: &mut impl Write, tasks: &[store::Task]) -> Result<()> {
     if tasks.is_empty() {
-        writeln!(out, "  (none)")?;
+        say!(out, "  (none)")?;
     }
     for t in tasks {
-        writeln!(
+        say!(
             out,
             "  #{:<4} [{}] {}{}{}",
             t.id,
@@ -564,7 +569,7 @@ fn top(map: &std::collections::BTreeMap<String, u64>, n: usize) -> String {
 }
 
 fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> Result<()> {
-    writeln!(
+    say!(
         out,
         "  {}: {} call(s) to {} service(s) in {} region(s); {} refused across {} API(s){}",
         actor.value,
@@ -582,17 +587,17 @@ fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> 
     let short = |s: &str| s.trim_end_matches(".amazonaws.com").to_string();
     let services: std::collections::BTreeMap<String, u64> =
         b.services.iter().map(|(k, v)| (short(k), *v)).collect();
-    writeln!(out, "    services:  {}", top(&services, 8))?;
+    say!(out, "    services:  {}", top(&services, 8))?;
     let apis: std::collections::BTreeMap<String, u64> = b
         .apis
         .iter()
         .map(|a| (format!("{}:{}", short(&a.service), a.operation), a.calls))
         .collect();
-    writeln!(out, "    APIs:      {}", top(&apis, 10))?;
+    say!(out, "    APIs:      {}", top(&apis, 10))?;
     if !b.resources.is_empty() {
-        writeln!(out, "    resources: {}", top(&b.resources, 8))?;
+        say!(out, "    resources: {}", top(&b.resources, 8))?;
     }
-    writeln!(out, "    regions:   {}", top(&b.regions, 6))?;
+    say!(out, "    regions:   {}", top(&b.regions, 6))?;
     let denied: Vec<String> = b
         .apis
         .iter()
@@ -600,7 +605,7 @@ fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> 
         .map(|a| format!("{}:{} ×{}", short(&a.service), a.operation, a.denied))
         .collect();
     if !denied.is_empty() {
-        writeln!(out, "    refused:   {}", clip(&denied.join(", "), 400))?;
+        say!(out, "    refused:   {}", clip(&denied.join(", "), 400))?;
     }
     Ok(())
 }
@@ -608,7 +613,7 @@ fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> 
 fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Plan>) -> Result<()> {
     let c = store.case(id)?;
     if let Some(into) = c.merged_into {
-        writeln!(
+        say!(
             out,
             "Case {id} was merged into case {into}: `firebreak case show {into}`"
         )?;
@@ -618,8 +623,8 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
     let alerts = store.alerts(id)?;
     let transitions = store.transitions(id)?;
     let metrics = metrics(&c, &timeline, &transitions);
-    writeln!(out, "Case {}: {}", c.id, c.title)?;
-    writeln!(
+    say!(out, "Case {}: {}", c.id, c.title)?;
+    say!(
         out,
         "  Phase:     {} since {}    Owner: {}    Tags: {}",
         c.phase,
@@ -631,14 +636,14 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
             c.tags.join(", ")
         }
     )?;
-    writeln!(
+    say!(
         out,
         "  Severity:  {} — {}",
         c.severity.name(),
         c.severity_reasons.join("; ")
     )?;
-    writeln!(out, "  Domains:   {}", c.domains.join(", "))?;
-    writeln!(
+    say!(out, "  Domains:   {}", c.domains.join(", "))?;
+    say!(
         out,
         "  ATT&CK:    tactics {}; techniques {}",
         if c.tactics.is_empty() {
@@ -652,7 +657,7 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
             c.techniques.join(", ")
         }
     )?;
-    writeln!(
+    say!(
         out,
         "  Activity:  {} → {}; {} alert(s), {} timeline event(s)",
         iso(c.first_ms),
@@ -661,7 +666,7 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
         timeline.len()
     )?;
     let d = |v: Option<i64>| v.map_or("-".to_string(), human_duration);
-    writeln!(
+    say!(
         out,
         "  Response:  time to detect {}, to contain {}, to recover {}, to close {}",
         d(metrics.time_to_detect_ms),
@@ -695,18 +700,18 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
             }
         }
         if !answers.is_empty() {
-            writeln!(out, "\nPlaybooks the plan maps to these detections")?;
+            say!(out, "\nPlaybooks the plan maps to these detections")?;
             for (p, rules) in answers {
-                writeln!(out, "  {p}: {}", rules.join("; "))?;
+                say!(out, "  {p}: {}", rules.join("; "))?;
             }
-            writeln!(out, "  (firebreak respond plan {id} dry-runs one)")?;
+            say!(out, "  (firebreak respond plan {id} dry-runs one)")?;
         }
     }
     crate::respond_cmd::write_summary(out, store, id)?;
 
-    writeln!(out, "\nAlerts ({})", alerts.len())?;
+    say!(out, "\nAlerts ({})", alerts.len())?;
     for a in &alerts {
-        writeln!(
+        say!(
             out,
             "  {}  {:<8} {}  [{}]  {}",
             iso(a.time_ms),
@@ -717,9 +722,9 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
         )?;
     }
 
-    writeln!(out, "\nEntities (first seen → last seen, events, alerts)")?;
+    say!(out, "\nEntities (first seen → last seen, events, alerts)")?;
     for s in entity_sightings(&timeline, &alerts) {
-        writeln!(
+        say!(
             out,
             "  {:<10} {:<64} {} → {}  {:>5} {:>4}",
             s.entity.kind.name(),
@@ -733,16 +738,16 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
 
     let radius = blast_radius_by_actor(&timeline);
     if !radius.is_empty() {
-        writeln!(out, "\nBlast radius (per actor, over the timeline)")?;
+        say!(out, "\nBlast radius (per actor, over the timeline)")?;
         for (actor, b) in &radius {
             write_blast_radius(out, actor, b)?;
         }
     }
 
-    writeln!(out, "\nTasks")?;
+    say!(out, "\nTasks")?;
     write_tasks(out, &store.tasks(id)?)?;
     if !notes.is_empty() {
-        writeln!(out, "\nNotes")?;
+        say!(out, "\nNotes")?;
         for n in notes {
             let kind = if n.communication {
                 " [communication]"
@@ -758,9 +763,9 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
             )?;
         }
     }
-    writeln!(out, "\nPhase history")?;
+    say!(out, "\nPhase history")?;
     for t in &transitions {
-        writeln!(
+        say!(
             out,
             "  {}  {} → {}  by {}{}",
             format_iso(t.at_ms),
@@ -780,7 +785,7 @@ fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Pla
         .map(|(p, _)| p.name())
         .collect::<Vec<_>>()
         .join(" | ");
-    writeln!(
+    say!(
         out,
         "\nNext: firebreak case timeline {id}    firebreak case {}    firebreak case transition {id} {next}",
         if c.owner.is_none() {
@@ -861,24 +866,28 @@ fn export(
             for r in &timeline {
                 let e = &r.event;
                 let o = |s: &Option<String>| s.clone().unwrap_or_default();
-                w.write_record([
-                    iso(e.time_ms),
-                    e.source.clone(),
-                    o(&e.actor),
-                    o(&e.access_key_id),
-                    o(&e.src_ip),
-                    o(&e.service),
-                    o(&e.operation),
-                    e.outcome.clone(),
-                    o(&e.error_code),
-                    o(&e.region),
-                    o(&e.account),
-                    e.resources.join(" "),
-                    r.alerts.join(" | "),
-                    e.message.clone(),
-                    e.location.clone(),
-                    e.key.clone(),
-                ])?;
+                w.write_record(
+                    [
+                        iso(e.time_ms),
+                        e.source.clone(),
+                        o(&e.actor),
+                        o(&e.access_key_id),
+                        o(&e.src_ip),
+                        o(&e.service),
+                        o(&e.operation),
+                        e.outcome.clone(),
+                        o(&e.error_code),
+                        o(&e.region),
+                        o(&e.account),
+                        e.resources.join(" "),
+                        r.alerts.join(" | "),
+                        e.message.clone(),
+                        e.location.clone(),
+                        e.key.clone(),
+                    ]
+                    .iter()
+                    .map(|c| neutral::csv::cell(c).into_owned()),
+                )?;
             }
             w.flush()?;
             timeline.len()
@@ -950,7 +959,7 @@ fn export(
 /// What `hunt --cases` and the demo print after recording cases.
 pub fn write_run_summary(out: &mut impl Write, settings: &Settings, run: &CaseRun) -> Result<()> {
     let h = &run.hunt;
-    writeln!(
+    say!(
         out,
         "cases in {}: {} alert(s) new, {} already recorded; {} case(s) opened, {} updated, {} merge(s); {} timeline event(s) added",
         settings.db.display(),
@@ -962,7 +971,7 @@ pub fn write_run_summary(out: &mut impl Write, settings: &Settings, run: &CaseRu
         run.timeline_added
     )?;
     for (from, into) in &h.merges {
-        writeln!(out, "  case {from} merged into case {into}")?;
+        say!(out, "  case {from} merged into case {into}")?;
     }
     Ok(())
 }

@@ -260,7 +260,7 @@ fn evidence_plan(
     )?;
     let id = made.id;
     // Ids and error text come from the case's records and AWS: through the terminal layer.
-    let mut out = crate::terminal::Printable(std::io::stdout().lock());
+    let mut out = neutral::terminal::Printable(std::io::stdout().lock());
     writeln!(
         out,
         "\nSnapshots{} change AWS: they are response plan {id} (evidence only; {}):",

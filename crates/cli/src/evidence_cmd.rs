@@ -2,12 +2,12 @@
 //! AWS, add files, verify, export the custody report; `keygen` for the signing key.
 
 use crate::settings::{Settings, StoreArgs, now_ms};
-use crate::terminal::Printable;
 use anyhow::{Context, Result, bail};
 use case::CaseId;
 use clap::{Subcommand, ValueEnum};
 use custody::{Artifact, Draft, Entry};
 use locker::Locker;
+use neutral::terminal::Printable;
 use std::io::Write;
 use std::path::PathBuf;
 use store::Store;

@@ -59,6 +59,9 @@ fn short(s: &str, n: usize) -> String {
 }
 
 /// Writes alerts in the chosen format.
+/// What an alert shows for an event whose time could not be read.
+pub const TIME_UNKNOWN: &str = "time unknown";
+
 pub struct AlertWriter {
     format: AlertFormat,
     out: Box<dyn Write>,
@@ -93,7 +96,7 @@ impl AlertWriter {
                 Some(csv::Writer::from_writer(out)),
             ),
             AlertFormat::Table => (
-                Box::new(crate::terminal::Printable(out)) as Box<dyn Write>,
+                Box::new(neutral::terminal::Printable(out)) as Box<dyn Write>,
                 None,
             ),
             AlertFormat::Jsonl => (out, None),
@@ -114,7 +117,7 @@ impl AlertWriter {
             .event
             .time_ms
             .map(model::time::format_iso)
-            .unwrap_or_else(|| "-".into());
+            .unwrap_or_else(|| TIME_UNKNOWN.into());
         let attack = a.rule.techniques.join(" ");
         let location = match &a.kind {
             AlertKind::Correlation { events, .. } if events.len() > 1 => {
@@ -143,22 +146,26 @@ impl AlertWriter {
                     w.write_record(CSV_HEADER)?;
                     self.header_done = true;
                 }
-                w.write_record([
-                    time,
-                    a.rule.severity.name().to_string(),
-                    a.rule.id.clone(),
-                    a.rule.title.clone(),
-                    attack,
-                    opt(&a.event.account),
-                    opt(&a.event.region),
-                    opt(&a.event.principal),
-                    opt(&a.event.access_key_id),
-                    opt(&a.event.src_ip),
-                    opt(&a.event.operation),
-                    a.event.source.name().to_string(),
-                    location,
-                    kind,
-                ])?;
+                w.write_record(
+                    [
+                        time,
+                        a.rule.severity.name().to_string(),
+                        a.rule.id.clone(),
+                        a.rule.title.clone(),
+                        attack,
+                        opt(&a.event.account),
+                        opt(&a.event.region),
+                        opt(&a.event.principal),
+                        opt(&a.event.access_key_id),
+                        opt(&a.event.src_ip),
+                        opt(&a.event.operation),
+                        a.event.source.name().to_string(),
+                        location,
+                        kind,
+                    ]
+                    .iter()
+                    .map(|c| neutral::csv::cell(c).into_owned()),
+                )?;
             }
             AlertFormat::Table => {
                 if !self.header_done {
@@ -177,7 +184,7 @@ impl AlertWriter {
                     )?;
                     self.header_done = true;
                 }
-                writeln!(
+                say!(
                     self.out,
                     "{:<24} {:<8} {:<44} {:<18} {:<12} {:<10} {:<40} {:<20} {:<15} {}",
                     time,
@@ -207,15 +214,24 @@ impl AlertWriter {
 
 /// Runs a hunt; returns whether any alert fired.
 pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
-    let (set, errors, files) = rules_cmd::load(&args.rules)?;
+    let configured = crate::settings::load_config(&store_args.config)?.aws_ip_ranges;
+    let (set, errors, files) = rules_cmd::load(&args.rules, configured.as_deref())?;
     if !errors.is_empty() {
-        eprintln!(
-            "warning: {} rule(s) could not load and are not used (see `firebreak rules check`):",
-            errors.len()
-        );
-        for e in errors.iter().take(10) {
-            eprintln!("  {e}");
+        let mut err = neutral::terminal::Printable(std::io::stderr());
+        let listed: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
+        if !args.rules.skip_invalid_rules {
+            anyhow::bail!(
+                "{} rule problem(s); a hunt with rules missing would report a clean bill it has not earned (fix them, or pass --skip-invalid-rules to run without them):\n{}",
+                errors.len(),
+                listed.join("\n")
+            );
         }
+        writeln!(
+            err,
+            "warning: --skip-invalid-rules: {} rule problem(s); those rules are not used:\n{}",
+            errors.len(),
+            listed.join("\n")
+        )?;
     }
     let detector = Detector::new(set, !args.no_findings).with_context(args.cases);
     let mut inputs = ingest::expand_inputs(&args.paths)?;
@@ -267,8 +283,18 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
         files,
         fired
     )?;
+    for e in &errors {
+        say!(err, "  skipped invalid rule: {}", e)?;
+    }
+    if summary.time_unknown > 0 {
+        writeln!(
+            err,
+            "{} event(s) with time unknown (eventTime missing or unreadable); `firebreak ingest` locates them",
+            summary.time_unknown
+        )?;
+    }
     for r in &rejects.shown {
-        writeln!(err, "  rejected: {r}")?;
+        say!(err, "  rejected: {}", r)?;
     }
     if let Some((store, settings)) = &mut cases {
         let run = crate::cases::open_cases(

@@ -120,7 +120,7 @@ impl RejectSink {
     pub fn add(&mut self, rejections: Vec<Rejection>) -> Result<()> {
         for r in rejections {
             if let Some(f) = &mut self.file {
-                writeln!(f, "{r}")?;
+                say!(f, "{}", r)?;
             }
             if self.shown.len() < self.keep {
                 self.shown.push(r);
@@ -169,6 +169,7 @@ pub fn write_summary(
     summary: &Summary,
     shown: &[Rejection],
 ) -> std::io::Result<()> {
+    let w = &mut neutral::terminal::Printable(w);
     writeln!(w, "read {} file(s), {} bytes", summary.files, summary.bytes)?;
     writeln!(
         w,
@@ -216,10 +217,30 @@ pub fn write_summary(
     if summary.header_lines > 0 {
         writeln!(w, "VPC flow log header lines: {}", summary.header_lines)?;
     }
+    if summary.time_unknown > 0 {
+        let at: Vec<String> = summary
+            .time_unknown_at
+            .iter()
+            .take(5)
+            .map(ToString::to_string)
+            .collect();
+        let more = summary.time_unknown - at.len() as u64;
+        writeln!(
+            w,
+            "events kept with time unknown (eventTime missing or unreadable): {} at {}{}",
+            summary.time_unknown,
+            at.join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        )?;
+    }
     if !shown.is_empty() {
         writeln!(w, "rejected records:")?;
         for r in shown {
-            writeln!(w, "  {r}")?;
+            say!(w, "  {}", r)?;
         }
         let hidden = summary.rejected().saturating_sub(shown.len() as u64);
         if hidden > 0 {

@@ -1,5 +1,15 @@
 //! `firebreak`: AWS security incident response in one binary.
 
+/// `writeln!` for lines that show log-derived values: every argument goes through
+/// [`neutral::terminal::Field`], so no value can break its line or send escapes.
+macro_rules! say {
+    ($out:expr, $fmt:literal $(, $arg:expr)* $(,)?) => {
+        writeln!($out, $fmt $(, neutral::terminal::Field(&$arg))*)
+    };
+}
+
+use std::io::Write as _;
+
 mod bench;
 mod bench_hunt;
 mod case_cmd;
@@ -20,7 +30,6 @@ mod respond_cmd;
 mod rules_cmd;
 mod samples;
 mod settings;
-mod terminal;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -131,14 +140,49 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            let mut err = neutral::terminal::Printable(std::io::stderr());
+            let _ = writeln!(err, "error: {}", error_message(&e));
             ExitCode::from(2)
         }
     }
 }
 
+/// The error and its causes, each said once: a cause whose text an outer message already
+/// holds (`{path}: {source}` errors that also report the source) is not repeated.
+fn error_message(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if text.is_empty() || message.contains(&text) {
+            continue;
+        }
+        if !message.is_empty() {
+            message.push_str(": ");
+        }
+        message.push_str(&text);
+    }
+    message
+}
+
 #[cfg(test)]
 mod tests {
+    /// Each cause is said once (`No such file or directory (os error 2)` was said twice).
+    #[test]
+    fn error_messages_say_each_thing_once() {
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let e = anyhow::Error::new(ingest::IngestError::Input {
+            path: "logs/missing.json".into(),
+            source: io,
+        })
+        .context("cannot read the inputs");
+        let text = super::error_message(&e);
+        assert_eq!(text.matches("not found").count(), 1, "{text}");
+        assert!(
+            text.starts_with("cannot read the inputs: logs/missing.json: "),
+            "{text}"
+        );
+    }
+
     /// Every subcommand's flags are consistent (clap checks only the ones a run parses).
     #[test]
     fn the_command_line_is_consistent() {

@@ -170,7 +170,7 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
         "text" => {
-            let mut out = crate::terminal::Printable(std::io::stdout().lock());
+            let mut out = neutral::terminal::Printable(std::io::stdout().lock());
             for p in &problems {
                 let g = match p.gravity {
                     Gravity::Error => "error",

@@ -74,7 +74,7 @@ pub fn run(args: ReadinessArgs, store: &StoreArgs) -> Result<bool> {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         use std::io::Write;
-        let mut out = crate::terminal::Printable(std::io::stdout().lock());
+        let mut out = neutral::terminal::Printable(std::io::stdout().lock());
         write!(out, "{}", report.to_text())?;
     }
     Ok(report.score.passed == report.score.total)

@@ -3,7 +3,6 @@
 
 use crate::faults::{Faults, Point};
 use crate::settings::{Settings, StoreArgs, now_ms};
-use crate::terminal::Printable;
 use anyhow::{Context, Result, bail};
 use aws::respond::{
     CallOutcome, Intent, Journal, JournalError, Phase, Receipt, Report, StepStatus,
@@ -11,6 +10,7 @@ use aws::respond::{
 use case::CaseId;
 use clap::{Args, Subcommand};
 use model::time::format_iso;
+use neutral::terminal::Printable;
 use playbook::approve::{ApprovalRule, admit};
 use playbook::{Approval, Plan, Playbook, Step};
 use std::collections::{BTreeMap, BTreeSet};
@@ -179,14 +179,14 @@ pub fn run(cmd: RespondCommand, args: &StoreArgs) -> Result<bool> {
                     format!("{:?}", a.class()).to_lowercase(),
                     a.description()
                 )?;
-                writeln!(out, "{:<34} undo: {}", "", a.undo())?;
+                say!(out, "{:<34} undo: {}", "", a.undo())?;
             }
             Ok(true)
         }
         RespondCommand::Playbooks { playbooks } => {
             let mut out = std::io::stdout().lock();
             for b in load_playbooks(&playbooks)? {
-                writeln!(out, "{:<34} {} ({} steps)", b.name, b.title, b.steps.len())?;
+                say!(out, "{:<34} {} ({} steps)", b.name, b.title, b.steps.len())?;
             }
             Ok(true)
         }
@@ -336,20 +336,22 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         return Ok(complete);
     }
     let mut out = Printable(std::io::stdout().lock());
-    writeln!(
+    say!(
         out,
         "Plan {plan_id} for case {}: {} ({})",
-        case.id, plan.playbook_title, plan.playbook
+        case.id,
+        plan.playbook_title,
+        plan.playbook
     )?;
     if !also.is_empty() {
-        writeln!(
+        say!(
             out,
             "(chosen for the case's most severe alert; also answering: {}: plan one with --playbook NAME)",
             also.join(", ")
         )?;
     }
-    writeln!(out, "digest {digest}")?;
-    writeln!(
+    say!(out, "digest {digest}")?;
+    say!(
         out,
         "{}",
         match &dry {
@@ -360,7 +362,7 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         }
     )?;
     for (i, step) in plan.steps.iter().enumerate() {
-        writeln!(
+        say!(
             out,
             "\n{:>2}. {} [{}] {}",
             i + 1,
@@ -368,7 +370,7 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
             step.action,
             step.target
         )?;
-        writeln!(out, "    {}", step.title)?;
+        say!(out, "    {}", step.title)?;
         if let Some(i) = &step.instructions {
             writeln!(
                 out,
@@ -379,13 +381,13 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
         match dry.as_ref().map(|d| &d[i]) {
             Some(d) => {
                 if let (Some(tag), true) = (&d.protected, step.override_protected) {
-                    writeln!(out, "    PROTECTED ({tag}): acted on by override")?;
+                    say!(out, "    PROTECTED ({tag}): acted on by override")?;
                 }
                 if let Some(why) = &d.skip {
-                    writeln!(out, "    will be SKIPPED: {why}")?;
+                    say!(out, "    will be SKIPPED: {why}")?;
                 }
                 if let Some(e) = &d.error {
-                    writeln!(out, "    cannot plan calls: {e}")?;
+                    say!(out, "    cannot plan calls: {e}")?;
                 } else if d.calls.is_empty() && step.action != playbook::Action::Manual {
                     writeln!(
                         out,
@@ -394,32 +396,32 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
                     )?;
                 }
                 for c in &d.calls {
-                    writeln!(out, "    → {c}")?;
+                    say!(out, "    → {c}")?;
                 }
             }
             None => {
                 for c in step.call_templates(&plan) {
-                    writeln!(out, "    → {c}")?;
+                    say!(out, "    → {c}")?;
                 }
             }
         }
         if step.action.reversible() {
-            writeln!(out, "    rollback: {}", step.action.undo())?;
+            say!(out, "    rollback: {}", step.action.undo())?;
         }
     }
     for l in &plan.left {
-        writeln!(out, "\n  not planned: {}: {}", l.spec, l.reason)?;
+        say!(out, "\n  not planned: {}: {}", l.spec, l.reason)?;
     }
-    writeln!(out, "\nApproval: {}", plan.approval.describe())?;
+    say!(out, "\nApproval: {}", plan.approval.describe())?;
     if !complete {
-        writeln!(
+        say!(
             out,
             "\nPlan {plan_id} is INCOMPLETE and cannot be approved: {} step(s) could not be read. Fix access (credentials, the responder role, --endpoint-url) and plan again.",
             plan.incomplete.len()
         )?;
         return Ok(false);
     }
-    writeln!(
+    say!(
         out,
         "Next: firebreak respond approve {} --plan {plan_id}   (as each approver: --actor NAME --key FILE)",
         case.id
@@ -783,14 +785,16 @@ fn run_cmd(
     } else {
         "Run of plan"
     };
-    writeln!(
+    say!(
         out,
         "{what} {} ({}) for case {}",
-        row.id, row.playbook, row.case_id
+        row.id,
+        row.playbook,
+        row.case_id
     )?;
     print_report(&mut out, &report)?;
     if report.steps.is_empty() {
-        writeln!(
+        say!(
             out,
             "  nothing to {}: no step of plan {} {}",
             if rollback.is_some() {
@@ -807,7 +811,7 @@ fn run_cmd(
         )?;
     }
     if rollback.is_none() && report.ok() {
-        writeln!(
+        say!(
             out,
             "\nEvery step done and verified. When containment holds: firebreak case transition {} contained",
             row.case_id
@@ -880,7 +884,7 @@ pub(crate) fn print_report(out: &mut impl Write, report: &Report) -> Result<()> 
             _ => "FAIL",
         };
         let earlier = if s.earlier { " (earlier run)" } else { "" };
-        writeln!(
+        say!(
             out,
             "  [{mark}] {} {}{earlier}: {}",
             s.key,
@@ -888,21 +892,21 @@ pub(crate) fn print_report(out: &mut impl Write, report: &Report) -> Result<()> 
             s.status.name()
         )?;
         for c in &s.calls {
-            writeln!(out, "         → {c}")?;
+            say!(out, "         → {c}")?;
         }
         if let Some(d) = &s.detail {
-            writeln!(out, "         {d}")?;
+            say!(out, "         {d}")?;
         }
     }
     if let Some(h) = &report.halted {
-        writeln!(out, "\nHALTED: {h}")?;
-        writeln!(
+        say!(out, "\nHALTED: {h}")?;
+        say!(
             out,
             "Fix the cause and run again (finished steps are not repeated), or undo: firebreak respond rollback"
         )?;
     }
     if !report.rolled_back.is_empty() {
-        writeln!(out, "\nRolled back:")?;
+        say!(out, "\nRolled back:")?;
         print_report(
             out,
             &Report {
@@ -933,7 +937,7 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
         return Ok(true);
     }
     let mut out = Printable(std::io::stdout().lock());
-    writeln!(
+    say!(
         out,
         "Plan {} for case {}: {} ({}), made by {} at {}",
         row.id,
@@ -943,16 +947,16 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
         row.created_by,
         format_iso(row.created_ms)
     )?;
-    writeln!(out, "Approval rule: {}", plan.approval.describe())?;
+    say!(out, "Approval rule: {}", plan.approval.describe())?;
     if let Some(n) = pinned_note(&settings, &plan) {
-        writeln!(out, "{n}")?;
+        say!(out, "{n}")?;
     }
     match &approved {
-        Ok(_) => writeln!(out, "Approved")?,
+        Ok(_) => say!(out, "Approved")?,
         Err(p) => {
-            writeln!(out, "Not approved: {}", p.missing.join("; "))?;
+            say!(out, "Not approved: {}", p.missing.join("; "))?;
             for i in &p.ignored {
-                writeln!(out, "  not counted: {i}")?;
+                say!(out, "  not counted: {i}")?;
             }
         }
     }
@@ -964,7 +968,7 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
             (_, Some(k)) => format!("signed by key {}…", &k[..k.len().min(16)]),
             (_, None) => "UNSIGNED".to_string(),
         };
-        writeln!(
+        say!(
             out,
             "  approved by {} ({}) at {}: {how}",
             a.by,
@@ -975,24 +979,27 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
     for s in &plan.steps {
         let r = receipts.get(&s.key);
         let status = r.map_or("pending", |r| r.status.name());
-        writeln!(
+        say!(
             out,
             "  {:<16} {} [{}] {}",
-            status, s.key, s.action, s.target
+            status,
+            s.key,
+            s.action,
+            s.target
         )?;
         if let Some(r) = r {
             for c in &r.calls {
-                writeln!(out, "      → {c}")?;
+                say!(out, "      → {c}")?;
             }
             for c in &r.rollback_calls {
-                writeln!(out, "      ↩ {c}")?;
+                say!(out, "      ↩ {c}")?;
             }
             if let Some(e) = r.error.as_ref().or(r.rollback_error.as_ref()) {
-                writeln!(out, "      {e}")?;
+                say!(out, "      {e}")?;
             }
         }
     }
-    writeln!(
+    say!(
         out,
         "{} AWS calls recorded ({} failed)",
         calls.len(),
@@ -1001,13 +1008,13 @@ fn status_cmd(case: CaseId, plan_id: Option<i64>, output: &str, args: &StoreArgs
     let intents = store.intents(row.id, None)?;
     let open: Vec<&store::IntentRow> = intents.iter().filter(|i| i.outcome.is_none()).collect();
     if !open.is_empty() {
-        writeln!(
+        say!(
             out,
             "{} mutating call(s) MAY HAVE LANDED (recorded as intended, then the run was interrupted; a re-run reconciles them):",
             open.len()
         )?;
         for i in open {
-            writeln!(out, "  ? {} {} {}", i.step, i.phase, i.call)?;
+            say!(out, "  ? {} {} {}", i.step, i.phase, i.call)?;
         }
     }
     Ok(true)
@@ -1049,7 +1056,7 @@ pub fn write_summary(out: &mut impl Write, store: &Store, case: CaseId) -> Resul
     if rows.is_empty() {
         return Ok(());
     }
-    writeln!(out, "\nResponse plans")?;
+    say!(out, "\nResponse plans")?;
     for row in rows {
         let plan: Plan = serde_json::from_str(&row.plan)?;
         let receipts = stored_receipts(store, row.id)?;
@@ -1064,7 +1071,7 @@ pub fn write_summary(out: &mut impl Write, store: &Store, case: CaseId) -> Resul
             .into_iter()
             .map(|a| a.by)
             .collect();
-        writeln!(
+        say!(
             out,
             "  plan {} {}: {} step(s): {}; approved by: {}{}{}",
             row.id,

@@ -27,6 +27,13 @@ pub struct RuleArgs {
     /// A YAML file of placeholder values (`NAME: [VALUE, …]`).
     #[arg(long = "placeholders", value_name = "FILE")]
     pub placeholder_file: Option<PathBuf>,
+    /// Run with the rules that load, listing the others, instead of stopping (exit 2).
+    #[arg(long)]
+    pub skip_invalid_rules: bool,
+    /// AWS's ip-ranges.json (download and refresh it yourself): calls with EC2 instance
+    /// credentials from outside these ranges alert. Default: `aws_ip_ranges` in firebreak.toml.
+    #[arg(long, value_name = "FILE")]
+    pub aws_ip_ranges: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -95,9 +102,22 @@ pub fn placeholders(specs: &[String], file: Option<&PathBuf>) -> Result<Placehol
 }
 
 /// Loads and compiles rules; returns the set and the errors of rules that did not load.
-pub fn load(args: &RuleArgs) -> Result<(RuleSet, Vec<RuleError>, usize)> {
+/// Loads the rules; `configured_ranges` is `aws_ip_ranges` from the config file.
+pub fn load(
+    args: &RuleArgs,
+    configured_ranges: Option<&Path>,
+) -> Result<(RuleSet, Vec<RuleError>, usize)> {
     let sources = sources(&args.rules, !args.no_bundled)?;
-    let ph = placeholders(&args.placeholders, args.placeholder_file.as_ref())?;
+    let mut ph = placeholders(&args.placeholders, args.placeholder_file.as_ref())?;
+    if let Some(file) = args.aws_ip_ranges.as_deref().or(configured_ranges) {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read {}", file.display()))?;
+        let prefixes = detect::aws_ranges::parse(&text)
+            .with_context(|| format!("{} (--aws-ip-ranges)", file.display()))?;
+        ph.0.entry(detect::aws_ranges::PLACEHOLDER.to_string())
+            .or_default()
+            .extend(prefixes);
+    }
     Ok(detect::rules::build(
         sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
         &ph,
@@ -111,7 +131,7 @@ pub fn run(cmd: RulesCommand) -> Result<bool> {
     let ph = placeholders(&args.placeholders, args.placeholder_file.as_ref())?;
     let loaded =
         detect::rules::parse_sources(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
-    let (set, compile_errors) = sigma::compile(&loaded.items, &ph);
+    let (set, compile_errors) = sigma::compile(&loaded.items, &detect::rules::with_defaults(&ph));
     let filters = loaded
         .items
         .iter()

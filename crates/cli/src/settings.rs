@@ -40,6 +40,8 @@ pub struct StoreArgs {
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     pub actor: Option<String>,
+    /// AWS's ip-ranges.json, for the rules on instance credentials used outside AWS.
+    pub aws_ip_ranges: Option<PathBuf>,
     #[serde(default)]
     pub store: StoreSection,
     #[serde(default)]

@@ -38,24 +38,12 @@ pub fn manifest(case_id: i64, entries: &[Entry], v: &Verification, generated_ms:
 }
 
 fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if c.is_control() => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    neutral::html::text(s)
 }
 
-/// Markdown table cells: pipes and line breaks would break the table.
+/// Markdown table cells: the one Markdown layer (no links, no table breaks).
 fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace(['\n', '\r'], " ")
+    neutral::markdown::inline(s)
 }
 
 /// The rows every format shows: seq, time, actor, action, artifact, SHA-256, location.

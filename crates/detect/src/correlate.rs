@@ -211,11 +211,22 @@ impl<'d> Correlator<'d> {
                 let end = start.saturating_add(c.rule.timespan_ms);
                 let j = group.hits.partition_point(|h| h.time_ms <= end);
                 let window: Vec<&Hit> = group.hits.range(..j).collect();
-                let held = measure(c.rule.kind, c.rule.percentile, &window, n_rules)
-                    .filter(|v| c.rule.condition.iter().all(|cmp| cmp.holds(*v)));
+                let value = measure(c.rule.kind, c.rule.percentile, &window, n_rules);
+                let held = value.filter(|v| c.rule.condition.iter().all(|cmp| cmp.holds(*v)));
+                // A window past an upper bound (`gt: 2, lte: 5` with six hits) is decided
+                // whole: no smaller window is carved out of it to fire after all.
+                let over = value.is_some_and(|v| {
+                    c.rule
+                        .condition
+                        .iter()
+                        .any(|cmp| cmp.is_upper_bound() && !cmp.holds(v))
+                });
                 match held {
                     Some(value) => {
                         emitted.push(self.det.correlation_alert(ci, key, value, &window));
+                        group.hits.drain(..j);
+                    }
+                    None if over => {
                         group.hits.drain(..j);
                     }
                     None => {

@@ -3,6 +3,7 @@
 //! findings as alerts; correlation rules over the matches.
 
 pub mod attack;
+pub mod aws_ranges;
 pub mod correlate;
 pub mod doc;
 mod engine;

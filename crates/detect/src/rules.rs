@@ -42,13 +42,23 @@ pub fn parse_sources<'s>(sources: impl IntoIterator<Item = (&'s str, &'s str)>) 
     loaded
 }
 
+/// The user's placeholders plus the ones bundled rules rely on: `%aws_ip_ranges%` always
+/// holds the private ranges, and AWS's published prefixes when the user gave them.
+pub fn with_defaults(placeholders: &Placeholders) -> Placeholders {
+    let mut p = placeholders.clone();
+    p.0.entry(crate::aws_ranges::PLACEHOLDER.to_string())
+        .or_default()
+        .extend(crate::aws_ranges::PRIVATE_RANGES.map(String::from));
+    p
+}
+
 /// Parses and compiles sources into one rule set; errors list every rule that did not load.
 pub fn build<'s>(
     sources: impl IntoIterator<Item = (&'s str, &'s str)>,
     placeholders: &Placeholders,
 ) -> (RuleSet, Vec<RuleError>, usize) {
     let loaded = parse_sources(sources);
-    let (set, mut errors) = compile(&loaded.items, placeholders);
+    let (set, mut errors) = compile(&loaded.items, &with_defaults(placeholders));
     let mut all = loaded.errors;
     all.append(&mut errors);
     (set, all, loaded.files)

@@ -225,3 +225,28 @@ fn bundled_sample_incident_raises_the_expected_alerts() {
         "GuardDuty finding alert"
     );
 }
+
+/// Stratus's instance credential theft is detected through the credentials' use (the
+/// attacker's GetCallerIdentity from outside the instance), not only the SSM command that
+/// read them.
+#[test]
+fn stolen_instance_credentials_are_detected_by_their_use() {
+    let Some(data) = shared() else { return };
+    let det = detector();
+    let file = data.join("stratus-detonations/stratus_cloudtrail.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let line = text
+        .lines()
+        .position(|l| l.contains("b379479b-05c9-4c3c-af4b-cbd43acf29e1"))
+        .expect("the attacker's call is in the trace") as u64
+        + 1;
+    let rules: BTreeSet<String> = alerts(&det, &[Input::File(file)])
+        .into_iter()
+        .filter(|a| a.event.line == line)
+        .map(|a| a.rule.title.clone())
+        .collect();
+    assert!(
+        rules.contains("EC2 Instance Credentials Used Outside AWS"),
+        "{rules:?}"
+    );
+}

@@ -508,3 +508,89 @@ fn correlation_aliases_join_different_field_names() {
             .all(|a| a.rule.id != "nk")
     );
 }
+
+/// A backslash that ends a value does not escape the wildcard a modifier adds (the
+/// commonest SigmaHQ pattern: `Image|startswith: 'C:\Windows\'`).
+#[test]
+fn a_trailing_backslash_escapes_no_modifier_wildcard() {
+    let events = [
+        r#""userAgent":"C:\\Windows\\x.exe""#,
+        r#""userAgent":"C:\\Windows*""#,
+        r#""userAgent":"D:\\Temp\\evil.exe""#,
+    ];
+    let d = |m: &str, v: &str| format!("  sel:\n    userAgent|{m}: '{v}'\n  condition: sel");
+    assert_eq!(lines(&d("startswith", "C:\\Windows\\"), &events), [1]);
+    assert_eq!(lines(&d("contains", "\\Temp\\"), &events), [3]);
+    assert_eq!(lines(&d("endswith", "\\evil.exe"), &events), [3]);
+    // An escaped wildcard the rule wrote stays a literal star.
+    assert_eq!(lines(&d("startswith", "C:\\Windows\\*"), &events), [2]);
+    let kw = "  kw:\n    - '\\Windows\\'\n  condition: kw";
+    assert_eq!(lines(kw, &events), [1]);
+}
+
+/// `keywords: {'|all': [...]}` is the specification's form for "every keyword".
+#[test]
+fn keyword_lists_take_the_all_modifier() {
+    let d = "  keywords:\n    '|all':\n      - 'evil'\n      - 'tool'\n  condition: keywords";
+    let events = [
+        r#""userAgent":"evil tool""#,
+        r#""userAgent":"evil""#,
+        r#""userAgent":"tool","eventName":"evil""#,
+    ];
+    assert_eq!(lines(d, &events), [1, 3]);
+}
+
+/// `windash` varies each dash or slash that starts a word, in every combination, among
+/// `-`, `/`, en dash, em dash and horizontal bar; dashes inside words stay.
+#[test]
+fn windash_varies_word_starting_dashes_in_every_combination() {
+    let d = "  sel:\n    userAgent|windash|contains: ' -enc x-y -w '\n  condition: sel";
+    let events = [
+        r#""userAgent":"ps /enc x-y \u2014w h""#,
+        r#""userAgent":"ps \u2013enc x-y /w h""#,
+        r#""userAgent":"ps -enc x/y -w h""#,
+        r#""userAgent":"ps -enc x-y -w h""#,
+    ];
+    assert_eq!(lines(d, &events), [1, 2, 4]);
+    let en = "  sel:\n    userAgent|windash: '\u{2013}c'\n  condition: sel";
+    assert_eq!(
+        lines(en, &[r#""userAgent":"/c""#, r#""userAgent":"-c""#]),
+        [1, 2]
+    );
+}
+
+/// The semantics README documents: `neq` against an absent field does not match; a
+/// window past an upper bound is decided whole.
+#[test]
+fn neq_absent_fields_and_correlation_upper_bounds() {
+    let d = "  sel:\n    eventName: ListUsers\n    errorCode|neq: AccessDenied\n  condition: sel";
+    let events = [
+        r#""eventName":"ListUsers""#,
+        r#""eventName":"ListUsers","errorCode":"Throttling""#,
+        r#""eventName":"ListUsers","errorCode":"AccessDenied""#,
+    ];
+    assert_eq!(lines(d, &events), [2]);
+
+    let c = "title: a few lists\nid: c1\ncorrelation:\n  type: event_count\n  rules: [list_calls]\n  group-by: [userIdentity.arn]\n  timespan: 1m\n  condition:\n    gt: 2\n    lte: 5\n";
+    let burst = |user: &str, n: usize, from: usize| -> Vec<String> {
+        (from..from + n)
+            .map(|i| at(i, user, "ListUsers", ""))
+            .collect()
+    };
+    let mut events = burst("six", 6, 0);
+    events.extend(burst("four", 4, 0));
+    events.sort();
+    let got = corr_alerts(c, &events);
+    let groups: Vec<String> = got
+        .iter()
+        .map(|a| match &a.kind {
+            AlertKind::Correlation { group, value, .. } => format!("{}={value}", group[0].1),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        ["four=4"],
+        "six in one window is over the bound: {groups:?}"
+    );
+}

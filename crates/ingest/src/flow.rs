@@ -83,7 +83,10 @@ impl FlowLayout {
                 .replace('_', "-");
             match KNOWN_FIELDS.iter().find(|k| k.eq_ignore_ascii_case(&name)) {
                 Some(k) => fields.push(*k),
-                None => return Err(format!("unknown field `{token}`")),
+                None => {
+                    let shown: String = token.chars().take(60).collect();
+                    return Err(format!("unknown field `{shown}`"));
+                }
             }
         }
         if fields.is_empty() {
@@ -115,7 +118,10 @@ impl FlowLayout {
 
     /// The layout to assume for a headerless record with `count` fields.
     pub fn guess(first_record: &str) -> Option<Self> {
-        let tokens: Vec<&str> = first_record.split_ascii_whitespace().collect();
+        let tokens: Vec<&str> = first_record
+            .split_ascii_whitespace()
+            .take(DEFAULT_FIELD_COUNT + 1)
+            .collect();
         (tokens.len() == DEFAULT_FIELD_COUNT && tokens[0].bytes().all(|b| b.is_ascii_digit()))
             .then(Self::default_v2)
     }
@@ -144,11 +150,19 @@ pub fn parse_line<'a>(
     origin: Origin<'a>,
     account_hint: Option<&'a str>,
 ) -> Result<Event<'a>, String> {
-    let tokens: Vec<&'a str> = line.split_ascii_whitespace().collect();
+    // At most one token more than the layout: a hostile line of millions costs nothing.
+    let tokens: Vec<&'a str> = line
+        .split_ascii_whitespace()
+        .take(layout.len() + 1)
+        .collect();
     if tokens.len() != layout.len() {
+        let found = if tokens.len() > layout.len() {
+            "more fields than".to_string()
+        } else {
+            format!("{} fields, fewer than", tokens.len())
+        };
         return Err(format!(
-            "VPC flow record has {} fields, the layout has {}",
-            tokens.len(),
+            "VPC flow record has {found} the layout's {}",
             layout.len()
         ));
     }

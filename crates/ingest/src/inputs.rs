@@ -1,6 +1,7 @@
 //! What to read: files, directories (recursively), standard input, or bytes in memory.
 
 use crate::IngestError;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -14,6 +15,13 @@ pub enum Input {
         name: String,
         data: Arc<[u8]>,
     },
+    /// Something found in a directory that cannot be read as a log (a broken or looping
+    /// symbolic link, a socket, a second link to a file already listed): reported as a
+    /// rejection, never skipped silently.
+    Skipped {
+        path: PathBuf,
+        reason: String,
+    },
 }
 
 impl Input {
@@ -21,7 +29,7 @@ impl Input {
     pub fn name(&self) -> String {
         match self {
             Input::Stdin => "-".to_string(),
-            Input::File(p) => p.display().to_string(),
+            Input::File(p) | Input::Skipped { path: p, .. } => p.display().to_string(),
             Input::Memory { name, .. } => name.clone(),
         }
     }
@@ -29,7 +37,7 @@ impl Input {
     /// Size on disk, when known (for progress).
     pub fn size(&self) -> Option<u64> {
         match self {
-            Input::Stdin => None,
+            Input::Stdin | Input::Skipped { .. } => None,
             Input::File(p) => std::fs::metadata(p).ok().map(|m| m.len()),
             Input::Memory { data, .. } => Some(data.len() as u64),
         }
@@ -37,9 +45,12 @@ impl Input {
 }
 
 /// Turns command-line paths into inputs: `-` is standard input, a directory is every file
-/// below it (sorted, so runs are reproducible). A path that does not exist is an error.
+/// below it (sorted, so runs are reproducible), following symbolic links. A path given that
+/// does not exist is an error; inside a directory, broken links, link loops, files that are
+/// not regular and second names of a file already listed become [`Input::Skipped`].
 pub fn expand_inputs<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Input>, IngestError> {
     let mut inputs = Vec::new();
+    let mut seen: HashMap<(u64, u64), PathBuf> = HashMap::new();
     for path in paths {
         let path = path.as_ref();
         if path == Path::new("-") {
@@ -50,21 +61,74 @@ pub fn expand_inputs<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Input>, IngestEr
             path: path.to_path_buf(),
             source,
         })?;
-        if meta.is_dir() {
-            for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
-                let entry = entry.map_err(|e| IngestError::Input {
-                    path: e.path().unwrap_or(path).to_path_buf(),
-                    source: e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("directory loop")),
-                })?;
-                if entry.file_type().is_file() {
-                    inputs.push(Input::File(entry.into_path()));
-                }
-            }
-        } else {
+        if !meta.is_dir() {
+            seen.insert(file_id(&meta), path.to_path_buf());
             inputs.push(Input::File(path.to_path_buf()));
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path)
+            .follow_links(true)
+            .sort_by_file_name()
+        {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let at = e.path().unwrap_or(path).to_path_buf();
+                    let reason = if let Some(ancestor) = e.loop_ancestor() {
+                        format!(
+                            "symbolic link loops back to {}; not followed",
+                            ancestor.display()
+                        )
+                    } else if at.is_symlink() {
+                        "broken symbolic link; nothing to read".to_string()
+                    } else {
+                        let io = e.into_io_error().map(|e| e.to_string());
+                        format!(
+                            "cannot read: {}",
+                            io.unwrap_or_else(|| "unknown error".into())
+                        )
+                    };
+                    inputs.push(Input::Skipped { path: at, reason });
+                    continue;
+                }
+            };
+            if entry.file_type().is_dir() {
+                continue;
+            }
+            let at = entry.into_path();
+            if !std::fs::metadata(&at).is_ok_and(|m| m.is_file()) {
+                inputs.push(Input::Skipped {
+                    path: at,
+                    reason: "not a regular file (socket, device or pipe); not read".into(),
+                });
+                continue;
+            }
+            match std::fs::metadata(&at).map(|m| file_id(&m)) {
+                Ok(id) => match seen.get(&id) {
+                    Some(first) => inputs.push(Input::Skipped {
+                        reason: format!(
+                            "same file as {} (a link to it); read once",
+                            first.display()
+                        ),
+                        path: at,
+                    }),
+                    None => {
+                        seen.insert(id, at.clone());
+                        inputs.push(Input::File(at));
+                    }
+                },
+                Err(e) => inputs.push(Input::Skipped {
+                    path: at,
+                    reason: format!("cannot read: {e}"),
+                }),
+            }
         }
     }
     Ok(inputs)
+}
+
+/// A file's identity on its device, so two names of one file are read once.
+fn file_id(meta: &std::fs::Metadata) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.dev(), meta.ino())
 }

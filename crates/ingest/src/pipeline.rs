@@ -6,12 +6,12 @@
 use crate::IngestError;
 use crate::cwlogs::is_gzip;
 use crate::flow::FlowLayout;
+use crate::gzip::{GzMembers, Notes};
 use crate::inputs::Input;
 use crate::record::{self, Emit, FileCtx};
 use crate::scan::{Item, Scanner};
 use crate::summary::{RecordKind, Rejection, Summary, Tally};
 use crossbeam_channel::{Receiver, Sender, bounded};
-use flate2::read::MultiGzDecoder;
 use model::Event;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Cursor, Read};
@@ -100,13 +100,19 @@ pub struct ChunkOutcome<O> {
 enum Payload {
     /// Whole lines.
     Lines(Vec<u8>),
-    /// Records cut out by the scanner: `(start, end, line)` into `data`.
-    Records {
-        data: Vec<u8>,
-        spans: Vec<(usize, usize, u64)>,
-    },
+    /// Pieces cut out by the scanner, `data[start..end]` starting on `line`.
+    Records { data: Vec<u8>, spans: Vec<Span> },
     /// Only counts or rejections from the reader.
     Nothing,
+}
+
+/// One piece of a document-mode input.
+struct Span {
+    start: usize,
+    end: usize,
+    line: u64,
+    /// A text line between JSON values (a flow record, a base64 payload or garbage).
+    text: bool,
 }
 
 struct Work {
@@ -168,9 +174,22 @@ pub fn ingest<H: EventHandler>(
         drop(pool_tx);
         let mut pending = BTreeMap::new();
         let mut next = 0u64;
+        // What the current file has shown so far (records, rejections, headers…).
+        let mut file_seen = 0u64;
         for done in done_rx.iter() {
             pending.insert(done.seq, done);
-            while let Some(d) = pending.remove(&next) {
+            while let Some(mut d) = pending.remove(&next) {
+                file_seen += d.tally.anything();
+                if let Some(name) = d.tally.file_end.take() {
+                    if file_seen == 0 && d.tally.bytes > 0 {
+                        let reason = format!(
+                            "{} bytes but no record: nothing in the file is a supported log format",
+                            d.tally.bytes
+                        );
+                        d.tally.reject(&name, 0, RecordKind::Unknown, reason);
+                    }
+                    file_seen = 0;
+                }
                 summary.merge(&d.tally);
                 on_chunk(ChunkOutcome {
                     output: d.output,
@@ -218,30 +237,37 @@ fn work_loop<H: EventHandler>(
         {
             let mut on_event = |ev: &Event<'_>| handler.event(&mut output, ev);
             let mut emit = Emit {
+                file: &work.file.name,
                 tally: &mut work.tally,
                 on_event: &mut on_event,
             };
             let ctx = &*work.file;
             match &work.payload {
                 Payload::Lines(data) => {
-                    let mut line = work.first_line;
                     let mut start = 0;
-                    for end in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
+                    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+                    for (line, end) in (work.first_line..).zip(ends) {
                         if start < data.len() || end > start {
                             record::line(&data[start..end], line, ctx, &mut emit);
                         }
                         start = end + 1;
-                        line += 1;
                     }
                 }
                 Payload::Records { data, spans } => {
-                    for &(start, end, line) in spans {
-                        record::json(&data[start..end], line, ctx, &mut emit, 0, "");
+                    for span in spans {
+                        let piece = &data[span.start..span.end];
+                        if span.text {
+                            record::line(piece, span.line, ctx, &mut emit);
+                        } else {
+                            record::json(piece, span.line, ctx, &mut emit, 0, "");
+                        }
                     }
                 }
                 Payload::Nothing => {}
             }
         }
+        // The reader's rejections and the workers' come out in line order.
+        work.tally.rejections.sort_by_key(|r| r.line);
         if let Payload::Lines(mut data) | Payload::Records { mut data, .. } = work.payload {
             data.clear();
             let _ = pool.try_send(data);
@@ -275,13 +301,15 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// How the reader cuts an input.
+/// How the reader cuts an input. Neither decides a record's fate: both hand every record
+/// (or line) to the workers, which process it or reject it with its location.
 enum Mode {
+    /// One record per line (JSON lines, VPC flow text, base64 payloads, anything else).
     Lines,
+    /// JSON values spanning lines (pretty JSON, arrays, envelopes of any size), with any
+    /// text lines between them.
     Document,
-    Binary,
-    /// Text whose first line is no format we know: one rejection for the whole file.
-    UnknownText(String),
+    /// Only whitespace, or nothing.
     Empty,
 }
 
@@ -295,23 +323,68 @@ struct Reader<'o> {
     pool: Receiver<Vec<u8>>,
 }
 
-/// Reads up to `limit` bytes, stopping early at end of input or on error.
-fn read_head(r: &mut dyn Read, limit: usize) -> (Vec<u8>, Option<io::Error>) {
-    let mut head = vec![0; limit];
-    let mut filled = 0;
-    while filled < limit {
-        match r.read(&mut head[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+/// Where an input's content starts once leading whitespace (of any length) is skipped.
+struct Start {
+    /// Up to [`HEAD_BYTES`] from the first byte that is not whitespace.
+    head: Vec<u8>,
+    /// Line of the head's first byte (1-based).
+    line: u64,
+    /// Whitespace bytes skipped.
+    skipped: u64,
+    error: Option<io::Error>,
+}
+
+/// Skips leading whitespace, however long, in bounded memory, then reads the head.
+fn read_start(r: &mut dyn Read) -> Start {
+    let mut block = vec![0; HEAD_BYTES];
+    let (mut line, mut skipped) = (1u64, 0u64);
+    loop {
+        let n = match r.read(&mut block) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => {
-                head.truncate(filled);
-                return (head, Some(e));
+                return Start {
+                    head: Vec::new(),
+                    line,
+                    skipped,
+                    error: Some(e),
+                };
+            }
+        };
+        if n == 0 {
+            return Start {
+                head: Vec::new(),
+                line,
+                skipped,
+                error: None,
+            };
+        }
+        let mut from = 0;
+        if skipped == 0 && block[..n].starts_with(b"\xEF\xBB\xBF") {
+            from = 3;
+            skipped = 3;
+        }
+        match block[from..n].iter().position(|b| !b.is_ascii_whitespace()) {
+            None => {
+                line += memchr::memchr_iter(b'\n', &block[from..n]).count() as u64;
+                skipped += (n - from) as u64;
+            }
+            Some(p) => {
+                let p = from + p;
+                line += memchr::memchr_iter(b'\n', &block[from..p]).count() as u64;
+                skipped += (p - from) as u64;
+                let mut head = block[p..n].to_vec();
+                let mut error = None;
+                fill_to(r, &mut head, HEAD_BYTES, &mut error);
+                return Start {
+                    head,
+                    line,
+                    skipped,
+                    error,
+                };
             }
         }
     }
-    head.truncate(filled);
-    (head, None)
 }
 
 /// Reads into `buf` until it holds `target` bytes or the input ends; true at end of input.
@@ -340,30 +413,41 @@ fn fill_to(
     false
 }
 
+/// Picks how to cut an input from its head (which starts at a byte that is not whitespace).
+/// A wrong pick costs speed, never records: both modes pass every piece to the workers.
 fn detect_mode(head: &[u8]) -> Mode {
-    let Some(first) = head.iter().position(|b| !b.is_ascii_whitespace()) else {
+    let Some(&first) = head.first() else {
         return Mode::Empty;
     };
-    if looks_binary(&head[..head.len().min(8192)]) {
-        return Mode::Binary;
-    }
-    match head[first] {
+    match first {
         b'[' => Mode::Document,
         b'{' => {
-            // One value per line when the first line is complete JSON, or when a later
-            // unindented line is (so a broken first line does not swallow the file).
-            let rest = &head[first..];
             let complete = |line: &[u8]| {
                 serde_json::Deserializer::from_slice(line)
                     .into_iter::<serde::de::IgnoredAny>()
                     .all(|v| v.is_ok())
             };
-            let mut lines = rest.split(|&b| b == b'\n');
+            let mut lines = head.split(|&b| b == b'\n');
             let first_line = lines.next().unwrap_or_default();
-            let first_is_whole = first_line.len() < rest.len() || head.len() < HEAD_BYTES;
+            let first_is_whole = first_line.len() < head.len() || head.len() < HEAD_BYTES;
             if first_is_whole && complete(first_line) {
                 return Mode::Lines;
             }
+            // A document opens on its first line: a lone brace, or an envelope's key.
+            let opening: Vec<u8> = first_line
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .take(16)
+                .collect();
+            if opening == b"{"
+                || opening.starts_with(b"{\"Records\":")
+                || opening.starts_with(b"{\"Findings\":")
+            {
+                return Mode::Document;
+            }
+            // A broken first line: one value per line when a later unindented line is
+            // complete JSON, so the broken line does not swallow the file.
             let mut later = lines.collect::<Vec<_>>();
             if head.len() == HEAD_BYTES {
                 later.pop(); // cut off by the head's end
@@ -379,22 +463,6 @@ fn detect_mode(head: &[u8]) -> Mode {
         }
         _ => Mode::Lines,
     }
-}
-
-/// NUL bytes, or more than one character in ten that is not text.
-fn looks_binary(sample: &[u8]) -> bool {
-    if sample.contains(&0) {
-        return true;
-    }
-    let text = String::from_utf8_lossy(sample);
-    let (mut total, mut bad) = (0usize, 0usize);
-    for c in text.chars() {
-        total += 1;
-        if c == char::REPLACEMENT_CHARACTER || (c.is_control() && !c.is_whitespace()) {
-            bad += 1;
-        }
-    }
-    bad * 10 > total
 }
 
 fn read_error_reason(gzip: bool, e: &io::Error) -> String {
@@ -439,6 +507,17 @@ impl Reader<'_> {
         self.tx.send(work).is_ok()
     }
 
+    /// A file that could not be read at all: one located rejection.
+    fn unreadable(&mut self, name: Arc<str>, reason: String) -> bool {
+        let mut tally = Tally {
+            files: 1,
+            ..Tally::default()
+        };
+        tally.reject(&name, 0, RecordKind::Unknown, reason);
+        let ctx = Arc::new(self.file_ctx(name, None));
+        self.send(&ctx, 0, Payload::Nothing, tally)
+    }
+
     /// Reads one input; false when the pipeline has shut down.
     fn input(&mut self, input: &Input) -> bool {
         let name: Arc<str> = Arc::from(input.name());
@@ -447,17 +526,10 @@ impl Reader<'_> {
             Input::Stdin => Box::new(io::stdin()),
             Input::File(path) => match std::fs::File::open(path) {
                 Ok(f) => Box::new(f),
-                Err(e) => {
-                    let mut tally = Tally {
-                        files: 1,
-                        ..Tally::default()
-                    };
-                    tally.reject(&name, 0, RecordKind::Unknown, format!("cannot open: {e}"));
-                    let ctx = Arc::new(self.file_ctx(name, None));
-                    return self.send(&ctx, 0, Payload::Nothing, tally);
-                }
+                Err(e) => return self.unreadable(name, format!("cannot open: {e}")),
             },
             Input::Memory { data, .. } => Box::new(Cursor::new(data.clone())),
+            Input::Skipped { reason, .. } => return self.unreadable(name, reason.clone()),
         };
         let mut raw = BufReader::with_capacity(
             256 * 1024,
@@ -467,28 +539,26 @@ impl Reader<'_> {
             },
         );
         let gzip = raw.fill_buf().map(is_gzip).unwrap_or(false);
+        let notes = Notes::default();
         let mut body: Box<dyn Read + Send> = if gzip {
-            Box::new(MultiGzDecoder::new(raw))
+            Box::new(GzMembers::new(raw, notes.clone()))
         } else {
             // The buffer only served the sniff: read the rest straight from the source.
             let sniffed = raw.buffer().to_vec();
             Box::new(Cursor::new(sniffed).chain(raw.into_inner()))
         };
-        let (mut head, head_error) = read_head(&mut body, HEAD_BYTES);
-        if head.starts_with(b"\xEF\xBB\xBF") {
-            head.drain(..3);
-        }
-        let mut mode = detect_mode(&head);
+        let Start {
+            head,
+            line: start_line,
+            skipped,
+            error: head_error,
+        } = read_start(&mut body);
+        let mode = detect_mode(&head);
         let layout = match (self.layout, &mode) {
             (Some(l), _) => Some(l.clone()),
-            (None, Mode::Lines) => first_line_layout(&head),
+            (None, Mode::Lines) => head_layout(&head),
             _ => None,
         };
-        if let (Mode::Lines, None) = (&mode, &layout)
-            && let Some(first) = first_text_line(&head)
-        {
-            mode = Mode::UnknownText(first.chars().take(80).collect());
-        }
         let ctx = Arc::new(self.file_ctx(name, layout));
         let mut tally = Tally {
             files: 1,
@@ -497,40 +567,23 @@ impl Reader<'_> {
         let mut error = head_error;
         let reader: Box<dyn Read + Send> = Box::new(Cursor::new(head).chain(body));
         let (ok, last_line, bytes) = match mode {
-            Mode::Empty => (
-                self.send(&ctx, 0, Payload::Nothing, std::mem::take(&mut tally)),
-                0,
-                0,
-            ),
-            Mode::Binary => {
-                tally.reject(&ctx.name, 0, RecordKind::Unknown, "binary content: not a supported log format (compressed with something other than gzip?)");
-                (
-                    self.send(&ctx, 0, Payload::Nothing, std::mem::take(&mut tally)),
-                    0,
-                    0,
-                )
-            }
-            Mode::UnknownText(first) => {
-                tally.reject(
-                    &ctx.name,
-                    1,
-                    RecordKind::Unknown,
-                    format!("not a supported log format (first line: {first:?}); file skipped. Headerless VPC flow logs in a custom format need --vpc-flow-fields"),
-                );
-                (
-                    self.send(&ctx, 0, Payload::Nothing, std::mem::take(&mut tally)),
-                    0,
-                    0,
-                )
-            }
-            Mode::Lines => self.lines(&ctx, reader, &mut tally, &mut error),
-            Mode::Document => self.document(&ctx, reader, &mut tally, &mut error),
+            Mode::Empty => (true, start_line, 0),
+            Mode::Lines => self.lines(&ctx, reader, start_line, &mut tally, &mut error),
+            Mode::Document => self.document(&ctx, reader, start_line, &mut tally, &mut error),
         };
         if !ok {
             return false;
         }
         let mut tail = std::mem::take(&mut tally);
-        tail.bytes = bytes;
+        tail.bytes = bytes + skipped;
+        tail.file_end = Some(ctx.name.clone());
+        for (line, note) in notes
+            .lock()
+            .map(|mut n| std::mem::take(&mut *n))
+            .unwrap_or_default()
+        {
+            tail.reject(&ctx.name, line, RecordKind::Unknown, note);
+        }
         if let Some(e) = error {
             tail.reject(
                 &ctx.name,
@@ -553,24 +606,24 @@ impl Reader<'_> {
         }
     }
 
-    /// Cuts a line-oriented input into chunks of whole lines. Returns (still running,
-    /// line reached, bytes read).
+    /// Cuts a line-oriented input into chunks of whole lines, in time linear in the input
+    /// whatever its line lengths. Returns (still running, line reached, bytes read).
     fn lines(
         &mut self,
         ctx: &Arc<FileCtx>,
         mut r: Box<dyn Read + Send>,
+        mut first_line: u64,
         tally: &mut Tally,
         error: &mut Option<io::Error>,
     ) -> (bool, u64, u64) {
         let chunk = self.opts.chunk_bytes.max(4096);
         let max = self.opts.max_record_bytes;
-        let mut first_line = 1u64;
         let mut bytes = 0u64;
-        let mut carry = Vec::new();
+        let mut buf = self.buffer(chunk);
         loop {
-            let mut buf = self.buffer(chunk + carry.len());
-            buf.extend_from_slice(&carry);
-            carry.clear();
+            // `buf` holds at most the start of one line (no newline): only new bytes are
+            // searched, and a long line grows the buffer in place.
+            let searched = buf.len();
             let target = buf.len() + chunk;
             let eof = fill_to(&mut r, &mut buf, target, error);
             if buf.is_empty() {
@@ -582,16 +635,19 @@ impl Reader<'_> {
                 let sent = self.send(ctx, first_line, Payload::Lines(buf), std::mem::take(tally));
                 return (sent, first_line + lines, bytes);
             }
-            match memchr::memrchr(b'\n', &buf) {
+            match memchr::memrchr(b'\n', &buf[searched..]) {
                 Some(p) => {
-                    carry.extend_from_slice(&buf[p + 1..]);
-                    buf.truncate(p + 1);
+                    let cut = searched + p + 1;
+                    let mut next = self.buffer(chunk.max(buf.len() - cut));
+                    next.extend_from_slice(&buf[cut..]);
+                    buf.truncate(cut);
                     bytes += buf.len() as u64;
                     let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
                     if !self.send(ctx, first_line, Payload::Lines(buf), std::mem::take(tally)) {
                         return (false, first_line, bytes);
                     }
                     first_line += lines;
+                    buf = next;
                 }
                 None if buf.len() > max => {
                     tally.reject(
@@ -606,29 +662,30 @@ impl Reader<'_> {
                     let (rest, skipped, eof) = skip_past_newline(&mut r, error);
                     bytes += skipped;
                     first_line += 1;
-                    carry = rest;
+                    buf.clear();
+                    buf.extend_from_slice(&rest);
                     if eof {
                         return (true, first_line, bytes);
                     }
                 }
-                None => {
-                    carry.clear();
-                    carry.extend_from_slice(&buf);
-                }
+                None => {}
             }
         }
     }
 
-    /// Streams a JSON document through the scanner, sending batches of records.
+    /// Streams a JSON document through the scanner, sending batches of records and the
+    /// text lines between them.
     fn document(
         &mut self,
         ctx: &Arc<FileCtx>,
         r: Box<dyn Read + Send>,
+        start_line: u64,
         tally: &mut Tally,
         error: &mut Option<io::Error>,
     ) -> (bool, u64, u64) {
         let chunk = self.opts.chunk_bytes.max(4096);
         let mut scanner = Scanner::new(r, self.opts.max_record_bytes);
+        scanner.line = start_line;
         let mut data = Vec::new();
         let mut spans = Vec::new();
         let mut ok = true;
@@ -638,11 +695,17 @@ impl Reader<'_> {
                 return;
             }
             match item {
-                Item::Record(bytes, line) => {
+                Item::Record(bytes, line) | Item::Text(bytes, line) => {
                     let start = data.len();
                     data.extend_from_slice(bytes);
-                    spans.push((start, data.len(), line));
+                    spans.push(Span {
+                        start,
+                        end: data.len(),
+                        line,
+                        text: matches!(item, Item::Text(..)),
+                    });
                 }
+                Item::Envelope => pending_tally.envelopes += 1,
                 Item::Reject(line, reason) => {
                     pending_tally.reject(&ctx.name, line, RecordKind::Unknown, reason)
                 }
@@ -655,7 +718,7 @@ impl Reader<'_> {
                 ok = self.send(ctx, 0, payload, std::mem::take(&mut pending_tally));
             }
         });
-        if ok && (!spans.is_empty() || !pending_tally.rejections.is_empty()) {
+        if ok && (!spans.is_empty() || pending_tally != Tally::default()) {
             ok = self.send(ctx, 0, Payload::Records { data, spans }, pending_tally);
         }
         *error = scanner.error.take().or(error.take());
@@ -684,18 +747,17 @@ fn skip_past_newline(r: &mut dyn Read, error: &mut Option<io::Error>) -> (Vec<u8
     }
 }
 
-/// The first non-empty line of a text input, unless it is JSON or a base64 payload.
-fn first_text_line(head: &[u8]) -> Option<&str> {
+/// The VPC flow layout the first line of the head that declares (header) or implies
+/// (default format) one. Lines before it that are neither are left to the workers.
+fn head_layout(head: &[u8]) -> Option<FlowLayout> {
     let valid = match std::str::from_utf8(head) {
         Ok(t) => t,
         Err(e) => std::str::from_utf8(&head[..e.valid_up_to()]).ok()?,
     };
-    let line = valid.lines().map(str::trim).find(|l| !l.is_empty())?;
-    (!(line.starts_with('{') || line.starts_with('[') || line.starts_with("H4sI"))).then_some(line)
-}
-
-/// The VPC flow layout a text input declares (header line) or implies (default format).
-fn first_line_layout(head: &[u8]) -> Option<FlowLayout> {
-    let line = first_text_line(head)?;
-    FlowLayout::from_header(line).or_else(|| FlowLayout::guess(line))
+    valid
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with(['{', '[']) && !l.starts_with("H4sI"))
+        .take(16)
+        .find_map(|l| FlowLayout::from_header(l).or_else(|| FlowLayout::guess(l)))
 }

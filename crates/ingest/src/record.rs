@@ -29,6 +29,7 @@ pub(crate) struct FileCtx {
 
 /// Where events and counts of one chunk go.
 pub(crate) struct Emit<'s> {
+    pub file: &'s Arc<str>,
     pub tally: &'s mut Tally,
     pub on_event: &'s mut dyn FnMut(&Event<'_>),
 }
@@ -37,6 +38,9 @@ impl Emit<'_> {
     fn event(&mut self, kind: RecordKind, ev: &Event<'_>) {
         self.tally.record(kind);
         self.tally.event(kind);
+        if ev.time_ms.is_none() {
+            self.tally.time_unknown(self.file, ev.origin.line);
+        }
         (self.on_event)(ev);
     }
     fn reject(&mut self, ctx: &FileCtx, line: u64, kind: RecordKind, reason: impl Into<String>) {
@@ -74,8 +78,26 @@ fn origin(ctx: &FileCtx, line: u64) -> Origin<'_> {
     }
 }
 
-/// A line of a line-oriented input: JSON, a base64 payload, or VPC flow text.
+/// A line of a line-oriented input: JSON, a base64 payload, or VPC flow text. Runs of NUL
+/// bytes (padding, a zeroed block or gzip member) are rejected on their own, so the records
+/// around them on the same line are still read.
 pub(crate) fn line(text: &[u8], line: u64, ctx: &FileCtx, emit: &mut Emit<'_>) {
+    let mut rest = text;
+    while let Some(p) = memchr::memchr(0, rest) {
+        one_line(&rest[..p], line, ctx, emit);
+        let run = rest[p..].iter().take_while(|b| **b == 0).count();
+        emit.reject(
+            ctx,
+            line,
+            RecordKind::Unknown,
+            format!("{run} NUL bytes (padding or a zeroed block); skipped"),
+        );
+        rest = &rest[p + run..];
+    }
+    one_line(rest, line, ctx, emit);
+}
+
+fn one_line(text: &[u8], line: u64, ctx: &FileCtx, emit: &mut Emit<'_>) {
     let text = text.trim_ascii();
     match text.first() {
         None => {}
@@ -272,6 +294,7 @@ fn probed(
                 Shape::RecordsEnvelope => (probe.records, "Records"),
                 _ => (probe.findings, "Findings"),
             };
+            emit.tally.envelopes += 1;
             match raw.map(|r| elements(r, name)) {
                 Some(Ok(items)) => {
                     for (i, item) in items.iter().enumerate() {

@@ -11,6 +11,11 @@ const ENVELOPE_KEYS: [&[u8]; 3] = [b"\"Records\"", b"\"Findings\"", b"\"findings
 pub(crate) enum Item<'a> {
     /// A record's JSON text and the line it starts on.
     Record(&'a [u8], u64),
+    /// A text line outside any JSON value (a flow record, a payload, or garbage for the
+    /// workers to reject), without its newline, and its line.
+    Text(&'a [u8], u64),
+    /// An envelope (`{"Records":[…]}`) opened, however many records it holds.
+    Envelope,
     /// A stretch that is not a record, with the line and reason.
     Reject(u64, String),
 }
@@ -110,11 +115,13 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    fn skip_line(&mut self) {
+    /// Captures the rest of the line (without its newline) as a record.
+    fn text_line(&mut self) {
         while let Some(b) = self.bump() {
             if b == b'\n' {
                 break;
             }
+            self.push(b);
         }
     }
 
@@ -191,8 +198,9 @@ impl<R: Read> Scanner<R> {
         }
     }
 
-    /// Elements of an array whose `[` was consumed; each is a record.
-    fn array(&mut self, opened: u64, emit: &mut dyn FnMut(Item<'_>)) {
+    /// Elements of an array whose `[` was consumed; each is a record. False when the input
+    /// ended inside it (already reported).
+    fn array(&mut self, opened: u64, emit: &mut dyn FnMut(Item<'_>)) -> bool {
         loop {
             self.skip_ws(false);
             match self.peek() {
@@ -201,11 +209,11 @@ impl<R: Read> Scanner<R> {
                         self.line,
                         format!("input ends inside the array opened at line {opened}"),
                     ));
-                    return;
+                    return false;
                 }
                 Some(b']') => {
                     self.bump();
-                    return;
+                    return true;
                 }
                 Some(b',') => {
                     self.bump();
@@ -220,7 +228,7 @@ impl<R: Read> Scanner<R> {
                                 start,
                                 "input ends inside this record (truncated file?)".into(),
                             ));
-                            return;
+                            return false;
                         }
                     }
                 }
@@ -250,9 +258,9 @@ impl<R: Read> Scanner<R> {
                 self.skip_ws(true);
                 if self.peek() == Some(b'[') {
                     self.bump();
-                    self.array(start, emit);
+                    emit(Item::Envelope);
                     // Skip whatever else the envelope holds (e.g. `NextToken`).
-                    if self.container(1, false).is_err() {
+                    if self.array(start, emit) && self.container(1, false).is_err() {
                         emit(Item::Reject(
                             self.line,
                             format!("input ends inside the object opened at line {start}"),
@@ -281,18 +289,20 @@ impl<R: Read> Scanner<R> {
                 Some(b'[') => {
                     let opened = self.line;
                     self.bump();
-                    self.array(opened, emit);
+                    let _closed = self.array(opened, emit);
                 }
                 Some(b',') => {
                     self.bump();
                 }
                 Some(_) => {
-                    emit(Item::Reject(
-                        self.line,
-                        "unexpected content outside any JSON value; skipped to the next line"
-                            .into(),
-                    ));
-                    self.skip_line();
+                    let start = self.line;
+                    self.begin_record();
+                    self.text_line();
+                    if self.oversize {
+                        self.finish_record(start, emit);
+                    } else {
+                        emit(Item::Text(&self.rec, start));
+                    }
                 }
             }
         }
@@ -307,6 +317,8 @@ mod tests {
         let mut out = Vec::new();
         Scanner::new(input.as_bytes(), 1 << 20).run(&mut |item| match item {
             Item::Record(r, line) => out.push(format!("{line}:{}", String::from_utf8_lossy(r))),
+            Item::Text(r, line) => out.push(format!("{line}~{}", String::from_utf8_lossy(r))),
+            Item::Envelope => {}
             Item::Reject(line, why) => out.push(format!("{line}!{why}")),
         });
         out
@@ -336,7 +348,7 @@ mod tests {
         assert_eq!(out[0], r#"1:{"a":1}"#);
         assert!(out[1].starts_with("1!input ends inside this record"));
         let out = scan("garbage here\n{\"a\":1}");
-        assert!(out[0].starts_with("1!unexpected content"));
+        assert_eq!(out[0], "1~garbage here");
         assert_eq!(out[1], r#"2:{"a":1}"#);
     }
 
@@ -346,6 +358,7 @@ mod tests {
         let big = format!("[{{\"a\":\"{}\"}}, {{\"b\":1}}]", "x".repeat(100));
         Scanner::new(big.as_bytes(), 50).run(&mut |item| match item {
             Item::Record(r, _) => out.push(String::from_utf8_lossy(r).into_owned()),
+            Item::Text(..) | Item::Envelope => {}
             Item::Reject(_, why) => out.push(why),
         });
         assert!(out[0].contains("larger than the 50 byte limit"));

@@ -74,6 +74,28 @@ pub struct Summary {
     pub control_messages: u64,
     /// VPC Flow Log header lines.
     pub header_lines: u64,
+    /// Envelopes (`{"Records":[…]}`) read, including empty ones.
+    pub envelopes: u64,
+    /// Events kept whose time could not be read (`eventTime` missing or unreadable).
+    pub time_unknown: u64,
+    /// Where the first [`TIME_UNKNOWN_LOCATIONS`] of them are.
+    pub time_unknown_at: Vec<Location>,
+}
+
+/// How many events of unknown time the summary locates (all are counted).
+pub const TIME_UNKNOWN_LOCATIONS: usize = 100;
+
+/// A record's place: its input and the line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub file: Arc<str>,
+    pub line: u64,
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
 }
 
 impl Summary {
@@ -102,11 +124,16 @@ impl Summary {
         self.digest_files += other.digest_files;
         self.control_messages += other.control_messages;
         self.header_lines += other.header_lines;
+        self.envelopes += other.envelopes;
+        self.time_unknown += other.time_unknown;
+        let room = TIME_UNKNOWN_LOCATIONS.saturating_sub(self.time_unknown_at.len());
+        self.time_unknown_at
+            .extend(other.time_unknown_at.iter().take(room).cloned());
     }
 }
 
 /// A chunk's counters and rejections, merged into the [`Summary`] in input order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub(crate) struct Tally {
     pub by_kind: BTreeMap<RecordKind, KindStats>,
     pub files: u64,
@@ -114,10 +141,36 @@ pub(crate) struct Tally {
     pub digest_files: u64,
     pub control_messages: u64,
     pub header_lines: u64,
+    pub envelopes: u64,
+    pub time_unknown: u64,
+    pub time_unknown_at: Vec<Location>,
     pub rejections: Vec<Rejection>,
+    /// Set on a file's last chunk.
+    pub file_end: Option<Arc<str>>,
 }
 
 impl Tally {
+    /// Everything that shows the file held something recognized or rejected.
+    pub fn anything(&self) -> u64 {
+        self.by_kind
+            .values()
+            .map(|s| s.records + s.rejected)
+            .sum::<u64>()
+            + self.digest_files
+            + self.control_messages
+            + self.header_lines
+            + self.envelopes
+    }
+    /// An event kept without a readable time.
+    pub fn time_unknown(&mut self, file: &Arc<str>, line: u64) {
+        self.time_unknown += 1;
+        if self.time_unknown_at.len() < TIME_UNKNOWN_LOCATIONS {
+            self.time_unknown_at.push(Location {
+                file: file.clone(),
+                line,
+            });
+        }
+    }
     pub fn record(&mut self, kind: RecordKind) {
         self.by_kind.entry(kind).or_default().records += 1;
     }

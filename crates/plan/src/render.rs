@@ -487,10 +487,7 @@ fn describe(c: &crate::model::Criteria) -> String {
 }
 
 fn md_inline(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('|', "\\|")
-        .replace('<', "&lt;")
-        .replace(['\n', '\r'], " ")
+    neutral::markdown::inline(s)
 }
 
 fn markdown(blocks: &[Block]) -> String {
@@ -532,18 +529,7 @@ fn markdown(blocks: &[Block]) -> String {
 
 /// Escapes text for HTML element content and attribute values.
 pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(ch),
-        }
-    }
-    out
+    neutral::html::text(s)
 }
 
 fn html(title: &str, blocks: &[Block]) -> String {

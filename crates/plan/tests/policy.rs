@@ -132,7 +132,7 @@ fn rendering_has_every_section_and_escapes() {
     assert!(!html.contains("Eve\" onmouseover"));
     let md = render(&plan, DocFormat::Markdown);
     assert!(
-        md.contains("&lt;script>alert(1)&lt;/script> \\| pipe"),
+        md.contains("&lt;script&gt;alert\\(1\\)&lt;/script&gt; \\| pipe"),
         "{md}"
     );
 }

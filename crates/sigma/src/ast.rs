@@ -182,6 +182,11 @@ pub enum Compare {
 }
 
 impl Compare {
+    /// Whether the comparison caps the value from above (`lt`, `lte`, `eq`).
+    pub fn is_upper_bound(self) -> bool {
+        matches!(self, Compare::Lt(_) | Compare::Lte(_) | Compare::Eq(_))
+    }
+
     pub fn holds(self, v: f64) -> bool {
         match self {
             Compare::Gt(x) => v > x,

@@ -4,7 +4,7 @@ use crate::ast::*;
 use crate::condition::name_matches;
 use crate::document::{Document, Value};
 use crate::error::{Pos, RuleError};
-use crate::matcher::{NumOp, Pattern, RefOp, regex_pattern, transform, wildcard_pattern};
+use crate::matcher::{NumOp, Pattern, RefOp, modified_pattern, regex_pattern, transform};
 use crate::modifier::Modifier;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -333,17 +333,10 @@ impl Compiler<'_> {
                     .map_err(|_| err(meta, t.pos, format!("`{text}` is not a number")))?;
                 out.push(Pattern::Num(op, n));
             } else {
+                let before = has(Modifier::Contains) || has(Modifier::EndsWith);
+                let after = has(Modifier::Contains) || has(Modifier::StartsWith);
                 for s in transform(&text, &t.modifiers) {
-                    let s = if has(Modifier::Contains) {
-                        format!("*{s}*")
-                    } else if has(Modifier::StartsWith) {
-                        format!("{s}*")
-                    } else if has(Modifier::EndsWith) {
-                        format!("*{s}")
-                    } else {
-                        s
-                    };
-                    out.push(wildcard_pattern(&s, cased));
+                    out.push(modified_pattern(&s, before, after, cased));
                 }
             }
         }
@@ -402,11 +395,10 @@ impl Compiler<'_> {
                 for v in &t.values {
                     let Some(text) = v.text() else { continue };
                     // Keywords match anywhere in the event.
-                    let s = format!("*{text}*");
-                    patterns.push(match wildcard_pattern(&s, false) {
-                        Pattern::Any => Pattern::Any,
-                        p => p,
-                    });
+                    let cased = modifiers.contains(&Modifier::Cased);
+                    for s in transform(&text, modifiers) {
+                        patterns.push(modified_pattern(&s, true, true, cased));
+                    }
                 }
                 if patterns.is_empty() {
                     return Err(err(meta, *pos, "keyword list has no values"));

@@ -40,6 +40,8 @@ pub enum RefOp {
 }
 
 /// One compiled value pattern.
+// Matched for every candidate value: the memmem finder stays inline, not behind a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Pattern {
     /// Any non-null value (`*`).
@@ -196,7 +198,25 @@ fn escape_wildcards(s: &str) -> String {
 
 /// Builds the pattern for a Sigma string (with wildcards) under case sensitivity `cased`.
 pub fn wildcard_pattern(s: &str, cased: bool) -> Pattern {
-    let p = pieces(s);
+    pattern_of(pieces(s), cased)
+}
+
+/// The pattern for a value under `contains` / `startswith` / `endswith` (or a keyword):
+/// the value's escapes are read first, then the modifier's wildcards are added, so
+/// `C:\Windows\` under `startswith` is the prefix `C:\Windows\` (a trailing backslash
+/// escapes nothing the rule wrote).
+pub fn modified_pattern(s: &str, star_before: bool, star_after: bool, cased: bool) -> Pattern {
+    let mut p = pieces(s);
+    if star_before {
+        p.insert(0, Piece::Star);
+    }
+    if star_after {
+        p.push(Piece::Star);
+    }
+    pattern_of(p, cased)
+}
+
+fn pattern_of(p: Vec<Piece>, cased: bool) -> Pattern {
     let lit = |ps: &[Piece]| -> Option<String> {
         ps.iter()
             .map(|x| {
@@ -295,20 +315,57 @@ fn base64_offsets(bytes: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The characters `windash` treats as one: hyphen, slash, en dash, em dash, horizontal bar.
+const DASHES: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}'];
+
+/// Most dash positions varied independently (5^4 = 625 values); beyond, every position
+/// takes the same dash, so a hostile rule cannot blow up.
+const WINDASH_POSITIONS: usize = 4;
+
+/// Every variant of `v` in which each dash that starts a word (first in the value or after
+/// a character that is not a letter, digit or `_`, and followed by one) is any of
+/// [`DASHES`], in every combination; other dashes stay as written.
+fn windash(v: &str) -> Vec<String> {
+    let chars: Vec<char> = v.chars().collect();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let at: Vec<usize> = (0..chars.len())
+        .filter(|&i| {
+            DASHES.contains(&chars[i])
+                && (i == 0 || !word(chars[i - 1]))
+                && chars.get(i + 1).is_some_and(|c| word(*c))
+        })
+        .collect();
+    if at.is_empty() {
+        return vec![v.to_string()];
+    }
+    let mut out = Vec::new();
+    if at.len() > WINDASH_POSITIONS {
+        for d in DASHES {
+            let mut c = chars.clone();
+            at.iter().for_each(|&i| c[i] = d);
+            out.push(c.into_iter().collect());
+        }
+        return out;
+    }
+    let combos = DASHES.len().pow(at.len() as u32);
+    for mut n in 0..combos {
+        let mut c = chars.clone();
+        for &i in &at {
+            c[i] = DASHES[n % DASHES.len()];
+            n /= DASHES.len();
+        }
+        out.push(c.into_iter().collect());
+    }
+    out
+}
+
 /// Applies encoding modifiers (wide/utf16*, base64, base64offset, windash) to one value,
 /// giving the Sigma strings to match (wildcards escaped where the value became literal).
 pub fn transform(value: &str, mods: &[Modifier]) -> Vec<String> {
     let has = |m| mods.contains(&m);
     let mut values = vec![value.to_string()];
     if has(Modifier::Windash) {
-        values = values
-            .iter()
-            .flat_map(|v| {
-                ['-', '/', '\u{2013}', '\u{2014}', '\u{2015}']
-                    .map(|d| v.replace('-', &d.to_string()))
-            })
-            .collect();
-        values.dedup();
+        values = values.iter().flat_map(|v| windash(v)).collect();
     }
     let encoded = has(Modifier::Base64) || has(Modifier::Base64Offset);
     if !encoded {
@@ -395,6 +452,42 @@ mod tests {
         assert!(matches!(wildcard_pattern("***", false), Pattern::Any));
         let unicode = wildcard_pattern("*ÄBC*", false);
         assert!(m(&unicode, "xäbcx"));
+    }
+
+    #[test]
+    fn a_trailing_backslash_escapes_no_modifier_wildcard() {
+        let p = modified_pattern("C:\\Windows\\", false, true, false);
+        assert!(m(&p, "C:\\Windows\\x.exe"));
+        assert!(!m(&p, "C:\\Windows*"));
+        let p = modified_pattern("\\evil.exe", true, false, false);
+        assert!(m(&p, "C:\\Temp\\evil.exe"));
+        let p = modified_pattern("\\Temp\\", true, true, false);
+        assert!(m(&p, "C:\\Temp\\x"));
+        // An escaped wildcard the rule wrote stays literal.
+        let p = modified_pattern("a\\*", false, true, false);
+        assert!(m(&p, "a*b") && !m(&p, "ab"));
+    }
+
+    #[test]
+    fn windash_varies_only_word_starting_dashes() {
+        let v = windash("-enc x-y -w");
+        assert_eq!(v.len(), 25);
+        assert!(v.contains(&"/enc x-y /w".to_string()));
+        assert!(v.contains(&"\u{2014}enc x-y -w".to_string()));
+        assert!(
+            v.iter().all(|s| s.contains("x-y")),
+            "a dash inside a word stays"
+        );
+        assert_eq!(
+            windash("\u{2013}c").len(),
+            5,
+            "an en dash in the rule varies too"
+        );
+        assert_eq!(
+            windash("a - b").len(),
+            1,
+            "a dash before a space starts no word"
+        );
     }
 
     #[test]

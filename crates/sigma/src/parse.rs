@@ -333,6 +333,40 @@ fn values(ctx: &mut Ctx<'_>, node: &Node, field: &str) -> Vec<SValue> {
 
 fn search(ctx: &mut Ctx<'_>, name: &str, node: &Node) -> Option<Search> {
     match node {
+        // `keywords: {'|all': [...]}`: keywords with modifiers, written as a key with no field.
+        Node::Mapping(m) if m.len() == 1 && m.iter().all(|(k, _)| k.as_str().starts_with('|')) => {
+            let (key, value) = m.iter().next()?;
+            let pos = scalar_pos(key);
+            let mut modifiers = Vec::new();
+            for p in key.as_str().split('|').skip(1) {
+                match p.parse::<Modifier>() {
+                    Ok(Modifier::All) => modifiers.push(Modifier::All),
+                    Ok(
+                        m @ (Modifier::Windash
+                        | Modifier::Base64
+                        | Modifier::Base64Offset
+                        | Modifier::Wide
+                        | Modifier::Utf16
+                        | Modifier::Utf16Le
+                        | Modifier::Utf16Be
+                        | Modifier::Cased),
+                    ) => modifiers.push(m),
+                    Ok(_) => ctx.err(
+                        pos,
+                        format!(
+                            "`{}`: keywords take only all, cased, windash and encoding modifiers",
+                            key.as_str()
+                        ),
+                    ),
+                    Err(e) => ctx.err(pos, format!("`{}`: {e}", key.as_str())),
+                }
+            }
+            Some(Search::Keywords {
+                values: values(ctx, value, name),
+                modifiers,
+                pos,
+            })
+        }
         Node::Mapping(m) => Some(Search::Maps(vec![field_map(ctx, m)])),
         Node::Sequence(seq)
             if seq.iter().all(|n| matches!(n, Node::Mapping(_))) && !seq.is_empty() =>
@@ -440,7 +474,8 @@ fn check_modifiers(ctx: &mut Ctx<'_>, pos: Pos, key: &str, mods: &[Modifier], va
             format!("`{key}`: `exists` takes a single true or false"),
         );
     }
-    if has(Cidr) {
+    // With `expand`, the networks are known only once placeholders are filled (compile checks).
+    if has(Cidr) && !has(Expand) {
         for v in values {
             if let Some(t) = v.text()
                 && t.parse::<ipnet::IpNet>().is_err()
