@@ -27,6 +27,13 @@ if [[ ! -x "$venv/bin/cfn-lint" ]]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check cfn-lint
 fi
 
+# The official OCSF schema (1.1.0 among the exports ocsf-json-schema ships) and a JSON Schema
+# validator, for the test that validates every OCSF event Firebreak writes.
+if ! "$venv/bin/python" -c "import ocsf_json_schema, jsonschema" 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "ocsf-json-schema==1.2.0" "jsonschema==4.26.0"
+fi
+export FIREBREAK_TEST_PYTHON="$PWD/$venv/bin/python"
+
 # Nothing may reach real AWS: no ambient credentials, profiles or instance metadata.
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN

@@ -76,17 +76,24 @@ impl ReadArgs {
     }
 }
 
-/// Renders events as output lines.
+/// Events left out of OCSF output, by the reason they cannot be written valid.
+type NotOcsf = std::collections::BTreeMap<&'static str, u64>;
+
+/// Renders events as output lines, with the events left out of OCSF output.
 struct Render(Option<OutputFormat>);
 
 impl EventHandler for Render {
-    type Output = Vec<u8>;
-    fn begin(&self) -> Vec<u8> {
-        Vec::new()
+    type Output = (Vec<u8>, NotOcsf);
+    fn begin(&self) -> (Vec<u8>, NotOcsf) {
+        (Vec::new(), NotOcsf::new())
     }
-    fn event(&self, out: &mut Vec<u8>, ev: &Event<'_>) {
+    fn event(&self, (out, not_ocsf): &mut (Vec<u8>, NotOcsf), ev: &Event<'_>) {
         let written = match self.0 {
             None => return,
+            Some(OutputFormat::OcsfJsonl) if let Some(why) = model::ocsf::unwritable(ev) => {
+                *not_ocsf.entry(why).or_default() += 1;
+                return;
+            }
             Some(OutputFormat::OcsfJsonl) => model::ocsf::write_ocsf(ev, out),
             Some(OutputFormat::Jsonl) => ev.write_jsonl(out),
         };
@@ -266,13 +273,17 @@ pub fn run(args: IngestArgs) -> Result<()> {
         )),
     };
     let mut rejects = RejectSink::new(args.show_rejects, args.rejects.as_ref())?;
+    let mut not_ocsf = NotOcsf::new();
     let summary = run_with_progress(
         &inputs,
         opts,
         !args.read.no_progress,
         &Render(args.output),
         |chunk| {
-            out.write_all(&chunk.output)
+            for (why, n) in chunk.output.1 {
+                *not_ocsf.entry(why).or_default() += n;
+            }
+            out.write_all(&chunk.output.0)
                 .context("cannot write events")?;
             rejects.add(chunk.rejections)
         },
@@ -285,5 +296,11 @@ pub fn run(args: IngestArgs) -> Result<()> {
         Box::new(std::io::stdout())
     };
     write_summary(&mut report, &summary, &rejects.shown)?;
+    for (why, n) in &not_ocsf {
+        writeln!(
+            report,
+            "not written as OCSF (it would not be valid OCSF 1.1): {n} event(s): {why}"
+        )?;
+    }
     Ok(())
 }

@@ -19,6 +19,8 @@ struct Product {
 struct Metadata<'e> {
     version: &'static str,
     product: Product,
+    /// The profiles whose attributes the event carries (`cloud` always).
+    profiles: Vec<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     uid: Option<&'e str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -70,7 +72,8 @@ struct Session<'e> {
 
 #[derive(Serialize)]
 struct ActorView<'e> {
-    user: User<'e>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user: Option<User<'e>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     session: Option<Session<'e>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -109,6 +112,12 @@ struct ApiView<'e> {
 struct Endpoint<'e> {
     #[serde(skip_serializing_if = "Option::is_none")]
     ip: Option<&'e str>,
+    /// A source that is a service, not an address (`s3.amazonaws.com`, `AWS Internal`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    svc_name: Option<&'e str>,
+    /// A source that is a host name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hostname: Option<&'e str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     port: Option<u16>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -119,6 +128,48 @@ struct Endpoint<'e> {
     subnet_uid: Option<&'e str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     instance_uid: Option<&'e str>,
+}
+
+#[derive(Serialize)]
+struct Evidence<'e> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    src_endpoint: Option<Endpoint<'e>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dst_endpoint: Option<Endpoint<'e>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection_info: Option<ConnectionInfo>,
+}
+
+impl Endpoint<'_> {
+    /// OCSF's `network_endpoint` must name at least one of these; a port alone is not one.
+    fn is_empty(&self) -> bool {
+        self.ip.is_none()
+            && self.svc_name.is_none()
+            && self.hostname.is_none()
+            && self.interface_uid.is_none()
+            && self.instance_uid.is_none()
+    }
+}
+
+/// A source address as the record gives it: an IP address, a service (`*.amazonaws.com`,
+/// `AWS Internal`) or a host name, each in the attribute OCSF has for it.
+fn source<'e>(value: &'e str) -> Endpoint<'e> {
+    if value.parse::<std::net::IpAddr>().is_ok() {
+        Endpoint {
+            ip: Some(value),
+            ..Endpoint::default()
+        }
+    } else if value.ends_with(".amazonaws.com") || value.eq_ignore_ascii_case("AWS Internal") {
+        Endpoint {
+            svc_name: Some(value),
+            ..Endpoint::default()
+        }
+    } else {
+        Endpoint {
+            hostname: Some(value),
+            ..Endpoint::default()
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -139,8 +190,8 @@ struct ResourceView<'e> {
 struct ConnectionInfo {
     #[serde(skip_serializing_if = "Option::is_none")]
     protocol_num: Option<u8>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    direction_id: Option<u8>,
+    /// Required: 0 when the record does not say.
+    direction_id: u8,
     #[serde(skip_serializing_if = "Option::is_none")]
     tcp_flags: Option<u16>,
 }
@@ -174,7 +225,7 @@ struct OcsfEvent<'e> {
     category_uid: u32,
     category_name: &'static str,
     activity_id: u8,
-    activity_name: &'static str,
+    activity_name: &'e str,
     type_uid: u64,
     type_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,9 +249,14 @@ struct OcsfEvent<'e> {
     #[serde(skip_serializing_if = "Option::is_none")]
     api: Option<ApiView<'e>>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<ServiceName<'e>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     src_endpoint: Option<Endpoint<'e>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dst_endpoint: Option<Endpoint<'e>>,
+    /// Detection Finding: where the finding's activity came from.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    evidences: Vec<Evidence<'e>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     http_request: Option<HttpRequest<'e>>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -263,6 +319,49 @@ pub fn raw_text(raw: &Raw<'_>) -> String {
     }
 }
 
+/// Why `event` cannot be written as a valid OCSF 1.1 event, if it cannot: every class
+/// requires a time; API Activity an actor and a source endpoint; Authentication a user;
+/// Network Activity both endpoints (NODATA / SKIPDATA flow records have none).
+pub fn unwritable(event: &Event<'_>) -> Option<&'static str> {
+    if event.time_ms.is_none() {
+        return Some("time unknown");
+    }
+    let a = &event.actor;
+    let identified = a.principal_arn.is_some()
+        || a.principal_id.is_some()
+        || a.user_name.is_some()
+        || a.session_name.is_some()
+        || a.account.is_some()
+        || a.invoked_by.is_some();
+    match event.class {
+        EventClass::ApiActivity | EventClass::Authentication if !identified => {
+            Some("no identity (userIdentity missing or empty)")
+        }
+        EventClass::ApiActivity if event.src_ip.is_none() => {
+            Some("no source address (sourceIPAddress missing)")
+        }
+        EventClass::NetworkActivity => {
+            let n = event.network.as_deref();
+            let named = |ip: Option<&str>, interface: bool| ip.is_some() || interface;
+            let src = n.is_some_and(|n| {
+                named(
+                    n.src_ip.as_deref(),
+                    n.interface_id.is_some() || n.instance_id.is_some(),
+                )
+            });
+            let dst = n.is_some_and(|n| named(n.dst_ip.as_deref(), false));
+            if !dst {
+                Some("no destination (NODATA / SKIPDATA flow record)")
+            } else if !src {
+                Some("no source endpoint")
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
 /// Serializes `event` as one OCSF 1.1 JSON object appended to `out`.
 pub fn write_ocsf(event: &Event<'_>, out: &mut Vec<u8>) -> serde_json::Result<()> {
     serde_json::to_writer(out, &view(event))
@@ -296,44 +395,92 @@ fn view<'e>(e: &'e Event<'_>) -> OcsfEvent<'e> {
                 is_mfa: a.mfa,
             });
     let is_auth = e.class == EventClass::Authentication;
+    // An AWS service identity names no account, user or id: the service it was is its name.
+    let user = user.map(|mut u| {
+        if u.uid.is_none() && u.name.is_none() && u.account.is_none() {
+            u.name = a.invoked_by.as_deref();
+        }
+        u
+    });
+    let user = user.filter(|u| u.uid.is_some() || u.name.is_some() || u.account.is_some());
     let (actor, auth_user) = match user {
         Some(u) if is_auth => (None, Some(u)),
-        Some(u) => (
+        user if user.is_some() || a.invoked_by.is_some() => (
             Some(ActorView {
-                user: u,
+                user,
                 session,
                 invoked_by: a.invoked_by.as_deref(),
             }),
             None,
         ),
-        None => (None, None),
+        _ => (None, None),
     };
     let net = e.network.as_deref();
     let src_endpoint = match net {
         Some(n) => Some(Endpoint {
-            ip: n.src_ip.as_deref(),
             port: n.src_port,
             interface_uid: n.interface_id.as_deref(),
             vpc_uid: n.vpc_id.as_deref(),
             subnet_uid: n.subnet_id.as_deref(),
             instance_uid: n.instance_id.as_deref(),
+            ..n.src_ip.as_deref().map(source).unwrap_or_default()
         }),
-        None => e.src_ip.as_deref().map(|ip| Endpoint {
-            ip: Some(ip),
-            ..Endpoint::default()
-        }),
-    };
-    let dst_endpoint = net.map(|n| Endpoint {
-        ip: n.dst_ip.as_deref(),
-        port: n.dst_port,
-        ..Endpoint::default()
+        None => e.src_ip.as_deref().map(source),
+    }
+    // NODATA / SKIPDATA flow records name no endpoint: none is written, not `{}`.
+    .filter(|ep| !ep.is_empty());
+    let dst_endpoint = net
+        .map(|n| Endpoint {
+            port: n.dst_port,
+            ..n.dst_ip.as_deref().map(source).unwrap_or_default()
+        })
+        .filter(|ep| !ep.is_empty());
+    let is_finding = e.class == EventClass::DetectionFinding;
+    let connection_info = net.map(|n| ConnectionInfo {
+        protocol_num: n.protocol,
+        direction_id: match n.direction.as_deref() {
+            Some("ingress") => 1,
+            Some("egress") => 2,
+            _ => 0,
+        },
+        tcp_flags: n.tcp_flags,
     });
+    // Detection Finding 1.1 has no top-level endpoints or connection: they are evidence.
+    let (src_endpoint, dst_endpoint, connection_info, evidences) = if is_finding {
+        let evidence = Evidence {
+            src_endpoint,
+            dst_endpoint,
+            connection_info,
+        };
+        let any = evidence.src_endpoint.is_some()
+            || evidence.dst_endpoint.is_some()
+            || evidence.connection_info.is_some();
+        (
+            None,
+            None,
+            None,
+            if any { vec![evidence] } else { Vec::new() },
+        )
+    } else {
+        (src_endpoint, dst_endpoint, connection_info, Vec::new())
+    };
+    let mut profiles = vec!["cloud"];
+    if net.is_some_and(|n| n.action.is_some()) {
+        profiles.push("security_control");
+    }
+    if is_finding && actor.is_some() {
+        profiles.push("host");
+    }
     let (action_id, action, disposition_id) = match net.and_then(|n| n.action) {
         Some(FlowAction::Accept) => (Some(1), Some("Allowed"), Some(1)),
         Some(FlowAction::Reject) => (Some(2), Some("Denied"), Some(2)),
         None => (None, None, None),
     };
-    let activity = activity_name(e.class, e.activity_id);
+    // `Other` is OCSF's word for "the source's own activity": name it as the source does.
+    let activity: &str = match (activity_name(e.class, e.activity_id), &e.api) {
+        ("Other", Some(api)) => &api.operation,
+        (name, _) => name,
+    };
     let severity = e.severity;
     OcsfEvent {
         class_uid: e.class.uid(),
@@ -357,6 +504,7 @@ fn view<'e>(e: &'e Event<'_>) -> OcsfEvent<'e> {
                 name: product_name(e.source),
                 vendor_name: "AWS",
             },
+            profiles,
             uid: e.uid.as_deref(),
             original_time: e.time_ms.map(format_iso),
             log_name: format!("{}:{}", e.origin.file, e.origin.line),
@@ -369,7 +517,8 @@ fn view<'e>(e: &'e Event<'_>) -> OcsfEvent<'e> {
         actor,
         user: auth_user,
         is_mfa: if is_auth { a.mfa } else { None },
-        api: e.api.as_ref().map(|api| ApiView {
+        // Authentication names its service instead (`service`).
+        api: e.api.as_ref().filter(|_| !is_auth).map(|api| ApiView {
             operation: &api.operation,
             service: ServiceName { name: &api.service },
             request: api.request_id.as_deref().map(|uid| Request { uid }),
@@ -378,8 +527,14 @@ fn view<'e>(e: &'e Event<'_>) -> OcsfEvent<'e> {
                 error_message: status_detail,
             }),
         }),
+        service: e
+            .api
+            .as_ref()
+            .filter(|_| is_auth)
+            .map(|api| ServiceName { name: &api.service }),
         src_endpoint,
         dst_endpoint,
+        evidences,
         http_request: e
             .user_agent
             .as_deref()
@@ -400,15 +555,7 @@ fn view<'e>(e: &'e Event<'_>) -> OcsfEvent<'e> {
                 }),
             })
             .collect(),
-        connection_info: net.map(|n| ConnectionInfo {
-            protocol_num: n.protocol,
-            direction_id: match n.direction.as_deref() {
-                Some("ingress") => Some(1),
-                Some("egress") => Some(2),
-                _ => None,
-            },
-            tcp_flags: n.tcp_flags,
-        }),
+        connection_info,
         traffic: net
             .filter(|n| n.bytes.is_some() || n.packets.is_some())
             .map(|n| Traffic {
