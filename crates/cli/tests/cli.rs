@@ -178,7 +178,7 @@ fn ingest_from_stdin_to_ocsf() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let line = r#"{"eventVersion":"1.08","eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","awsRegion":"us-east-1","recipientAccountId":"123456789012"}"#;
+    let line = r#"{"eventVersion":"1.08","eventTime":"2025-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"DeleteBucket","awsRegion":"us-east-1","recipientAccountId":"123456789012","sourceIPAddress":"198.51.100.7","userIdentity":{"type":"IAMUser","arn":"arn:aws:iam::123456789012:user/a"}}"#;
     child
         .stdin
         .take()
