@@ -58,10 +58,10 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-/// Writes alerts in the chosen format.
 /// What an alert shows for an event whose time could not be read.
 pub const TIME_UNKNOWN: &str = "time unknown";
 
+/// Writes alerts in the chosen format.
 pub struct AlertWriter {
     format: AlertFormat,
     out: Box<dyn Write>,
@@ -217,21 +217,18 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
     let configured = crate::settings::load_config(&store_args.config)?.aws_ip_ranges;
     let (set, errors, files) = rules_cmd::load(&args.rules, configured.as_deref())?;
     if !errors.is_empty() {
-        let mut err = neutral::terminal::Printable(std::io::stderr());
-        let listed: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
         if !args.rules.skip_invalid_rules {
+            let listed: Vec<String> = errors.iter().map(|e| format!("  {e}")).collect();
             anyhow::bail!(
                 "{} rule problem(s); a hunt with rules missing would report a clean bill it has not earned (fix them, or pass --skip-invalid-rules to run without them):\n{}",
                 errors.len(),
                 listed.join("\n")
             );
         }
-        writeln!(
-            err,
-            "warning: --skip-invalid-rules: {} rule problem(s); those rules are not used:\n{}",
-            errors.len(),
-            listed.join("\n")
-        )?;
+        eprintln!(
+            "warning: --skip-invalid-rules: {} rule problem(s); those rules are not used (the summary lists them)",
+            errors.len()
+        );
     }
     let detector = Detector::new(set, !args.no_findings).with_context(args.cases);
     let mut inputs = ingest::expand_inputs(&args.paths)?;

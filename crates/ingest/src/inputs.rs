@@ -96,31 +96,24 @@ pub fn expand_inputs<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Input>, IngestEr
                 continue;
             }
             let at = entry.into_path();
-            if !std::fs::metadata(&at).is_ok_and(|m| m.is_file()) {
-                inputs.push(Input::Skipped {
-                    path: at,
-                    reason: "not a regular file (socket, device or pipe); not read".into(),
-                });
-                continue;
-            }
-            match std::fs::metadata(&at).map(|m| file_id(&m)) {
-                Ok(id) => match seen.get(&id) {
-                    Some(first) => inputs.push(Input::Skipped {
-                        reason: format!(
-                            "same file as {} (a link to it); read once",
-                            first.display()
-                        ),
-                        path: at,
-                    }),
+            let skipped = |path, reason| Input::Skipped { path, reason };
+            match std::fs::metadata(&at) {
+                Err(e) => inputs.push(skipped(at, format!("cannot read: {e}"))),
+                Ok(m) if !m.is_file() => inputs.push(skipped(
+                    at,
+                    "not a regular file (socket, device or pipe); not read".into(),
+                )),
+                Ok(m) => match seen.get(&file_id(&m)) {
+                    Some(first) => {
+                        let reason =
+                            format!("same file as {} (a link to it); read once", first.display());
+                        inputs.push(skipped(at, reason));
+                    }
                     None => {
-                        seen.insert(id, at.clone());
+                        seen.insert(file_id(&m), at.clone());
                         inputs.push(Input::File(at));
                     }
                 },
-                Err(e) => inputs.push(Input::Skipped {
-                    path: at,
-                    reason: format!("cannot read: {e}"),
-                }),
             }
         }
     }
