@@ -11,9 +11,9 @@ use case::timeline::TimelineEvent;
 use ingest::{EventHandler, IngestOptions, Input};
 use model::entity::{entities, event_key};
 use model::{Entity, Event, Raw};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use store::{HuntOutcome, Store, TimelineTarget};
 
 /// Timeline rows written per transaction.
@@ -26,10 +26,29 @@ pub struct CaseRun {
     pub timeline_added: usize,
 }
 
-/// The case record of an alert raised by a detector built `with_context(true)`.
-pub fn record(a: &model::Alert) -> Result<AlertRecord> {
-    AlertRecord::from_alert(a)
-        .ok_or_else(|| anyhow::anyhow!("alert at {} carries no event context", a.location()))
+/// The case records of a hunt's alerts, each alert once: a record fed in twice (the same
+/// log file given twice, overlapping exports) raises the same alert twice, and keeping only
+/// the first holds memory to the distinct alerts however large the input.
+#[derive(Default)]
+pub struct AlertRecords {
+    records: Vec<AlertRecord>,
+    keys: HashSet<String>,
+    /// Alerts seen again in this run.
+    repeated: usize,
+}
+
+impl AlertRecords {
+    /// Adds the record of an alert raised by a detector built `with_context(true)`.
+    pub fn push(&mut self, a: &model::Alert) -> Result<()> {
+        let r = AlertRecord::from_alert(a)
+            .ok_or_else(|| anyhow::anyhow!("alert at {} carries no event context", a.location()))?;
+        if self.keys.insert(r.key.clone()) {
+            self.records.push(r);
+        } else {
+            self.repeated += 1;
+        }
+        Ok(())
+    }
 }
 
 /// Inputs that can be read twice: standard input is read into memory once.
@@ -56,21 +75,22 @@ pub fn rereadable(inputs: Vec<Input>) -> Result<Vec<Input>> {
 pub fn open_cases(
     store: &mut Store,
     settings: &Settings,
-    alerts: &[AlertRecord],
+    alerts: &AlertRecords,
     inputs: &[Input],
     opts: IngestOptions,
     show_progress: bool,
 ) -> Result<CaseRun> {
     let actor = format!("{} (hunt)", settings.actor);
-    let hunt = store
+    let mut hunt = store
         .record_hunt(
-            alerts,
+            &alerts.records,
             settings.grouping,
             &*settings.policy(),
             &actor,
             now_ms(),
         )
         .with_context(|| format!("cannot record cases in {}", settings.db.display()))?;
+    hunt.alerts_known += alerts.repeated;
     let targets = store.timeline_targets(settings.grouping.window_ms)?;
     let index = TimelineIndex::new(&targets);
     let mut batch = Vec::new();
@@ -80,14 +100,23 @@ pub fn open_cases(
             normalize_actor: true,
             ..opts
         };
-        run_with_progress(inputs, opts, show_progress, &Collect(&index), |chunk| {
-            batch.extend(chunk.output);
-            if batch.len() >= TIMELINE_BATCH {
-                timeline_added += store.add_timeline_events(&batch)?;
-                batch.clear();
-            }
-            Ok(())
-        })?;
+        run_with_progress(
+            inputs,
+            opts,
+            show_progress,
+            &Collect {
+                index: &index,
+                queued: Mutex::default(),
+            },
+            |chunk| {
+                batch.extend(chunk.output);
+                if batch.len() >= TIMELINE_BATCH {
+                    timeline_added += store.add_timeline_events(&batch)?;
+                    batch.clear();
+                }
+                Ok(())
+            },
+        )?;
         timeline_added += store.add_timeline_events(&batch)?;
     }
     Ok(CaseRun {
@@ -134,7 +163,12 @@ impl TimelineIndex {
     }
 }
 
-struct Collect<'i>(&'i TimelineIndex);
+/// Collects the events of open cases' timelines, each (record, cases) once: a record read
+/// again (the same file given twice, overlapping exports) is not rebuilt or written again.
+struct Collect<'i> {
+    index: &'i TimelineIndex,
+    queued: Mutex<HashSet<(String, Vec<CaseId>)>>,
+}
 
 impl EventHandler for Collect<'_> {
     type Output = Vec<(TimelineEvent, String, Vec<CaseId>)>;
@@ -146,8 +180,16 @@ impl EventHandler for Collect<'_> {
     fn event(&self, out: &mut Self::Output, ev: &Event<'_>) {
         let ents = entities(ev);
         let key = event_key(ev);
-        let cases = self.0.cases(ev, &ents, &key);
+        let cases = self.index.cases(ev, &ents, &key);
         if cases.is_empty() {
+            return;
+        }
+        let fresh = self
+            .queued
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert((key.clone(), cases.clone()));
+        if !fresh {
             return;
         }
         let raw = match &ev.raw {
@@ -175,7 +217,7 @@ pub fn detect_and_open(
         errors[0]
     );
     let detector = detect::Detector::new(set, true).with_context(true);
-    let mut records = Vec::new();
+    let mut records = AlertRecords::default();
     let mut rejects = crate::ingest_cmd::RejectSink::new(20, None)?;
     crate::evaluate::detect_inputs(
         inputs,
@@ -183,10 +225,7 @@ pub fn detect_and_open(
         false,
         &detector,
         &mut rejects,
-        |a| {
-            records.push(record(a)?);
-            Ok(())
-        },
+        |a| records.push(a),
     )?;
     open_cases(
         store,

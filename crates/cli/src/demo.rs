@@ -65,7 +65,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
     );
     let detector = Detector::new(set, true).with_context(true);
     let mut alerts: Vec<Alert> = Vec::new();
-    let mut records = Vec::new();
+    let mut records = crate::cases::AlertRecords::default();
     let mut rejects = RejectSink::new(20, None)?;
     let inputs = samples::inputs();
     let summary = detect_inputs(
@@ -75,7 +75,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
         &detector,
         &mut rejects,
         |a| {
-            records.push(crate::cases::record(a)?);
+            records.push(a)?;
             alerts.push(a.clone());
             Ok(())
         },

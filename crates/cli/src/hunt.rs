@@ -242,7 +242,7 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
         cases = Some((Store::open(&settings.db)?, settings));
         inputs = crate::cases::rereadable(inputs)?;
     }
-    let mut records = Vec::new();
+    let mut records = crate::cases::AlertRecords::default();
     let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
         Box::new(BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -261,7 +261,7 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
         &mut rejects,
         |a| {
             if args.cases {
-                records.push(crate::cases::record(a)?);
+                records.push(a)?;
             }
             writer.write(a)
         },

@@ -114,6 +114,17 @@ fn every_rule_passes_its_own_cases() {
     assert!(cases_run > 100, "{cases_run}");
 }
 
+/// Stratus `labels.tsv`: eventID → technique.
+fn stratus_techniques(data: &std::path::Path) -> HashMap<String, String> {
+    let labels = std::fs::read_to_string(data.join("stratus-detonations/labels.tsv")).unwrap();
+    labels
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect::<Vec<_>>())
+        .map(|f| (f[0].to_string(), f[1].to_string()))
+        .collect()
+}
+
 #[test]
 fn stratus_techniques_detected() {
     let Some(data) = shared() else { return };
@@ -133,13 +144,7 @@ fn stratus_techniques_detected() {
             )
         })
         .collect();
-    let labels = std::fs::read_to_string(data.join("stratus-detonations/labels.tsv")).unwrap();
-    let technique_of: HashMap<String, String> = labels
-        .lines()
-        .skip(1)
-        .map(|l| l.split('\t').collect::<Vec<_>>())
-        .map(|f| (f[0].to_string(), f[1].to_string()))
-        .collect();
+    let technique_of = stratus_techniques(&data);
     let all: BTreeSet<&String> = technique_of.values().collect();
     let mut detected = BTreeSet::new();
     for a in alerts(&det, &[Input::File(file.clone())]) {
@@ -249,4 +254,99 @@ fn stolen_instance_credentials_are_detected_by_their_use() {
         rules.contains("EC2 Instance Credentials Used Outside AWS"),
         "{rules:?}"
     );
+}
+
+/// `rules/stratus-use.tsv` names, for every Stratus technique, the bundled rule that sees
+/// the attacker *use* what the technique produced. `trace`: the rule fires on that
+/// technique's events in the detonation trace; `cases`: the use comes after the detonation,
+/// so the rule's own must-match cases stand for it; `outside` / `left`: no rule, with the
+/// reason.
+#[test]
+fn every_stratus_technique_names_the_rule_that_sees_its_use() {
+    let Some(data) = shared() else { return };
+    let table = std::fs::read_to_string(repo().join("rules/stratus-use.tsv")).unwrap();
+    let loaded = detect::rules::parse_sources(detect::rules::BUNDLED.iter().copied());
+    let id_of: HashMap<String, String> = loaded
+        .items
+        .iter()
+        .filter_map(|i| Some((i.meta().name.clone()?, i.meta().id.clone()?)))
+        .collect();
+    let file_of: HashMap<String, String> = loaded
+        .items
+        .iter()
+        .filter_map(|i| Some((i.meta().id.clone()?, i.meta().file.clone())))
+        .collect();
+
+    let file = data.join("stratus-detonations/stratus_cloudtrail.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let technique_of = stratus_techniques(&data);
+    let technique_at: HashMap<u64, &String> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let id = serde_json::from_str::<Value>(l).ok()?["eventID"]
+                .as_str()?
+                .to_string();
+            Some((i as u64 + 1, technique_of.get(&id)?))
+        })
+        .collect();
+    // rule id -> techniques whose events it fired on.
+    let mut fired: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for a in alerts(&detector(), &[Input::File(file)]) {
+        for (_, line) in alert_lines(&a) {
+            if let Some(t) = technique_at.get(&line) {
+                fired
+                    .entry(a.rule.id.clone())
+                    .or_default()
+                    .insert((*t).clone());
+            }
+        }
+    }
+
+    let mut rows = BTreeSet::new();
+    for (n, line) in table.lines().enumerate().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        assert_eq!(f.len(), 5, "stratus-use.tsv:{}: five columns", n + 1);
+        let (technique, use_rule, seen, note) = (f[0], f[2], f[3], f[4]);
+        assert!(rows.insert(technique.to_string()), "{technique} twice");
+        assert!(!note.is_empty(), "{technique}: say how the use is seen");
+        match seen {
+            "trace" | "cases" => {
+                let id = id_of
+                    .get(use_rule)
+                    .unwrap_or_else(|| panic!("{technique}: no bundled rule named {use_rule}"));
+                if seen == "trace" {
+                    assert!(
+                        fired.get(id).is_some_and(|t| t.contains(technique)),
+                        "{technique}: {use_rule} does not fire on the technique's events"
+                    );
+                } else {
+                    let file = repo().join(&file_of[id]).with_extension("tests.jsonl");
+                    let cases = std::fs::read_to_string(&file).unwrap();
+                    assert!(
+                        cases.lines().any(|l| {
+                            let c: Value = serde_json::from_str(l).unwrap();
+                            c["rule"] == id.as_str() && c["expect"] == "match"
+                        }),
+                        "{technique}: {use_rule} has no must-match case in {}",
+                        file.display()
+                    );
+                }
+            }
+            "outside" | "left" => assert_eq!(use_rule, "-", "{technique}"),
+            other => panic!("{technique}: unknown `seen` value {other:?}"),
+        }
+    }
+    let techniques: BTreeSet<String> = technique_of.values().cloned().collect();
+    assert_eq!(rows, techniques, "one row per Stratus technique");
+    let with_rule = table
+        .lines()
+        .skip(1)
+        .filter(|l| !l.contains("\t-\t"))
+        .count();
+    eprintln!(
+        "stratus: a rule sees the use of {with_rule} of {} techniques",
+        rows.len()
+    );
+    assert!(with_rule >= 28, "{with_rule}");
 }

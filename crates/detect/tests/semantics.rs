@@ -228,9 +228,26 @@ fn exists_neq_numbers_fieldref_and_expand() {
     assert_eq!(
         lines(
             exists,
-            &[r#""eventName":"x","errorCode":"E""#, r#""eventName":"x""#]
+            &[
+                r#""eventName":"x","errorCode":"E""#,
+                r#""eventName":"x""#,
+                r#""eventName":"x","errorCode":null"#
+            ]
         ),
-        [2]
+        [2, 3]
+    );
+    // A null value is no value: `exists: true` needs one that is not null.
+    let present = "  sel:\n    errorCode|exists: true\n  condition: sel";
+    assert_eq!(
+        lines(
+            present,
+            &[
+                r#""eventName":"x","errorCode":"E""#,
+                r#""eventName":"x""#,
+                r#""eventName":"x","errorCode":null"#
+            ]
+        ),
+        [1]
     );
     let neq = "  sel:\n    awsRegion|neq: us-east-1\n  condition: sel";
     assert_eq!(

@@ -85,14 +85,13 @@ impl<'a> Event<'a> {
         match &self.raw {
             Raw::Json(text) => {
                 let segments: Vec<&str> = path.split('.').collect();
-                // Start from the top-level member captured at ingest when it is an object
-                // or array (a string may have been expanded into the record's text, as in
-                // CloudTrail Lake exports, so those take the full walk).
+                // Start from the top-level member captured at ingest. Members are captured
+                // from the very text `raw` holds (a Lake export's embedded JSON strings are
+                // expanded before the record is probed), so a scalar member is the value
+                // itself and a record is never walked again to find a null or a string.
                 let members = &self.members.0;
                 match members.iter().find(|(k, _)| k == segments[0]) {
-                    Some((_, v)) if v.get().starts_with(['{', '[']) => {
-                        collect_json(v.get(), &segments[1..], &mut out)
-                    }
+                    Some((_, v)) => collect_json(v.get(), &segments[1..], &mut out),
                     // Captured members are all of them: an absent key is absent.
                     None if !members.is_empty() => {}
                     _ => collect_json(text, &segments, &mut out),

@@ -72,6 +72,7 @@ impl Placeholders {
 pub enum Test {
     /// Absent or null.
     Null,
+    /// Present with a value that is not null (`true`), or absent or null (`false`).
     Exists(bool),
     /// Any value matches any pattern; `or_null` also accepts absent/null.
     Any {
@@ -96,7 +97,8 @@ impl Check {
         let is_null = values.is_empty() || values.iter().all(|v| *v == Value::Null);
         match &self.test {
             Test::Null => is_null,
-            Test::Exists(want) => values.is_empty() != *want,
+            // A JSON null is no value, as for `field: null`.
+            Test::Exists(want) => is_null != *want,
             Test::Any { patterns, or_null } => {
                 (*or_null && is_null)
                     || values
