@@ -419,6 +419,11 @@ fn readers_see_consistent_stores_while_a_hunt_writes() {
     let mut err = String::new();
     std::io::Read::read_to_string(&mut writer.stderr.take().unwrap(), &mut err).unwrap();
     assert!(status.code() == Some(1), "writer failed: {err}");
+    let store = Store::open_read_only(&db).unwrap();
+    // The trace's alerts, then the big corpus's: 26 copies, plus any correlation that
+    // groups hits of different copies.
+    let total = store.counts().unwrap().0;
+    assert!(total >= 79 * 26, "{total} alerts after the big hunt");
     for r in readers {
         let (reads, seen) = r.join().unwrap();
         assert!(reads >= 2, "only {reads} read(s) during the hunt");
@@ -431,14 +436,12 @@ fn readers_see_consistent_stores_while_a_hunt_writes() {
                 w[1]
             );
             assert!(
-                w[1].0 == 79 || w[1].0 == 79 * 26,
+                w[1].0 == 79 || w[1].0 == total,
                 "alerts are all-or-nothing: {:?}",
                 w[1]
             );
         }
     }
-    let store = Store::open_read_only(&db).unwrap();
-    assert_eq!(store.counts().unwrap().0, 79 * 26);
     assert_eq!(store.check().unwrap(), Vec::<String>::new());
 }
 
