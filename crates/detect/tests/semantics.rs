@@ -32,6 +32,13 @@ fn alerts(det: &Detector, events: &str) -> Vec<Alert> {
     )
 }
 
+/// Events whose `errorCode` is set, absent, and null (lines 1, 2, 3).
+const ERROR_CODE_SET_ABSENT_NULL: [&str; 3] = [
+    r#""eventName":"x","errorCode":"E""#,
+    r#""eventName":"x""#,
+    r#""eventName":"x","errorCode":null"#,
+];
+
 /// Lines (1-based) on which a one-rule detection fires.
 fn lines(detection: &str, events: &[&str]) -> Vec<u64> {
     lines_with(detection, events, &[])
@@ -115,17 +122,7 @@ fn objects_arrays_numbers_and_booleans() {
         [1]
     );
     let present = "  sel:\n    errorCode|contains: '*'\n  condition: sel";
-    assert_eq!(
-        lines(
-            present,
-            &[
-                r#""eventName":"x","errorCode":"E""#,
-                r#""eventName":"x""#,
-                r#""eventName":"x","errorCode":null"#
-            ]
-        ),
-        [1]
-    );
+    assert_eq!(lines(present, &ERROR_CODE_SET_ABSENT_NULL), [1]);
 }
 
 #[test]
@@ -225,30 +222,10 @@ fn encodings_and_network_modifiers() {
 #[test]
 fn exists_neq_numbers_fieldref_and_expand() {
     let exists = "  sel:\n    errorCode|exists: false\n  condition: sel";
-    assert_eq!(
-        lines(
-            exists,
-            &[
-                r#""eventName":"x","errorCode":"E""#,
-                r#""eventName":"x""#,
-                r#""eventName":"x","errorCode":null"#
-            ]
-        ),
-        [2, 3]
-    );
+    assert_eq!(lines(exists, &ERROR_CODE_SET_ABSENT_NULL), [2, 3]);
     // A null value is no value: `exists: true` needs one that is not null.
     let present = "  sel:\n    errorCode|exists: true\n  condition: sel";
-    assert_eq!(
-        lines(
-            present,
-            &[
-                r#""eventName":"x","errorCode":"E""#,
-                r#""eventName":"x""#,
-                r#""eventName":"x","errorCode":null"#
-            ]
-        ),
-        [1]
-    );
+    assert_eq!(lines(present, &ERROR_CODE_SET_ABSENT_NULL), [1]);
     let neq = "  sel:\n    awsRegion|neq: us-east-1\n  condition: sel";
     assert_eq!(
         lines(
