@@ -8,8 +8,8 @@ use anyhow::{Context, Result};
 use case::CaseId;
 use case::summary::AlertRecord;
 use case::timeline::TimelineEvent;
-use ingest::{EventHandler, IngestOptions, Input};
-use model::entity::{entities, event_key};
+use ingest::{EventHandler, IngestOptions, Input, RecordFilter};
+use model::entity::{entities, event_key, event_key_literal};
 use model::{Entity, Event, Raw};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -129,6 +129,13 @@ pub fn open_cases(
 struct TimelineIndex {
     by_entity: HashMap<Entity, Vec<(CaseId, i64, i64)>>,
     by_key: HashMap<String, Vec<CaseId>>,
+    /// The records that can belong: those holding an entity's or alerting record's text.
+    /// `None` (read everything) when a target has no text to look for (a record known
+    /// only by its content hash, a value JSON would escape).
+    filter: Option<RecordFilter>,
+    /// Every case window and alerting record's time, merged, sorted and disjoint: an event
+    /// of known time outside them all belongs on no timeline.
+    spans: Vec<(i64, i64)>,
 }
 
 impl TimelineIndex {
@@ -142,11 +149,57 @@ impl TimelineIndex {
                     .or_default()
                     .push((t.case, t.from_ms, t.to_ms));
             }
-            for k in &t.event_keys {
-                by_key.entry(k.clone()).or_default().push(t.case);
+            for a in &t.alerted {
+                by_key.entry(a.event_key.clone()).or_default().push(t.case);
             }
         }
-        TimelineIndex { by_entity, by_key }
+        // An alerting record known by its id is found by the id; one known by a content
+        // hash, by the text of any entity it names (the same content names the same ones).
+        let alerted = targets.iter().flat_map(|t| &t.alerted).map(|a| {
+            event_key_literal(&a.event_key).or_else(|| {
+                a.entities
+                    .iter()
+                    .map(Entity::literal_part)
+                    .max_by_key(|l| l.len())
+            })
+        });
+        let literals: Option<Vec<&str>> = by_entity
+            .keys()
+            .map(|e| Some(e.literal_part()))
+            .chain(alerted)
+            .collect();
+        let filter = literals.and_then(|l| RecordFilter::new(l).ok());
+        let mut spans: Vec<(i64, i64)> = targets
+            .iter()
+            .flat_map(|t| {
+                let alerted = t
+                    .alerted
+                    .iter()
+                    .filter_map(|a| a.time_ms)
+                    .map(|ms| (ms, ms));
+                std::iter::once((t.from_ms, t.to_ms)).chain(alerted)
+            })
+            .collect();
+        spans.sort_unstable();
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(spans.len());
+        for (from, to) in spans {
+            match merged.last_mut() {
+                Some(last) if from <= last.1.saturating_add(1) => last.1 = last.1.max(to),
+                _ => merged.push((from, to)),
+            }
+        }
+        TimelineIndex {
+            by_entity,
+            by_key,
+            filter,
+            spans: merged,
+        }
+    }
+
+    /// Whether a time falls in a case window or is an alerting record's.
+    fn covers(&self, ms: i64) -> bool {
+        let after = self.spans.partition_point(|&(from, _)| from <= ms);
+        after > 0 && self.spans[after - 1].1 >= ms
     }
 
     /// The cases whose timeline `ev` belongs on.
@@ -177,7 +230,14 @@ impl EventHandler for Collect<'_> {
         Vec::new()
     }
 
+    fn filter(&self) -> Option<&RecordFilter> {
+        self.index.filter.as_ref()
+    }
+
     fn event(&self, out: &mut Self::Output, ev: &Event<'_>) {
+        if ev.time_ms.is_some_and(|ms| !self.index.covers(ms)) {
+            return;
+        }
         let ents = entities(ev);
         let key = event_key(ev);
         let cases = self.index.cases(ev, &ents, &key);

@@ -14,6 +14,7 @@ mod classify;
 mod cloudtrail;
 mod cwlogs;
 mod error;
+mod filter;
 mod finding;
 pub mod flow;
 mod gzip;
@@ -25,6 +26,7 @@ mod scan;
 mod summary;
 
 pub use error::IngestError;
+pub use filter::{FilterError, RecordFilter};
 pub use inputs::{Input, expand_inputs};
 pub use pipeline::{ChunkOutcome, EventHandler, IngestOptions, InputFormat, ingest, ingest_bytes};
 pub use summary::{KindStats, Location, RecordKind, Rejection, Summary, TIME_UNKNOWN_LOCATIONS};

@@ -89,6 +89,10 @@ pub trait EventHandler: Sync {
     type Output: Send;
     fn begin(&self) -> Self::Output;
     fn event(&self, out: &mut Self::Output, event: &Event<'_>);
+    /// Records this handler can skip unread (counted as passed over); `None` reads all.
+    fn filter(&self) -> Option<&crate::RecordFilter> {
+        None
+    }
 }
 
 /// One chunk's result, delivered in input order.
@@ -240,6 +244,7 @@ fn work_loop<H: EventHandler>(
                 file: &work.file.name,
                 tally: &mut work.tally,
                 on_event: &mut on_event,
+                filter: handler.filter(),
             };
             let ctx = &*work.file;
             match &work.payload {

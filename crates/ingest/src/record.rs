@@ -32,9 +32,19 @@ pub(crate) struct Emit<'s> {
     pub file: &'s Arc<str>,
     pub tally: &'s mut Tally,
     pub on_event: &'s mut dyn FnMut(&Event<'_>),
+    /// When set, records it does not read are counted as passed over, not parsed.
+    pub filter: Option<&'s crate::RecordFilter>,
 }
 
 impl Emit<'_> {
+    /// Whether the record `text` is passed over by the handler's filter (and counts it).
+    fn passes_over(&mut self, text: &[u8]) -> bool {
+        let skip = self.filter.is_some_and(|f| !f.reads(text));
+        if skip {
+            self.tally.passed_over += 1;
+        }
+        skip
+    }
     fn event(&mut self, kind: RecordKind, ev: &Event<'_>) {
         self.tally.record(kind);
         self.tally.event(kind);
@@ -125,6 +135,9 @@ fn non_json_line(text: &[u8], line: u64, ctx: &FileCtx, emit: &mut Emit<'_>) {
         emit.tally.header_lines += 1;
         return;
     }
+    if emit.passes_over(text.as_bytes()) {
+        return;
+    }
     if let Some(kind) = format_kind(ctx.format)
         && kind != RecordKind::VpcFlow
     {
@@ -191,6 +204,9 @@ pub(crate) fn json(
         );
     };
     let text = text.trim_matches(|c: char| c.is_ascii_whitespace());
+    if emit.passes_over(text.as_bytes()) {
+        return;
+    }
     match text.as_bytes().first() {
         Some(b'[') => match serde_json::from_str::<Vec<&RawValue>>(text) {
             Ok(items) => {

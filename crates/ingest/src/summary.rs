@@ -78,6 +78,8 @@ pub struct Summary {
     pub envelopes: u64,
     /// Events kept whose time could not be read (`eventTime` missing or unreadable).
     pub time_unknown: u64,
+    /// Records a handler's [`crate::RecordFilter`] passed over unread.
+    pub passed_over: u64,
     /// Where the first [`TIME_UNKNOWN_LOCATIONS`] of them are.
     pub time_unknown_at: Vec<Location>,
 }
@@ -126,6 +128,7 @@ impl Summary {
         self.header_lines += other.header_lines;
         self.envelopes += other.envelopes;
         self.time_unknown += other.time_unknown;
+        self.passed_over += other.passed_over;
         let room = TIME_UNKNOWN_LOCATIONS.saturating_sub(self.time_unknown_at.len());
         self.time_unknown_at
             .extend(other.time_unknown_at.iter().take(room).cloned());
@@ -144,6 +147,7 @@ pub(crate) struct Tally {
     pub envelopes: u64,
     pub time_unknown: u64,
     pub time_unknown_at: Vec<Location>,
+    pub passed_over: u64,
     pub rejections: Vec<Rejection>,
     /// Set on a file's last chunk.
     pub file_end: Option<Arc<str>>,
@@ -160,6 +164,7 @@ impl Tally {
             + self.control_messages
             + self.header_lines
             + self.envelopes
+            + self.passed_over
     }
     /// An event kept without a readable time.
     pub fn time_unknown(&mut self, file: &Arc<str>, line: u64) {

@@ -107,6 +107,22 @@ impl fmt::Display for Entity {
     }
 }
 
+impl Entity {
+    /// A part of [`Entity::value`] that the text of every record yielding this entity
+    /// contains, unless the text escapes it: the value itself, except that a user or role
+    /// ARN may be built from its name (`userName` with the account, a session's role), so
+    /// only the name after the last `/` is sure to be there.
+    pub fn literal_part(&self) -> &str {
+        match self.kind {
+            EntityKind::Principal | EntityKind::Role => self
+                .value
+                .rsplit_once('/')
+                .map_or(self.value.as_str(), |(_, name)| name),
+            _ => &self.value,
+        }
+    }
+}
+
 /// `AKIA…`, `ASIA…` (and the rarer `ABIA`/`ACCA`) followed by 16 upper-case letters or digits.
 pub fn is_access_key_id(s: &str) -> bool {
     s.len() == 20
@@ -464,6 +480,13 @@ pub fn event_key(ev: &Event<'_>) -> String {
             format!("{}:h:{:032x}", ev.source.name(), h.0)
         }
     }
+}
+
+/// The part of an [`event_key`] that the record's text holds (its id), or `None` for a
+/// content hash, which no text search can find.
+pub fn event_key_literal(key: &str) -> Option<&str> {
+    let (_, uid) = key.split_once(':')?;
+    (!uid.starts_with("h:") && !uid.is_empty()).then_some(uid)
 }
 
 /// FNV-1a, 128-bit: a stable content fingerprint (not a security boundary: keys only

@@ -172,7 +172,16 @@ pub struct TimelineTarget {
     pub from_ms: i64,
     pub to_ms: i64,
     pub entities: Vec<Entity>,
-    pub event_keys: Vec<String>,
+    pub alerted: Vec<AlertedRecord>,
+}
+
+/// A record a case's alert fired on: its key, time and every entity it names (linking or
+/// not).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertedRecord {
+    pub event_key: String,
+    pub time_ms: Option<i64>,
+    pub entities: Vec<Entity>,
 }
 
 /// A store handle: one SQLite connection.
@@ -472,7 +481,7 @@ impl Store {
         )?;
         let mut keys = self
             .conn
-            .prepare_cached("SELECT event_key FROM alerts WHERE case_id = ?1")?;
+            .prepare_cached("SELECT event_key, data, time_ms FROM alerts WHERE case_id = ?1")?;
         let mut out = Vec::new();
         for (id, first, last) in rows {
             let entities = ents
@@ -484,15 +493,30 @@ impl Store {
                         .transpose()
                 })
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let event_keys = keys
-                .query_map([id], |r| r.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?;
+            /// The part of an alert's stored record this reads.
+            #[derive(serde::Deserialize)]
+            struct Named {
+                #[serde(default)]
+                entities: Vec<Entity>,
+            }
+            let alerted = keys
+                .query_map([id], |r| {
+                    let data: String = r.get(1)?;
+                    Ok(AlertedRecord {
+                        event_key: r.get(0)?,
+                        time_ms: r.get(2)?,
+                        entities: serde_json::from_str::<Named>(&data)
+                            .map(|n| n.entities)
+                            .unwrap_or_default(),
+                    })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             out.push(TimelineTarget {
                 case: id,
                 from_ms: first.map_or(i64::MIN, |f| f.saturating_sub(margin_ms)),
                 to_ms: last.map_or(i64::MAX, |l| l.saturating_add(margin_ms)),
                 entities,
-                event_keys,
+                alerted,
             });
         }
         Ok(out)
