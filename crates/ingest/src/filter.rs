@@ -12,7 +12,7 @@
 //!   CloudWatch Logs subscription records; a gzip+base64 line is decoded before it is
 //!   checked, so its decoded text is what the filter sees).
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::AhoCorasick;
 
 /// Text that makes a record worth reading whatever values are wanted.
 const ALWAYS_READ: [&str; 3] = ["\\u", "\\/", "\"data\""];
@@ -49,10 +49,7 @@ impl RecordFilter {
             }
             patterns.push(v.to_string());
         }
-        let matcher = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .build(&patterns)
-            .map_err(|e| FilterError::Build(e.to_string()))?;
+        let matcher = AhoCorasick::new(&patterns).map_err(|e| FilterError::Build(e.to_string()))?;
         Ok(RecordFilter { matcher })
     }
 

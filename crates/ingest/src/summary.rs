@@ -78,10 +78,10 @@ pub struct Summary {
     pub envelopes: u64,
     /// Events kept whose time could not be read (`eventTime` missing or unreadable).
     pub time_unknown: u64,
-    /// Records a handler's [`crate::RecordFilter`] passed over unread.
-    pub passed_over: u64,
     /// Where the first [`TIME_UNKNOWN_LOCATIONS`] of them are.
     pub time_unknown_at: Vec<Location>,
+    /// Records a handler's [`crate::RecordFilter`] passed over unread.
+    pub passed_over: u64,
 }
 
 /// How many events of unknown time the summary locates (all are counted).
