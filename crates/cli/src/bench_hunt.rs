@@ -169,6 +169,16 @@ fn firebreak(det: &Detector, path: &Path, threads: usize) -> Result<(u64, u64, u
 
 pub fn run(args: &BenchArgs) -> Result<()> {
     let (corpus, gz) = corpus_paths(args)?;
+    // The separate-process runs come first, while this process is small: a child's peak RSS
+    // as the kernel reports it starts from its parent's.
+    crate::bench_ratios::run(
+        &corpus,
+        &args.shared_data.join("sigmahq-aws/rules"),
+        args.rsigma.as_deref(),
+        args.rounds,
+    )?;
+    println!();
+    println!("in process, against a DOM-per-event baseline with the same compiled rules:");
     let set = rules(&args.shared_data)?;
     let det = Detector::new(set.clone(), true);
     println!(

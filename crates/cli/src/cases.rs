@@ -107,6 +107,7 @@ pub fn open_cases(
             &Collect {
                 index: &index,
                 queued: Mutex::default(),
+                handled: Mutex::default(),
             },
             |chunk| {
                 batch.extend(chunk.output);
@@ -221,6 +222,39 @@ impl TimelineIndex {
 struct Collect<'i> {
     index: &'i TimelineIndex,
     queued: Mutex<HashSet<(String, Vec<CaseId>)>>,
+    /// Records already placed (or found to belong nowhere), by key and a keyed hash of their
+    /// text: a repeat is passed over before its entities are extracted again. Bounded; it
+    /// only saves work (the store adds nothing twice).
+    handled: Mutex<Handled>,
+}
+
+/// Distinct records [`Collect`] remembers; past it, it starts again.
+const HANDLED_RECORDS: usize = 1 << 14;
+
+#[derive(Default)]
+struct Handled {
+    records: HashSet<(String, u64)>,
+    hasher: std::hash::RandomState,
+}
+
+impl Handled {
+    /// Whether the record was seen before; remembers it either way.
+    fn repeat(&mut self, key: &str, raw: &Raw<'_>) -> bool {
+        use std::hash::BuildHasher;
+        let content = match raw {
+            Raw::Json(t) => self.hasher.hash_one(t.as_bytes()),
+            Raw::Fields(f) => self.hasher.hash_one(f),
+        };
+        let entry = (key.to_string(), content);
+        if self.records.contains(&entry) {
+            return true;
+        }
+        if self.records.len() >= HANDLED_RECORDS {
+            self.records.clear();
+        }
+        self.records.insert(entry);
+        false
+    }
 }
 
 impl EventHandler for Collect<'_> {
@@ -238,8 +272,16 @@ impl EventHandler for Collect<'_> {
         if ev.time_ms.is_some_and(|ms| !self.index.covers(ms)) {
             return;
         }
-        let ents = entities(ev);
         let key = event_key(ev);
+        if self
+            .handled
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .repeat(&key, &ev.raw)
+        {
+            return;
+        }
+        let ents = entities(ev);
         let cases = self.index.cases(ev, &ents, &key);
         if cases.is_empty() {
             return;

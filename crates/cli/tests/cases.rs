@@ -722,3 +722,59 @@ fn hostile_strings_from_logs_cannot_drive_the_terminal() {
     let row: serde_json::Value = serde_json::from_str(jsonl.lines().next().unwrap()).unwrap();
     assert!(row["actor"].as_str().unwrap().contains("\u{1b}]0;owned"));
 }
+
+/// `bench hunt` ends with its three ratios, each from separate, paired processes: plain hunt
+/// against rsigma (or why that was not measured), `hunt --cases` against plain hunt, and hunt
+/// against the lazy scan.
+#[test]
+fn bench_hunt_prints_the_three_ratios() {
+    let Some(shared) = shared() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus.jsonl");
+    let text = std::fs::read_to_string(shared.join("stratus-detonations/stratus_cloudtrail.jsonl"))
+        .unwrap();
+    let head: String = text.lines().take(2000).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&corpus, head).unwrap();
+    let out = firebreak()
+        .args([
+            "bench",
+            "hunt",
+            "--threads",
+            "1",
+            "--rounds",
+            "1",
+            "--corpus",
+        ])
+        .arg(&corpus)
+        .arg("--shared-data")
+        .arg(&shared)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ratio = |name: &str| -> Option<f64> {
+        let line = stdout.lines().find(|l| l.starts_with(name))?;
+        line[name.len()..]
+            .trim_start_matches(':')
+            .split_whitespace()
+            .next()?
+            .strip_suffix('x')?
+            .parse()
+            .ok()
+    };
+    let cases = ratio("hunt --cases / hunt (cost, bundled rules)").expect(&stdout);
+    assert!(cases > 1.0, "cases cost more than a plain hunt: {stdout}");
+    let share =
+        ratio("hunt / lazy scan (share of the parse limit, both rule sets)").expect(&stdout);
+    assert!(share > 0.0 && share < 1.0, "{stdout}");
+    let rsigma = "hunt / rsigma (throughput, SigmaHQ rules)";
+    assert!(
+        ratio(rsigma).is_some() || stdout.contains(&format!("{rsigma}: rsigma not found")),
+        "{stdout}"
+    );
+    assert!(stdout.contains("lazy scan (serde IgnoredAny)"), "{stdout}");
+}

@@ -8,7 +8,8 @@ use sigma::compile::RuleSet;
 use sigma::matcher::fold;
 use sigma::{Document, FieldId, Level, LogSource};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::hash::{BuildHasher, RandomState};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Severity of a Sigma level.
 pub fn severity_of(level: Level) -> Severity {
@@ -105,6 +106,9 @@ pub struct Detector {
     findings_as_alerts: bool,
     /// Whether alerts carry an [`EventContext`] (entities, record key) for case building.
     with_context: bool,
+    /// Contexts already built, by record: one record read twice (a file given twice, an
+    /// organization trail and an account trail delivering the same events) is described once.
+    contexts: Mutex<ContextCache>,
     /// Each rule's alert description.
     rule_refs: Vec<Arc<RuleRef>>,
     /// Each correlation's alert description.
@@ -178,6 +182,7 @@ impl Detector {
             feeds,
             findings_as_alerts,
             with_context: false,
+            contexts: Mutex::default(),
             rule_refs,
             correlation_refs,
         }
@@ -233,7 +238,8 @@ impl Detector {
             let event = match &context {
                 Some(c) => c.clone(),
                 None => {
-                    let c = Arc::new(event_ref(ev, out.file(&ev.origin.file), self.with_context));
+                    let record = self.with_context.then(|| self.context(ev));
+                    let c = Arc::new(event_ref(ev, out.file(&ev.origin.file), record));
                     context = Some(c.clone());
                     c
                 }
@@ -287,11 +293,48 @@ impl Detector {
         route.always.iter().for_each(|&ri| check(ri, out));
         if self.findings_as_alerts && ev.finding.is_some() {
             let file = out.file(&ev.origin.file);
-            if let Some(alert) = crate::findings::finding_alert(ev, file, self.with_context) {
+            let context = self.with_context.then(|| self.context(ev));
+            if let Some(alert) = crate::findings::finding_alert(ev, file, context) {
                 out.alerts.push(alert);
             }
         }
     }
+}
+
+impl Detector {
+    /// The context of an alerting event, built once per distinct record.
+    fn context(&self, ev: &Event<'_>) -> Arc<EventContext> {
+        let key = model::entity::event_key(ev);
+        let cache = self.contexts.lock().unwrap_or_else(PoisonError::into_inner);
+        let content = match &ev.raw {
+            model::Raw::Json(t) => cache.hasher.hash_one(t.as_bytes()),
+            model::Raw::Fields(f) => cache.hasher.hash_one(f),
+        };
+        let lookup = (key, content);
+        if let Some(c) = cache.map.get(&lookup) {
+            return c.clone();
+        }
+        drop(cache);
+        let built = Arc::new(event_context(ev, lookup.0.clone()));
+        let mut cache = self.contexts.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.map.len() >= CONTEXT_CACHE_ENTRIES {
+            cache.map.clear();
+        }
+        cache.map.insert(lookup, built.clone());
+        built
+    }
+}
+
+/// Distinct records whose contexts are kept; past it the cache starts again (it only saves
+/// work, never changes a result).
+const CONTEXT_CACHE_ENTRIES: usize = 1 << 12;
+
+/// Alert contexts by (record key, keyed hash of the record's text): two records that share
+/// an id but not their content (a forged `eventID`) are never confused.
+#[derive(Default)]
+struct ContextCache {
+    map: HashMap<(String, u64), Arc<EventContext>>,
+    hasher: RandomState,
 }
 
 /// Lowercases a short ASCII key into `buf` without allocating (longer or non-ASCII keys
@@ -309,9 +352,9 @@ fn lowercase<'b>(s: &'b str, buf: &'b mut [u8; 128]) -> std::borrow::Cow<'b, str
 }
 
 /// What case building reads from an alerting event.
-pub fn event_context(ev: &Event<'_>) -> EventContext {
+fn event_context(ev: &Event<'_>, key: String) -> EventContext {
     EventContext {
-        key: model::entity::event_key(ev),
+        key,
         entities: model::entity::entities(ev),
         service: ev.api.as_ref().map(|a| a.service.to_string()),
         finding_types: ev
@@ -343,9 +386,9 @@ fn identity_field(ev: &Event<'_>, names: &[&str]) -> Option<String> {
 }
 
 /// The context of an event, for its alerts.
-pub fn event_ref(ev: &Event<'_>, file: Arc<str>, with_context: bool) -> EventRef {
+pub fn event_ref(ev: &Event<'_>, file: Arc<str>, context: Option<Arc<EventContext>>) -> EventRef {
     EventRef {
-        context: with_context.then(|| Box::new(event_context(ev))),
+        context,
         source: ev.source,
         time_ms: ev.time_ms,
         account: ev

@@ -2,11 +2,15 @@
 
 use crate::attack;
 use crate::engine::event_ref;
-use model::{Alert, AlertKind, Event, RuleRef, SourceKind};
+use model::{Alert, AlertKind, Event, EventContext, RuleRef, SourceKind};
 use std::sync::Arc;
 
 /// The alert a finding event raises (none for other events).
-pub fn finding_alert(ev: &Event<'_>, file: Arc<str>, with_context: bool) -> Option<Alert> {
+pub fn finding_alert(
+    ev: &Event<'_>,
+    file: Arc<str>,
+    context: Option<Arc<EventContext>>,
+) -> Option<Alert> {
     let f = ev.finding.as_deref()?;
     let types: Vec<String> = f.types.iter().map(|t| t.to_string()).collect();
     let (id, techniques, mut tactics) = match ev.source {
@@ -48,7 +52,7 @@ pub fn finding_alert(ev: &Event<'_>, file: Arc<str>, with_context: bool) -> Opti
     };
     Some(Alert {
         rule: Arc::new(rule),
-        event: Arc::new(event_ref(ev, file, with_context)),
+        event: Arc::new(event_ref(ev, file, context)),
         kind: AlertKind::Finding,
     })
 }

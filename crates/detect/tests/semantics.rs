@@ -588,3 +588,39 @@ fn neq_absent_fields_and_correlation_upper_bounds() {
         "six in one window is over the bound: {groups:?}"
     );
 }
+
+/// Alert contexts are built once per record and shared by its copies, but two records that
+/// only share an `eventID` (a forged id) keep their own entities.
+#[test]
+fn copies_share_a_context_and_a_forged_id_does_not() {
+    let rule = "title: t\nid: t\nlogsource: {product: aws, service: cloudtrail}\n\
+                detection: {sel: {eventName: GetObject}, condition: sel}\n";
+    let det = detector(rule, &[]).with_context(true);
+    let record = |user: &str| {
+        format!(
+            r#"{{"eventVersion":"1.08","eventID":"same-id","eventName":"GetObject","eventSource":"s3.amazonaws.com","eventTime":"2024-01-01T00:00:00Z","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::111122223333:user/{user}","accountId":"111122223333"}}}}"#
+        )
+    };
+    let events = [record("alice"), record("alice"), record("mallory")].join("\n");
+    let got = alerts(&det, &events);
+    assert_eq!(got.len(), 3);
+    let principals = |a: &Alert| -> Vec<String> {
+        let ctx = a.event.context.as_deref().expect("context");
+        ctx.entities
+            .iter()
+            .filter(|e| e.kind == model::EntityKind::Principal)
+            .map(|e| e.value.clone())
+            .collect()
+    };
+    let (first, copy, forged) = (&got[0], &got[1], &got[2]);
+    assert!(std::sync::Arc::ptr_eq(
+        first.event.context.as_ref().unwrap(),
+        copy.event.context.as_ref().unwrap()
+    ));
+    assert_eq!(principals(first), ["arn:aws:iam::111122223333:user/alice"]);
+    assert_eq!(
+        principals(forged),
+        ["arn:aws:iam::111122223333:user/mallory"]
+    );
+    assert_eq!(copy.event.line, 2, "a copy keeps its own location");
+}

@@ -625,18 +625,33 @@ impl Reader<'_> {
         let max = self.opts.max_record_bytes;
         let mut bytes = 0u64;
         let mut buf = self.buffer(chunk);
+        let mut unsearched = false;
         loop {
-            // `buf` holds at most the start of one line (no newline): only new bytes are
-            // searched, and a long line grows the buffer in place.
-            let searched = buf.len();
+            // `buf` holds at most the start of one line (no newline), except right after a
+            // skipped line: only new bytes are searched and counted (in linear time, while
+            // they are still in cache), and a long line grows the buffer in place.
+            let searched = if std::mem::take(&mut unsearched) {
+                0
+            } else {
+                buf.len()
+            };
             let target = buf.len() + chunk;
+            if target > buf.capacity() && searched >= chunk {
+                // A long line: room for the longest one allowed, reserved once. Only the
+                // pages written are ever backed by memory, and nothing is copied as it grows.
+                buf.reserve_exact(
+                    (max.min(1 << 30) + chunk)
+                        .saturating_sub(searched)
+                        .max(chunk),
+                );
+            }
             let eof = fill_to(&mut r, &mut buf, target, error);
             if buf.is_empty() {
                 return (true, first_line, bytes);
             }
             if eof {
                 bytes += buf.len() as u64;
-                let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                let lines = memchr::memchr_iter(b'\n', &buf[searched..]).count() as u64;
                 let sent = self.send(ctx, first_line, Payload::Lines(buf), std::mem::take(tally));
                 return (sent, first_line + lines, bytes);
             }
@@ -647,7 +662,7 @@ impl Reader<'_> {
                     next.extend_from_slice(&buf[cut..]);
                     buf.truncate(cut);
                     bytes += buf.len() as u64;
-                    let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                    let lines = memchr::memchr_iter(b'\n', &buf[searched..]).count() as u64;
                     if !self.send(ctx, first_line, Payload::Lines(buf), std::mem::take(tally)) {
                         return (false, first_line, bytes);
                     }
@@ -669,6 +684,7 @@ impl Reader<'_> {
                     first_line += 1;
                     buf.clear();
                     buf.extend_from_slice(&rest);
+                    unsearched = true;
                     if eof {
                         return (true, first_line, bytes);
                     }

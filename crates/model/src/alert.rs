@@ -104,7 +104,7 @@ pub struct EventRef {
     /// What case building needs beyond triage fields; filled only when the detector is
     /// asked for it (`hunt --cases`), so plain hunting does not pay for it.
     #[serde(skip)]
-    pub context: Option<Box<EventContext>>,
+    pub context: Option<Arc<EventContext>>,
     /// These fields as JSON object members, rendered once.
     #[serde(skip)]
     pub json: OnceLock<Box<str>>,

@@ -78,6 +78,20 @@ fn collect_json<'a>(json: &'a str, segments: &[&str], out: &mut Vec<FieldValue<'
     }
 }
 
+/// Whether a member's JSON text can hold the path below it: its deepest key is written out
+/// in it, or the text has a `\u` escape that could spell the key another way (no key in a
+/// path has a character JSON must escape). One fast search spares walking most members
+/// (`requestParameters`, `responseElements`) for keys they do not have.
+fn may_hold(json: &str, below: &[&str]) -> bool {
+    match below.iter().rev().find(|s| s.parse::<usize>().is_err()) {
+        Some(key) => {
+            memchr::memmem::find(json.as_bytes(), key.as_bytes()).is_some()
+                || memchr::memmem::find(json.as_bytes(), b"\\u").is_some()
+        }
+        None => true,
+    }
+}
+
 impl<'a> Event<'a> {
     /// Every value at a dotted field path of the original record. Empty when absent.
     pub fn field_values(&self, path: &str) -> Vec<FieldValue<'_>> {
@@ -91,7 +105,10 @@ impl<'a> Event<'a> {
                 // itself and a record is never walked again to find a null or a string.
                 let members = &self.members.0;
                 match members.iter().find(|(k, _)| k == segments[0]) {
-                    Some((_, v)) => collect_json(v.get(), &segments[1..], &mut out),
+                    Some((_, v)) if may_hold(v.get(), &segments[1..]) => {
+                        collect_json(v.get(), &segments[1..], &mut out)
+                    }
+                    Some(_) => {}
                     // Captured members are all of them: an absent key is absent.
                     None if !members.is_empty() => {}
                     _ => collect_json(text, &segments, &mut out),
@@ -130,6 +147,26 @@ mod tests {
             },
             Raw::Json(Cow::Borrowed(json)),
         )
+    }
+
+    /// The search that spares walking a member never hides a key: spelled with escapes, or
+    /// under an array index, it is still found.
+    #[test]
+    fn a_key_spelled_with_escapes_is_still_found() {
+        let e = event(
+            r#"{"requestParameters":{"\u0069nstanceId":"i-1","items":[{"n":1}]},
+               "responseElements":{"other":"instanceId"}}"#,
+        );
+        assert_eq!(
+            e.field("requestParameters.instanceId"),
+            Some(FieldValue::Str("i-1".into()))
+        );
+        assert_eq!(
+            e.field("requestParameters.items.0"),
+            Some(FieldValue::Object(r#"{"n":1}"#))
+        );
+        assert_eq!(e.field("requestParameters.bucketName"), None);
+        assert_eq!(e.field("responseElements.instanceId"), None);
     }
 
     #[test]
