@@ -92,7 +92,12 @@ pub fn open_cases(
         .with_context(|| format!("cannot record cases in {}", settings.db.display()))?;
     hunt.alerts_known += alerts.repeated;
     let targets = store.timeline_targets(settings.grouping.window_ms)?;
-    let index = TimelineIndex::new(&targets);
+    let mut index = TimelineIndex::new(&targets);
+    let exhaustive = exhaustive_timeline();
+    if exhaustive {
+        index.filter = None;
+        index.spans = vec![(i64::MIN, i64::MAX)];
+    }
     let mut batch = Vec::new();
     let mut timeline_added = 0;
     if !targets.is_empty() {
@@ -108,6 +113,7 @@ pub fn open_cases(
                 index: &index,
                 queued: Mutex::default(),
                 handled: Mutex::default(),
+                memo: !exhaustive,
             },
             |chunk| {
                 batch.extend(chunk.output);
@@ -226,6 +232,15 @@ struct Collect<'i> {
     /// text: a repeat is passed over before its entities are extracted again. Bounded; it
     /// only saves work (the store adds nothing twice).
     handled: Mutex<Handled>,
+    /// Whether `handled` is consulted.
+    memo: bool,
+}
+
+/// Debug builds only: `FIREBREAK_TIMELINE_EXHAUSTIVE` set makes the timeline pass read and
+/// examine every record (no prefilter, time gate or memo), so tests can prove those
+/// shortcuts change nothing. Release builds ignore it.
+fn exhaustive_timeline() -> bool {
+    cfg!(debug_assertions) && std::env::var_os("FIREBREAK_TIMELINE_EXHAUSTIVE").is_some()
 }
 
 /// Distinct records [`Collect`] remembers; past it, it starts again.
@@ -273,11 +288,12 @@ impl EventHandler for Collect<'_> {
             return;
         }
         let key = event_key(ev);
-        if self
-            .handled
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .repeat(&key, &ev.raw)
+        if self.memo
+            && self
+                .handled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .repeat(&key, &ev.raw)
         {
             return;
         }

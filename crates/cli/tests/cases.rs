@@ -778,3 +778,43 @@ fn bench_hunt_prints_the_three_ratios() {
     );
     assert!(stdout.contains("lazy scan (serde IgnoredAny)"), "{stdout}");
 }
+
+/// The timeline pass's shortcuts (the record prefilter, the time gate, the memo of records
+/// already handled) change nothing: the same inputs, one file given twice, give the same
+/// timelines as a debug build told to read and examine every record.
+#[test]
+fn timeline_shortcuts_change_nothing() {
+    let Some(shared) = shared() else { return };
+    let stratus = shared.join("stratus-detonations/stratus_cloudtrail.jsonl");
+    let panther = shared.join("panther-tests/panther_cloudtrail_tests.jsonl");
+    let dir = tempfile::tempdir().unwrap();
+    let timeline = |db: &Path| -> Vec<(i64, String, Option<i64>, String)> {
+        let c = rusqlite::Connection::open(db).unwrap();
+        let mut q = c
+            .prepare(
+                "SELECT ce.case_id, e.key, e.time_ms, e.raw FROM case_events ce \
+                 JOIN events e ON e.id = ce.event_id ORDER BY 1, 2",
+            )
+            .unwrap();
+        q.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let inputs = [stratus.as_path(), panther.as_path(), stratus.as_path()];
+    let fast = dir.path().join("fast.db");
+    hunt_cases(&fast, &inputs);
+    let full = dir.path().join("full.db");
+    let out = firebreak()
+        .env("FIREBREAK_TIMELINE_EXHAUSTIVE", "1")
+        .arg("hunt")
+        .args(inputs)
+        .args(["--cases", "--no-progress", "--output", "jsonl", "--db"])
+        .arg(&full)
+        .output()
+        .unwrap();
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", stderr(&out));
+    let (fast, full) = (timeline(&fast), timeline(&full));
+    assert!(fast.len() > 100, "a real timeline: {} rows", fast.len());
+    assert_eq!(fast, full);
+}

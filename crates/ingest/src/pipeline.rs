@@ -470,12 +470,15 @@ fn detect_mode(head: &[u8]) -> Mode {
     }
 }
 
+/// Why reading stopped, each thing said once: a gzip stream that ends early is truncated,
+/// any other gzip failure is corruption (with the decoder's own words).
 fn read_error_reason(gzip: bool, e: &io::Error) -> String {
-    if gzip {
-        format!("gzip stream is truncated or corrupt ({e}); records before this point were read")
-    } else {
-        format!("read error ({e}); records before this point were read")
-    }
+    let what = match (gzip, e.kind()) {
+        (true, io::ErrorKind::UnexpectedEof) => "gzip stream is truncated".to_string(),
+        (true, _) => format!("gzip stream is corrupt: {e}"),
+        (false, _) => format!("read error: {e}"),
+    };
+    format!("{what}; records before this point were read")
 }
 
 impl Reader<'_> {
