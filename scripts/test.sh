@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, from a fresh clone: installs what the tests need, then runs them
-# in ONE cargo invocation (building and testing separately would compile dependencies twice).
+# in ONE cargo invocation (building and testing separately would compile dependencies twice),
+# with `cargo fmt --check` before and `cargo clippy -D warnings` after.
 #
 # Tests read ../shared/data when present; under CI=true its absence is a failure.
 # AWS integration tests run against moto (the AWS emulator), installed here into
@@ -38,4 +39,12 @@ export FIREBREAK_TEST_PYTHON="$PWD/$venv/bin/python"
 export AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_DEFAULT_PROFILE AWS_SESSION_TOKEN
 
-exec cargo test --workspace --locked "$@"
+# Formatting first (no build needed); the lints after the tests, so the tests are not kept
+# waiting. Both only for the whole suite (no arguments).
+if [[ $# -eq 0 ]]; then
+  cargo fmt --all --check
+fi
+cargo test --workspace --locked "$@"
+if [[ $# -eq 0 ]]; then
+  cargo clippy --workspace --all-targets --locked -- -D warnings
+fi

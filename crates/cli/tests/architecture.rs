@@ -1,33 +1,195 @@
-//! The layering rules of ARCHITECTURE.md, checked on every crate's manifest.
+//! The layering rules of ARCHITECTURE.md, checked on the resolved dependency graph
+//! (`cargo metadata`) and, for what a graph cannot show, on the sources.
 
-use std::collections::BTreeMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-/// Normal (non-dev) dependencies of each crate under `crates/`.
+/// The workspace's resolved graph: each workspace crate's direct normal (non-dev, non-build)
+/// dependencies, and every package's, by package name.
+struct Graph {
+    members: BTreeSet<String>,
+    normal: BTreeMap<String, BTreeSet<String>>,
+    /// Workspace crates some workspace crate uses as a normal dependency.
+    depended_on: BTreeSet<String>,
+}
+
+fn graph() -> &'static Graph {
+    static GRAPH: std::sync::OnceLock<Graph> = std::sync::OnceLock::new();
+    GRAPH.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let out = std::process::Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+            .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
+            .output()
+            .expect("cargo metadata runs");
+        assert!(
+            out.status.success(),
+            "cargo metadata: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let meta: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: BTreeMap<&str, &str> = meta["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p["id"].as_str().unwrap(), p["name"].as_str().unwrap()))
+            .collect();
+        let members: BTreeSet<String> = meta["workspace_members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| names[id.as_str().unwrap()].to_string())
+            .collect();
+        let mut normal: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for node in meta["resolve"]["nodes"].as_array().unwrap() {
+            let name = names[node["id"].as_str().unwrap()].to_string();
+            let deps = node["deps"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|d| {
+                    d["dep_kinds"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .any(|k| k["kind"].is_null())
+                })
+                .map(|d| names[d["pkg"].as_str().unwrap()].to_string());
+            normal.entry(name).or_default().extend(deps);
+        }
+        let depended_on = members
+            .iter()
+            .flat_map(|m| normal.get(m).into_iter().flatten())
+            .filter(|d| members.contains(*d))
+            .cloned()
+            .collect();
+        Graph {
+            members,
+            normal,
+            depended_on,
+        }
+    })
+}
+
+/// Direct normal dependencies of each workspace crate.
 fn dependencies() -> BTreeMap<String, Vec<String>> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut out = BTreeMap::new();
-    for entry in std::fs::read_dir(&root).unwrap() {
-        let dir = entry.unwrap().path();
-        let Ok(manifest) = std::fs::read_to_string(dir.join("Cargo.toml")) else {
-            continue;
-        };
-        let mut section = String::new();
-        let mut deps = Vec::new();
-        for line in manifest.lines().map(str::trim) {
-            if line.starts_with('[') {
-                section = line.trim_matches(['[', ']']).to_string();
-            } else if (section == "dependencies"
-                || section.starts_with("target.") && section.ends_with(".dependencies"))
-                && let Some((name, _)) = line.split_once('=')
-            {
-                deps.push(name.trim().to_string());
+    let g = graph();
+    g.members
+        .iter()
+        .map(|m| (m.clone(), g.normal[m].iter().cloned().collect()))
+        .collect()
+}
+
+/// Every package `krate` pulls in at run time, not descending into packages `stop` accepts.
+fn closure(krate: &str, stop: impl Fn(&str) -> bool) -> BTreeSet<String> {
+    let g = graph();
+    let mut seen = BTreeSet::new();
+    let mut stack = vec![krate.to_string()];
+    while let Some(k) = stack.pop() {
+        for d in g.normal.get(&k).into_iter().flatten() {
+            if seen.insert(d.clone()) && !stop(d) {
+                stack.push(d.clone());
             }
         }
-        let name = dir.file_name().unwrap().to_string_lossy().into_owned();
-        out.insert(name, deps);
     }
-    out
+    seen
+}
+
+/// The AWS SDK, which brings its own HTTP client; only the `aws` adapter may use it.
+fn is_aws_sdk(name: &str) -> bool {
+    name.starts_with("aws-sdk-")
+        || name.starts_with("aws-smithy-")
+        || name.starts_with("aws-sigv4")
+        || name.starts_with("aws-runtime")
+        || name.starts_with("aws-types")
+        || name == "aws-config"
+        || name == "aws-credential-types"
+}
+
+/// HTTP servers and clients.
+const HTTP: [&str; 12] = [
+    "hyper",
+    "hyper-util",
+    "axum",
+    "axum-core",
+    "tower-http",
+    "reqwest",
+    "ureq",
+    "actix-web",
+    "warp",
+    "tiny_http",
+    "isahc",
+    "attohttpc",
+];
+
+/// Only the server speaks HTTP: no other crate reaches an HTTP server or client, except the
+/// AWS SDK's own transport inside the `aws` adapter.
+#[test]
+fn only_the_server_speaks_http() {
+    let g = graph();
+    assert!(
+        g.members.contains("cli") && g.members.len() > 10,
+        "{:?}",
+        g.members
+    );
+    for m in g.members.iter().filter(|m| *m != "server") {
+        let reached = closure(m, is_aws_sdk);
+        let http: Vec<&str> = HTTP
+            .iter()
+            .copied()
+            .filter(|h| reached.contains(*h))
+            .collect();
+        assert!(http.is_empty(), "`{m}` reaches HTTP crates {http:?}");
+    }
+    // The check sees through the graph: the SDK does bring hyper, behind the stop.
+    assert!(closure("aws", |_| false).contains("hyper"));
+}
+
+/// Only the binaries (`cli`, and `server` when it exists) read the environment; libraries
+/// take what they need as arguments. The emulator harness, which only tests use, may.
+#[test]
+fn only_the_binaries_read_the_environment() {
+    let g = graph();
+    assert!(
+        !g.depended_on.contains("emulator"),
+        "the emulator harness is for tests only"
+    );
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let reads = ["env::var(", "env::var_os(", "env::vars(", "env::vars_os("];
+    let mut checked = 0;
+    for m in g
+        .members
+        .iter()
+        .filter(|m| !["cli", "server", "emulator"].contains(&m.as_str()))
+    {
+        let mut stack = vec![root.join(m).join("src")];
+        while let Some(d) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&d) else {
+                continue;
+            };
+            for e in entries {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    checked += 1;
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    for r in reads {
+                        assert!(
+                            !text.contains(r),
+                            "{} reads the environment (`{r}`)",
+                            p.display()
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        checked > 50,
+        "only {checked} source files read: is it looking?"
+    );
 }
 
 #[test]
@@ -76,11 +238,10 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
         "workstation",
         "report",
     ];
-    for (krate, list) in dependencies()
-        .iter()
-        .filter(|(k, _)| pure.contains(&k.as_str()))
-    {
-        for dep in list {
+    let g = graph();
+    for krate in g.members.iter().filter(|k| pure.contains(&k.as_str())) {
+        // Everything they pull in, not only what they name.
+        for dep in &closure(krate, |_| false) {
             assert!(
                 !matches!(
                     dep.as_str(),
