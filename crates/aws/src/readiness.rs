@@ -5,7 +5,7 @@
 use crate::connect::Connection;
 use crate::{AwsError, call_error};
 use aws_sdk_ec2::types::Filter;
-use plan::Plan;
+use plan::IrPlan;
 use plan::readiness::{Check, Finding, Practice, Status};
 
 /// Role session name readiness uses (visible in CloudTrail).
@@ -21,7 +21,7 @@ pub struct Scope {
 }
 
 impl Scope {
-    pub fn of(plan: &Plan) -> Scope {
+    pub fn of(plan: &IrPlan) -> Scope {
         Scope {
             accounts: plan
                 .aws
@@ -148,7 +148,7 @@ const STREAM: Check = Check {
 
 /// Runs every readiness check the plan implies against `conn` (the caller's credentials:
 /// they must be allowed to assume the responder role into each account).
-pub async fn run(conn: &Connection, plan: &Plan, scope: &Scope) -> Vec<Finding> {
+pub async fn run(conn: &Connection, plan: &IrPlan, scope: &Scope) -> Vec<Finding> {
     let mut out = Vec::new();
     let home = scope
         .regions
@@ -211,7 +211,7 @@ pub async fn run(conn: &Connection, plan: &Plan, scope: &Scope) -> Vec<Finding> 
 /// role exists there; on failure, why.
 async fn assume_verified(
     conn: &Connection,
-    plan: &Plan,
+    plan: &IrPlan,
     account: &str,
     region: &str,
 ) -> Result<Connection, String> {
@@ -242,7 +242,7 @@ async fn assume_verified(
 /// The responder-access check for one account.
 async fn responder_access(
     conn: &Connection,
-    plan: &Plan,
+    plan: &IrPlan,
     role: &str,
     home: &str,
     place: &mut Place<'_>,
@@ -697,7 +697,7 @@ async fn log_subscriptions(acct: &Connection, region: &str, stream: &str, place:
 
 /// The forensic account: reachable, with an evidence bucket under Object Lock as the
 /// plan says.
-async fn forensics(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
+async fn forensics(conn: &Connection, plan: &IrPlan, out: &mut Vec<Finding>) {
     let fx = &plan.forensics;
     let account = fx.account.value.as_str();
     let mut place = Place {
@@ -771,7 +771,7 @@ async fn forensics(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
 }
 
 /// The central Kinesis stream exists and is active, read from its own account.
-async fn central_stream(conn: &Connection, plan: &Plan, out: &mut Vec<Finding>) {
+async fn central_stream(conn: &Connection, plan: &IrPlan, out: &mut Vec<Finding>) {
     let arn = plan.aws.central_log_stream.value.as_str();
     let parts: Vec<&str> = arn.split(':').collect();
     let (region, account) = (

@@ -13,14 +13,14 @@ use aws::readiness::{Scope, run};
 use aws::{Connection, Overrides};
 use aws_smithy_mocks::{Rule, mock};
 use plan::readiness::{Finding, Report, Status, plan_findings};
-use plan::{CheckContext, Date, Format, Plan};
+use plan::{CheckContext, Date, Format, IrPlan};
 use std::collections::{BTreeMap, BTreeSet};
 
 const REGIONS: [&str; 2] = ["us-east-1", "us-west-2"];
 
 /// The example plan moved onto `workload` and `forensic` accounts; the central stream
 /// lives in the workload account (a single-account shop's pipeline).
-fn test_plan(workload: &str, forensic: &str) -> Plan {
+fn test_plan(workload: &str, forensic: &str) -> IrPlan {
     let text = plan::EXAMPLE
         .replace(
             "arn:aws:kinesis:us-east-1:999988887777:stream/central-security-logs",
@@ -242,7 +242,7 @@ fn ctx_playbooks() -> BTreeSet<String> {
     .into()
 }
 
-fn report(plan: &Plan, today: &str, aws_findings: Vec<Finding>) -> Report {
+fn report(plan: &IrPlan, today: &str, aws_findings: Vec<Finding>) -> Report {
     let playbooks = ctx_playbooks();
     let mut findings = plan_findings(
         plan,

@@ -22,7 +22,7 @@ use aws_smithy_mocks::mock;
 use moto::{config, inside, mocked};
 use playbook::approve::ApprovalRule;
 use playbook::{
-    Action, Approval, ApprovedPlan, OnFailure, Plan, Settings, Step, Target, TargetKind,
+    Action, Approval, ApprovedPlan, OnFailure, ResponsePlan, Settings, Step, Target, TargetKind,
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -84,8 +84,8 @@ fn settings() -> Settings {
     }
 }
 
-fn plan_of(steps: Vec<Step>) -> Plan {
-    Plan {
+fn plan_of(steps: Vec<Step>) -> ResponsePlan {
+    ResponsePlan {
         case_id: 7,
         playbook: "test".into(),
         playbook_title: "test".into(),
@@ -102,7 +102,7 @@ fn plan_of(steps: Vec<Step>) -> Plan {
     }
 }
 
-fn approved(plan: Plan) -> ApprovedPlan {
+fn approved(plan: ResponsePlan) -> ApprovedPlan {
     let a = Approval::new(&plan, "tester", NOW, None);
     playbook::approve(plan, &[a]).unwrap()
 }
@@ -115,7 +115,7 @@ struct Trial {
 }
 
 impl Trial {
-    fn new(conn: &Connection, plan: Plan) -> Trial {
+    fn new(conn: &Connection, plan: ResponsePlan) -> Trial {
         Trial {
             conn: conn.clone(),
             plan: approved(plan),
@@ -2470,7 +2470,7 @@ fn key_list(
     }
 }
 
-fn erin_plan(account: &str, on_failure: OnFailure) -> Plan {
+fn erin_plan(account: &str, on_failure: OnFailure) -> ResponsePlan {
     let mut kt = target(TargetKind::AccessKey, "AKIAERINKEY000000001", account);
     kt.parent = Some("erin".into());
     let u = target(TargetKind::User, "erin", account);
@@ -2709,7 +2709,7 @@ async fn a_throttled_run_resumes_without_repeating_finished_steps() {
 // --- Every bundled playbook, run and rolled back whole --------------------------------------
 
 /// Plans a bundled playbook against `targets` (every optional step included).
-fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> Plan {
+fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> ResponsePlan {
     let book = playbook::bundled()
         .into_iter()
         .find(|b| b.name == name)
@@ -2750,7 +2750,7 @@ fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> Plan {
 }
 
 /// Every step of the playbook appears in the plan and ran (manual ones as tasks).
-fn ran_every_step(plan: &Plan, r: &Report) {
+fn ran_every_step(plan: &ResponsePlan, r: &Report) {
     assert!(
         plan.left.iter().all(|l| l.spec == "capture-memory"),
         "{:#?}",

@@ -610,7 +610,12 @@ fn write_blast_radius(out: &mut impl Write, actor: &Entity, b: &BlastRadius) -> 
     Ok(())
 }
 
-fn show(out: &mut impl Write, store: &Store, id: CaseId, plan: Option<&plan::Plan>) -> Result<()> {
+fn show(
+    out: &mut impl Write,
+    store: &Store,
+    id: CaseId,
+    plan: Option<&plan::IrPlan>,
+) -> Result<()> {
     let c = store.case(id)?;
     if let Some(into) = c.merged_into {
         say!(

@@ -12,7 +12,7 @@ use clap::{Args, Subcommand};
 use model::time::format_iso;
 use neutral::terminal::Printable;
 use playbook::approve::{ApprovalRule, admit};
-use playbook::{Approval, Plan, Playbook, Step};
+use playbook::{Approval, Playbook, ResponsePlan, Step};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::PathBuf;
@@ -432,7 +432,7 @@ fn plan_cmd(args: PlanArgs, store_args: &StoreArgs) -> Result<bool> {
 /// A response plan as made and stored, with its dry-run.
 pub(crate) struct Made {
     pub id: i64,
-    pub plan: Plan,
+    pub plan: ResponsePlan,
     pub dry: Option<Vec<aws::respond::DryStep>>,
 }
 
@@ -504,7 +504,7 @@ fn approval_rule(settings: &Settings, level: Option<&str>) -> ApprovalRule {
 }
 
 /// Says when the IR plan in force now is not the one the plan's rule was pinned from.
-fn pinned_note(settings: &Settings, plan: &Plan) -> Option<String> {
+fn pinned_note(settings: &Settings, plan: &ResponsePlan) -> Option<String> {
     let pinned = plan.approval.ir_plan.as_deref()?;
     let pinned_short = &pinned[..pinned.len().min(12)];
     Some(match &settings.plan {
@@ -520,7 +520,11 @@ fn pinned_note(settings: &Settings, plan: &Plan) -> Option<String> {
 }
 
 /// The plan a command works on: `--plan-id ID` (of this case), else the case's latest.
-fn pick_plan(store: &Store, case: CaseId, plan_id: Option<i64>) -> Result<(ResponsePlanRow, Plan)> {
+fn pick_plan(
+    store: &Store,
+    case: CaseId,
+    plan_id: Option<i64>,
+) -> Result<(ResponsePlanRow, ResponsePlan)> {
     let row = match plan_id {
         Some(id) => {
             let row = store.response_plan(id)?;
@@ -539,7 +543,7 @@ fn pick_plan(store: &Store, case: CaseId, plan_id: Option<i64>) -> Result<(Respo
                 )
             })?,
     };
-    let plan: Plan = serde_json::from_str(&row.plan)
+    let plan: ResponsePlan = serde_json::from_str(&row.plan)
         .with_context(|| format!("stored plan {} is unreadable", row.id))?;
     if plan.digest() != row.digest {
         bail!(
@@ -1058,7 +1062,7 @@ pub fn write_summary(out: &mut impl Write, store: &Store, case: CaseId) -> Resul
     }
     say!(out, "\nResponse plans")?;
     for row in rows {
-        let plan: Plan = serde_json::from_str(&row.plan)?;
+        let plan: ResponsePlan = serde_json::from_str(&row.plan)?;
         let receipts = stored_receipts(store, row.id)?;
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for s in &plan.steps {

@@ -111,7 +111,7 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct LoadedPlan {
     pub path: PathBuf,
-    pub plan: plan::Plan,
+    pub plan: plan::IrPlan,
     /// SHA-256 of the file's text (what a response plan's pinned approval rule names).
     pub digest: String,
 }

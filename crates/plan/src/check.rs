@@ -2,7 +2,7 @@
 //! makes it stale or thin is a warning. Each problem names its line.
 
 use crate::located::{Date, Located};
-use crate::model::{Level, PhaseName, Plan};
+use crate::model::{IrPlan, Level, PhaseName};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -71,7 +71,7 @@ const KNOWN_KINDS: &[&str] = &[
 const DOMAINS: &[&str] = &["service", "infrastructure", "application"];
 
 struct Checker<'p> {
-    plan: &'p Plan,
+    plan: &'p IrPlan,
     problems: Vec<Problem>,
 }
 
@@ -126,7 +126,7 @@ impl Checker<'_> {
 }
 
 /// Checks `plan`; problems in line order, errors first on the same line.
-pub fn check(plan: &Plan, ctx: &CheckContext<'_>) -> Vec<Problem> {
+pub fn check(plan: &IrPlan, ctx: &CheckContext<'_>) -> Vec<Problem> {
     let mut c = Checker {
         plan,
         problems: Vec::new(),

@@ -16,7 +16,7 @@ pub mod render;
 
 pub use check::{CheckContext, Gravity, Problem, check};
 pub use located::{Date, Format, Interval, Located};
-pub use model::{PhaseName, Plan};
+pub use model::{IrPlan, PhaseName};
 pub use policy::PlanPolicy;
 
 /// A complete, commented example plan (`firebreak plan init`).
@@ -34,14 +34,14 @@ pub enum PlanError {
 }
 
 /// Parses a plan from `text`; `file` names it in errors.
-pub fn parse(text: &str, file: &str, format: Format) -> Result<Plan, PlanError> {
+pub fn parse(text: &str, file: &str, format: Format) -> Result<IrPlan, PlanError> {
     located::with_source(text, format, || match format {
-        Format::Toml => toml::from_str::<Plan>(text).map_err(|e| PlanError::Syntax {
+        Format::Toml => toml::from_str::<IrPlan>(text).map_err(|e| PlanError::Syntax {
             file: file.to_string(),
             line: e.span().map_or(0, |s| located::line_at(s.start)),
             message: e.message().trim().to_string(),
         }),
-        Format::Yaml => serde_saphyr::from_str::<Plan>(text).map_err(|e| PlanError::Syntax {
+        Format::Yaml => serde_saphyr::from_str::<IrPlan>(text).map_err(|e| PlanError::Syntax {
             file: file.to_string(),
             line: e.location().map_or(0, |l| l.line() as u32),
             message: yaml_message(&e),

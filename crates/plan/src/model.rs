@@ -11,7 +11,7 @@ pub const FORMAT_VERSION: u32 = 1;
 /// An organization's incident response plan.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct Plan {
+pub struct IrPlan {
     /// Plan file format version (`1`).
     pub version: Located<u32>,
     pub meta: Meta,
@@ -413,7 +413,7 @@ pub struct Exercises {
     pub scenarios: Vec<String>,
 }
 
-impl Plan {
+impl IrPlan {
     pub fn contact(&self, id: &str) -> Option<&Contact> {
         self.contacts.iter().find(|c| c.id.value == id)
     }

@@ -1,7 +1,7 @@
 //! Cases take their severity and escalation from the plan: the first level whose
 //! criteria a case meets, with that level's SLAs and escalation chain.
 
-use crate::model::{Criteria, Level, Plan};
+use crate::model::{Criteria, IrPlan, Level};
 use case::{Assessment, CaseFacts, EscalationStep, ResponseTerms, SeverityPolicy};
 use model::Severity;
 use std::collections::BTreeSet;
@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 /// The plan's severity levels as a [`SeverityPolicy`].
 #[derive(Debug, Clone, Copy)]
 pub struct PlanPolicy<'p> {
-    pub plan: &'p Plan,
+    pub plan: &'p IrPlan,
 }
 
 impl<'p> PlanPolicy<'p> {
-    pub fn new(plan: &'p Plan) -> Self {
+    pub fn new(plan: &'p IrPlan) -> Self {
         PlanPolicy { plan }
     }
 

@@ -3,7 +3,7 @@
 //! validity), and scoring; crate `aws` runs the checks against the accounts.
 
 use crate::check::{CheckContext, Gravity, check};
-use crate::model::{PhaseName, Plan};
+use crate::model::{IrPlan, PhaseName};
 use serde::Serialize;
 
 /// SEC10 (Incident response) best practices of the Security Pillar.
@@ -171,7 +171,7 @@ pub struct Report {
 
 impl Report {
     /// Scores `findings` overall and per practice.
-    pub fn new(plan: &Plan, findings: Vec<Finding>) -> Report {
+    pub fn new(plan: &IrPlan, findings: Vec<Finding>) -> Report {
         let practices = Practice::ALL
             .iter()
             .filter(|p| findings.iter().any(|f| f.practice == **p))
@@ -260,7 +260,7 @@ fn plan_finding(
 
 /// The checks the plan answers by itself: validity, roles and third parties, playbook
 /// coverage, review and game-day freshness, the post-incident phase.
-pub fn plan_findings(plan: &Plan, ctx: &CheckContext<'_>) -> Vec<Finding> {
+pub fn plan_findings(plan: &IrPlan, ctx: &CheckContext<'_>) -> Vec<Finding> {
     let problems = check(plan, ctx);
     let errors: Vec<String> = problems
         .iter()

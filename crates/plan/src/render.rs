@@ -3,7 +3,7 @@
 //! communication, phases and actions, severity and prioritization, escalation; plus
 //! playbooks, forensics, the AWS estate, and exercises.
 
-use crate::model::{PhaseName, Plan};
+use crate::model::{IrPlan, PhaseName};
 
 /// Output format of [`render`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,7 +38,7 @@ pub const SECTIONS: [&str; 12] = [
 ];
 
 /// Renders the plan.
-pub fn render(plan: &Plan, format: DocFormat) -> String {
+pub fn render(plan: &IrPlan, format: DocFormat) -> String {
     let blocks = blocks(plan);
     match format {
         DocFormat::Markdown => markdown(&blocks),
@@ -51,7 +51,7 @@ fn or_dash(s: Option<&str>) -> String {
 }
 
 /// The plan as document blocks.
-pub fn blocks(plan: &Plan) -> Vec<Block> {
+pub fn blocks(plan: &IrPlan) -> Vec<Block> {
     use Block::*;
     let mut b = Vec::new();
     let owner = plan

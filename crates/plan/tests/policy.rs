@@ -5,7 +5,7 @@ use model::Severity;
 use plan::render::{DocFormat, SECTIONS, render};
 use plan::{Format, PlanPolicy, parse};
 
-fn example() -> plan::Plan {
+fn example() -> plan::IrPlan {
     parse(plan::EXAMPLE, "example.toml", Format::Toml).unwrap()
 }
 

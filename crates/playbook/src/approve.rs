@@ -7,7 +7,7 @@
 //! plan approved.
 
 use crate::action::Class;
-use crate::plan::Plan;
+use crate::plan::ResponsePlan;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -55,9 +55,9 @@ impl ApprovalRule {
         }
     }
 
-    /// The rule of an IR plan level (see [`plan::Plan::approval_terms`]); `ir_digest` is the
+    /// The rule of an IR plan level (see [`plan::IrPlan::approval_terms`]); `ir_digest` is the
     /// SHA-256 of the plan file's text.
-    pub fn from_plan(ir: &plan::Plan, ir_digest: &str, level: Option<&str>) -> ApprovalRule {
+    pub fn from_plan(ir: &plan::IrPlan, ir_digest: &str, level: Option<&str>) -> ApprovalRule {
         let terms = ir.approval_terms(level);
         let approvers = ir
             .contacts
@@ -164,7 +164,12 @@ pub struct Approval {
 
 impl Approval {
     /// A person's approval, signed with `key` when given.
-    pub fn new(plan: &Plan, by: &str, at_ms: i64, key: Option<&signing::SigningKey>) -> Approval {
+    pub fn new(
+        plan: &ResponsePlan,
+        by: &str,
+        at_ms: i64,
+        key: Option<&signing::SigningKey>,
+    ) -> Approval {
         let digest = plan.digest();
         Approval {
             by: by.to_string(),
@@ -178,7 +183,7 @@ impl Approval {
     }
 
     /// The IR plan's pre-approval of an evidence-only plan.
-    pub fn preapproved(plan: &Plan, at_ms: i64) -> Approval {
+    pub fn preapproved(plan: &ResponsePlan, at_ms: i64) -> Approval {
         Approval {
             by: "ir-plan".into(),
             roles: Vec::new(),
@@ -230,7 +235,7 @@ pub enum ApprovalError {
 }
 
 /// Who an approval counts as under the plan's pinned rule, or why it does not count.
-pub fn identify(plan: &Plan, a: &Approval) -> Result<String, ApprovalError> {
+pub fn identify(plan: &ResponsePlan, a: &Approval) -> Result<String, ApprovalError> {
     let rule = &plan.approval;
     let digest = plan.digest();
     if a.plan_digest != digest {
@@ -278,7 +283,7 @@ pub fn identify(plan: &Plan, a: &Approval) -> Result<String, ApprovalError> {
 }
 
 /// Roles of which one must approve, besides the level's approvers.
-fn extra_roles(plan: &Plan) -> BTreeSet<&str> {
+fn extra_roles(plan: &ResponsePlan) -> BTreeSet<&str> {
     plan.steps
         .iter()
         .flat_map(|s| s.approval_roles.iter().map(String::as_str))
@@ -286,7 +291,11 @@ fn extra_roles(plan: &Plan) -> BTreeSet<&str> {
 }
 
 /// Checks one more approval before it is recorded; returns who it counts as.
-pub fn admit(plan: &Plan, earlier: &[Approval], a: &Approval) -> Result<String, ApprovalError> {
+pub fn admit(
+    plan: &ResponsePlan,
+    earlier: &[Approval],
+    a: &Approval,
+) -> Result<String, ApprovalError> {
     let rule = &plan.approval;
     if !plan.incomplete.is_empty() {
         return Err(ApprovalError::Incomplete(plan.incomplete.join("; ")));
@@ -328,12 +337,12 @@ pub struct Pending {
 /// A plan whose approvals satisfy its pinned rule. Only [`approve`] makes one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApprovedPlan {
-    plan: Plan,
+    plan: ResponsePlan,
     approvals: Vec<Approval>,
 }
 
 impl ApprovedPlan {
-    pub fn plan(&self) -> &Plan {
+    pub fn plan(&self) -> &ResponsePlan {
         &self.plan
     }
     /// The approvals that counted.
@@ -345,7 +354,7 @@ impl ApprovedPlan {
 /// Checks `approvals` against the rule pinned in the plan and the plan's own step
 /// requirements. Approvals that do not verify, repeat a person, or come from the plan's
 /// author under the two-person rule count for nothing.
-pub fn approve(plan: Plan, approvals: &[Approval]) -> Result<ApprovedPlan, Pending> {
+pub fn approve(plan: ResponsePlan, approvals: &[Approval]) -> Result<ApprovedPlan, Pending> {
     let rule = plan.approval.clone();
     if !plan.incomplete.is_empty() {
         return Err(Pending {

@@ -13,7 +13,7 @@ pub mod target;
 pub use action::{Action, Class};
 pub use approve::{Approval, ApprovalKind, ApprovalRule, ApprovedPlan, Pending, approve};
 pub use bind::{Bindings, Exclusions, bind};
-pub use plan::{Plan, PlanError, Request, Settings, Step, plan};
+pub use plan::{PlanError, Request, ResponsePlan, Settings, Step, plan};
 pub use spec::{OnFailure, Playbook, SpecError, parse};
 pub use target::{Target, TargetKind};
 

@@ -1,5 +1,5 @@
 //! A playbook planned against one case: every step bound to a concrete resource, in
-//! order, with what it will call. A `Plan` runs nothing; only an approved plan
+//! order, with what it will call. A `ResponsePlan` runs nothing; only an approved plan
 //! ([`crate::approve`]) reaches AWS.
 
 use crate::action::{Action, Class};
@@ -114,7 +114,7 @@ pub struct Step {
 impl Step {
     /// The calls the step makes, from the action's templates; exact values come from a
     /// dry-run against AWS.
-    pub fn call_templates(&self, plan: &Plan) -> Vec<String> {
+    pub fn call_templates(&self, plan: &ResponsePlan) -> Vec<String> {
         let group = &plan.settings.isolation_group;
         self.action
             .calls()
@@ -151,7 +151,7 @@ pub struct Left {
 
 /// A playbook bound to a case.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Plan {
+pub struct ResponsePlan {
     pub case_id: CaseId,
     pub playbook: String,
     pub playbook_title: String,
@@ -173,7 +173,7 @@ pub struct Plan {
     pub incomplete: Vec<String>,
 }
 
-impl Plan {
+impl ResponsePlan {
     /// SHA-256 of the plan's JSON: what an approval is bound to.
     pub fn digest(&self) -> String {
         let json = serde_json::to_vec(self).expect("a plan serializes");
@@ -200,7 +200,7 @@ pub fn plan(
     settings: &Settings,
     approval: ApprovalRule,
     req: &Request,
-) -> Result<Plan, PlanError> {
+) -> Result<ResponsePlan, PlanError> {
     for inc in &req.include {
         if !book.steps.iter().any(|s| &s.id == inc) {
             return Err(PlanError::UnknownStep {
@@ -308,7 +308,7 @@ pub fn plan(
             case: case_id,
         });
     }
-    Ok(Plan {
+    Ok(ResponsePlan {
         case_id,
         playbook: book.name.clone(),
         playbook_title: book.title.clone(),

@@ -363,7 +363,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
 
 /// The example IR plan with alice's, bob's and carmen's placeholder keys replaced by keys
 /// whose seeds the test holds (seed bytes 0x01, 0x02, 0x03).
-fn keyed_plan() -> (plan::Plan, String, Vec<signing::SigningKey>) {
+fn keyed_plan() -> (plan::IrPlan, String, Vec<signing::SigningKey>) {
     let mut text = plan::EXAMPLE.to_string();
     let mut keys = Vec::new();
     for (i, who) in ["alice", "bob", "carmen"].into_iter().enumerate() {
@@ -377,7 +377,7 @@ fn keyed_plan() -> (plan::Plan, String, Vec<signing::SigningKey>) {
     (ir, signing::sha256_hex(text.as_bytes()), keys)
 }
 
-fn sev1_plan(ir: &plan::Plan, digest: &str, author: &str) -> playbook::Plan {
+fn sev1_plan(ir: &plan::IrPlan, digest: &str, author: &str) -> playbook::ResponsePlan {
     playbook::plan(
         &book("iam-user-access-key-compromise"),
         4,

@@ -17,7 +17,7 @@ use crate::connect::{ApiCall, Connection, Recorder};
 use crate::{AwsError, call_error};
 use actions::Act;
 pub use call::Call;
-use playbook::{Action, ApprovedPlan, Class, OnFailure, Plan, Step, TargetKind};
+use playbook::{Action, ApprovedPlan, Class, OnFailure, ResponsePlan, Step, TargetKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -470,14 +470,14 @@ async fn calls(cx: &Cx<'_>, s: &Step, op: Op<'_>) -> Result<Vec<Call>, Fail> {
 /// Connections per account: the responder role assumed once per account.
 struct Accounts<'a> {
     base: &'a Connection,
-    plan: &'a Plan,
+    plan: &'a ResponsePlan,
     conns: BTreeMap<String, Connection>,
     /// The caller's role ARN (`{account}` stands for the account) when no role is assumed.
     caller: Option<String>,
 }
 
 impl<'a> Accounts<'a> {
-    fn new(base: &'a Connection, plan: &'a Plan) -> Self {
+    fn new(base: &'a Connection, plan: &'a ResponsePlan) -> Self {
         Accounts {
             base,
             plan,
@@ -651,7 +651,7 @@ struct Gate {
     protected: Option<String>,
 }
 
-async fn gate(cx: &Cx<'_>, plan: &Plan, step: &Step) -> Result<Gate, AwsError> {
+async fn gate(cx: &Cx<'_>, plan: &ResponsePlan, step: &Step) -> Result<Gate, AwsError> {
     let tags = resource_tags(cx, step).await?;
     let protected =
         playbook::spec::has_tag(&tags, &plan.protected_tag).then(|| plan.protected_tag.clone());
@@ -691,7 +691,7 @@ pub struct DryStep {
 
 /// Reads every step's before-state and works out its exact calls; sends nothing that
 /// changes anything.
-pub async fn dry_run(conn: &Connection, plan: &Plan, now_ms: i64) -> Vec<DryStep> {
+pub async fn dry_run(conn: &Connection, plan: &ResponsePlan, now_ms: i64) -> Vec<DryStep> {
     let mut accounts = Accounts::new(conn, plan);
     let mut out = Vec::new();
     for step in &plan.steps {
@@ -968,7 +968,7 @@ async fn send_journaled(
 
 async fn run_step<'a>(
     accounts: &mut Accounts<'a>,
-    plan: &'a Plan,
+    plan: &'a ResponsePlan,
     step: &'a Step,
     rec: &mut Receipt,
     journal: &mut dyn Journal,
