@@ -48,8 +48,13 @@ pub(crate) fn rusage() -> (f64, u64) {
     // SAFETY: getrusage only writes into the struct we pass.
     let mut u: libc::rusage = unsafe { std::mem::zeroed() };
     unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    (cpu_seconds(&u), u.ru_maxrss as u64)
+}
+
+/// User plus system CPU seconds of a `rusage`.
+pub(crate) fn cpu_seconds(u: &libc::rusage) -> f64 {
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-    (secs(u.ru_utime) + secs(u.ru_stime), u.ru_maxrss as u64)
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
 
 pub(crate) struct Measurement {

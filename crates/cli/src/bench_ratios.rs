@@ -69,10 +69,6 @@ impl Meter {
     }
 }
 
-fn seconds(t: libc::timeval) -> f64 {
-    t.tv_sec as f64 + t.tv_usec as f64 / 1e6
-}
-
 /// Runs `cmd` to completion (exit 0 or 1: `hunt` exits 1 when alerts fire) and returns its
 /// own CPU time and peak RSS, from `wait4`.
 fn run_child(cmd: &mut Command, meter: &mut Meter) -> Result<Cost> {
@@ -110,7 +106,7 @@ fn run_child(cmd: &mut Command, meter: &mut Meter) -> Result<Cost> {
         );
     }
     Ok(Cost {
-        cpu: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+        cpu: crate::bench::cpu_seconds(&usage),
         instructions,
         peak_rss_kib: usage.ru_maxrss as u64,
     })

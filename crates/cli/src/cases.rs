@@ -9,7 +9,7 @@ use case::CaseId;
 use case::summary::AlertRecord;
 use case::timeline::TimelineEvent;
 use ingest::{EventHandler, IngestOptions, Input, RecordFilter};
-use model::entity::{entities, event_key, event_key_literal};
+use model::entity::{RecordMemo, entities, event_key, event_key_literal};
 use model::{Entity, Event, Raw};
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -112,7 +112,7 @@ pub fn open_cases(
             &Collect {
                 index: &index,
                 queued: Mutex::default(),
-                handled: Mutex::default(),
+                handled: Mutex::new(RecordMemo::new(HANDLED_RECORDS)),
                 memo: !exhaustive,
             },
             |chunk| {
@@ -231,7 +231,7 @@ struct Collect<'i> {
     /// Records already placed (or found to belong nowhere), by key and a keyed hash of their
     /// text: a repeat is passed over before its entities are extracted again. Bounded; it
     /// only saves work (the store adds nothing twice).
-    handled: Mutex<Handled>,
+    handled: Mutex<RecordMemo<()>>,
     /// Whether `handled` is consulted.
     memo: bool,
 }
@@ -243,34 +243,8 @@ fn exhaustive_timeline() -> bool {
     cfg!(debug_assertions) && std::env::var_os("FIREBREAK_TIMELINE_EXHAUSTIVE").is_some()
 }
 
-/// Distinct records [`Collect`] remembers; past it, it starts again.
+/// Distinct records [`Collect`] remembers (see [`RecordMemo`]).
 const HANDLED_RECORDS: usize = 1 << 14;
-
-#[derive(Default)]
-struct Handled {
-    records: HashSet<(String, u64)>,
-    hasher: std::hash::RandomState,
-}
-
-impl Handled {
-    /// Whether the record was seen before; remembers it either way.
-    fn repeat(&mut self, key: &str, raw: &Raw<'_>) -> bool {
-        use std::hash::BuildHasher;
-        let content = match raw {
-            Raw::Json(t) => self.hasher.hash_one(t.as_bytes()),
-            Raw::Fields(f) => self.hasher.hash_one(f),
-        };
-        let entry = (key.to_string(), content);
-        if self.records.contains(&entry) {
-            return true;
-        }
-        if self.records.len() >= HANDLED_RECORDS {
-            self.records.clear();
-        }
-        self.records.insert(entry);
-        false
-    }
-}
 
 impl EventHandler for Collect<'_> {
     type Output = Vec<(TimelineEvent, String, Vec<CaseId>)>;
@@ -288,14 +262,16 @@ impl EventHandler for Collect<'_> {
             return;
         }
         let key = event_key(ev);
-        if self.memo
-            && self
+        if self.memo {
+            let mut handled = self
                 .handled
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .repeat(&key, &ev.raw)
-        {
-            return;
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let record = handled.identity(key.clone(), &ev.raw);
+            if handled.get(&record).is_some() {
+                return;
+            }
+            handled.insert(record, ());
         }
         let ents = entities(ev);
         let cases = self.index.cases(ev, &ents, &key);

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The workspace's resolved graph: each workspace crate's direct normal (non-dev, non-build)
 /// dependencies, and every package's, by package name.
@@ -96,6 +96,25 @@ fn closure(krate: &str, stop: impl Fn(&str) -> bool) -> BTreeSet<String> {
     seen
 }
 
+/// Every `.rs` file below `root`, entering only folders `enter` accepts.
+fn rust_files(root: &Path, enter: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                if enter(&p) {
+                    stack.push(p);
+                }
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                files.push(p);
+            }
+        }
+    }
+    files
+}
+
 /// The AWS SDK, which brings its own HTTP client; only the `aws` adapter may use it.
 fn is_aws_sdk(name: &str) -> bool {
     name.starts_with("aws-sdk-")
@@ -163,26 +182,15 @@ fn only_the_binaries_read_the_environment() {
         .iter()
         .filter(|m| !["cli", "server", "emulator"].contains(&m.as_str()))
     {
-        let mut stack = vec![root.join(m).join("src")];
-        while let Some(d) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(&d) else {
-                continue;
-            };
-            for e in entries {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    stack.push(p);
-                } else if p.extension().is_some_and(|x| x == "rs") {
-                    checked += 1;
-                    let text = std::fs::read_to_string(&p).unwrap();
-                    for r in reads {
-                        assert!(
-                            !text.contains(r),
-                            "{} reads the environment (`{r}`)",
-                            p.display()
-                        );
-                    }
-                }
+        for p in rust_files(&root.join(m).join("src"), |_| true) {
+            checked += 1;
+            let text = std::fs::read_to_string(&p).unwrap();
+            for r in reads {
+                assert!(
+                    !text.contains(r),
+                    "{} reads the environment (`{r}`)",
+                    p.display()
+                );
             }
         }
     }
@@ -303,18 +311,7 @@ fn only_approved_plans_change_aws() {
         ("forensics.rs", "capture_memory", &["respond/call.rs"]),
         ("forensics.rs", "upload", &["cli/src/evidence_cmd.rs"]),
     ];
-    let mut files = Vec::new();
-    let mut stack = vec![src.clone()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "rs") {
-                files.push(p);
-            }
-        }
-    }
+    let files = rust_files(&src, |_| true);
     // SDK clients as the adapter makes them (`cx.ec2()`, `conn.s3(region)`) or holds them.
     let clients = [
         "ec2(",
@@ -393,40 +390,27 @@ fn only_approved_plans_change_aws() {
     // The evidence helpers are reached only from where they may be.
     let crates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     for (_, func, callers) in allowed.iter().filter(|(_, _, c)| !c.is_empty()) {
-        let mut stack = vec![crates.clone()];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).unwrap() {
-                let p = e.unwrap().path();
-                if p.is_dir() {
-                    if !p.ends_with("tests") && !p.ends_with("target") {
-                        stack.push(p);
-                    }
-                    continue;
-                }
-                if p.extension().is_none_or(|x| x != "rs") {
-                    continue;
-                }
-                let rel = p
-                    .strip_prefix(&crates)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                let text = std::fs::read_to_string(&p).unwrap();
-                let calls = text.matches(&format!("forensics::{func}(")).count()
-                    + if rel == "aws/src/respond/call.rs" || rel == "cli/src/evidence_cmd.rs" {
-                        0
-                    } else {
-                        text.matches(&format!("{func}("))
-                            .count()
-                            .saturating_sub(text.matches(&format!("fn {func}(")).count())
-                            * usize::from(rel.starts_with("aws/src/forensics"))
-                    };
-                if calls > 0 {
-                    assert!(
-                        callers.iter().any(|c| rel.ends_with(c)),
-                        "{rel} calls {func} ({calls}×): only {callers:?} may"
-                    );
-                }
+        for p in rust_files(&crates, |d| !d.ends_with("tests") && !d.ends_with("target")) {
+            let rel = p
+                .strip_prefix(&crates)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&p).unwrap();
+            let calls = text.matches(&format!("forensics::{func}(")).count()
+                + if rel == "aws/src/respond/call.rs" || rel == "cli/src/evidence_cmd.rs" {
+                    0
+                } else {
+                    text.matches(&format!("{func}("))
+                        .count()
+                        .saturating_sub(text.matches(&format!("fn {func}(")).count())
+                        * usize::from(rel.starts_with("aws/src/forensics"))
+                };
+            if calls > 0 {
+                assert!(
+                    callers.iter().any(|c| rel.ends_with(c)),
+                    "{rel} calls {func} ({calls}×): only {callers:?} may"
+                );
             }
         }
     }

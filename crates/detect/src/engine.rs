@@ -3,12 +3,12 @@
 
 use crate::attack;
 use crate::doc::{EventDoc, FieldPaths};
+use model::entity::RecordMemo;
 use model::{Alert, AlertKind, Event, EventContext, EventRef, RuleRef, Severity, SourceKind};
 use sigma::compile::RuleSet;
 use sigma::matcher::fold;
 use sigma::{Document, FieldId, Level, LogSource};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Severity of a Sigma level.
@@ -108,7 +108,7 @@ pub struct Detector {
     with_context: bool,
     /// Contexts already built, by record: one record read twice (a file given twice, an
     /// organization trail and an account trail delivering the same events) is described once.
-    contexts: Mutex<ContextCache>,
+    contexts: Mutex<RecordMemo<Arc<EventContext>>>,
     /// Each rule's alert description.
     rule_refs: Vec<Arc<RuleRef>>,
     /// Each correlation's alert description.
@@ -182,7 +182,7 @@ impl Detector {
             feeds,
             findings_as_alerts,
             with_context: false,
-            contexts: Mutex::default(),
+            contexts: Mutex::new(RecordMemo::new(CONTEXT_CACHE_ENTRIES)),
             rule_refs,
             correlation_refs,
         }
@@ -306,36 +306,22 @@ impl Detector {
     fn context(&self, ev: &Event<'_>) -> Arc<EventContext> {
         let key = model::entity::event_key(ev);
         let cache = self.contexts.lock().unwrap_or_else(PoisonError::into_inner);
-        let content = match &ev.raw {
-            model::Raw::Json(t) => cache.hasher.hash_one(t.as_bytes()),
-            model::Raw::Fields(f) => cache.hasher.hash_one(f),
-        };
-        let lookup = (key, content);
-        if let Some(c) = cache.map.get(&lookup) {
+        let record = cache.identity(key, &ev.raw);
+        if let Some(c) = cache.get(&record) {
             return c.clone();
         }
         drop(cache);
-        let built = Arc::new(event_context(ev, lookup.0.clone()));
-        let mut cache = self.contexts.lock().unwrap_or_else(PoisonError::into_inner);
-        if cache.map.len() >= CONTEXT_CACHE_ENTRIES {
-            cache.map.clear();
-        }
-        cache.map.insert(lookup, built.clone());
+        let built = Arc::new(event_context(ev, record.0.clone()));
+        self.contexts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(record, built.clone());
         built
     }
 }
 
-/// Distinct records whose contexts are kept; past it the cache starts again (it only saves
-/// work, never changes a result).
+/// Distinct records whose contexts are kept (see [`RecordMemo`]).
 const CONTEXT_CACHE_ENTRIES: usize = 1 << 12;
-
-/// Alert contexts by (record key, keyed hash of the record's text): two records that share
-/// an id but not their content (a forged `eventID`) are never confused.
-#[derive(Default)]
-struct ContextCache {
-    map: HashMap<(String, u64), Arc<EventContext>>,
-    hasher: RandomState,
-}
 
 /// Lowercases a short ASCII key into `buf` without allocating (longer or non-ASCII keys
 /// allocate).

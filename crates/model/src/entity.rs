@@ -482,6 +482,47 @@ pub fn event_key(ev: &Event<'_>) -> String {
     }
 }
 
+/// Values remembered per distinct record: its [`event_key`] plus a keyed (randomly seeded)
+/// hash of its text, so two records that share an id but not their content (a forged
+/// `eventID`) are never confused. Holds at most `capacity` records; past it, it starts again,
+/// so it may only ever save work, never decide a result.
+pub struct RecordMemo<V> {
+    map: std::collections::HashMap<(String, u64), V>,
+    hasher: std::hash::RandomState,
+    capacity: usize,
+}
+
+impl<V> RecordMemo<V> {
+    pub fn new(capacity: usize) -> Self {
+        RecordMemo {
+            map: Default::default(),
+            hasher: Default::default(),
+            capacity,
+        }
+    }
+
+    /// The identity the memo knows `raw` by, given its event key.
+    pub fn identity(&self, key: String, raw: &Raw<'_>) -> (String, u64) {
+        use std::hash::BuildHasher;
+        let content = match raw {
+            Raw::Json(t) => self.hasher.hash_one(t.as_bytes()),
+            Raw::Fields(f) => self.hasher.hash_one(f),
+        };
+        (key, content)
+    }
+
+    pub fn get(&self, record: &(String, u64)) -> Option<&V> {
+        self.map.get(record)
+    }
+
+    pub fn insert(&mut self, record: (String, u64), value: V) {
+        if self.map.len() >= self.capacity {
+            self.map.clear();
+        }
+        self.map.insert(record, value);
+    }
+}
+
 /// The part of an [`event_key`] that the record's text holds (its id), or `None` for a
 /// content hash, which no text search can find.
 pub fn event_key_literal(key: &str) -> Option<&str> {

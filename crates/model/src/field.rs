@@ -85,8 +85,9 @@ fn collect_json<'a>(json: &'a str, segments: &[&str], out: &mut Vec<FieldValue<'
 fn may_hold(json: &str, below: &[&str]) -> bool {
     match below.iter().rev().find(|s| s.parse::<usize>().is_err()) {
         Some(key) => {
-            memchr::memmem::find(json.as_bytes(), key.as_bytes()).is_some()
-                || memchr::memmem::find(json.as_bytes(), b"\\u").is_some()
+            let bytes = json.as_bytes();
+            memchr::memmem::find(bytes, key.as_bytes()).is_some()
+                || memchr::memchr_iter(b'\\', bytes).any(|i| bytes.get(i + 1) == Some(&b'u'))
         }
         None => true,
     }
