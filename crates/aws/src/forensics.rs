@@ -5,17 +5,11 @@
 //! memory through SSM Run Command with AVML; plus the upload of artifacts to the evidence
 //! bucket under S3 Object Lock, verified by reading them back.
 
+use crate::AwsError;
 use crate::connect::Connection;
-use crate::{AwsError, call_error};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::io::Read;
-
-macro_rules! send {
-    ($svc:literal, $op:literal, $req:expr) => {
-        $req.send().await.map_err(|e| call_error($svc, $op, e))
-    };
-}
 
 /// What to collect.
 #[derive(Debug, Clone, Default)]

@@ -2,6 +2,16 @@
 //! per-region clients, emulator endpoints), the IR readiness checks, and response actions
 //! run from approved plans (`respond`). Evidence collection joins it later.
 
+/// Sends an SDK request; a failure becomes an [`AwsError`] naming the service and
+/// operation: `send!("ec2", "DescribeInstances", cx.ec2().describe_instances())?`.
+macro_rules! send {
+    ($svc:literal, $op:literal, $req:expr) => {
+        $req.send()
+            .await
+            .map_err(|e| $crate::call_error($svc, $op, e))
+    };
+}
+
 pub mod connect;
 pub mod forensics;
 pub mod readiness;

@@ -2,7 +2,7 @@
 //! gzipped, on 1 and N threads, next to a line-split baseline measured in the same run.
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, Subcommand};
+use clap::Args;
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
@@ -11,14 +11,6 @@ use model::Event;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-
-#[derive(Subcommand)]
-pub enum BenchTarget {
-    /// Parse-to-normalized throughput of `ingest`.
-    Ingest(BenchArgs),
-    /// Detection throughput of `hunt` (SigmaHQ AWS rules plus the bundled rules).
-    Hunt(BenchArgs),
-}
 
 #[derive(Args)]
 pub struct BenchArgs {
@@ -224,14 +216,8 @@ pub(crate) fn header() {
     );
 }
 
-pub fn run(target: BenchTarget) -> Result<()> {
-    match target {
-        BenchTarget::Ingest(args) => run_ingest(&args),
-        BenchTarget::Hunt(args) => crate::bench_hunt::run(&args),
-    }
-}
-
-fn run_ingest(args: &BenchArgs) -> Result<()> {
+/// `firebreak bench ingest`.
+pub fn run_ingest(args: &BenchArgs) -> Result<()> {
     let (corpus, gz) = corpus_paths(args)?;
     header();
     for (path, compressed) in [(&corpus, false), (&gz, true)] {

@@ -5,8 +5,8 @@
 //! single-event match.
 
 use crate::bench::{BenchArgs, Measurement, corpus_paths, header, rusage, timed};
-use crate::evaluate::Evaluate;
 use anyhow::{Context, Result, bail};
+use app::pipeline::Evaluate;
 use detect::{Correlator, Detector};
 use flate2::read::MultiGzDecoder;
 use ingest::{IngestOptions, Input};

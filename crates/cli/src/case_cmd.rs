@@ -1,12 +1,11 @@
 //! `firebreak case …`: list, show, timeline, note, task, assign, transition, tag, audit,
 //! export.
 
-use crate::cases::CaseRun;
 use crate::settings::{Settings, StoreArgs, now_ms};
 use anyhow::{Context, Result, bail};
-use case::phase::{Metrics, human_duration};
-use case::summary::AlertRecord;
-use case::timeline::{BlastRadius, EntitySighting, blast_radius_by_actor, sightings};
+use app::pipeline::CaseRun;
+use case::phase::human_duration;
+use case::timeline::{BlastRadius, blast_radius_by_actor};
 use case::{CaseId, Phase};
 use clap::{Subcommand, ValueEnum};
 use model::time::{format_iso, parse_timestamp};
@@ -321,11 +320,11 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 write_tasks(&mut out, &store.tasks(id)?)?;
             }
             TaskAction::Done { task } => {
-                store.close_task(id, task, "done", actor, now_ms())?;
+                store.close_task(id, task, store::TaskStatus::Done, actor, now_ms())?;
                 say!(out, "task {task} done")?;
             }
             TaskAction::Cancel { task } => {
-                store.close_task(id, task, "cancelled", actor, now_ms())?;
+                store.close_task(id, task, store::TaskStatus::Cancelled, actor, now_ms())?;
                 say!(out, "task {task} cancelled")?;
             }
         },
@@ -340,25 +339,18 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
             at,
             endpoint_url,
         } => {
-            store.transition(
-                id,
-                phase,
-                reason.as_deref(),
-                actor,
-                at.unwrap_or_else(now_ms),
-            )?;
+            let app = crate::settings::open_app(settings.clone(), endpoint_url.as_deref())?;
+            let done = app::cases::transition(&app, &mut store, id, phase, reason.as_deref(), at)?;
             say!(out, "case {id} is now {phase}")?;
-            if phase == case::Phase::Closed {
-                // Closing anchors the custody ledger's final head outside the host.
-                let custody = crate::evidence_cmd::Custody::open(&settings)?;
-                match custody.anchor(&settings, endpoint_url.as_deref(), id) {
-                    Ok(Some(at)) => say!(out, "custody ledger head anchored at {at}")?,
-                    Ok(None) => {}
-                    Err(e) => writeln!(
-                        out,
-                        "WARNING: the custody ledger could not be anchored in the evidence bucket: {e:#} (run firebreak evidence anchor {id})"
-                    )?,
+            match done {
+                app::cases::Transitioned::ClosedAndAnchored(Some(at)) => {
+                    say!(out, "custody ledger head anchored at {at}")?
                 }
+                app::cases::Transitioned::ClosedNotAnchored(e) => say!(
+                    out,
+                    "WARNING: the custody ledger could not be anchored in the evidence bucket: {e} (run firebreak evidence anchor {id})"
+                )?,
+                _ => {}
             }
         }
         CaseCommand::Tag { id, tags, remove } => {
@@ -520,38 +512,6 @@ fn write_tasks(out: &mut impl Write, tasks: &[store::Task]) -> Result<()> {
     Ok(())
 }
 
-/// Entity sightings over the timeline, with alert counts from the alerts.
-fn entity_sightings(timeline: &[TimelineRow], alerts: &[AlertRecord]) -> Vec<EntitySighting> {
-    let mut s = sightings(timeline);
-    for a in alerts {
-        for e in &a.entities {
-            match s.iter_mut().find(|x| &x.entity == e) {
-                Some(x) => x.alerts += 1,
-                None => s.push(EntitySighting {
-                    entity: e.clone(),
-                    first_ms: a.time_ms,
-                    last_ms: a.time_ms,
-                    events: 0,
-                    alerts: 1,
-                }),
-            }
-        }
-    }
-    s.sort_by_key(|a| (a.entity.kind, a.first_ms));
-    s
-}
-
-/// Response times, counted from the case's earliest activity: its first alert or the
-/// earliest event on its timeline.
-fn metrics(c: &CaseRow, timeline: &[TimelineRow], transitions: &[case::Transition]) -> Metrics {
-    let first = timeline
-        .iter()
-        .filter_map(|r| r.event.time_ms)
-        .chain(c.first_ms)
-        .min();
-    Metrics::compute(first, transitions)
-}
-
 fn top(map: &std::collections::BTreeMap<String, u64>, n: usize) -> String {
     let mut v: Vec<(&String, &u64)> = map.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -627,7 +587,7 @@ fn show(
     let timeline = store.timeline(id)?;
     let alerts = store.alerts(id)?;
     let transitions = store.transitions(id)?;
-    let metrics = metrics(&c, &timeline, &transitions);
+    let metrics = app::cases::metrics(&c, &timeline, &transitions);
     say!(out, "Case {}: {}", c.id, c.title)?;
     say!(
         out,
@@ -728,7 +688,7 @@ fn show(
     }
 
     say!(out, "\nEntities (first seen → last seen, events, alerts)")?;
-    for s in entity_sightings(&timeline, &alerts) {
+    for s in app::cases::entity_sightings(&timeline, &alerts) {
         say!(
             out,
             "  {:<10} {:<64} {} → {}  {:>5} {:>4}",
@@ -832,35 +792,7 @@ fn export(
     let timeline = store.timeline(id)?;
     let n = match format {
         ExportFormat::Json => {
-            let transitions = store.transitions(id)?;
-            let metrics = metrics(&c, &timeline, &transitions);
-            let alerts = store.alerts(id)?;
-            let timeline_json: Vec<serde_json::Value> = timeline
-                .iter()
-                .map(|r| {
-                    let mut v = serde_json::to_value(r)?;
-                    let raw = serde_json::from_str(&r.raw)
-                        .unwrap_or(serde_json::Value::String(r.raw.clone()));
-                    v["record"] = raw;
-                    Ok(v)
-                })
-                .collect::<Result<_>>()?;
-            let doc = serde_json::json!({
-                "case": c,
-                "metrics": metrics,
-                "entities": entity_sightings(&timeline, &alerts),
-                "alerts": alerts,
-                "blast_radius": blast_radius_by_actor(&timeline)
-                    .into_iter()
-                    .map(|(actor, b)| serde_json::json!({ "actor": actor, "radius": b }))
-                    .collect::<Vec<_>>(),
-                "timeline": timeline_json,
-                "transitions": transitions,
-                "tasks": store.tasks(id)?,
-                "notes": store.notes(id)?,
-                "audit": store.audit(id)?,
-                "responses": crate::respond_cmd::case_responses(store, id)?,
-            });
+            let doc = app::cases::export_document(store, id)?;
             serde_json::to_writer_pretty(&mut sink, &doc)?;
             writeln!(sink)?;
             1

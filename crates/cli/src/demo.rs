@@ -2,17 +2,15 @@
 //! detections over it, and shows what Firebreak made of it and what to type next.
 
 use crate::case_cmd::{write_case_table, write_run_summary};
-use crate::cases::open_cases;
-use crate::evaluate::detect_inputs;
 use crate::hunt::{AlertFormat, AlertWriter};
 use crate::ingest_cmd::{RejectSink, write_summary};
+use crate::progress::Progress;
 use crate::samples;
 use crate::settings::StoreArgs;
 use anyhow::Result;
-use detect::Detector;
+use app::pipeline::{AlertRecords, detect_inputs, open_cases};
 use ingest::IngestOptions;
 use model::Alert;
-use sigma::compile::Placeholders;
 use store::Store;
 
 /// The demo's own store, unless `--db`, `$FIREBREAK_DB` or `[store] db` names one: the
@@ -54,26 +52,17 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
             });
         }
     }
-    let (set, errors, _) = detect::rules::build(
-        detect::rules::BUNDLED.iter().copied(),
-        &Placeholders::default(),
-    );
-    anyhow::ensure!(
-        errors.is_empty(),
-        "bundled rules failed to load: {}",
-        errors[0]
-    );
-    let detector = Detector::new(set, true).with_context(true);
+    let detector = app::pipeline::bundled_detector()?;
     let mut alerts: Vec<Alert> = Vec::new();
-    let mut records = crate::cases::AlertRecords::default();
+    let mut records = AlertRecords::default();
     let mut rejects = RejectSink::new(20, None)?;
     let inputs = samples::inputs();
     let summary = detect_inputs(
         &inputs,
         IngestOptions::default(),
-        true,
+        &Progress::new(true),
         &detector,
-        &mut rejects,
+        |r| rejects.add(r),
         |a| {
             records.push(a)?;
             alerts.push(a.clone());
@@ -99,18 +88,20 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
          created a backdoor admin, stopped CloudTrail, deleted flow logs, launched a GPU instance that mines crypto\n\
          and opened a bucket to the world."
     );
+    let app = crate::settings::open_app(settings, None)?;
     let run = open_cases(
+        &app,
         &mut store,
-        &settings,
         &records,
         &inputs,
         IngestOptions::default(),
-        false,
+        &app::ports::NoProgress,
     )?;
+    let settings = &app.settings;
     println!(
         "\n3. Grouped the alerts into cases by the entities they share (access keys, principals, sessions,\n   instances, addresses), each with a timeline of every event of its entities\n"
     );
-    write_run_summary(&mut std::io::stdout(), &settings, &run)?;
+    write_run_summary(&mut std::io::stdout(), settings, &run)?;
     if let Some(p) = &settings.plan {
         println!(
             "Severity, SLAs and escalation follow {} ({}).",

@@ -1,12 +1,12 @@
 //! `firebreak evidence …`: the evidence locker and chain of custody of a case: collect from
 //! AWS, add files, verify, export the custody report; `keygen` for the signing key.
 
-use crate::settings::{Settings, StoreArgs, now_ms};
-use anyhow::{Context, Result, bail};
+use crate::settings::{Output, StoreArgs, open_app};
+use anyhow::Result;
+use app::collect::{Collected, EvidencePlan};
+use app::evidence::CustodyLog;
 use case::CaseId;
 use clap::{Subcommand, ValueEnum};
-use custody::{Artifact, Draft, Entry};
-use locker::Locker;
 use neutral::terminal::Printable;
 use std::io::Write;
 use std::path::PathBuf;
@@ -57,9 +57,8 @@ pub enum EvidenceCommand {
     /// problem names its entry. Exit status 1 when anything is wrong.
     Verify {
         case: CaseId,
-        /// `text` or `json`.
-        #[arg(long, short = 'o', default_value = "text")]
-        output: String,
+        #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+        output: Output,
         /// Do not read the anchor from the evidence bucket (the report says it was not checked).
         #[arg(long)]
         offline: bool,
@@ -94,342 +93,13 @@ pub enum ReportFormat {
     Html,
 }
 
-/// The locker, the signing key and the keys custody is checked against, as configured.
-pub struct Custody {
-    pub locker: Locker,
-    key: Option<ed25519_dalek::SigningKey>,
-    trust: custody::Trust,
-    faults: crate::faults::Faults,
-}
-
-impl Custody {
-    pub fn open(settings: &Settings) -> Result<Custody> {
-        let root = settings
-            .evidence
-            .locker
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("evidence"));
-        let locker = Locker::open(&root)?;
-        let key = settings
-            .evidence
-            .signing_key_file
-            .as_deref()
-            .map(crate::keygen_cmd::read)
-            .transpose()?;
-        // The keys the IR plan lists (and, from firebreak.toml, `[evidence] public_key`):
-        // never the key an entry names for itself.
-        let mut trust = custody::Trust::default();
-        if let Some(p) = &settings.plan {
-            for k in &p.plan.forensics.custody_keys {
-                trust
-                    .keys
-                    .push(custody::verifying_key(&k.value).with_context(|| {
-                        format!("{}: forensics.custody_keys", p.path.display())
-                    })?);
-            }
-            trust.required = p.plan.forensics.custody_signing_required();
-        }
-        if let Some(k) = settings.evidence.public_key.as_deref() {
-            // A key configured to verify with means entries are expected to be signed.
-            trust
-                .keys
-                .push(custody::verifying_key(k).context("[evidence] public_key")?);
-            trust.required = true;
-        }
-        Ok(Custody {
-            locker,
-            key,
-            trust,
-            faults: crate::faults::Faults::from_environment()?,
-        })
-    }
-
-    /// Chains `draft` onto the case's ledger, under the ledger's writer lock: announced to
-    /// the store, appended to the file, then witnessed. An entry left appended but not
-    /// witnessed by an interrupted writer is repaired first (witnessed, and the repair
-    /// recorded as an entry of its own); an entry nobody announced stops every write.
-    pub fn record(&self, store: &mut Store, draft: Draft) -> Result<Entry> {
-        let case = draft.case_id;
-        let _lock = self.locker.lock(case)?;
-        let (entries, malformed) = self.locker.ledger(case)?;
-        if let Some(m) = malformed.first() {
-            bail!(
-                "the custody ledger of case {case} has {} malformed line(s) (line {}: {}): nothing more is recorded until `firebreak evidence verify {case}` is resolved",
-                malformed.len(),
-                m.line,
-                m.message
-            );
-        }
-        let mut last = self.repair(store, case, &entries)?;
-        if let Some(repaired) = last.take() {
-            let d = draft_at(
-                case,
-                &draft.actor,
-                "witness-repaired",
-                serde_json::json!({"seq": repaired.seq, "hash": repaired.hash,
-                    "why": "appended by a writer interrupted before the store witnessed it"}),
-            );
-            last = Some(self.append(store, Some(&repaired), d)?);
-        }
-        let last = last.or_else(|| entries.last().cloned());
-        self.append(store, last.as_ref(), draft)
-    }
-
-    fn append(&self, store: &mut Store, last: Option<&Entry>, draft: Draft) -> Result<Entry> {
-        let case = draft.case_id;
-        let entry = custody::chain(last, draft, self.key.as_ref());
-        store.announce_custody(case, entry.seq, &entry.hash, now_ms())?;
-        self.locker.append(case, &entry)?;
-        self.faults.reached(crate::faults::Point::CustodyAppended);
-        store.witness_custody(case, entry.seq, &entry.hash, now_ms())?;
-        Ok(entry)
-    }
-
-    /// Compares the ledger with the store's witness before a write: returns the entry it
-    /// witnessed now if the last one was left by an interrupted writer; fails on anything
-    /// that is not that.
-    fn repair(&self, store: &mut Store, case: CaseId, entries: &[Entry]) -> Result<Option<Entry>> {
-        let witness = store.custody_witness(case)?;
-        if entries.len() < witness.len() {
-            bail!(
-                "the custody ledger of case {case} has {} entries but the store witnessed {}: it was cut short (firebreak evidence verify {case})",
-                entries.len(),
-                witness.len()
-            );
-        }
-        let extra = &entries[witness.len()..];
-        let Some(last) = extra.first() else {
-            return Ok(None);
-        };
-        let pending = store.custody_pending(case)?;
-        let chained = match witness.last() {
-            Some((_, h)) => &last.prev == h,
-            None => last.prev == custody::GENESIS,
-        };
-        let announced = pending
-            .iter()
-            .any(|(s, h)| *s == last.seq && *h == last.hash);
-        if extra.len() == 1
-            && chained
-            && announced
-            && last.seq == witness.len() as u64 + 1
-            && last.computed_hash() == last.hash
-        {
-            store.witness_custody(case, last.seq, &last.hash, now_ms())?;
-            return Ok(Some(last.clone()));
-        }
-        bail!(
-            "the custody ledger of case {case} has entry {} that the store never witnessed and no writer announced: possible tampering; nothing more is recorded until `firebreak evidence verify {case}` is resolved",
-            last.seq
-        )
-    }
-
-    /// Verifies the ledger; `anchor` is what is known of its latest anchor outside the host.
-    pub fn verify(
-        &self,
-        store: &Store,
-        case: CaseId,
-        anchor: Result<Option<(custody::Anchor, String)>, custody::AnchorCheck>,
-    ) -> Result<(Vec<Entry>, custody::Verification)> {
-        let (entries, malformed) = self.locker.ledger(case)?;
-        let witness = store.custody_witness(case)?;
-        let pending = store.custody_pending(case)?;
-        let v = custody::verify(
-            case,
-            &entries,
-            &malformed,
-            custody::Against {
-                witness: &witness,
-                pending: &pending,
-                trust: &self.trust,
-                anchor,
-            },
-            |a| self.locker.check(a),
-        );
-        Ok((entries, v))
-    }
-
-    /// Writes the ledger head to the IR plan's evidence bucket under Object Lock: the anchor
-    /// `verify` compares a ledger with, which nobody on this host can rewrite.
-    pub fn anchor(
-        &self,
-        settings: &Settings,
-        endpoint: Option<&str>,
-        case: CaseId,
-    ) -> Result<Option<String>> {
-        let Some(p) = &settings.plan else {
-            return Ok(None);
-        };
-        let (entries, _) = self.locker.ledger(case)?;
-        let Some(head) = entries.last() else {
-            return Ok(None);
-        };
-        let anchor = custody::Anchor {
-            case_id: case,
-            seq: head.seq,
-            hash: head.hash.clone(),
-            at_ms: now_ms(),
-        };
-        let bytes = serde_json::to_vec(&anchor)?;
-        let fx = &p.plan.forensics;
-        let key = format!(
-            "{}{:012}-{}.json",
-            aws::forensics::anchor_prefix(case),
-            head.seq,
-            head.hash
-        );
-        let rt = runtime()?;
-        let at = rt.block_on(async {
-            let conn = connection(settings, endpoint, &fx.account.value).await?;
-            let lock = lock_of(settings);
-            anyhow::Ok(
-                aws::forensics::upload(
-                    &conn,
-                    &fx.region.value,
-                    &fx.evidence_bucket.value,
-                    &key,
-                    aws::forensics::Body::Bytes(&bytes),
-                    &custody::sha256_hex(&bytes),
-                    &lock,
-                )
-                .await?,
-            )
-        })?;
-        Ok(Some(at))
-    }
-}
-
-/// The latest anchor of a case's ledger in the evidence bucket, or why it is not known.
-pub(crate) fn latest_anchor(
-    settings: &Settings,
-    endpoint: Option<&str>,
-    case: CaseId,
-    offline: bool,
-) -> Result<Option<(custody::Anchor, String)>, custody::AnchorCheck> {
-    use custody::AnchorCheck;
-    let Some(p) = &settings.plan else {
-        return Err(AnchorCheck::NotConfigured);
-    };
-    if offline {
-        return Err(AnchorCheck::NotChecked("--offline".into()));
-    }
-    let fx = &p.plan.forensics;
-    let found = runtime()
-        .map_err(|e| AnchorCheck::NotChecked(e.to_string()))?
-        .block_on(async {
-            let conn = connection(settings, endpoint, &fx.account.value).await?;
-            anyhow::Ok(
-                aws::forensics::latest_anchor(
-                    &conn,
-                    &fx.region.value,
-                    &fx.evidence_bucket.value,
-                    case,
-                )
-                .await?,
-            )
-        })
-        .map_err(|e| AnchorCheck::NotChecked(format!("{e:#}")))?;
-    match found {
-        None => Ok(None),
-        Some((location, bytes)) => serde_json::from_slice(&bytes)
-            .map(|a| Some((a, location.clone())))
-            .map_err(|e| AnchorCheck::NotChecked(format!("{location} is not an anchor: {e}"))),
-    }
-}
-
-fn lock_of(settings: &Settings) -> aws::forensics::Lock {
-    let fx = &settings.plan.as_ref().expect("a plan").plan.forensics;
-    aws::forensics::Lock {
-        mode: fx.object_lock_mode.value.clone(),
-        retain_until_ms: now_ms() + i64::from(fx.retention_days.value) * 86_400_000,
-    }
-}
-
-fn draft_at(case: CaseId, actor: &str, action: &str, detail: serde_json::Value) -> Draft {
-    draft(case, actor, action, None, None, detail)
-}
-
-pub(crate) fn draft(
-    case: CaseId,
-    actor: &str,
-    action: &str,
-    artifact: Option<Artifact>,
-    location: Option<String>,
-    detail: serde_json::Value,
-) -> Draft {
-    Draft {
-        case_id: case,
-        at_ms: now_ms(),
-        actor: actor.to_string(),
-        action: action.to_string(),
-        artifact,
-        location,
-        detail,
-    }
-}
-
-pub(crate) fn runtime() -> Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")
-}
-
-/// The connection acting in `account`: the plan's responder role, else the caller.
-pub(crate) async fn connection(
-    settings: &Settings,
-    endpoint: Option<&str>,
-    account: &str,
-) -> Result<aws::Connection> {
-    let base = aws::Connection::from_environment(endpoint, None).await;
-    Ok(match &settings.plan {
-        Some(p) => {
-            let arn = p.plan.aws.responder_role_arn(account);
-            base.assume(
-                &arn,
-                p.plan.aws.external_id.as_deref(),
-                "firebreak-evidence",
-            )
-            .await?
-        }
-        None => base,
-    })
-}
-
-/// Uploads an artifact to the plan's evidence bucket (forensic account, Object Lock with the
-/// plan's mode and retention); the ledger records where.
-pub(crate) async fn upload(
-    settings: &Settings,
-    endpoint: Option<&str>,
-    case: CaseId,
-    a: &Artifact,
-    body: aws::forensics::Body<'_>,
-) -> Result<String> {
-    let Some(p) = &settings.plan else {
-        bail!("uploading needs an IR plan naming the evidence bucket ([forensics])")
-    };
-    let fx = &p.plan.forensics;
-    let conn = connection(settings, endpoint, &fx.account.value).await?;
-    let lock = lock_of(settings);
-    let key = format!("cases/{case}/{}/{}", a.sha256, a.name.replace('/', "_"));
-    Ok(aws::forensics::upload(
-        &conn,
-        &fx.region.value,
-        &fx.evidence_bucket.value,
-        &key,
-        body,
-        &a.sha256,
-        &lock,
-    )
-    .await?)
-}
-
 pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
     let settings = args.resolve()?;
     match cmd {
         EvidenceCommand::Keygen { file } => crate::keygen_cmd::run(&file).map(|()| true),
         EvidenceCommand::List { case } => {
-            let c = Custody::open(&settings)?;
+            let app = open_app(settings, None)?;
+            let c = CustodyLog::open(&app)?;
             let mut out = Printable(std::io::stdout().lock());
             let (entries, malformed) = c.locker.ledger(case)?;
             for m in &malformed {
@@ -453,12 +123,13 @@ pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
         EvidenceCommand::Anchor { case, endpoint_url } => {
             let store = Store::open(&settings.db)?;
             store.live_case(case)?;
-            let c = Custody::open(&settings)?;
-            match c.anchor(&settings, endpoint_url.as_deref(), case)? {
+            let app = open_app(settings, endpoint_url.as_deref())?;
+            let c = CustodyLog::open(&app)?;
+            match c.anchor(&app, case)? {
                 Some(at) => println!("ledger head of case {case} anchored at {at}"),
                 None => println!(
                     "nothing anchored: {}",
-                    if settings.plan.is_none() {
+                    if app.settings.plan.is_none() {
                         "no IR plan names an evidence bucket"
                     } else {
                         "the case has no custody entry yet"
@@ -474,10 +145,11 @@ pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
             endpoint_url,
         } => {
             let store = Store::open_read_only(&settings.db)?;
-            let c = Custody::open(&settings)?;
-            let anchor = latest_anchor(&settings, endpoint_url.as_deref(), case, offline);
+            let app = open_app(settings, endpoint_url.as_deref())?;
+            let c = CustodyLog::open(&app)?;
+            let anchor = app::evidence::latest_anchor(&app, case, offline);
             let (_, v) = c.verify(&store, case, anchor)?;
-            if output == "json" {
+            if output == Output::Json {
                 println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 let mut out = Printable(std::io::stdout().lock());
@@ -499,98 +171,39 @@ pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
         }
         EvidenceCommand::Export { case, out, format } => {
             let mut store = Store::open(&settings.db)?;
-            let c = Custody::open(&settings)?;
-            let (entries, v) = c.verify(
-                &store,
-                case,
-                Err(custody::AnchorCheck::NotChecked(
-                    "not read for the export: run evidence verify".into(),
-                )),
-            )?;
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("cannot create {}", out.display()))?;
-            let now = now_ms();
-            let (name, text) = match format {
-                ReportFormat::Md => (
-                    "custody-report.md",
-                    custody::report::markdown(case, &entries, &v, now),
-                ),
-                ReportFormat::Html => (
-                    "custody-report.html",
-                    custody::report::html(case, &entries, &v, now),
-                ),
+            let app = open_app(settings, None)?;
+            let format = match format {
+                ReportFormat::Md => app::evidence::ReportFormat::Markdown,
+                ReportFormat::Html => app::evidence::ReportFormat::Html,
             };
-            let manifest =
-                serde_json::to_string_pretty(&custody::report::manifest(case, &entries, &v, now))?;
-            std::fs::write(out.join(name), &text)?;
-            std::fs::write(out.join("manifest.json"), &manifest)?;
-            std::fs::copy(c.locker.ledger_path(case), out.join("custody.jsonl"))
-                .context("copying the ledger")?;
-            c.record(
-                &mut store,
-                draft(case, &settings.actor, "exported", None, Some(out.display().to_string()),
-                      serde_json::json!({"report": name, "manifest_sha256": custody::sha256_hex(manifest.as_bytes()), "verified": v.ok()})),
-            )?;
+            let done = app::evidence::export(&app, &mut store, case, &out, format)?;
             println!(
                 "{} and manifest.json written to {} ({})",
-                name,
+                done.report,
                 out.display(),
-                if v.ok() { "verified" } else { "NOT VERIFIED" }
+                if done.verified {
+                    "verified"
+                } else {
+                    "NOT VERIFIED"
+                }
             );
-            Ok(v.ok())
+            Ok(done.verified)
         }
         EvidenceCommand::Add {
             case,
             file,
             source,
             endpoint_url,
-            upload: up,
+            upload,
         } => {
             let mut store = Store::open(&settings.db)?;
-            store.live_case(case)?;
-            let c = Custody::open(&settings)?;
-            let name = file
-                .file_name()
-                .map_or("artifact".into(), |n| n.to_string_lossy().into_owned());
-            // Streamed into the locker, hashed while copied: memory stays flat for any size.
-            let a = c.locker.put_file(
-                &file,
-                &name,
-                source.as_deref().unwrap_or(&file.display().to_string()),
-            )?;
-            c.record(
-                &mut store,
-                draft(
-                    case,
-                    &settings.actor,
-                    "collected",
-                    Some(a.clone()),
-                    Some(c.locker.location(&a.sha256)),
-                    serde_json::Value::Null,
-                ),
-            )?;
-            if up {
-                let at = runtime()?.block_on(upload(
-                    &settings,
-                    endpoint_url.as_deref(),
-                    case,
-                    &a,
-                    aws::forensics::Body::File(&c.locker.object_path(&a.sha256)?),
-                ))?;
-                c.record(
-                    &mut store,
-                    draft(
-                        case,
-                        &settings.actor,
-                        "uploaded",
-                        Some(a.clone()),
-                        Some(at.clone()),
-                        serde_json::Value::Null,
-                    ),
-                )?;
-                println!("{} {} stored and uploaded to {at}", a.sha256, a.name);
-            } else {
-                println!("{} {} stored", a.sha256, a.name);
+            let app = open_app(settings, endpoint_url.as_deref())?;
+            let (a, at) =
+                app::evidence::add_file(&app, &mut store, case, &file, source.as_deref(), upload)?;
+            let mut out = Printable(std::io::stdout().lock());
+            match at {
+                Some(at) => say!(out, "{} {} stored and uploaded to {at}", a.sha256, a.name)?,
+                None => say!(out, "{} {} stored", a.sha256, a.name)?,
             }
             Ok(true)
         }
@@ -601,20 +214,118 @@ pub fn run(cmd: EvidenceCommand, args: &StoreArgs) -> Result<bool> {
             kms_key,
             no_upload,
             no_examine,
-        } => crate::collect::run(
-            &settings,
-            case,
-            endpoint_url.as_deref(),
-            memory,
-            kms_key,
-            !no_upload,
-            !no_examine,
-        ),
+        } => {
+            let mut store = Store::open(&settings.db)?;
+            let app = open_app(settings, endpoint_url.as_deref())?;
+            let opts = app::collect::CollectOptions {
+                memory,
+                kms_key,
+                upload: !no_upload,
+                examine: !no_examine,
+            };
+            let done = app::collect::collect(&app, &mut store, case, &opts)?;
+            print_collected(&app, case, &opts, &done)?;
+            Ok(done.ok())
+        }
     }
 }
 
+/// What `evidence collect` did, for people. Ids and error text come from the case's
+/// records and AWS: through the terminal layer.
+fn print_collected(
+    app: &app::App,
+    case: CaseId,
+    opts: &app::collect::CollectOptions,
+    done: &Collected,
+) -> Result<()> {
+    let mut out = Printable(std::io::stdout().lock());
+    say!(
+        out,
+        "Collected {} artifact(s) for case {case} into {} ({} uploaded under Object Lock)",
+        done.stored,
+        done.locker.display(),
+        done.uploaded
+    )?;
+    if opts.upload && app.settings.plan.is_none() {
+        say!(
+            out,
+            "  (no IR plan names an evidence bucket: the evidence is in the local locker only)"
+        )?;
+    }
+    for (what, why) in &done.failures {
+        say!(out, "  not collected: {what}: {why}")?;
+    }
+    for (name, why) in &done.upload_failures {
+        say!(out, "  NOT UPLOADED: {name}: {why}")?;
+    }
+    if let Some((n, run)) = &done.examined {
+        say!(
+            out,
+            "Examined {n} log artifact(s): {} new alert(s), {} already known, {} event(s) added to timelines",
+            run.hunt.alerts_new,
+            run.hunt.alerts_known,
+            run.timeline_added
+        )?;
+    }
+    let made = match &done.evidence_plan {
+        EvidencePlan::NotNeeded => None,
+        EvidencePlan::AwaitingApproval(m) | EvidencePlan::Incomplete(m) => Some(&**m),
+        EvidencePlan::Ran(ran) => Some(&ran.0),
+    };
+    if let Some(made) = made {
+        let id = made.id;
+        say!(
+            out,
+            "\nSnapshots{} change AWS: they are response plan {id} (evidence only; {}):",
+            if opts.memory { " and memory" } else { "" },
+            made.plan.approval.describe()
+        )?;
+        for d in made.dry.iter().flatten() {
+            for call in &d.calls {
+                say!(out, "  → {call}")?;
+            }
+        }
+        match &done.evidence_plan {
+            EvidencePlan::Incomplete(_) => say!(
+                out,
+                "  plan {id} is INCOMPLETE ({}): plan again once AWS can be read",
+                made.plan.incomplete.join("; ")
+            )?,
+            EvidencePlan::AwaitingApproval(_) => say!(
+                out,
+                "  approve it (firebreak respond approve {case} --plan {id}), then run it (firebreak respond run {case} --plan {id})"
+            )?,
+            EvidencePlan::Ran(ran) => {
+                let ran = &ran.1;
+                say!(
+                    out,
+                    "  pre-approved by the IR plan's level for evidence plans (recorded as an approval): running it"
+                )?;
+                for n in &ran.notes {
+                    eprintln!("{}", neutral::terminal::Field(n));
+                }
+                crate::respond_cmd::print_report(&mut out, &ran.report)?;
+            }
+            EvidencePlan::NotNeeded => {}
+        }
+    }
+    match &done.anchor {
+        Some(Ok(at)) => say!(out, "Custody ledger head anchored at {at}")?,
+        Some(Err(e)) => say!(
+            out,
+            "  NOT ANCHORED: the ledger head could not be written to the evidence bucket: {e}"
+        )?,
+        None => {}
+    }
+    say!(
+        out,
+        "Next: firebreak evidence verify {case}    firebreak evidence export {case} --out custody-{case}/"
+    )?;
+    Ok(())
+}
+
 /// One line on the anchor, for people.
-pub(crate) fn describe_anchor(a: &custody::AnchorCheck) -> String {
+pub fn describe_anchor(a: &custody::AnchorCheck) -> String {
     use custody::AnchorCheck::*;
     match a {
         NotConfigured => {

@@ -8,19 +8,13 @@
 //!   witnessed by the store.
 
 use anyhow::{Context, Result, bail};
-use std::cell::Cell;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Point {
-    Intended,
-    Sent,
-    CustodyAppended,
-}
+use app::ports::{FaultPoint, FaultProbe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[derive(Debug, Default)]
 pub struct Faults {
-    at: Option<(Point, usize)>,
-    seen: [Cell<usize>; 3],
+    at: Option<(FaultPoint, usize)>,
+    seen: [AtomicUsize; 3],
 }
 
 impl Faults {
@@ -35,9 +29,9 @@ impl Faults {
             .split_once(':')
             .with_context(|| format!("FIREBREAK_FAULT={v}: expected POINT:N"))?;
         let point = match point {
-            "abort-after-intent" => Point::Intended,
-            "abort-after-call" => Point::Sent,
-            "abort-after-custody-append" => Point::CustodyAppended,
+            "abort-after-intent" => FaultPoint::Intended,
+            "abort-after-call" => FaultPoint::Sent,
+            "abort-after-custody-append" => FaultPoint::CustodyAppended,
             other => bail!("FIREBREAK_FAULT: unknown point {other}"),
         };
         let n = n.parse().with_context(|| format!("FIREBREAK_FAULT={v}"))?;
@@ -46,13 +40,19 @@ impl Faults {
             ..Default::default()
         })
     }
+}
 
+impl FaultProbe for Faults {
     /// Counts one more arrival at `point`, and dies there if that is the one named.
-    pub fn reached(&self, point: Point) {
-        let seen = &self.seen[point as usize];
-        seen.set(seen.get() + 1);
-        if self.at == Some((point, seen.get())) {
-            eprintln!("FIREBREAK_FAULT: aborting at {point:?} {}", seen.get());
+    fn reached(&self, point: FaultPoint) {
+        let slot = match point {
+            FaultPoint::Intended => 0,
+            FaultPoint::Sent => 1,
+            FaultPoint::CustodyAppended => 2,
+        };
+        let seen = self.seen[slot].fetch_add(1, Ordering::SeqCst) + 1;
+        if self.at == Some((point, seen)) {
+            eprintln!("FIREBREAK_FAULT: aborting at {point:?} {seen}");
             std::process::abort();
         }
     }

@@ -1,9 +1,9 @@
 //! `firebreak forensics workstation`: CloudFormation for the isolated forensic workstation
 //! of a case (its snapshots attached) and the Image Builder pipeline of its AMI.
 
-use crate::evidence_cmd::Custody;
 use crate::settings::StoreArgs;
 use anyhow::{Context, Result};
+use app::evidence::CustodyLog;
 use clap::Subcommand;
 use std::path::PathBuf;
 
@@ -37,14 +37,17 @@ pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
         kms_key_arn,
         out,
     } = cmd;
-    let settings = args.resolve()?;
+    let app = crate::settings::open_app(args.resolve()?, None)?;
+    let settings = &app.settings;
     if let Some(case) = case {
-        let custody = Custody::open(&settings)?;
-        for e in custody.locker.ledger(case)?.0 {
+        let log = CustodyLog::open(&app)?;
+        for e in log.locker.ledger(case)?.0 {
             let d = &e.body.detail;
             // The encrypted copies the evidence plan's copy step made (kept in the ledger
             // as the step's outputs).
-            if e.body.action == "collected" && d["kind"] == "ec2.copy-snapshots-to-forensics" {
+            if e.body.action == custody::Action::Collected.name()
+                && d["kind"] == "ec2.copy-snapshots-to-forensics"
+            {
                 for id in d["encrypted_copies"].as_array().into_iter().flatten() {
                     if let Some(id) = id.as_str().filter(|id| !snapshots.iter().any(|x| x == id)) {
                         snapshots.push(id.to_string());

@@ -1,16 +1,18 @@
 //! `firebreak hunt`: read logs, run the bundled rules plus any others, print alerts.
 
-use crate::evaluate::detect_inputs;
 use crate::ingest_cmd::{ReadArgs, RejectSink};
+use crate::progress::Progress;
 use crate::rules_cmd::{self, RuleArgs};
 use crate::settings::StoreArgs;
 use anyhow::{Context, Result};
+use app::pipeline::detect_inputs;
 use clap::{Args, ValueEnum};
 use detect::Detector;
-use ingest::InputFormat;
+use ingest::{Input, InputFormat};
 use model::{Alert, AlertKind};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::PathBuf;
+use std::sync::Arc;
 use store::Store;
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
@@ -239,10 +241,13 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
             settings.grouping.window_ms = w;
         }
         // Open the store first: a bad path fails before the logs are read.
-        cases = Some((Store::open(&settings.db)?, settings));
-        inputs = crate::cases::rereadable(inputs)?;
+        cases = Some((
+            Store::open(&settings.db)?,
+            crate::settings::open_app(settings, None)?,
+        ));
+        inputs = rereadable(inputs)?;
     }
-    let mut records = crate::cases::AlertRecords::default();
+    let mut records = app::pipeline::AlertRecords::default();
     let out: Box<dyn Write> = if args.out.as_os_str() == "-" {
         Box::new(BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -256,9 +261,9 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
     let summary = detect_inputs(
         &inputs,
         args.read.options(args.format),
-        !args.read.no_progress,
+        &Progress::new(!args.read.no_progress),
         &detector,
-        &mut rejects,
+        |r| rejects.add(r),
         |a| {
             if args.cases {
                 records.push(a)?;
@@ -293,16 +298,36 @@ pub fn run(args: HuntArgs, store_args: &StoreArgs) -> Result<bool> {
     for r in &rejects.shown {
         say!(err, "  rejected: {}", r)?;
     }
-    if let Some((store, settings)) = &mut cases {
-        let run = crate::cases::open_cases(
+    if let Some((store, app)) = &mut cases {
+        let run = app::pipeline::open_cases(
+            app,
             store,
-            settings,
             &records,
             &inputs,
             args.read.options(args.format),
-            !args.read.no_progress,
+            &Progress::new(!args.read.no_progress),
         )?;
-        crate::case_cmd::write_run_summary(&mut err, settings, &run)?;
+        crate::case_cmd::write_run_summary(&mut err, &app.settings, &run)?;
     }
     Ok(fired > 0)
+}
+
+/// Inputs that can be read twice: standard input is read into memory once.
+pub fn rereadable(inputs: Vec<Input>) -> Result<Vec<Input>> {
+    inputs
+        .into_iter()
+        .map(|i| match i {
+            Input::Stdin => {
+                let mut data = Vec::new();
+                std::io::stdin()
+                    .read_to_end(&mut data)
+                    .context("cannot read standard input")?;
+                Ok(Input::Memory {
+                    name: "-".to_string(),
+                    data: Arc::from(data),
+                })
+            }
+            other => Ok(other),
+        })
+        .collect()
 }

@@ -146,28 +146,18 @@ impl RejectSink {
 /// Runs an ingest with a progress bar, feeding every chunk to `on_chunk`.
 pub fn run_with_progress<H: EventHandler>(
     inputs: &[Input],
-    mut opts: IngestOptions,
+    opts: IngestOptions,
     show_progress: bool,
     handler: &H,
-    mut on_chunk: impl FnMut(ChunkOutcome<H::Output>) -> Result<()>,
+    on_chunk: impl FnMut(ChunkOutcome<H::Output>) -> Result<()>,
 ) -> Result<Summary> {
-    let total = inputs.iter().map(Input::size).sum::<Option<u64>>();
-    let progress = Progress::new(total, show_progress);
-    opts.progress = Some(progress.counter.clone());
-    let mut failure = None;
-    let summary = ingest::ingest(inputs, &opts, handler, |chunk| {
-        progress.tick();
-        if failure.is_none()
-            && let Err(e) = on_chunk(chunk)
-        {
-            failure = Some(e);
-        }
-    });
-    progress.finish();
-    if let Some(e) = failure {
-        return Err(e);
-    }
-    Ok(summary?)
+    app::pipeline::read(
+        inputs,
+        opts,
+        &Progress::new(show_progress),
+        handler,
+        on_chunk,
+    )
 }
 
 /// The per-source summary table and the first rejections.

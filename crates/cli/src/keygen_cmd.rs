@@ -23,13 +23,6 @@ pub fn run(file: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Reads a seed file written by [`run`].
-pub fn read(file: &Path) -> Result<signing::SigningKey> {
-    let seed = std::fs::read_to_string(file)
-        .with_context(|| format!("cannot read key {}", file.display()))?;
-    signing::signing_key(&seed).with_context(|| file.display().to_string())
-}
-
 /// Writes a secret readable by its owner only.
 fn write_private(path: &Path, text: &str) -> Result<()> {
     use std::os::unix::fs::OpenOptionsExt;

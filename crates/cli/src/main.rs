@@ -11,13 +11,11 @@ macro_rules! say {
 use std::io::Write as _;
 
 mod bench;
+mod bench_cmd;
 mod bench_hunt;
 mod bench_ratios;
 mod case_cmd;
-mod cases;
-mod collect;
 mod demo;
-mod evaluate;
 mod evidence_cmd;
 mod faults;
 mod forensics_cmd;
@@ -104,7 +102,7 @@ enum Command {
     /// Measure throughput against a baseline measured in the same run.
     Bench {
         #[command(subcommand)]
-        target: bench::BenchTarget,
+        target: bench_cmd::BenchTarget,
     },
 }
 
@@ -141,7 +139,7 @@ fn main() -> ExitCode {
         }
         Command::Keygen { file } => keygen_cmd::run(&file).map(|()| ExitCode::SUCCESS),
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
-        Command::Bench { target } => bench::run(target).map(|()| ExitCode::SUCCESS),
+        Command::Bench { target } => bench_cmd::run(target).map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,6 @@
 //! `firebreak plan init | check | render`: the incident response plan as code.
 
-use crate::settings::{DEFAULT_PLAN, StoreArgs, now_ms, read_plan};
+use crate::settings::{DEFAULT_PLAN, Output, StoreArgs, now_ms, read_plan};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand, ValueEnum};
 use plan::render::DocFormat;
@@ -46,9 +46,8 @@ pub struct CheckArgs {
     /// Judge review and game-day freshness as of this date (YYYY-MM-DD; default today).
     #[arg(long)]
     pub today: Option<String>,
-    /// `text` or `json`.
-    #[arg(long, short = 'o', default_value = "text")]
-    pub output: String,
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+    pub output: Output,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -70,7 +69,7 @@ fn plan_path(explicit: Option<PathBuf>, store: &StoreArgs) -> Result<PathBuf> {
 
 /// Playbook names: the bundled ones plus the valid playbooks under `dirs`.
 pub fn playbook_names(dirs: &[PathBuf]) -> Result<BTreeSet<String>> {
-    Ok(crate::respond_cmd::load_playbooks(dirs)?
+    Ok(app::respond::load_playbooks(dirs)?
         .into_iter()
         .map(|b| b.name)
         .collect())
@@ -158,8 +157,8 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
         .count();
     let warnings = problems.len() - errors;
     let name = path.display().to_string();
-    match args.output.as_str() {
-        "json" => {
+    match args.output {
+        Output::Json => {
             let doc = serde_json::json!({
                 "file": name,
                 "plan": loaded.plan.title(),
@@ -169,7 +168,7 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
             });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         }
-        "text" => {
+        Output::Text => {
             let mut out = neutral::terminal::Printable(std::io::stdout().lock());
             for p in &problems {
                 let g = match p.gravity {
@@ -185,7 +184,6 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
                 loaded.plan.title()
             )?;
         }
-        other => bail!("unknown output {other:?}: use text or json"),
     }
     Ok(errors == 0)
 }

@@ -1,45 +1,56 @@
-//! A progress bar on a terminal for long runs; nothing otherwise.
+//! A progress bar on a terminal for long reads; nothing otherwise.
 
 use indicatif::{ProgressBar, ProgressStyle};
 use std::io::IsTerminal;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
+/// The use cases' progress port, drawn on stderr when it is a terminal and `enabled`.
 pub struct Progress {
-    bar: Option<ProgressBar>,
-    pub counter: Arc<AtomicU64>,
+    enabled: bool,
+    bar: Mutex<Option<ProgressBar>>,
 }
 
 impl Progress {
-    /// A bar over `total` input bytes, shown only when stderr is a terminal and `enabled`.
-    pub fn new(total: Option<u64>, enabled: bool) -> Self {
-        let bar = (enabled && std::io::stderr().is_terminal()).then(|| {
-            let bar = match total {
-                Some(t) => ProgressBar::new(t).with_style(
-                    ProgressStyle::with_template(
-                        "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                ),
-                None => ProgressBar::new_spinner(),
-            };
-            bar.enable_steady_tick(std::time::Duration::from_millis(200));
-            bar
-        });
+    pub fn new(enabled: bool) -> Self {
         Progress {
-            bar,
-            counter: Arc::new(AtomicU64::new(0)),
+            enabled: enabled && std::io::stderr().is_terminal(),
+            bar: Mutex::new(None),
         }
     }
 
-    pub fn tick(&self) {
-        if let Some(bar) = &self.bar {
-            bar.set_position(self.counter.load(Ordering::Relaxed));
+    fn bar(&self) -> std::sync::MutexGuard<'_, Option<ProgressBar>> {
+        self.bar
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl app::ports::Progress for Progress {
+    fn begin(&self, total: Option<u64>) {
+        if !self.enabled {
+            return;
+        }
+        let bar = match total {
+            Some(t) => ProgressBar::new(t).with_style(
+                ProgressStyle::with_template(
+                    "{spinner} {bytes}/{total_bytes} {bytes_per_sec} eta {eta} {wide_bar}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            ),
+            None => ProgressBar::new_spinner(),
+        };
+        bar.enable_steady_tick(std::time::Duration::from_millis(200));
+        *self.bar() = Some(bar);
+    }
+
+    fn advance(&self, read: u64) {
+        if let Some(bar) = &*self.bar() {
+            bar.set_position(read);
         }
     }
 
-    pub fn finish(&self) {
-        if let Some(bar) = &self.bar {
+    fn finish(&self) {
+        if let Some(bar) = self.bar().take() {
             bar.finish_and_clear();
         }
     }

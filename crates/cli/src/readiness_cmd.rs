@@ -2,11 +2,10 @@
 //! AWS SDK, scored against the Well-Architected SEC10 best practices.
 
 use crate::plan_cmd::{playbook_names, rule_ids};
-use crate::settings::{StoreArgs, now_ms};
-use anyhow::{Context, Result, bail};
+use crate::settings::{Output, StoreArgs, open_app};
+use anyhow::{Context, Result};
 use clap::Args;
-use plan::readiness::{Report, plan_findings};
-use plan::{CheckContext, Date};
+use plan::Date;
 
 #[derive(Args)]
 pub struct ReadinessArgs {
@@ -19,9 +18,8 @@ pub struct ReadinessArgs {
     /// Only these regions (default: the plan's); repeatable.
     #[arg(long = "region", value_name = "REGION")]
     pub regions: Vec<String>,
-    /// `text` or `json`.
-    #[arg(long, short = 'o', default_value = "text")]
-    pub output: String,
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
+    pub output: Output,
     /// Judge plan freshness as of this date (YYYY-MM-DD; default today).
     #[arg(long)]
     pub today: Option<String>,
@@ -29,48 +27,23 @@ pub struct ReadinessArgs {
 
 /// Runs the checks; `Ok(false)` when anything did not pass.
 pub fn run(args: ReadinessArgs, store: &StoreArgs) -> Result<bool> {
-    let settings = store.resolve()?;
-    let Some(loaded) = settings.plan else {
-        bail!(
-            "readiness checks the accounts your IR plan names: write one with `firebreak plan init`, or pass --plan"
-        );
-    };
-    let plan = &loaded.plan;
-    if !matches!(args.output.as_str(), "text" | "json") {
-        bail!("unknown output {:?}: use text or json", args.output);
-    }
-    let today = match &args.today {
-        Some(d) => Date::parse(d).with_context(|| format!("--today {d:?} is not YYYY-MM-DD"))?,
-        None => Date::from_unix_ms(now_ms()),
-    };
-    let mut scope = aws::readiness::Scope::of(plan);
-    if !args.accounts.is_empty() {
-        scope.accounts = args.accounts.clone();
-    }
-    if !args.regions.is_empty() {
-        scope.regions = args.regions.clone();
-    }
-    let playbooks = playbook_names(&[])?;
-    let rules = rule_ids(&[])?;
-    let mut findings = plan_findings(
-        plan,
-        &CheckContext {
+    let app = open_app(store.resolve()?, args.endpoint_url.as_deref())?;
+    let today = args
+        .today
+        .as_deref()
+        .map(|d| Date::parse(d).with_context(|| format!("--today {d:?} is not YYYY-MM-DD")))
+        .transpose()?;
+    let report = app::readiness::check(
+        &app,
+        &app::readiness::Scope {
+            accounts: args.accounts.clone(),
+            regions: args.regions.clone(),
             today,
-            playbooks: &playbooks,
-            rules: Some(&rules),
+            playbooks: playbook_names(&[])?,
+            rules: rule_ids(&[])?,
         },
-    );
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
-    findings.extend(runtime.block_on(async {
-        let region = scope.regions.first().map(String::as_str);
-        let conn = aws::Connection::from_environment(args.endpoint_url.as_deref(), region).await;
-        aws::readiness::run(&conn, plan, &scope).await
-    }));
-    let report = Report::new(plan, findings);
-    if args.output == "json" {
+    )?;
+    if args.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
         use std::io::Write;

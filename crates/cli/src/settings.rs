@@ -35,6 +35,13 @@ pub struct StoreArgs {
     pub plan: Option<PathBuf>,
 }
 
+/// How a command that reports prints: for people, or as JSON (exact values, for tools).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Text,
+    Json,
+}
+
 /// `firebreak.toml`.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -49,29 +56,9 @@ pub struct ConfigFile {
     #[serde(default)]
     pub plan: PlanSection,
     #[serde(default)]
-    pub evidence: EvidenceSection,
+    pub evidence: app::EvidenceSettings,
     #[serde(default)]
-    pub approval: ApprovalSection,
-}
-
-/// How this person signs approvals of response plans.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ApprovalSection {
-    /// A file holding this person's Ed25519 approval seed (from `firebreak keygen`).
-    pub key_file: Option<PathBuf>,
-}
-
-/// Where evidence is kept and how the custody ledger is signed.
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EvidenceSection {
-    /// The local locker (default `./evidence`).
-    pub locker: Option<PathBuf>,
-    /// A file holding the Ed25519 signing seed (64 hex digits); entries are signed with it.
-    pub signing_key_file: Option<PathBuf>,
-    /// The public key (hex) custody entries must be signed with to verify.
-    pub public_key: Option<String>,
+    pub approval: app::ApprovalSettings,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,52 +82,11 @@ pub struct CasesSection {
     pub max_principals_per_ip: Option<usize>,
 }
 
-/// Settings resolved from flags, environment and configuration.
-#[derive(Debug, Clone)]
-pub struct Settings {
-    pub db: PathBuf,
-    pub actor: String,
-    pub grouping: case::GroupingConfig,
-    /// The plan, when one is configured or `./ir-plan.toml` exists.
-    pub plan: Option<LoadedPlan>,
-    pub evidence: EvidenceSection,
-    pub approval: ApprovalSection,
-}
-
-/// A parsed plan and where it came from.
-#[derive(Debug, Clone)]
-pub struct LoadedPlan {
-    pub path: PathBuf,
-    pub plan: plan::IrPlan,
-    /// SHA-256 of the file's text (what a response plan's pinned approval rule names).
-    pub digest: String,
-}
+pub use app::settings::read_plan;
+pub use app::{LoadedPlan, Settings};
 
 /// Where `plan init` writes and every command looks when no plan is named.
 pub const DEFAULT_PLAN: &str = "ir-plan.toml";
-
-impl Settings {
-    /// The severity policy cases follow: the plan's levels, else the built-in matrix.
-    pub fn policy(&self) -> Box<dyn case::SeverityPolicy + '_> {
-        match &self.plan {
-            Some(p) => Box::new(plan::PlanPolicy::new(&p.plan)),
-            None => Box::new(case::DefaultMatrix),
-        }
-    }
-}
-
-/// Reads and parses a plan file (TOML, or YAML by extension).
-pub fn read_plan(path: &Path) -> Result<LoadedPlan> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read plan {}", path.display()))?;
-    let name = path.display().to_string();
-    let plan = plan::parse(&text, &name, plan::Format::from_path(&name))?;
-    Ok(LoadedPlan {
-        path: path.to_path_buf(),
-        plan,
-        digest: signing::sha256_hex(text.as_bytes()),
-    })
-}
 
 impl StoreArgs {
     /// The plan file named by `--plan` / `FIREBREAK_PLAN`, else by `[plan] path`.
@@ -184,6 +130,10 @@ impl StoreArgs {
             plan,
             evidence: file.evidence,
             approval: file.approval,
+            // Debug builds only: the timeline pass reads and examines every record, so
+            // tests can prove its shortcuts change nothing. Release builds ignore it.
+            exhaustive_timeline: cfg!(debug_assertions)
+                && std::env::var_os("FIREBREAK_TIMELINE_EXHAUSTIVE").is_some(),
         })
     }
 }
@@ -216,11 +166,47 @@ pub fn parse_duration(s: &str) -> Result<i64> {
         .with_context(|| format!("invalid duration {s:?}"))
 }
 
-/// Milliseconds since the Unix epoch, now.
+/// Milliseconds since the Unix epoch, now (the system clock the use cases are given).
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    use app::ports::Clock;
+    app::ports::SystemClock.now_ms()
+}
+
+/// The use cases' entry point: these settings with this binary's ports (the system clock,
+/// AWS through the environment's credentials and `endpoint`, key files, the terminal's
+/// notices, the kill tests' fault points).
+pub fn open_app(settings: Settings, endpoint: Option<&str>) -> Result<app::App> {
+    use std::sync::Arc;
+    Ok(app::App::new(
+        settings,
+        app::Ports {
+            clock: Arc::new(app::ports::SystemClock),
+            aws: Arc::new(EnvironmentAws {
+                endpoint: endpoint.map(str::to_string),
+            }),
+            keys: Arc::new(app::ports::KeyFiles),
+            notifier: Arc::new(app::ports::Silent),
+            faults: Arc::new(crate::faults::Faults::from_environment()?),
+        },
+    ))
+}
+
+/// AWS as the environment's credentials reach it; every call to `endpoint` when one is
+/// named (an emulator such as moto, with path-style S3).
+struct EnvironmentAws {
+    endpoint: Option<String>,
+}
+
+impl app::ports::AwsAccess for EnvironmentAws {
+    fn caller<'a>(
+        &'a self,
+        region: Option<&'a str>,
+    ) -> app::ports::PortFuture<'a, aws::Connection> {
+        Box::pin(aws::Connection::from_environment(
+            self.endpoint.as_deref(),
+            region,
+        ))
+    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,21 @@ fn graph() -> &'static Graph {
     static GRAPH: std::sync::OnceLock<Graph> = std::sync::OnceLock::new();
     GRAPH.get_or_init(|| {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        // The graph as built on this host: without the filter, cargo wants every package
+        // of every platform (android, windows, …) in its cache, which an offline fresh
+        // machine does not have.
+        let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+        let version = std::process::Command::new(rustc)
+            .arg("-vV")
+            .output()
+            .expect("rustc -vV runs");
+        let host = String::from_utf8_lossy(&version.stdout)
+            .lines()
+            .find_map(|l| l.strip_prefix("host: ").map(str::to_string))
+            .expect("rustc -vV names the host");
         let out = std::process::Command::new(cargo)
             .args(["metadata", "--format-version", "1", "--locked", "--offline"])
+            .args(["--filter-platform", &host])
             .current_dir(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."))
             .output()
             .expect("cargo metadata runs");
@@ -269,7 +282,8 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
 }
 
 /// Nothing changes AWS except an approved plan: every SDK call that writes is made in the
-/// response engine's `Call::send` (run and rollback, which take an `ApprovedPlan`), or in
+/// response engine's `Call::send` (run and rollback, which take an `ApprovedPlan`; it routes
+/// each call to its service's `send` under `respond/call/`), or in
 /// the evidence helpers only `Call::send` reaches (snapshot copies, memory capture), or is
 /// a write to the evidence bucket itself (uploads and custody anchors under Object Lock).
 #[test]
@@ -305,11 +319,24 @@ fn only_approved_plans_change_aws() {
     ];
     // (file, function) where writes may be made, and who may call that function.
     let allowed: &[(&str, &str, &[&str])] = &[
-        ("respond/call.rs", "send", &[]),
+        // `Call::send` routes each call to its service's module, which alone sends it.
+        ("respond/call/ec2.rs", "send", &[]),
+        ("respond/call/iam.rs", "send", &[]),
+        ("respond/call/s3.rs", "send", &[]),
+        ("respond/call/lambda_fn.rs", "send", &[]),
+        ("respond/call/organizations.rs", "send", &[]),
+        ("respond/call/cloudtrail.rs", "send", &[]),
+        ("respond/call/guardduty.rs", "send", &[]),
+        ("respond/call/autoscaling.rs", "send", &[]),
+        ("respond/call/elbv2.rs", "send", &[]),
         ("respond/call.rs", "credential_report", &[]),
-        ("forensics.rs", "copy_for_forensics", &["respond/call.rs"]),
-        ("forensics.rs", "capture_memory", &["respond/call.rs"]),
-        ("forensics.rs", "upload", &["cli/src/evidence_cmd.rs"]),
+        (
+            "forensics.rs",
+            "copy_for_forensics",
+            &["respond/call/ec2.rs"],
+        ),
+        ("forensics.rs", "capture_memory", &["respond/call/ssm.rs"]),
+        ("forensics.rs", "upload", &["app/src/evidence.rs"]),
     ];
     let files = rust_files(&src, |_| true);
     // SDK clients as the adapter makes them (`cx.ec2()`, `conn.s3(region)`) or holds them.
@@ -398,7 +425,7 @@ fn only_approved_plans_change_aws() {
                 .replace('\\', "/");
             let text = std::fs::read_to_string(&p).unwrap();
             let calls = text.matches(&format!("forensics::{func}(")).count()
-                + if rel == "aws/src/respond/call.rs" || rel == "cli/src/evidence_cmd.rs" {
+                + if rel.starts_with("aws/src/respond/call") || rel == "app/src/evidence.rs" {
                     0
                 } else {
                     text.matches(&format!("{func}("))
@@ -413,5 +440,105 @@ fn only_approved_plans_change_aws() {
                 );
             }
         }
+    }
+}
+
+/// The use cases live in `app`: the binaries parse, call one and present what it returns.
+/// Each operation below is the heart of a use case (the custody chain, the journaled run, a
+/// hunt into cases, the timeline pass, collection, the dry-run); none is reached from `cli`.
+#[test]
+fn use_cases_live_in_the_application_layer() {
+    let crates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cores = [
+        "custody::chain(",
+        ".announce_custody(",
+        ".witness_custody(",
+        "aws::respond::run(",
+        "aws::respond::rollback(",
+        "aws::respond::dry_run(",
+        ".record_hunt(",
+        ".add_timeline_events(",
+        ".add_response_plan(",
+        ".add_approval(",
+        ".save_receipt(",
+        ".intend_call(",
+        "aws::forensics::collect(",
+        "aws::forensics::upload(",
+        "playbook::plan(",
+    ];
+    let mut in_app: BTreeSet<&str> = BTreeSet::new();
+    for p in rust_files(&crates.join("app/src"), |_| true) {
+        let text = std::fs::read_to_string(&p).unwrap();
+        in_app.extend(cores.iter().copied().filter(|c| text.contains(*c)));
+    }
+    assert_eq!(
+        in_app.len(),
+        cores.len(),
+        "every use case's core is in app: missing {:?}",
+        cores
+            .iter()
+            .filter(|c| !in_app.contains(*c))
+            .collect::<Vec<_>>()
+    );
+    for p in rust_files(&crates.join("cli/src"), |_| true) {
+        let text = std::fs::read_to_string(&p).unwrap();
+        for c in cores {
+            assert!(
+                !text.contains(c),
+                "{} does `{c}` itself: that is a use case, it belongs in app",
+                p.display()
+            );
+        }
+    }
+}
+
+/// The CLI's modules reach each other without a cycle (`crate::NAME` references): the one
+/// among evidence, collect and respond went with the move to `app`.
+#[test]
+fn the_cli_modules_form_no_cycle() {
+    let src = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for p in rust_files(&src, |_| true) {
+        let module = p.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let uses: BTreeSet<String> = text
+            .match_indices("crate::")
+            .map(|(i, _)| {
+                text[i + 7..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect::<String>()
+            })
+            .filter(|m| *m != module && src.join(format!("{m}.rs")).is_file())
+            .collect();
+        edges.insert(module, uses);
+    }
+    assert!(edges.len() > 10, "{edges:?}");
+    // Depth-first search for a back edge, reporting the cycle it closes.
+    fn visit(
+        m: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) {
+        if done.contains(m) {
+            return;
+        }
+        if let Some(at) = path.iter().position(|p| p == m) {
+            panic!(
+                "the CLI's modules form a cycle: {} -> {m}",
+                path[at..].join(" -> ")
+            );
+        }
+        path.push(m.to_string());
+        for n in edges.get(m).into_iter().flatten() {
+            visit(n, edges, path, done);
+        }
+        path.pop();
+        done.insert(m.to_string());
+    }
+    let mut done = BTreeSet::new();
+    for m in edges.keys() {
+        visit(m, &edges, &mut Vec::new(), &mut done);
     }
 }

@@ -26,13 +26,45 @@ pub struct Artifact {
     pub source: String,
 }
 
+/// What a ledger entry records. Entries keep the name as text, so a ledger written by a
+/// later version (with actions this one does not know) still reads and verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Put into the locker.
+    Collected,
+    /// Copied to the evidence bucket under Object Lock.
+    Uploaded,
+    UploadFailed,
+    CollectionFailed,
+    /// Collected logs run through ingest and detection into the case.
+    Examined,
+    /// The custody report written out.
+    Exported,
+    /// An entry an interrupted writer appended was witnessed by the next writer.
+    WitnessRepaired,
+}
+
+impl Action {
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::Collected => "collected",
+            Action::Uploaded => "uploaded",
+            Action::UploadFailed => "upload-failed",
+            Action::CollectionFailed => "collection-failed",
+            Action::Examined => "examined",
+            Action::Exported => "exported",
+            Action::WitnessRepaired => "witness-repaired",
+        }
+    }
+}
+
 /// What is being recorded, before it is chained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
     pub case_id: i64,
     pub at_ms: i64,
     pub actor: String,
-    /// `collected`, `stored`, `uploaded`, `examined`, `exported`, `capture-failed`, …
+    /// An [`Action`] by name (`collected`, `uploaded`, `examined`, …).
     pub action: String,
     pub artifact: Option<Artifact>,
     /// Where the artifact is kept (`locker:sha256/ab/…`, `s3://bucket/key`).

@@ -2,15 +2,45 @@
 //! receipt per step (rewritten as the step progresses), and every AWS call a run made.
 //! The plan, approvals and receipts are JSON the playbook and AWS crates define.
 
-use super::{Result, Store, StoreError, audit};
+use super::{AuditAction, Result, Store, StoreError, audit};
 use case::CaseId;
 use rusqlite::{OptionalExtension, params};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+/// A response plan's id in the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResponsePlanId(pub i64);
+
+impl std::fmt::Display for ResponsePlanId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for ResponsePlanId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        s.parse().map(ResponsePlanId)
+    }
+}
+
+impl rusqlite::ToSql for ResponsePlanId {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+
+impl rusqlite::types::FromSql for ResponsePlanId {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        i64::column_result(v).map(ResponsePlanId)
+    }
+}
 
 /// A response plan as stored.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ResponsePlanRow {
-    pub id: i64,
+    pub id: ResponsePlanId,
     pub case_id: CaseId,
     pub playbook: String,
     /// SHA-256 of the plan JSON: what approvals are bound to.
@@ -70,20 +100,20 @@ impl Store {
         plan_json: &str,
         actor: &str,
         now_ms: i64,
-    ) -> Result<i64> {
+    ) -> Result<ResponsePlanId> {
         self.change(case, |tx, _| {
             tx.execute(
                 "INSERT INTO response_plans (case_id, playbook, digest, plan, created_by, created_ms) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![case, playbook, digest, plan_json, actor, now_ms],
             )?;
-            let id = tx.last_insert_rowid();
+            let id = ResponsePlanId(tx.last_insert_rowid());
             audit(
                 tx,
                 case,
                 now_ms,
                 actor,
-                "response planned",
+                AuditAction::ResponsePlanned,
                 serde_json::json!({ "plan": id, "playbook": playbook, "digest": digest }),
             )?;
             Ok(id)
@@ -101,7 +131,7 @@ impl Store {
         Ok(rows)
     }
 
-    pub fn response_plan(&self, id: i64) -> Result<ResponsePlanRow> {
+    pub fn response_plan(&self, id: ResponsePlanId) -> Result<ResponsePlanRow> {
         self.conn
             .query_row(
                 &format!("SELECT {PLAN_COLUMNS} FROM response_plans WHERE id = ?1"),
@@ -115,7 +145,7 @@ impl Store {
     /// Records one approval (JSON) of a plan by `approver`; approving twice is refused.
     pub fn add_approval(
         &mut self,
-        plan: i64,
+        plan: ResponsePlanId,
         approver: &str,
         approval_json: &str,
         now_ms: i64,
@@ -135,14 +165,14 @@ impl Store {
                 row.case_id,
                 now_ms,
                 approver,
-                "response approved",
+                AuditAction::ResponseApproved,
                 serde_json::json!({ "plan": plan, "digest": row.digest }),
             )
         })
     }
 
     /// A plan's approvals (JSON), in the order given.
-    pub fn approvals(&self, plan: i64) -> Result<Vec<String>> {
+    pub fn approvals(&self, plan: ResponsePlanId) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare(
             "SELECT approval FROM response_approvals WHERE plan_id = ?1 ORDER BY at_ms, approver",
         )?;
@@ -155,7 +185,7 @@ impl Store {
     /// Saves a step's receipt (JSON) in its own transaction; a change of status is audited.
     pub fn save_receipt(
         &mut self,
-        plan: i64,
+        plan: ResponsePlanId,
         step: &str,
         status: &str,
         receipt_json: &str,
@@ -186,7 +216,7 @@ impl Store {
                 row.case_id,
                 now_ms,
                 actor,
-                &format!("response step {status}"),
+                AuditAction::ResponseStep(status.to_string()),
                 serde_json::json!({ "plan": plan, "step": step, "receipt": receipt }),
             )?;
         }
@@ -199,7 +229,7 @@ impl Store {
     }
 
     /// A plan's receipts: (step key, receipt JSON).
-    pub fn receipts(&self, plan: i64) -> Result<Vec<(String, String)>> {
+    pub fn receipts(&self, plan: ResponsePlanId) -> Result<Vec<(String, String)>> {
         let mut stmt = self
             .conn
             .prepare("SELECT step, receipt FROM response_steps WHERE plan_id = ?1 ORDER BY step")?;
@@ -210,7 +240,7 @@ impl Store {
     }
 
     /// Appends AWS calls a step made.
-    pub fn add_calls(&mut self, plan: i64, calls: &[CallRow]) -> Result<()> {
+    pub fn add_calls(&mut self, plan: ResponsePlanId, calls: &[CallRow]) -> Result<()> {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
@@ -235,7 +265,7 @@ impl Store {
     }
 
     /// Every AWS call a plan's runs and rollbacks made, in order.
-    pub fn calls(&self, plan: i64) -> Result<Vec<CallRow>> {
+    pub fn calls(&self, plan: ResponsePlanId) -> Result<Vec<CallRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT step, phase, service, operation, status, ok, at_ms FROM response_calls WHERE plan_id = ?1 ORDER BY id",
         )?;
@@ -258,7 +288,7 @@ impl Store {
     /// Records a mutating call as intended (before it is sent), in its own transaction.
     pub fn intend_call(
         &mut self,
-        plan: i64,
+        plan: ResponsePlanId,
         step: &str,
         phase: &str,
         call: &str,
@@ -286,7 +316,7 @@ impl Store {
     }
 
     /// A plan's intended calls, in order (all steps, or one).
-    pub fn intents(&self, plan: i64, step: Option<&str>) -> Result<Vec<IntentRow>> {
+    pub fn intents(&self, plan: ResponsePlanId, step: Option<&str>) -> Result<Vec<IntentRow>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, step, phase, call, intended_ms, outcome, settled_ms FROM response_intents \
              WHERE plan_id = ?1 AND (?2 IS NULL OR step = ?2) ORDER BY id",

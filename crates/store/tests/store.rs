@@ -185,7 +185,7 @@ fn history_and_audit_are_append_only() {
         vec![Phase::Detected, Phase::Analyzing]
     );
     assert!(matches!(
-        s.close_task(1, 99, "done", "t", 14),
+        s.close_task(1, 99, store::TaskStatus::Done, "t", 14),
         Err(StoreError::NoTask { case: 1, task: 99 })
     ));
     assert!(matches!(s.case(42), Err(StoreError::NoCase(42))));

@@ -3,18 +3,12 @@
 
 use super::Cx;
 use super::call::{AclRef, Call, GroupRef, Shareable, Sharing};
-use crate::{AwsError, call_error};
+use crate::AwsError;
 use playbook::Step;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Debug;
-
-macro_rules! send {
-    ($svc:literal, $op:literal, $req:expr) => {
-        $req.send().await.map_err(|e| call_error($svc, $op, e))
-    };
-}
 
 /// One action's behaviour against AWS.
 pub(crate) trait Act {

@@ -1,23 +1,100 @@
-//! Turning a hunt's alerts into cases: record them in the store (grouping, merging,
-//! severity), then read the inputs again to put every event of each open case's entities
-//! on its timeline.
+//! Ingest → detect → correlate, and a hunt's alerts into cases: record them in the store
+//! (grouping, merging, severity), then read the inputs again to put every event of each open
+//! case's entities on its timeline (the timeline pass).
 
-use crate::ingest_cmd::run_with_progress;
-use crate::settings::{Settings, now_ms};
-use anyhow::{Context, Result};
+use crate::ports::{Notice, Progress};
+use crate::{App, Error, Result};
 use case::CaseId;
 use case::summary::AlertRecord;
 use case::timeline::TimelineEvent;
-use ingest::{EventHandler, IngestOptions, Input, RecordFilter};
+use detect::{Correlator, Detector, Matches};
+use ingest::{
+    ChunkOutcome, EventHandler, IngestError, IngestOptions, Input, RecordFilter, Rejection, Summary,
+};
 use model::entity::{RecordMemo, entities, event_key, event_key_literal};
-use model::{Entity, Event, Raw};
+use model::{Alert, Entity, Event, Raw};
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use store::{HuntOutcome, Store, TimelineTarget};
 
 /// Timeline rows written per transaction.
 const TIMELINE_BATCH: usize = 2_000;
+
+/// Reads `inputs` through `handler`, reporting progress, and feeds every chunk to
+/// `on_chunk` in input order; the first error `on_chunk` returns stops the run.
+pub fn read<H: EventHandler, E: From<IngestError>>(
+    inputs: &[Input],
+    mut opts: IngestOptions,
+    progress: &dyn Progress,
+    handler: &H,
+    mut on_chunk: impl FnMut(ChunkOutcome<H::Output>) -> Result<(), E>,
+) -> Result<Summary, E> {
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    progress.begin(inputs.iter().map(Input::size).sum::<Option<u64>>());
+    opts.progress = Some(counter.clone());
+    let mut failure = None;
+    let summary = ingest::ingest(inputs, &opts, handler, |chunk| {
+        progress.advance(counter.load(std::sync::atomic::Ordering::Relaxed));
+        if failure.is_none()
+            && let Err(e) = on_chunk(chunk)
+        {
+            failure = Some(e);
+        }
+    });
+    progress.finish();
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    Ok(summary?)
+}
+
+/// Evaluates each event read against the detector; one `Matches` per chunk.
+pub struct Evaluate<'d>(pub &'d Detector);
+
+impl EventHandler for Evaluate<'_> {
+    type Output = Matches;
+    fn begin(&self) -> Matches {
+        Matches::default()
+    }
+    fn event(&self, out: &mut Matches, ev: &Event<'_>) {
+        self.0.evaluate(ev, out);
+    }
+}
+
+/// Runs `detector` over `inputs` (detection-only ingest: actors stay in the records) and
+/// hands every alert to `on_alert` in input order, correlation alerts as they complete and
+/// the rest at the end; rejected records go to `on_rejections`.
+pub fn detect_inputs<E: From<IngestError>>(
+    inputs: &[Input],
+    opts: IngestOptions,
+    progress: &dyn Progress,
+    detector: &Detector,
+    mut on_rejections: impl FnMut(Vec<Rejection>) -> Result<(), E>,
+    mut on_alert: impl FnMut(&Alert) -> Result<(), E>,
+) -> Result<Summary, E> {
+    let mut correlator = Correlator::new(detector);
+    let mut completed = Vec::new();
+    let opts = IngestOptions {
+        normalize_actor: false,
+        ..opts
+    };
+    let summary = read(inputs, opts, progress, &Evaluate(detector), |chunk| {
+        for a in &chunk.output.alerts {
+            on_alert(a)?;
+        }
+        for hit in chunk.output.hits {
+            correlator.push(hit, &mut completed);
+        }
+        for a in completed.drain(..) {
+            on_alert(&a)?;
+        }
+        on_rejections(chunk.rejections)
+    })?;
+    for a in correlator.finish() {
+        on_alert(&a)?;
+    }
+    Ok(summary)
+}
 
 /// What opening cases did.
 pub struct CaseRun {
@@ -39,9 +116,9 @@ pub struct AlertRecords {
 
 impl AlertRecords {
     /// Adds the record of an alert raised by a detector built `with_context(true)`.
-    pub fn push(&mut self, a: &model::Alert) -> Result<()> {
-        let r = AlertRecord::from_alert(a)
-            .ok_or_else(|| anyhow::anyhow!("alert at {} carries no event context", a.location()))?;
+    pub fn push(&mut self, a: &Alert) -> Result<()> {
+        let r =
+            AlertRecord::from_alert(a).ok_or_else(|| Error::AlertWithoutContext(a.location()))?;
         if self.keys.insert(r.key.clone()) {
             self.records.push(r);
         } else {
@@ -51,49 +128,33 @@ impl AlertRecords {
     }
 }
 
-/// Inputs that can be read twice: standard input is read into memory once.
-pub fn rereadable(inputs: Vec<Input>) -> Result<Vec<Input>> {
-    inputs
-        .into_iter()
-        .map(|i| match i {
-            Input::Stdin => {
-                let mut data = Vec::new();
-                std::io::stdin()
-                    .read_to_end(&mut data)
-                    .context("cannot read standard input")?;
-                Ok(Input::Memory {
-                    name: "-".to_string(),
-                    data: Arc::from(data),
-                })
-            }
-            other => Ok(other),
-        })
-        .collect()
-}
-
 /// Records `alerts` as cases in `store`, then builds timelines from `inputs`.
 pub fn open_cases(
+    app: &App,
     store: &mut Store,
-    settings: &Settings,
     alerts: &AlertRecords,
     inputs: &[Input],
     opts: IngestOptions,
-    show_progress: bool,
+    progress: &dyn Progress,
 ) -> Result<CaseRun> {
+    let settings = &app.settings;
     let actor = format!("{} (hunt)", settings.actor);
-    let mut hunt = store
-        .record_hunt(
-            &alerts.records,
-            settings.grouping,
-            &*settings.policy(),
-            &actor,
-            now_ms(),
-        )
-        .with_context(|| format!("cannot record cases in {}", settings.db.display()))?;
+    let mut hunt = store.record_hunt(
+        &alerts.records,
+        settings.grouping,
+        &*settings.policy(),
+        &actor,
+        app.now_ms(),
+    )?;
     hunt.alerts_known += alerts.repeated;
+    if !hunt.cases_opened.is_empty() {
+        app.ports
+            .notifier
+            .notify(Notice::CasesOpened(hunt.cases_opened.clone()));
+    }
     let targets = store.timeline_targets(settings.grouping.window_ms)?;
     let mut index = TimelineIndex::new(&targets);
-    let exhaustive = exhaustive_timeline();
+    let exhaustive = settings.exhaustive_timeline;
     if exhaustive {
         index.filter = None;
         index.spans = vec![(i64::MIN, i64::MAX)];
@@ -105,10 +166,10 @@ pub fn open_cases(
             normalize_actor: true,
             ..opts
         };
-        run_with_progress(
+        read(
             inputs,
             opts,
-            show_progress,
+            progress,
             &Collect {
                 index: &index,
                 queued: Mutex::default(),
@@ -121,7 +182,7 @@ pub fn open_cases(
                     timeline_added += store.add_timeline_events(&batch)?;
                     batch.clear();
                 }
-                Ok(())
+                Ok::<_, Error>(())
             },
         )?;
         timeline_added += store.add_timeline_events(&batch)?;
@@ -236,13 +297,6 @@ struct Collect<'i> {
     memo: bool,
 }
 
-/// Debug builds only: `FIREBREAK_TIMELINE_EXHAUSTIVE` set makes the timeline pass read and
-/// examine every record (no prefilter, time gate or memo), so tests can prove those
-/// shortcuts change nothing. Release builds ignore it.
-fn exhaustive_timeline() -> bool {
-    cfg!(debug_assertions) && std::env::var_os("FIREBREAK_TIMELINE_EXHAUSTIVE").is_some()
-}
-
 /// Distinct records [`Collect`] remembers (see [`RecordMemo`]).
 const HANDLED_RECORDS: usize = 1 << 14;
 
@@ -294,39 +348,37 @@ impl EventHandler for Collect<'_> {
     }
 }
 
-/// Runs the bundled detections over `inputs` and records what fires as cases, with
-/// timelines (what `hunt --cases` does with the bundled rules; collected evidence uses it).
-pub fn detect_and_open(
-    store: &mut Store,
-    settings: &Settings,
-    inputs: &[Input],
-) -> Result<CaseRun> {
+/// The bundled detections, with alert contexts (for cases).
+pub fn bundled_detector() -> Result<Detector> {
     let (set, errors, _) = detect::rules::build(
         detect::rules::BUNDLED.iter().copied(),
         &sigma::compile::Placeholders::default(),
     );
-    anyhow::ensure!(
-        errors.is_empty(),
-        "bundled rules failed to load: {}",
-        errors[0]
-    );
-    let detector = detect::Detector::new(set, true).with_context(true);
+    if let Some(e) = errors.first() {
+        return Err(Error::BundledRules(e.to_string()));
+    }
+    Ok(Detector::new(set, true).with_context(true))
+}
+
+/// Runs the bundled detections over `inputs` and records what fires as cases, with
+/// timelines (what `hunt --cases` does with the bundled rules; collected evidence uses it).
+pub fn detect_and_open(app: &App, store: &mut Store, inputs: &[Input]) -> Result<CaseRun> {
+    let detector = bundled_detector()?;
     let mut records = AlertRecords::default();
-    let mut rejects = crate::ingest_cmd::RejectSink::new(20, None)?;
-    crate::evaluate::detect_inputs(
+    detect_inputs(
         inputs,
         IngestOptions::default(),
-        false,
+        &crate::ports::NoProgress,
         &detector,
-        &mut rejects,
+        |_| Ok::<_, Error>(()),
         |a| records.push(a),
     )?;
     open_cases(
+        app,
         store,
-        settings,
         &records,
         inputs,
         IngestOptions::default(),
-        false,
+        &crate::ports::NoProgress,
     )
 }

@@ -1,0 +1,62 @@
+//! Readiness: the IR plan's own checks (review dates, game days, the playbooks and rules it
+//! names) and the accounts it names checked through AWS, scored against the
+//! Well-Architected SEC10 practices.
+
+use crate::{App, Result};
+use plan::readiness::{Report, plan_findings};
+use plan::{CheckContext, Date};
+use std::collections::BTreeSet;
+
+/// Why readiness cannot run.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "readiness checks the accounts your IR plan names: write one with `firebreak plan init`, or pass --plan"
+)]
+pub struct NoPlan;
+
+/// What to check.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Only these accounts (default: the plan's).
+    pub accounts: Vec<String>,
+    /// Only these regions (default: the plan's).
+    pub regions: Vec<String>,
+    /// Judge freshness as of this day (default: today by the clock).
+    pub today: Option<Date>,
+    /// Playbook names that exist (for the plan's mappings).
+    pub playbooks: BTreeSet<String>,
+    /// Rule ids that exist (for the plan's mappings).
+    pub rules: BTreeSet<String>,
+}
+
+/// Runs the checks.
+pub fn check(app: &App, scope: &Scope) -> Result<Report> {
+    let Some(loaded) = &app.settings.plan else {
+        return Err(NoPlan.into());
+    };
+    let plan = &loaded.plan;
+    let today = scope
+        .today
+        .unwrap_or_else(|| Date::from_unix_ms(app.now_ms()));
+    let mut aws_scope = aws::readiness::Scope::of(plan);
+    if !scope.accounts.is_empty() {
+        aws_scope.accounts = scope.accounts.clone();
+    }
+    if !scope.regions.is_empty() {
+        aws_scope.regions = scope.regions.clone();
+    }
+    let mut findings = plan_findings(
+        plan,
+        &CheckContext {
+            today,
+            playbooks: &scope.playbooks,
+            rules: Some(&scope.rules),
+        },
+    );
+    findings.extend(app.runtime()?.block_on(async {
+        let region = aws_scope.regions.first().map(String::as_str);
+        let conn = app.ports.aws.caller(region).await;
+        aws::readiness::run(&conn, plan, &aws_scope).await
+    }));
+    Ok(Report::new(plan, findings))
+}

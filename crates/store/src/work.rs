@@ -1,0 +1,230 @@
+//! The work on a case: notes (communication notes among them) and tasks.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Note {
+    pub id: i64,
+    pub actor: String,
+    pub at_ms: i64,
+    pub text: String,
+    /// A stakeholder communication rather than a working note.
+    pub communication: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Task {
+    pub id: i64,
+    pub title: String,
+    pub owner: Option<String>,
+    pub due_ms: Option<i64>,
+    pub status: TaskStatus,
+    pub created_by: String,
+    pub created_ms: i64,
+    pub closed_ms: Option<i64>,
+}
+
+/// Where a task stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    Open,
+    Done,
+    Cancelled,
+}
+
+impl TaskStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskStatus::Open => "open",
+            TaskStatus::Done => "done",
+            TaskStatus::Cancelled => "cancelled",
+        }
+    }
+
+    fn parse(s: &str) -> Option<TaskStatus> {
+        [TaskStatus::Open, TaskStatus::Done, TaskStatus::Cancelled]
+            .into_iter()
+            .find(|t| t.name() == s)
+    }
+}
+
+impl std::fmt::Display for TaskStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl rusqlite::types::FromSql for TaskStatus {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let s = v.as_str()?;
+        TaskStatus::parse(s).ok_or_else(|| {
+            rusqlite::types::FromSqlError::Other(format!("unknown task status {s:?}").into())
+        })
+    }
+}
+
+impl Store {
+    pub fn notes(&self, id: CaseId) -> Result<Vec<Note>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, actor, at_ms, text, kind FROM notes WHERE case_id = ?1 ORDER BY at_ms, id",
+        )?;
+        Ok(stmt
+            .query_map([id], |r| {
+                Ok(Note {
+                    id: r.get(0)?,
+                    actor: r.get(1)?,
+                    at_ms: r.get(2)?,
+                    text: r.get(3)?,
+                    communication: r.get::<_, String>(4)? == "communication",
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    pub fn tasks(&self, id: CaseId) -> Result<Vec<Task>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, title, owner, due_ms, status, created_by, created_ms, closed_ms FROM tasks \
+             WHERE case_id = ?1 ORDER BY id",
+        )?;
+        Ok(stmt
+            .query_map([id], |r| {
+                Ok(Task {
+                    id: r.get(0)?,
+                    title: r.get(1)?,
+                    owner: r.get(2)?,
+                    due_ms: r.get(3)?,
+                    status: r.get(4)?,
+                    created_by: r.get(5)?,
+                    created_ms: r.get(6)?,
+                    closed_ms: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Adds a note; `communication` marks a stakeholder update (the plan's communicate SLA).
+    pub fn add_note(
+        &mut self,
+        id: CaseId,
+        text: &str,
+        communication: bool,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        if text.trim().is_empty() {
+            return Err(StoreError::Invalid("the note is empty".into()));
+        }
+        self.change(id, |tx, _| {
+            tx.execute(
+                "INSERT INTO notes (case_id, actor, at_ms, text, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    id,
+                    actor,
+                    now_ms,
+                    text,
+                    if communication {
+                        "communication"
+                    } else {
+                        "note"
+                    }
+                ],
+            )?;
+            let note = tx.last_insert_rowid();
+            tx.execute(
+                "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
+            audit(
+                tx,
+                id,
+                now_ms,
+                actor,
+                if communication {
+                    AuditAction::Communication
+                } else {
+                    AuditAction::Note
+                },
+                serde_json::json!({ "note": note, "text": text }),
+            )?;
+            Ok(note)
+        })
+    }
+
+    pub fn add_task(
+        &mut self,
+        id: CaseId,
+        title: &str,
+        owner: Option<&str>,
+        due_ms: Option<i64>,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        if title.trim().is_empty() {
+            return Err(StoreError::Invalid("the task title is empty".into()));
+        }
+        self.change(id, |tx, _| {
+            tx.execute(
+                "INSERT INTO tasks (case_id, title, owner, due_ms, created_by, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![id, title, owner, due_ms, actor, now_ms],
+            )?;
+            let task = tx.last_insert_rowid();
+            tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
+            audit(
+                tx,
+                id,
+                now_ms,
+                actor,
+                AuditAction::TaskAdded,
+                serde_json::json!({ "task": task, "title": title, "owner": owner, "due_ms": due_ms }),
+            )?;
+            Ok(task)
+        })
+    }
+
+    /// Marks an open task `done` or `cancelled`.
+    pub fn close_task(
+        &mut self,
+        id: CaseId,
+        task: i64,
+        status: TaskStatus,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        if status == TaskStatus::Open {
+            return Err(StoreError::Invalid(
+                "a task can be done or cancelled, not open".into(),
+            ));
+        }
+        self.change(id, |tx, _| {
+            let current: Option<TaskStatus> = tx
+                .query_row(
+                    "SELECT status FROM tasks WHERE id = ?1 AND case_id = ?2",
+                    params![task, id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match current {
+                None => return Err(StoreError::NoTask { case: id, task }),
+                Some(TaskStatus::Open) => {}
+                Some(s) => return Err(StoreError::TaskClosed(task, s.to_string())),
+            }
+            tx.execute(
+                "UPDATE tasks SET status = ?2, closed_ms = ?3 WHERE id = ?1",
+                params![task, status.name(), now_ms],
+            )?;
+            tx.execute(
+                "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
+                params![id, now_ms],
+            )?;
+            audit(
+                tx,
+                id,
+                now_ms,
+                actor,
+                AuditAction::TaskClosed,
+                serde_json::json!({ "task": task, "status": status.name() }),
+            )
+        })
+    }
+}
