@@ -61,9 +61,6 @@ pub enum Error {
     Collection(#[from] CollectionRefusal),
     #[error(transparent)]
     NoPlan(#[from] crate::readiness::NoPlan),
-    /// A failure the caller's own code raised inside a use case's callback.
-    #[error("{0}")]
-    Caller(String),
 }
 
 /// Why nothing more is written to a custody ledger.

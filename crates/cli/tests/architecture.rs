@@ -331,12 +331,16 @@ fn only_approved_plans_change_aws() {
         ("respond/call/elbv2.rs", "send", &[]),
         ("respond/call.rs", "credential_report", &[]),
         (
-            "forensics.rs",
+            "forensics/host.rs",
             "copy_for_forensics",
             &["respond/call/ec2.rs"],
         ),
-        ("forensics.rs", "capture_memory", &["respond/call/ssm.rs"]),
-        ("forensics.rs", "upload", &["app/src/evidence.rs"]),
+        (
+            "forensics/host.rs",
+            "capture_memory",
+            &["respond/call/ssm.rs"],
+        ),
+        ("forensics/bucket.rs", "upload", &["app/src/evidence.rs"]),
     ];
     let files = rust_files(&src, |_| true);
     // SDK clients as the adapter makes them (`cx.ec2()`, `conn.s3(region)`) or holds them.
