@@ -10,6 +10,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    #[error("cannot record cases in {}: {source}", db.display())]
+    RecordCases {
+        db: PathBuf,
+        source: store::StoreError,
+    },
     #[error(transparent)]
     Locker(#[from] locker::LockerError),
     #[error(transparent)]

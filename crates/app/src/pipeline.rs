@@ -139,13 +139,18 @@ pub fn open_cases(
 ) -> Result<CaseRun> {
     let settings = &app.settings;
     let actor = format!("{} (hunt)", settings.actor);
-    let mut hunt = store.record_hunt(
-        &alerts.records,
-        settings.grouping,
-        &*settings.policy(),
-        &actor,
-        app.now_ms(),
-    )?;
+    let mut hunt = store
+        .record_hunt(
+            &alerts.records,
+            settings.grouping,
+            &*settings.policy(),
+            &actor,
+            app.now_ms(),
+        )
+        .map_err(|source| Error::RecordCases {
+            db: settings.db.clone(),
+            source,
+        })?;
     hunt.alerts_known += alerts.repeated;
     if !hunt.cases_opened.is_empty() {
         app.ports
