@@ -68,6 +68,22 @@ pub enum Error {
     NoPlan(#[from] crate::readiness::NoPlan),
 }
 
+impl Error {
+    /// Names what was being done to `path` when an I/O error came: `map_err(Error::io("read
+    /// key", path))`.
+    pub(crate) fn io(
+        doing: &'static str,
+        path: &std::path::Path,
+    ) -> impl FnOnce(std::io::Error) -> Error + use<> {
+        let path = path.to_path_buf();
+        move |source| Error::Io {
+            doing,
+            path,
+            source,
+        }
+    }
+}
+
 /// Why nothing more is written to a custody ledger.
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerRefusal {

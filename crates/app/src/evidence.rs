@@ -425,14 +425,7 @@ pub fn export(
             "not read for the export: run evidence verify".into(),
         )),
     )?;
-    let io = |doing: &'static str, path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| crate::Error::Io {
-            doing,
-            path,
-            source,
-        }
-    };
+    let io = crate::Error::io;
     std::fs::create_dir_all(out).map_err(io("create", out))?;
     let now = app.now_ms();
     let (name, text) = match format {

@@ -45,11 +45,7 @@ pub struct KeyFiles;
 
 impl KeyStore for KeyFiles {
     fn signing_key(&self, at: &Path) -> Result<signing::SigningKey> {
-        let seed = std::fs::read_to_string(at).map_err(|source| Error::Io {
-            doing: "read key",
-            path: at.to_path_buf(),
-            source,
-        })?;
+        let seed = std::fs::read_to_string(at).map_err(Error::io("read key", at))?;
         signing::signing_key(&seed).map_err(|source| Error::Key {
             path: at.to_path_buf(),
             source,

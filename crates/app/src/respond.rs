@@ -21,24 +21,16 @@ use store::{CallRow, ResponsePlanRow, Store};
 /// The bundled playbooks plus every `*.yaml` / `*.yml` under `dirs`; invalid ones are an
 /// error naming file, line and field.
 pub fn load_playbooks(dirs: &[PathBuf]) -> Result<Vec<Playbook>> {
-    let io = |path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| Error::Io {
-            doing: "read",
-            path,
-            source,
-        }
-    };
     let mut books = playbook::bundled();
     for dir in dirs {
         let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-            .map_err(io(dir))?
+            .map_err(Error::io("read", dir))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| matches!(p.extension().and_then(|x| x.to_str()), Some("yaml" | "yml")))
             .collect();
         paths.sort();
         for p in paths {
-            let text = std::fs::read_to_string(&p).map_err(io(&p))?;
+            let text = std::fs::read_to_string(&p).map_err(Error::io("read", &p))?;
             let book =
                 playbook::parse(&text, &p.display().to_string()).map_err(Error::InvalidPlaybook)?;
             books.retain(|b| b.name != book.name);

@@ -81,11 +81,7 @@ impl Settings {
 
 /// Reads and parses an IR plan file (TOML, or YAML by extension).
 pub fn read_plan(path: &Path) -> Result<LoadedPlan> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
-        doing: "read plan",
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(Error::io("read plan", path))?;
     let name = path.display().to_string();
     let plan = plan::parse(&text, &name, plan::Format::from_path(&name))?;
     Ok(LoadedPlan {
