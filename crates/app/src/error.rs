@@ -65,6 +65,10 @@ pub enum Error {
     #[error(transparent)]
     Collection(#[from] CollectionRefusal),
     #[error(transparent)]
+    Identity(#[from] identity::IdentityError),
+    #[error(transparent)]
+    Access(#[from] crate::people::AccessRefusal),
+    #[error(transparent)]
     NoPlan(#[from] crate::readiness::NoPlan),
 }
 

@@ -9,21 +9,27 @@
 //! - [`respond`]: choose a playbook, plan (with a dry-run), approve, run, roll back, and the
 //!   journal a run keeps in the store;
 //! - [`cases`]: entity sightings, metrics, the export document, closing with an anchor;
+//! - [`people`] and [`access`]: accounts, sign-in, API tokens, and what the IR plan's roles
+//!   let each person see and do;
+//! - [`work`]: notes, tasks, tags, owner, restrictions, and the SLA clocks;
 //! - [`readiness`]: the IR plan's checks and its accounts' through AWS.
 //!
 //! What the use cases need from outside comes through [`ports`]: the clock, AWS access,
 //! keys, notifications and the fault points of the kill tests. The store is the `store`
 //! crate's [`store::Store`].
 
+pub mod access;
 pub mod cases;
 pub mod collect;
 pub mod error;
 pub mod evidence;
+pub mod people;
 pub mod pipeline;
 pub mod ports;
 pub mod readiness;
 pub mod respond;
 pub mod settings;
+pub mod work;
 
 pub use error::{Error, Result};
 pub use ports::Ports;

@@ -387,3 +387,44 @@ pub fn detect_and_open(app: &App, store: &mut Store, inputs: &[Input]) -> Result
         &crate::ports::NoProgress,
     )
 }
+
+/// One bundled rule, for listing.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleSummary {
+    pub id: String,
+    pub title: String,
+    pub level: model::Severity,
+    pub tags: Vec<String>,
+    pub file: String,
+    pub correlation: bool,
+}
+
+/// The bundled rules and correlations.
+pub fn bundled_rules() -> Result<Vec<RuleSummary>> {
+    let (set, errors, _) = detect::rules::build(
+        detect::rules::BUNDLED.iter().copied(),
+        &sigma::compile::Placeholders::default(),
+    );
+    if let Some(e) = errors.first() {
+        return Err(Error::BundledRules(e.to_string()));
+    }
+    let summary = |m: &sigma::ast::Meta, correlation: bool| RuleSummary {
+        id: m
+            .id
+            .clone()
+            .or_else(|| m.name.clone())
+            .unwrap_or_else(|| m.file.clone()),
+        title: m.title.clone(),
+        level: detect::severity_of(m.level),
+        tags: m.tags.clone(),
+        file: m.file.clone(),
+        correlation,
+    };
+    Ok(set
+        .rules
+        .iter()
+        .filter(|r| r.emit)
+        .map(|r| summary(&r.meta, false))
+        .chain(set.correlations.iter().map(|c| summary(&c.rule.meta, true)))
+        .collect())
+}

@@ -221,6 +221,10 @@ pub fn make_plan(
         &plan.playbook,
         &plan.digest(),
         &serde_json::to_string(&plan)?,
+        dry.as_ref()
+            .map(serde_json::to_string)
+            .transpose()?
+            .as_deref(),
         &app.settings.actor,
         req.created_ms,
     )?;
@@ -365,6 +369,41 @@ pub fn approve(
         .into());
     }
     let approval = Approval::new(&plan, &app.settings.actor, app.now_ms(), key.as_ref());
+    record_approval(app, store, case, &row, plan, approval)
+}
+
+/// Approves a case's plan as the signed-in `person`, attested with the team server's key
+/// (`server_key`) when it has one. Whether that counts where approvals must be signed is
+/// the IR plan's choice (`team_server.attestation_keys`).
+pub fn approve_signed_in(
+    app: &App,
+    store: &mut Store,
+    case: CaseId,
+    plan_id: Option<store::ResponsePlanId>,
+    person: &crate::people::Person,
+    server_key: Option<&signing::SigningKey>,
+) -> Result<Approved> {
+    let (row, plan) = pick_plan(store, case, plan_id)?;
+    let approval = Approval::signed_in(
+        &plan,
+        &person.contact,
+        &person.method,
+        app.now_ms(),
+        server_key,
+    );
+    record_approval(app, store, case, &row, plan, approval)
+}
+
+/// Admits an approval under the plan's pinned rule, records it (the audit log follows) and
+/// enters it in the case's custody ledger.
+fn record_approval(
+    app: &App,
+    store: &mut Store,
+    case: CaseId,
+    row: &ResponsePlanRow,
+    plan: ResponsePlan,
+    approval: Approval,
+) -> Result<Approved> {
     let earlier = stored_approvals(store, row.id)?;
     let who = admit(&plan, &earlier, &approval)?;
     store.add_approval(
@@ -373,6 +412,22 @@ pub fn approve(
         &serde_json::to_string(&approval)?,
         approval.at_ms,
     )?;
+    let custody = CustodyLog::open(app)?;
+    let entry = custody.draft(
+        case,
+        &who,
+        custody::Action::Approved,
+        None,
+        None,
+        serde_json::json!({
+            "plan": row.id,
+            "digest": approval.plan_digest,
+            "kind": approval.kind,
+            "signed_in_by": approval.signed_in_by,
+            "key": approval.key,
+        }),
+    );
+    custody.record(store, entry)?;
     let mut all = earlier;
     all.push(approval);
     let signed = plan.approval.signed;

@@ -28,6 +28,7 @@ mod readiness_cmd;
 mod respond_cmd;
 mod rules_cmd;
 mod samples;
+mod serve_cmd;
 mod settings;
 
 use clap::{Parser, Subcommand};
@@ -99,6 +100,13 @@ enum Command {
     Keygen { file: std::path::PathBuf },
     /// Run the quick start on the bundled sample incident (no AWS account needed).
     Demo,
+    /// Start the team server (web UI and REST API) on the case store.
+    Serve(serve_cmd::ServeArgs),
+    /// The team server's accounts: add, list, disable, enable, and API tokens.
+    User {
+        #[command(subcommand)]
+        command: serve_cmd::UserCommand,
+    },
     /// Measure throughput against a baseline measured in the same run.
     Bench {
         #[command(subcommand)]
@@ -139,6 +147,10 @@ fn main() -> ExitCode {
         }
         Command::Keygen { file } => keygen_cmd::run(&file).map(|()| ExitCode::SUCCESS),
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve_cmd::serve(args, &cli.store).map(|()| ExitCode::SUCCESS),
+        Command::User { command } => {
+            serve_cmd::user(command, &cli.store).map(|()| ExitCode::SUCCESS)
+        }
         Command::Bench { target } => bench_cmd::run(target).map(|()| ExitCode::SUCCESS),
     };
     match result {

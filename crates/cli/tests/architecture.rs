@@ -165,8 +165,11 @@ fn only_the_server_speaks_http() {
         "{:?}",
         g.members
     );
+    assert!(g.members.contains("server"), "{:?}", g.members);
     for m in g.members.iter().filter(|m| *m != "server") {
-        let reached = closure(m, is_aws_sdk);
+        // The CLI starts the server through its API (`server::serve`), which is where
+        // HTTP stays; the closure stops there as it stops at the AWS SDK.
+        let reached = closure(m, |d| is_aws_sdk(d) || d == "server");
         let http: Vec<&str> = HTTP
             .iter()
             .copied()
@@ -484,7 +487,10 @@ fn use_cases_live_in_the_application_layer() {
             .filter(|c| !in_app.contains(*c))
             .collect::<Vec<_>>()
     );
-    for p in rust_files(&crates.join("cli/src"), |_| true) {
+    let entry_points = rust_files(&crates.join("cli/src"), |_| true)
+        .into_iter()
+        .chain(rust_files(&crates.join("server/src"), |_| true));
+    for p in entry_points {
         let text = std::fs::read_to_string(&p).unwrap();
         for c in cores {
             assert!(

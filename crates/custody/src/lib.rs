@@ -42,6 +42,8 @@ pub enum Action {
     Exported,
     /// An entry an interrupted writer appended was witnessed by the next writer.
     WitnessRepaired,
+    /// A response plan was approved (who, how they proved it, the plan digest).
+    Approved,
 }
 
 impl Action {
@@ -54,6 +56,7 @@ impl Action {
             Action::Examined => "examined",
             Action::Exported => "exported",
             Action::WitnessRepaired => "witness-repaired",
+            Action::Approved => "approved",
         }
     }
 }

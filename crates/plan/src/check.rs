@@ -264,6 +264,17 @@ fn check_contacts(c: &mut Checker<'_>) {
             }
         }
     }
+    if let Some(server) = &c.plan.team_server {
+        for key in &server.attestation_keys {
+            if let Err(e) = signing::verifying_key(&key.value) {
+                c.error(
+                    key.line,
+                    "team_server.attestation_keys".to_string(),
+                    format!("`{}` is not an Ed25519 public key: {e}", key.value),
+                );
+            }
+        }
+    }
     let mut owners: std::collections::BTreeMap<String, &str> = Default::default();
     for contact in &c.plan.contacts {
         for key in &contact.approval_keys {
@@ -583,7 +594,13 @@ fn check_approval_keys(c: &mut Checker<'_>, level: &Level, f: &str) {
         .iter()
         .filter(|r| terms.roles.is_empty() || terms.roles.contains(&r.id.value))
         .flat_map(|r| r.members.iter().map(|m| m.value.as_str()))
-        .filter(|m| plan.contact(m).is_some_and(|c| !c.approval_keys.is_empty()))
+        .filter(|m| {
+            plan.contact(m).is_some_and(|c| !c.approval_keys.is_empty())
+                || plan
+                    .team_server
+                    .as_ref()
+                    .is_some_and(|s| !s.attestation_keys.is_empty())
+        })
         .collect();
     let people: BTreeSet<&str> = plan
         .roles

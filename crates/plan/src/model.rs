@@ -31,6 +31,20 @@ pub struct IrPlan {
     #[serde(default)]
     pub data_classifications: Vec<String>,
     pub exercises: Exercises,
+    /// The team server, when approvals are given in its web UI.
+    #[serde(default)]
+    pub team_server: Option<TeamServer>,
+}
+
+/// What the plan trusts the team server with.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeamServer {
+    /// Ed25519 public keys (hex) of team servers whose attestation of a signed-in person's
+    /// approval counts as that person's signed approval. The server signs the plan digest,
+    /// the contact and how they signed in; its seed stays on the server.
+    #[serde(default)]
+    pub attestation_keys: Vec<Located<String>>,
 }
 
 /// Identity and upkeep of the document.

@@ -38,6 +38,9 @@ pub struct ApprovalRule {
     pub approvers: BTreeMap<String, Approver>,
     /// SHA-256 of the IR plan file the rule was taken from; `None`: no IR plan.
     pub ir_plan: Option<String>,
+    /// Team-server keys whose attestation of a signed-in approver counts as a signature.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attesters: Vec<String>,
 }
 
 impl ApprovalRule {
@@ -52,6 +55,7 @@ impl ApprovalRule {
             preapprove_evidence: false,
             approvers: BTreeMap::new(),
             ir_plan: None,
+            attesters: Vec::new(),
         }
     }
 
@@ -85,6 +89,12 @@ impl ApprovalRule {
             preapprove_evidence: terms.preapprove_evidence,
             approvers,
             ir_plan: Some(ir_digest.to_string()),
+            attesters: ir
+                .team_server
+                .iter()
+                .flat_map(|s| &s.attestation_keys)
+                .map(|k| k.value.trim().to_ascii_lowercase())
+                .collect(),
         }
     }
 
@@ -141,6 +151,15 @@ pub enum ApprovalKind {
     Person,
     /// By the IR plan itself: an evidence-only plan at a level that pre-approves them.
     PreapprovedEvidence,
+    /// By a person signed in to the team server, which attests it with its own key (one the
+    /// IR plan lists under `team_server.attestation_keys` when approvals must be signed).
+    SignedIn,
+}
+
+/// The text a team server signs to attest a signed-in person's approval.
+pub fn attestation_message(plan_digest: &str, by: &str, method: &str) -> Vec<u8> {
+    format!("firebreak team-server approval attestation v1\n{plan_digest}\n{by}\n{method}")
+        .into_bytes()
 }
 
 /// One approval of one plan digest, as recorded.
@@ -157,9 +176,13 @@ pub struct Approval {
     /// The public key that signed (hex).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
-    /// Ed25519 signature of [`approval_message`] (hex).
+    /// Ed25519 signature of [`approval_message`] (hex), or for a [`ApprovalKind::SignedIn`]
+    /// approval the server's signature of [`attestation_message`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature: Option<String>,
+    /// How a signed-in approver proved who they are (`password+totp`, `oidc`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_in_by: Option<String>,
 }
 
 impl Approval {
@@ -179,6 +202,29 @@ impl Approval {
             key: key.map(signing::public_hex),
             signature: key.map(|k| signing::sign_hex(k, &approval_message(&digest))),
             plan_digest: digest,
+            signed_in_by: None,
+        }
+    }
+
+    /// A signed-in person's approval, attested by the team server's key when it has one.
+    pub fn signed_in(
+        plan: &ResponsePlan,
+        by: &str,
+        method: &str,
+        at_ms: i64,
+        server_key: Option<&signing::SigningKey>,
+    ) -> Approval {
+        let digest = plan.digest();
+        Approval {
+            by: by.to_string(),
+            roles: plan.approval.roles_of(by).to_vec(),
+            at_ms,
+            kind: ApprovalKind::SignedIn,
+            key: server_key.map(signing::public_hex),
+            signature: server_key
+                .map(|k| signing::sign_hex(k, &attestation_message(&digest, by, method))),
+            plan_digest: digest,
+            signed_in_by: Some(method.to_string()),
         }
     }
 
@@ -192,6 +238,7 @@ impl Approval {
             key: None,
             signature: None,
             plan_digest: plan.digest(),
+            signed_in_by: None,
         }
     }
 }
@@ -216,6 +263,14 @@ pub enum ApprovalError {
         "approvals at this level must be signed: approve with --key FILE (a seed from `firebreak keygen` whose public key the IR plan lists for {0})"
     )]
     Unsigned(String),
+    #[error(
+        "approvals at this level must be signed, and {0} approved through a team server that holds no attestation key the IR plan lists (team_server.attestation_keys)"
+    )]
+    Unattested(String),
+    #[error(
+        "team-server key {key} is not listed in the IR plan's team_server.attestation_keys (as pinned when the plan was made)"
+    )]
+    UnknownAttester { key: String },
     #[error("the signature does not verify against its key")]
     BadSignature,
     #[error(
@@ -255,7 +310,20 @@ pub fn identify(plan: &ResponsePlan, a: &Approval) -> Result<String, ApprovalErr
             Err(ApprovalError::NotPreapprovable)
         };
     }
-    let who = if rule.signed {
+    let who = if a.kind == ApprovalKind::SignedIn && rule.signed {
+        let (Some(key), Some(sig)) = (&a.key, &a.signature) else {
+            return Err(ApprovalError::Unattested(a.by.clone()));
+        };
+        let key_lc = key.trim().to_ascii_lowercase();
+        if !rule.attesters.contains(&key_lc) {
+            return Err(ApprovalError::UnknownAttester { key: key.clone() });
+        }
+        let method = a.signed_in_by.as_deref().unwrap_or_default();
+        if !signing::verifies(key, &attestation_message(&digest, &a.by, method), sig) {
+            return Err(ApprovalError::BadSignature);
+        }
+        a.by.clone()
+    } else if rule.signed {
         let (Some(key), Some(sig)) = (&a.key, &a.signature) else {
             return Err(ApprovalError::Unsigned(a.by.clone()));
         };

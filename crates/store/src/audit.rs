@@ -22,6 +22,8 @@ pub enum AuditAction {
     Absorbed,
     ResponsePlanned,
     ResponseApproved,
+    /// The case was restricted to named people (need-to-know), or the restriction lifted.
+    Restricted,
     /// A response step's receipt, by its status name (`done`, `rolled-back`, …).
     ResponseStep(String),
 }
@@ -45,6 +47,7 @@ impl AuditAction {
             AuditAction::Absorbed => Borrowed("absorbed"),
             AuditAction::ResponsePlanned => Borrowed("response planned"),
             AuditAction::ResponseApproved => Borrowed("response approved"),
+            AuditAction::Restricted => Borrowed("restricted"),
             AuditAction::ResponseStep(status) => format!("response step {status}").into(),
         }
     }

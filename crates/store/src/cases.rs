@@ -464,7 +464,7 @@ impl Store {
         }
     }
 
-    fn finish_case(&self, r: RawCase) -> Result<CaseRow> {
+    pub(crate) fn finish_case(&self, r: RawCase) -> Result<CaseRow> {
         let mut tags = self
             .conn
             .prepare_cached("SELECT tag FROM tags WHERE case_id = ?1 ORDER BY tag")?;

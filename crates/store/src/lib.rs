@@ -8,6 +8,7 @@
 mod audit;
 mod cases;
 mod custody_witness;
+mod people;
 mod response;
 #[doc(hidden)]
 pub mod schema;
@@ -16,6 +17,10 @@ mod work;
 
 pub use audit::{AuditAction, AuditEntry};
 pub use cases::{CaseRow, HuntOutcome};
+pub use people::{
+    AccessAction, AccessEntry, COUNT_CAP, Page, QueueFilter, SessionRow, TimelineFilter, TokenRow,
+    UserRow, Viewer,
+};
 pub use response::{CallRow, IntentRow, ResponsePlanId, ResponsePlanRow};
 pub use timeline::{AlertedRecord, TimelineRow, TimelineTarget};
 pub use work::{Note, Task, TaskStatus};

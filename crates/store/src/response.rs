@@ -48,6 +48,9 @@ pub struct ResponsePlanRow {
     pub plan: String,
     pub created_by: String,
     pub created_ms: i64,
+    /// JSON of the dry-run made with the plan (the exact calls a run would make then, and
+    /// the before-state read); `None` for an offline plan.
+    pub dry_run: Option<String>,
 }
 
 /// One AWS call a response step made.
@@ -76,7 +79,7 @@ pub struct IntentRow {
     pub settled_ms: Option<i64>,
 }
 
-const PLAN_COLUMNS: &str = "id, case_id, playbook, digest, plan, created_by, created_ms";
+const PLAN_COLUMNS: &str = "id, case_id, playbook, digest, plan, created_by, created_ms, dry_run";
 
 fn plan_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResponsePlanRow> {
     Ok(ResponsePlanRow {
@@ -87,6 +90,7 @@ fn plan_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResponsePlanRow> {
         plan: r.get(4)?,
         created_by: r.get(5)?,
         created_ms: r.get(6)?,
+        dry_run: r.get(7)?,
     })
 }
 
@@ -98,14 +102,15 @@ impl Store {
         playbook: &str,
         digest: &str,
         plan_json: &str,
+        dry_run_json: Option<&str>,
         actor: &str,
         now_ms: i64,
     ) -> Result<ResponsePlanId> {
         self.change(case, |tx, _| {
             tx.execute(
-                "INSERT INTO response_plans (case_id, playbook, digest, plan, created_by, created_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![case, playbook, digest, plan_json, actor, now_ms],
+                "INSERT INTO response_plans (case_id, playbook, digest, plan, created_by, created_ms, dry_run) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![case, playbook, digest, plan_json, actor, now_ms, dry_run_json],
             )?;
             let id = ResponsePlanId(tx.last_insert_rowid());
             audit(

@@ -222,4 +222,55 @@ CREATE TRIGGER custody_intents_no_update BEFORE UPDATE ON custody_intents
 CREATE TRIGGER custody_intents_no_delete BEFORE DELETE ON custody_intents
     BEGIN SELECT RAISE(ABORT, 'custody intents are append-only'); END;
 "#,
+    // 7: the team server's people: local accounts, sign-in sessions and API tokens (secrets
+    // only as SHA-256), the append-only access log (sign-ins, failures, account changes), and
+    // need-to-know restrictions of cases to named people.
+    r#"
+CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    contact TEXT NOT NULL,
+    password TEXT,
+    totp_secret TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    created_ms INTEGER NOT NULL
+);
+CREATE TABLE sessions (
+    token_hash TEXT PRIMARY KEY,
+    user_name TEXT NOT NULL REFERENCES users(name),
+    csrf TEXT NOT NULL,
+    method TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE api_tokens (
+    token_hash TEXT PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    user_name TEXT NOT NULL REFERENCES users(name),
+    scope TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE access_log (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    user_name TEXT NOT NULL,
+    action TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX access_log_user ON access_log(user_name, at_ms);
+CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log
+    BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log
+    BEGIN SELECT RAISE(ABORT, 'the access log is append-only'); END;
+CREATE TABLE case_restrictions (
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    contact TEXT NOT NULL,
+    PRIMARY KEY (case_id, contact)
+) WITHOUT ROWID;
+CREATE INDEX cases_queue ON cases(updated_ms) WHERE merged_into IS NULL;
+ALTER TABLE response_plans ADD COLUMN dry_run TEXT;
+CREATE TRIGGER response_plans_dry_run_fixed BEFORE UPDATE OF dry_run ON response_plans
+    BEGIN SELECT RAISE(ABORT, 'a response plan is never edited: plan again'); END;
+"#,
 ];

@@ -1,0 +1,779 @@
+//! The team server in process (no network, no AWS): every route behind the guard, sign-in
+//! with its throttle and second factor, CSRF, the IR plan's roles, restricted cases, the
+//! OpenAPI document against the route table, hostile log text and the CSP.
+
+use app::people::NewUser;
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use server::routes::{ROUTES, Surface, Verb};
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+const PASSWORD: &str = "correct horse battery staple";
+
+/// Fails the test if a use case reaches for AWS: nothing here may.
+struct NoAws;
+
+impl app::ports::AwsAccess for NoAws {
+    fn caller<'a>(&'a self, _: Option<&'a str>) -> app::ports::PortFuture<'a, aws::Connection> {
+        panic!("these tests must not reach AWS")
+    }
+}
+
+fn trail(dir: &Path) {
+    let record = serde_json::json!({"Records": [{
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAFIREBREAKCI", "arn": "arn:aws:iam::111122223333:user/ci-deployer",
+                          "accountId": "111122223333", "accessKeyId": "AKIAFIREBREAKLEAKED1", "userName": "ci-deployer"},
+        "eventTime": "2026-11-30T10:00:00Z", "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey",
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7", "userAgent": HOSTILE,
+        "requestParameters": {"userName": "svc-backup"},
+        "responseElements": {"accessKey": {"accessKeyId": "AKIAFIREBREAKNEW0001", "status": "Active", "userName": "svc-backup"}},
+        "requestID": "7e1a", "eventID": "5b0c8e0e-1f0a-4a43-9f51-7d0c7b3a5e01", "readOnly": false,
+        "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": "111122223333"}]});
+    std::fs::write(dir.join("trail.json"), record.to_string()).unwrap();
+}
+
+struct World {
+    _tmp: tempfile::TempDir,
+    router: Router,
+    app: Arc<app::App>,
+}
+
+fn app_for(dir: &Path) -> app::App {
+    let plan_path = dir.join("ir-plan.toml");
+    std::fs::write(&plan_path, include_str!("../../plan/src/example.toml")).unwrap();
+    let settings = app::Settings {
+        db: dir.join("firebreak.db"),
+        actor: "tester".into(),
+        grouping: case::GroupingConfig::default(),
+        plan: Some(app::settings::read_plan(&plan_path).unwrap()),
+        evidence: app::EvidenceSettings {
+            locker: Some(dir.join("evidence")),
+            ..Default::default()
+        },
+        approval: Default::default(),
+        exhaustive_timeline: false,
+    };
+    app::App::new(
+        settings,
+        app::Ports {
+            clock: Arc::new(app::ports::SystemClock),
+            aws: Arc::new(NoAws),
+            keys: Arc::new(app::ports::KeyFiles),
+            notifier: Arc::new(app::ports::Silent),
+            faults: Arc::new(app::ports::NoFaults),
+        },
+    )
+}
+
+/// A store with one case (from a record whose user agent is hostile, and a hostile note)
+/// and accounts for alice (incident commander), carmen (responder), dana (CISO: view only)
+/// and counsel (third party).
+fn world() -> World {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    trail(dir);
+    let app = app_for(dir);
+    let mut store = store::Store::open(&app.settings.db).unwrap();
+    let inputs = ingest::expand_inputs(&[dir.join("trail.json")]).unwrap();
+    let run = app::pipeline::detect_and_open(&app, &mut store, &inputs).unwrap();
+    assert_eq!(run.hunt.cases_opened, vec![1], "{:?}", run.hunt);
+    store
+        .add_note(1, &format!("attacker said {HOSTILE}"), false, "tester", 1)
+        .unwrap();
+    for who in ["alice", "carmen", "dana", "counsel"] {
+        app::people::add_user(
+            &app,
+            &mut store,
+            &NewUser {
+                name: who,
+                contact: None,
+                password: Some(PASSWORD),
+                totp: false,
+            },
+        )
+        .unwrap();
+    }
+    let router = server::router(app_for(dir), server::ServerConfig::default());
+    World {
+        _tmp: tmp,
+        router,
+        app: Arc::new(app),
+    }
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+async fn send(router: &Router, req: Request<Body>) -> Reply {
+    let r = router.clone().oneshot(req).await.unwrap();
+    let status = r.status();
+    let headers = r.headers().clone();
+    if headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "text/event-stream")
+    {
+        // The live stream never ends; its status and type are what count here.
+        return Reply {
+            status,
+            headers,
+            body: String::new(),
+        };
+    }
+    let body =
+        String::from_utf8_lossy(&r.into_body().collect().await.unwrap().to_bytes()).into_owned();
+    Reply {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn cookies(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next())
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn hidden(body: &str, name: &str) -> String {
+    let at = body
+        .find(&format!("name=\"{name}\" value=\""))
+        .unwrap_or_else(|| panic!("no {name} in {body}"));
+    let rest = &body[at + name.len() + 15..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+/// A signed-in browser: its session cookie and CSRF token.
+struct Browser {
+    cookie: String,
+    csrf: String,
+}
+
+async fn attempt(router: &Router, user: &str, password: &str, code: &str) -> Reply {
+    let form = send(
+        router,
+        Request::get("/sign-in?next=/cases")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::OK);
+    let login = cookies(&form.headers)
+        .into_iter()
+        .find(|(k, _)| k == "fb_login")
+        .unwrap()
+        .1;
+    let body = format!(
+        "user={user}&password={}&code={code}&next=%2Fcases&login={login}",
+        password.replace(' ', "+")
+    );
+    send(
+        router,
+        Request::post("/sign-in")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, format!("fb_login={login}"))
+            .body(Body::from(body))
+            .unwrap(),
+    )
+    .await
+}
+
+async fn sign_in(router: &Router, user: &str) -> Browser {
+    let r = attempt(router, user, PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(r.headers[header::LOCATION], "/cases");
+    let session = cookies(&r.headers)
+        .into_iter()
+        .find(|(k, _)| k == "fb_session")
+        .unwrap()
+        .1;
+    let set = r
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect::<Vec<_>>();
+    assert!(
+        set.iter().any(|c| c.starts_with("fb_session=")
+            && c.contains("HttpOnly")
+            && c.contains("SameSite=Strict")),
+        "{set:?}"
+    );
+    let cookie = format!("fb_session={session}");
+    let page = send(
+        router,
+        Request::get("/cases")
+            .header(header::COOKIE, &cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    Browser {
+        csrf: hidden(&page.body, "csrf"),
+        cookie,
+    }
+}
+
+/// A concrete path for a route: ids filled in.
+fn concrete(path: &str, case: i64) -> String {
+    path.replace("{id}", &case.to_string())
+        .replace("{plan}", "1")
+        .replace("{task}", "1")
+        .replace("{file}", "app.css")
+}
+
+fn request(verb: Verb, path: &str, b: Option<&Browser>, surface: Surface) -> Request<Body> {
+    let mut r = match verb {
+        Verb::Get => Request::get(path),
+        Verb::Post => Request::post(path),
+    };
+    if let Some(b) = b {
+        r = r
+            .header(header::COOKIE, &b.cookie)
+            .header("x-csrf-token", &b.csrf);
+    }
+    let body = match (verb, surface) {
+        (Verb::Post, Surface::Api) => {
+            r = r.header(header::CONTENT_TYPE, "application/json");
+            Body::from("{}")
+        }
+        (Verb::Post, Surface::Page) => {
+            r = r.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(format!("csrf={}", b.map_or("", |b| b.csrf.as_str())))
+        }
+        _ => Body::empty(),
+    };
+    r.body(body).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_refuses_strangers_outsiders_and_the_unpermitted() {
+    let w = world();
+    let guarded: Vec<_> = ROUTES.iter().filter(|r| r.needs.is_some()).collect();
+    assert!(guarded.len() > 40, "{}", guarded.len());
+    // No session: 401 from the API, a redirect to sign-in from the UI.
+    for r in &guarded {
+        let path = concrete(r.path, 1);
+        let reply = send(&w.router, request(r.verb, &path, None, r.surface)).await;
+        match r.surface {
+            Surface::Api => {
+                assert_eq!(
+                    reply.status,
+                    StatusCode::UNAUTHORIZED,
+                    "{} {path}",
+                    r.verb.name()
+                );
+                assert!(reply.body.contains("\"unauthenticated\""), "{}", reply.body);
+            }
+            Surface::Page => {
+                assert_eq!(
+                    reply.status,
+                    StatusCode::SEE_OTHER,
+                    "{} {path}",
+                    r.verb.name()
+                );
+                let to = reply.headers[header::LOCATION].to_str().unwrap();
+                assert!(to.starts_with("/sign-in?next="), "{to}");
+            }
+        }
+    }
+    // dana (CISO: informed and consulted) may look but not work, approve or administer.
+    let dana = sign_in(&w.router, "dana").await;
+    let staying = || guarded.iter().filter(|r| r.path != "/sign-out");
+    for r in staying() {
+        let path = concrete(r.path, 1);
+        let reply = send(&w.router, request(r.verb, &path, Some(&dana), r.surface)).await;
+        let needs = r.needs.unwrap();
+        if !w_grants(&w, "dana").may(needs) {
+            assert_eq!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{} {path}: {}",
+                r.verb.name(),
+                reply.body
+            );
+        } else {
+            assert_ne!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{} {path}",
+                r.verb.name()
+            );
+            assert_ne!(
+                reply.status,
+                StatusCode::UNAUTHORIZED,
+                "{} {path}",
+                r.verb.name()
+            );
+        }
+    }
+    // alice restricts the case to herself: for carmen it does not exist, on every route.
+    let alice = sign_in(&w.router, "alice").await;
+    let reply = send(
+        &w.router,
+        Request::post("/cases/1/restrict")
+            .header(header::COOKIE, &alice.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={}&contacts=alice", alice.csrf)))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    let carmen = sign_in(&w.router, "carmen").await;
+    let mut scoped = 0;
+    for r in staying().filter(|r| r.case_scoped()) {
+        scoped += 1;
+        let path = concrete(r.path, 1);
+        let reply = send(&w.router, request(r.verb, &path, Some(&carmen), r.surface)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{} {path}: {}",
+            r.verb.name(),
+            reply.body
+        );
+        assert!(!reply.body.contains("ci-deployer"), "{path} leaks the case");
+    }
+    assert!(scoped > 20);
+    // …nor in the queue, its count, or the API list; alice still sees it.
+    let list = send(
+        &w.router,
+        request(Verb::Get, "/api/v1/cases", Some(&carmen), Surface::Api),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+    assert_eq!(v["total"], 0, "{v}");
+    assert_eq!(v["rows"].as_array().unwrap().len(), 0);
+    let page = send(
+        &w.router,
+        request(Verb::Get, "/cases", Some(&carmen), Surface::Page),
+    )
+    .await;
+    assert!(
+        !page.body.contains("data-case=\"1\"") && page.body.contains(">0 case(s)<"),
+        "{}",
+        page.body
+    );
+    let list = send(
+        &w.router,
+        request(Verb::Get, "/api/v1/cases", Some(&alice), Surface::Api),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+    assert_eq!(v["total"], 1, "{v}");
+    // Signing out ends the session.
+    let out = send(
+        &w.router,
+        request(Verb::Post, "/sign-out", Some(&dana), Surface::Page),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let r = send(
+        &w.router,
+        request(Verb::Get, "/api/v1/me", Some(&dana), Surface::Api),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Routes the table does not name are 404 too, as JSON under /api.
+    let reply = send(
+        &w.router,
+        request(Verb::Get, "/api/v1/nothing", Some(&alice), Surface::Api),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.body.contains("not-found"));
+}
+
+fn w_grants(w: &World, contact: &str) -> app::access::Grants {
+    app::access::grants(w.app.settings.plan.as_ref().map(|p| &p.plan), contact)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forms_need_their_sessions_csrf_token_and_changes_land_once_with_their_author() {
+    let w = world();
+    let carmen = sign_in(&w.router, "carmen").await;
+    let note = |csrf: &str| {
+        Request::post("/cases/1/notes")
+            .header(header::COOKIE, &carmen.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={csrf}&text=contained+the+key")))
+            .unwrap()
+    };
+    let r = send(&w.router, note("forged")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(r.body.contains("did not come from this site"), "{}", r.body);
+    let r = send(&w.router, note("")).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    // Another site's origin is refused even with the right token.
+    let mut forged = note(&carmen.csrf);
+    forged
+        .headers_mut()
+        .insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+    forged
+        .headers_mut()
+        .insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+    assert_eq!(send(&w.router, forged).await.status, StatusCode::FORBIDDEN);
+    let r = send(&w.router, note(&carmen.csrf)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let store = store::Store::open(&w.app.settings.db).unwrap();
+    let notes = store.notes(1).unwrap();
+    let ours: Vec<_> = notes
+        .iter()
+        .filter(|n| n.text == "contained the key")
+        .collect();
+    assert_eq!(ours.len(), 1, "exactly the one accepted form: {notes:?}");
+    assert_eq!(
+        ours[0].actor, "carmen",
+        "the signed-in person is the author"
+    );
+    let audit = store.audit(1).unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.actor == "carmen" && a.action == "note"),
+        "{audit:?}"
+    );
+    // A bad value is a page that says what was wrong, and changes nothing.
+    let before = store.audit(1).unwrap().len();
+    let r = send(
+        &w.router,
+        Request::post("/cases/1/phase")
+            .header(header::COOKIE, &carmen.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!("csrf={}&phase=finished", carmen.csrf)))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.body.contains("phase: unknown phase") && r.body.contains("<html"),
+        "{}",
+        r.body
+    );
+    assert_eq!(store.audit(1).unwrap().len(), before);
+    let r = send(
+        &w.router,
+        request(
+            Verb::Get,
+            "/api/v1/cases?severity=severe",
+            Some(&carmen),
+            Surface::Api,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("severity"), "{}", r.body);
+    let r = send(
+        &w.router,
+        request(Verb::Get, "/cases/99", Some(&carmen), Surface::Page),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(r.body.contains("case 99 not found"), "{}", r.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_logged_throttled_and_takes_the_second_factor() {
+    let w = world();
+    for _ in 0..app::people::THROTTLE_FAILURES {
+        let r = attempt(&w.router, "dana", "not the password at all", "").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            r.body
+                .contains("Wrong user name, password or one-time code"),
+            "{}",
+            r.body
+        );
+    }
+    // Throttled now, even with the right password.
+    let r = attempt(&w.router, "dana", PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("too many failed sign-ins"), "{}", r.body);
+    // A missing account fails the same way as a wrong password.
+    let r = attempt(&w.router, "mallory", PASSWORD, "").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let mut store = store::Store::open(&w.app.settings.db).unwrap();
+    let log = store.access_log(100).unwrap();
+    let count = |user: &str, action: &str| {
+        log.iter()
+            .filter(|e| e.user == user && e.action == action)
+            .count()
+    };
+    assert_eq!(count("dana", "sign-in failed"), 5, "{log:?}");
+    assert_eq!(count("dana", "sign-in throttled"), 1);
+    assert_eq!(count("mallory", "sign-in failed"), 1);
+    // TOTP: the password alone is not enough.
+    let added = app::people::add_user(
+        &w.app,
+        &mut store,
+        &NewUser {
+            name: "bob",
+            contact: None,
+            password: Some(PASSWORD),
+            totp: true,
+        },
+    )
+    .unwrap();
+    let secret = added.totp_secret.unwrap();
+    let r = attempt(&w.router, "bob", PASSWORD, "000000").await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let code = identity::totp_code(&secret, now).unwrap();
+    let r = attempt(&w.router, "bob", PASSWORD, &code).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let log = store.access_log(100).unwrap();
+    assert!(
+        log.iter().any(|e| e.user == "bob"
+            && e.action == "signed in"
+            && e.detail["method"] == "password+totp"),
+        "{log:?}"
+    );
+    // A disabled account's session ends at once.
+    let carmen = sign_in(&w.router, "carmen").await;
+    app::people::set_disabled(&w.app, &mut store, "carmen", true).unwrap();
+    let r = send(
+        &w.router,
+        request(Verb::Get, "/api/v1/me", Some(&carmen), Surface::Api),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Sign-in without the form's pre-session cookie is refused (login CSRF).
+    let r = send(
+        &w.router,
+        Request::post("/sign-in")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "user=alice&password={}&login=x",
+                PASSWORD.replace(' ', "+")
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_tokens_are_scoped_expiring_and_stored_hashed() {
+    let w = world();
+    let mut store = store::Store::open(&w.app.settings.db).unwrap();
+    let read = app::people::issue_token(
+        &w.app,
+        &mut store,
+        "carmen",
+        app::people::TokenScope::Read,
+        7,
+    )
+    .unwrap();
+    let work = app::people::issue_token(
+        &w.app,
+        &mut store,
+        "carmen",
+        app::people::TokenScope::Work,
+        7,
+    )
+    .unwrap();
+    assert!(
+        app::people::issue_token(
+            &w.app,
+            &mut store,
+            "carmen",
+            app::people::TokenScope::Work,
+            400
+        )
+        .is_err()
+    );
+    let stored: i64 = store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM api_tokens WHERE token_hash = ?1",
+            [&read.secret],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, 0, "the secret itself is never stored");
+    let call = |secret: &str, verb: Verb, path: &str| {
+        let mut r = match verb {
+            Verb::Get => Request::get(path),
+            Verb::Post => Request::post(path),
+        };
+        r = r
+            .header(header::AUTHORIZATION, format!("Bearer {secret}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        r.body(Body::from(if verb == Verb::Post {
+            r#"{"text": "from the API"}"#
+        } else {
+            ""
+        }))
+        .unwrap()
+    };
+    let r = send(&w.router, call(&read.secret, Verb::Get, "/api/v1/cases/1")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["case"]["id"], 1);
+    let r = send(
+        &w.router,
+        call(&read.secret, Verb::Post, "/api/v1/cases/1/notes"),
+    )
+    .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "a read token cannot change anything"
+    );
+    let r = send(
+        &w.router,
+        call(&work.secret, Verb::Post, "/api/v1/cases/1/notes"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = send(
+        &w.router,
+        call("fbt_not-a-token", Verb::Get, "/api/v1/cases"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    // Tokens are for the API only: a page ignores them.
+    let r = send(&w.router, call(&read.secret, Verb::Get, "/cases")).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_log_text_is_inert_and_the_csp_forbids_inline_script() {
+    let w = world();
+    let alice = sign_in(&w.router, "alice").await;
+    let store = store::Store::open(&w.app.settings.db).unwrap();
+    let key = store.timeline(1).unwrap()[0].event.key.clone();
+    let pages = [
+        "/cases".to_string(),
+        "/cases/1".to_string(),
+        "/cases/1/timeline".to_string(),
+        format!(
+            "/cases/1/record?key={}",
+            form_urlencoded::byte_serialize(key.as_bytes()).collect::<String>()
+        ),
+    ];
+    let mut saw_escaped = 0;
+    for p in &pages {
+        let r = send(
+            &w.router,
+            request(Verb::Get, p, Some(&alice), Surface::Page),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.body);
+        assert!(
+            !r.body.contains("<img"),
+            "{p} renders markup from a log:\n{}",
+            r.body
+        );
+        assert_eq!(
+            r.body.matches("<script").count(),
+            1,
+            "{p}: only the page script"
+        );
+        assert!(
+            r.body
+                .contains("<script src=\"/static/app.js\" defer></script>"),
+            "{p}"
+        );
+        saw_escaped += r.body.matches("&lt;img src=x onerror=alert(1)&gt;").count();
+        let csp = r.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        assert!(
+            csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+                && !csp.contains("unsafe-eval"),
+            "{csp}"
+        );
+        assert_eq!(r.headers[header::X_FRAME_OPTIONS], "DENY");
+    }
+    assert!(
+        saw_escaped >= 2,
+        "the note and the record show the text, escaped"
+    );
+    // The JSON keeps the exact value.
+    let r = send(
+        &w.router,
+        request(
+            Verb::Get,
+            &pages[3].replace("/cases/", "/api/v1/cases/"),
+            Some(&alice),
+            Surface::Api,
+        ),
+    )
+    .await;
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(v["record"]["userAgent"], HOSTILE);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_exactly_the_api_routes() {
+    let w = world();
+    let r = send(
+        &w.router,
+        Request::get("/api/v1/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            documented.insert((method.to_uppercase(), path.clone()));
+            for p in op["parameters"].as_array().unwrap() {
+                assert!(
+                    path.contains(&format!("{{{}}}", p["name"].as_str().unwrap())),
+                    "{path}"
+                );
+            }
+            assert!(op["responses"]["200"].is_object());
+        }
+    }
+    let served: std::collections::BTreeSet<_> = ROUTES
+        .iter()
+        .filter(|r| r.surface == Surface::Api)
+        .map(|r| (r.verb.name().to_string(), r.path.to_string()))
+        .collect();
+    assert_eq!(documented, served);
+    // And every API route answers (not the fallback's 404) for someone allowed.
+    let alice = sign_in(&w.router, "alice").await;
+    for (method, path) in &served {
+        if method != "GET" {
+            continue;
+        }
+        let r = send(
+            &w.router,
+            request(Verb::Get, &concrete(path, 1), Some(&alice), Surface::Api),
+        )
+        .await;
+        assert!(
+            !r.body.contains("\"message\":\"GET "),
+            "{path} is not routed: {}",
+            r.body
+        );
+    }
+    let health = send(
+        &w.router,
+        Request::get("/health").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert_eq!(health.body, "ok");
+}
