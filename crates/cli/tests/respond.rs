@@ -7,25 +7,10 @@ mod support;
 
 use std::path::Path;
 
-const ACCOUNT: &str = "111122223333";
+use support::trail_record;
 
 fn firebreak(dir: &Path, endpoint: &str, args: &[&str]) -> (Option<i32>, String, String) {
     support::firebreak_aws(dir, Some(endpoint), "tester", args)
-}
-
-fn trail_record(leaked: &str, created: &str) -> String {
-    serde_json::json!({"Records": [{
-        "eventVersion": "1.08",
-        "userIdentity": {"type": "IAMUser", "principalId": "AIDAFIREBREAKCI", "arn": format!("arn:aws:iam::{ACCOUNT}:user/ci-deployer"),
-                          "accountId": ACCOUNT, "accessKeyId": leaked, "userName": "ci-deployer"},
-        "eventTime": "2026-11-30T10:00:00Z", "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey",
-        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.15",
-        "requestParameters": {"userName": "svc-backup"},
-        "responseElements": {"accessKey": {"accessKeyId": created, "status": "Active", "userName": "svc-backup",
-                             "createDate": "Nov 30, 2026 10:00:00 AM"}},
-        "requestID": "7e1a", "eventID": "5b0c8e0e-1f0a-4a43-9f51-7d0c7b3a5e01", "readOnly": false,
-        "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT}]})
-    .to_string()
 }
 
 /// Makes approval keys for alice, bob and dana with `firebreak keygen` and lists them in the
@@ -66,45 +51,9 @@ fn a_leaked_key_is_contained_and_rolled_back_from_the_command_line() {
         .enable_all()
         .build()
         .unwrap();
-    let base = aws::Connection::emulator(&endpoint);
-    let acct = rt
-        .block_on(base.assume(&format!("arn:aws:iam::{ACCOUNT}:role/setup"), None, "setup"))
-        .unwrap();
+    let (acct, leaked, created) = support::leaked_key_account(&rt, &endpoint);
     let iam = acct.iam("us-east-1");
-    let (leaked, created) = rt.block_on(async {
-        let mut keys = Vec::new();
-        for user in ["ci-deployer", "svc-backup"] {
-            iam.create_user().user_name(user).send().await.unwrap();
-            let k = iam
-                .create_access_key()
-                .user_name(user)
-                .send()
-                .await
-                .unwrap();
-            keys.push(k.access_key().unwrap().access_key_id().to_string());
-        }
-        iam.create_login_profile()
-            .user_name("ci-deployer")
-            .password("Tr0ub4dor&3")
-            .send()
-            .await
-            .unwrap();
-        (keys.remove(0), keys.remove(0))
-    });
-    let status = |user: &str, key: &str| {
-        rt.block_on(async {
-            let out = iam.list_access_keys().user_name(user).send().await.unwrap();
-            out.access_key_metadata()
-                .iter()
-                .find(|k| k.access_key_id() == Some(key))
-                .unwrap()
-                .status()
-                .unwrap()
-                .as_str()
-                .to_string()
-        })
-    };
-
+    let status = |user: &str, key: &str| support::key_status(&rt, &acct, user, key);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("trail.json"), trail_record(&leaked, &created)).unwrap();

@@ -457,7 +457,7 @@ pub fn approve(plan: ResponsePlan, approvals: &[Approval]) -> Result<ApprovedPla
     if !preapproved {
         let qualified = counted
             .iter()
-            .filter(|(_, a)| a.kind == ApprovalKind::Person)
+            .filter(|(_, a)| matches!(a.kind, ApprovalKind::Person | ApprovalKind::SignedIn))
             .filter(|(who, _)| {
                 rule.roles.is_empty() || rule.roles_of(who).iter().any(|r| rule.roles.contains(r))
             })

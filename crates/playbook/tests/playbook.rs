@@ -651,3 +651,65 @@ fn severity_preconditions_leave_steps_out_of_milder_cases() {
     );
     assert_eq!(crit.steps[0].preconditions.unmet(&[]), None);
 }
+
+/// Approvals given on the team server by signed-in people count where approvals must be
+/// signed only when the server attests them with a key the IR plan lists; the attestation
+/// binds the plan, the person and how they signed in.
+#[test]
+fn signed_in_approvals_count_only_when_a_trusted_server_attests_them() {
+    let (ir, digest, _) = keyed_plan();
+    let server = signing::signing_key(&"0a".repeat(32)).unwrap();
+    let stranger = signing::signing_key(&"0b".repeat(32)).unwrap();
+    // Without team_server.attestation_keys, nothing a server says counts.
+    let p = sev1_plan(&ir, &digest, "carmen");
+    let alice = Approval::signed_in(&p, "alice", "password+totp", 1, Some(&server));
+    assert!(matches!(
+        admit(&p, &[], &alice),
+        Err(ApprovalError::UnknownAttester { .. })
+    ));
+    assert!(matches!(
+        admit(
+            &p,
+            &[],
+            &Approval::signed_in(&p, "alice", "password", 1, None)
+        ),
+        Err(ApprovalError::Unattested(_))
+    ));
+    // The plan trusts the server's key.
+    let mut trusting = ir.clone();
+    trusting.team_server = Some(plan::model::TeamServer {
+        attestation_keys: vec![plan::Located::new(signing::public_hex(&server))],
+    });
+    let p = sev1_plan(&trusting, &digest, "carmen");
+    assert_eq!(p.approval.attesters, [signing::public_hex(&server)]);
+    let alice = Approval::signed_in(&p, "alice", "password+totp", 1, Some(&server));
+    assert_eq!(admit(&p, &[], &alice).unwrap(), "alice");
+    // Another server's key, a changed person or sign-in method, the author: refused.
+    let other = Approval::signed_in(&p, "alice", "password", 1, Some(&stranger));
+    assert!(matches!(
+        admit(&p, &[], &other),
+        Err(ApprovalError::UnknownAttester { .. })
+    ));
+    let mut as_bob = alice.clone();
+    as_bob.by = "bob".into();
+    assert!(matches!(
+        admit(&p, &[], &as_bob),
+        Err(ApprovalError::BadSignature)
+    ));
+    let mut weaker = alice.clone();
+    weaker.signed_in_by = Some("password".into());
+    assert!(matches!(
+        admit(&p, &[], &weaker),
+        Err(ApprovalError::BadSignature)
+    ));
+    let own = Approval::signed_in(&p, "carmen", "password", 1, Some(&server));
+    assert!(matches!(
+        admit(&p, &[], &own),
+        Err(ApprovalError::OwnPlan(_))
+    ));
+    // Two distinct signed-in people satisfy the two-person sev1 rule.
+    let bob = Approval::signed_in(&p, "bob", "oidc", 2, Some(&server));
+    assert!(playbook::approve(p.clone(), std::slice::from_ref(&alice)).is_err());
+    let ok = playbook::approve(p, &[alice, bob]).unwrap();
+    assert_eq!(ok.approvals().len(), 2);
+}

@@ -3,14 +3,67 @@
 use std::path::Path;
 use std::process::Command;
 
+/// The account the leaked-key tests act in (the example IR plan's production account).
+pub const ACCOUNT: &str = "111122223333";
+
+/// A CloudTrail file: ci-deployer's key `leaked` creates key `created` for svc-backup.
+#[allow(dead_code)]
+pub fn trail_record(leaked: &str, created: &str) -> String {
+    serde_json::json!({"Records": [{
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAFIREBREAKCI", "arn": format!("arn:aws:iam::{ACCOUNT}:user/ci-deployer"),
+                          "accountId": ACCOUNT, "accessKeyId": leaked, "userName": "ci-deployer"},
+        "eventTime": "2026-11-30T10:00:00Z", "eventSource": "iam.amazonaws.com", "eventName": "CreateAccessKey",
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2.15",
+        "requestParameters": {"userName": "svc-backup"},
+        "responseElements": {"accessKey": {"accessKeyId": created, "status": "Active", "userName": "svc-backup",
+                             "createDate": "Nov 30, 2026 10:00:00 AM"}},
+        "requestID": "7e1a", "eventID": "5b0c8e0e-1f0a-4a43-9f51-7d0c7b3a5e01", "readOnly": false,
+        "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT}]})
+    .to_string()
+}
+
+/// In the emulator's [`ACCOUNT`]: users ci-deployer (with a console password) and
+/// svc-backup, each with an access key; returns the account, the leaked key and the
+/// created one.
+#[allow(dead_code)]
+pub fn leaked_key_account(
+    rt: &tokio::runtime::Runtime,
+    endpoint: &str,
+) -> (aws::Connection, String, String) {
+    let base = aws::Connection::emulator(endpoint);
+    let acct = rt
+        .block_on(base.assume(&format!("arn:aws:iam::{ACCOUNT}:role/setup"), None, "setup"))
+        .unwrap();
+    let iam = acct.iam("us-east-1");
+    let (leaked, created) = rt.block_on(async {
+        let mut keys = Vec::new();
+        for user in ["ci-deployer", "svc-backup"] {
+            iam.create_user().user_name(user).send().await.unwrap();
+            let k = iam
+                .create_access_key()
+                .user_name(user)
+                .send()
+                .await
+                .unwrap();
+            keys.push(k.access_key().unwrap().access_key_id().to_string());
+        }
+        iam.create_login_profile()
+            .user_name("ci-deployer")
+            .password("Tr0ub4dor&3")
+            .send()
+            .await
+            .unwrap();
+        (keys.remove(0), keys.remove(0))
+    });
+    (acct, leaked, created)
+}
+
 /// Runs `firebreak ARGS` in `dir` with test AWS credentials (and `endpoint` as the default
 /// endpoint); returns the exit code, standard output and standard error.
-pub fn firebreak_aws(
-    dir: &Path,
-    endpoint: Option<&str>,
-    actor: &str,
-    args: &[&str],
-) -> (Option<i32>, String, String) {
+/// The `firebreak` command in `dir` with test AWS credentials (and `endpoint` as the
+/// default endpoint), acting as `actor`.
+pub fn command(dir: &Path, endpoint: Option<&str>, actor: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_firebreak"));
     c.current_dir(dir)
         .env_remove("FIREBREAK_DB")
@@ -29,6 +82,39 @@ pub fn firebreak_aws(
     if let Some(e) = endpoint {
         c.env("FIREBREAK_ENDPOINT_URL", e);
     }
+    c
+}
+
+/// The status (`Active`, `Inactive`) of `user`'s access key `key` in `acct`.
+#[allow(dead_code)]
+pub fn key_status(
+    rt: &tokio::runtime::Runtime,
+    acct: &aws::Connection,
+    user: &str,
+    key: &str,
+) -> String {
+    let iam = acct.iam("us-east-1");
+    rt.block_on(async {
+        let out = iam.list_access_keys().user_name(user).send().await.unwrap();
+        out.access_key_metadata()
+            .iter()
+            .find(|k| k.access_key_id() == Some(key))
+            .unwrap()
+            .status()
+            .unwrap()
+            .as_str()
+            .to_string()
+    })
+}
+
+#[allow(dead_code)]
+pub fn firebreak_aws(
+    dir: &Path,
+    endpoint: Option<&str>,
+    actor: &str,
+    args: &[&str],
+) -> (Option<i32>, String, String) {
+    let mut c = command(dir, endpoint, actor);
     let o = c.args(args).output().unwrap();
     (
         o.status.code(),
