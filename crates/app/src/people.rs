@@ -299,3 +299,26 @@ pub fn token(app: &App, store: &Store, secret: &str) -> Result<Option<Person>> {
         p
     }))
 }
+
+/// Starts a session for `name`, whom an identity provider the server trusts has vouched
+/// for (`method`: `alb`, `oidc`). The account must exist and be enabled: SSO proves who
+/// someone is, the accounts say who may come in. A refusal is logged.
+pub fn sso_session(app: &App, store: &mut Store, name: &str, method: &str) -> Result<SignedIn> {
+    match store.user(name)? {
+        Some(u) if !u.disabled => start_session(app, store, u.name, u.contact, method),
+        other => {
+            let reason = if other.is_some() {
+                "account disabled"
+            } else {
+                "no such account"
+            };
+            store.log_access(
+                name,
+                AccessAction::SignInFailed,
+                serde_json::json!({"method": method, "reason": reason}),
+                app.now_ms(),
+            )?;
+            Err(AccessRefusal::NoUser(name.to_string()).into())
+        }
+    }
+}

@@ -216,15 +216,15 @@ pub fn make_plan(
     } else {
         None
     };
+    let dry_json = dry.as_ref().map(serde_json::to_string).transpose()?;
     let id = store.add_response_plan(
         case.id,
-        &plan.playbook,
-        &plan.digest(),
-        &serde_json::to_string(&plan)?,
-        dry.as_ref()
-            .map(serde_json::to_string)
-            .transpose()?
-            .as_deref(),
+        &store::NewResponsePlan {
+            playbook: &plan.playbook,
+            digest: &plan.digest(),
+            plan_json: &serde_json::to_string(&plan)?,
+            dry_run_json: dry_json.as_deref(),
+        },
         &app.settings.actor,
         req.created_ms,
     )?;

@@ -14,6 +14,7 @@ mod bench;
 mod bench_cmd;
 mod bench_hunt;
 mod bench_ratios;
+mod bench_server;
 mod case_cmd;
 mod demo;
 mod evidence_cmd;

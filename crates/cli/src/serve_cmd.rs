@@ -27,6 +27,15 @@ pub struct ServeArgs {
     /// there); behind TLS (an ALB, a proxy) say `always`.
     #[arg(long, value_enum, default_value = "auto")]
     pub secure_cookies: SecureCookies,
+    /// Behind an ALB that authenticates users: its ARN. The `x-amzn-oidc-data` header is
+    /// then trusted once its ES256 signature verifies with the ALB's key and its signer is
+    /// this load balancer; its email (else sub) must name an enabled account.
+    #[arg(long, requires = "alb_keys")]
+    pub alb_signer: Option<String>,
+    /// Folder of the ALB's public keys, one PEM file per key id (from
+    /// https://public-keys.auth.elb.REGION.amazonaws.com/KID).
+    #[arg(long)]
+    pub alb_keys: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -63,6 +72,10 @@ pub fn serve(args: ServeArgs, store: &StoreArgs) -> Result<()> {
         secure_cookies,
         attestation_key,
         playbooks: args.playbooks,
+        alb: args.alb_signer.map(|signer| server::alb::AlbTrust {
+            signer,
+            keys: args.alb_keys.unwrap_or_default(),
+        }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -43,6 +43,53 @@ pub fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
         .map(|(_, v)| v)
 }
 
+/// Who the ALB's verified identity header names, with a session for them (a new one, to
+/// set as the cookie, unless the browser's session is already theirs).
+async fn from_alb(
+    shared: &Arc<Shared>,
+    trust: &crate::alb::AlbTrust,
+    headers: &HeaderMap,
+) -> Result<Option<(Person, Option<String>)>, Failure> {
+    let Some(token) = headers
+        .get(crate::alb::HEADER)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Ok(None);
+    };
+    let now_s = shared.app.now_ms() / 1000;
+    let name = match crate::alb::verify(trust, token, now_s) {
+        Ok(n) => n,
+        Err(refusal) => {
+            let reason = refusal.to_string();
+            shared
+                .with_store(move |s, store| {
+                    Ok(store.log_access(
+                        "(alb)",
+                        store::AccessAction::SignInFailed,
+                        serde_json::json!({"method": "alb", "reason": reason}),
+                        s.app.now_ms(),
+                    )?)
+                })
+                .await?;
+            return Err(Failure::Unauthenticated);
+        }
+    };
+    let cookie = cookie(headers, cookie_name(shared.config.secure_cookies)).map(str::to_string);
+    shared
+        .with_store(move |s, store| {
+            if let Some(c) = &cookie
+                && let Some(p) = app::people::session(&s.app, store, c)?
+                && p.user == name
+            {
+                return Ok(Some((p, None)));
+            }
+            let signed = app::people::sso_session(&s.app, store, &name, "alb")
+                .map_err(|_| Failure::Forbidden(format!("an enabled account named {name}")))?;
+            Ok(Some((signed.person, Some(signed.token))))
+        })
+        .await
+}
+
 /// A session (browser) or an API token (`Authorization: Bearer fbt_…`, API routes only).
 async fn authenticate(
     shared: &Arc<Shared>,
@@ -119,9 +166,21 @@ pub async fn check(State(g): State<Guarded>, req: Request, next: Next) -> Respon
     let Some(needs) = spec.needs else {
         return page_errors(spec.surface, next.run(req).await);
     };
-    let person = match authenticate(&g.shared, req.headers(), spec.surface).await {
-        Ok(Some(p)) => p,
-        Ok(None) => return deny(spec.surface, Failure::Unauthenticated, &path_and_query),
+    let mut new_session = None;
+    let alb = match &g.shared.config.alb {
+        Some(trust) => from_alb(&g.shared, trust, req.headers()).await,
+        None => Ok(None),
+    };
+    let person = match alb {
+        Ok(Some((p, fresh))) => {
+            new_session = fresh;
+            p
+        }
+        Ok(None) => match authenticate(&g.shared, req.headers(), spec.surface).await {
+            Ok(Some(p)) => p,
+            Ok(None) => return deny(spec.surface, Failure::Unauthenticated, &path_and_query),
+            Err(f) => return deny(spec.surface, f, &path_and_query),
+        },
         Err(f) => return deny(spec.surface, f, &path_and_query),
     };
     let writes = req.method() != Method::GET && req.method() != Method::HEAD;
@@ -211,7 +270,25 @@ pub async fn check(State(g): State<Guarded>, req: Request, next: Next) -> Respon
         }
     }
     req.extensions_mut().insert(person);
-    page_errors(spec.surface, next.run(req).await)
+    let mut r = page_errors(spec.surface, next.run(req).await);
+    if let Some(token) = new_session {
+        let secure = g.shared.config.secure_cookies;
+        r.headers_mut().append(
+            header::SET_COOKIE,
+            session_cookie(&token, secure, app::people::SESSION_MS / 1000),
+        );
+    }
+    r
+}
+
+/// The session cookie: HttpOnly, SameSite=Strict, Secure when configured.
+pub fn session_cookie(token: &str, secure: bool, max_age_s: i64) -> axum::http::HeaderValue {
+    let flags = if secure { "; Secure" } else { "" };
+    axum::http::HeaderValue::from_str(&format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{flags}",
+        cookie_name(secure)
+    ))
+    .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
 }
 
 /// A failure a page handler returned, shown as a page.

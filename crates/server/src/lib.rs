@@ -8,7 +8,9 @@
 //! IR plan's roles, checks the CSRF token on every state-changing form, and hides
 //! restricted cases (404) from people they are not restricted to.
 
+pub mod alb;
 mod api;
+pub mod bench;
 mod error;
 mod guard;
 mod html;

@@ -199,10 +199,8 @@ pub async fn sign_out(State(s): St, headers: HeaderMap) -> Result<Response> {
             .await?;
     }
     let mut r = Redirect::to("/sign-in").into_response();
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        cookie(guard::cookie_name(secure), "", secure, 0),
-    );
+    r.headers_mut()
+        .append(header::SET_COOKIE, guard::session_cookie("", secure, 0));
     Ok(r)
 }
 

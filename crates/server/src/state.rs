@@ -15,6 +15,8 @@ pub struct ServerConfig {
     pub attestation_key: Option<signing::SigningKey>,
     /// Directories of the playbooks response plans are made from.
     pub playbooks: Vec<PathBuf>,
+    /// Behind an ALB that authenticates: trust its signed identity header, verified.
+    pub alb: Option<crate::alb::AlbTrust>,
 }
 
 /// The state behind every handler.

@@ -777,3 +777,107 @@ async fn the_openapi_document_lists_exactly_the_api_routes() {
     .await;
     assert_eq!(health.body, "ok");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_an_alb_only_its_verified_identity_header_signs_people_in() {
+    use base64::Engine;
+    use p256::ecdsa::signature::Signer;
+    use p256::pkcs8::EncodePublicKey;
+    let w = world();
+    let dir = w.app.settings.db.parent().unwrap().to_path_buf();
+    let keys = dir.join("alb-keys");
+    std::fs::create_dir_all(&keys).unwrap();
+    let key = p256::ecdsa::SigningKey::from_slice(&[5u8; 32]).unwrap();
+    std::fs::write(
+        keys.join("kid-1"),
+        key.verifying_key()
+            .to_public_key_pem(Default::default())
+            .unwrap(),
+    )
+    .unwrap();
+    let signer = "arn:aws:elasticloadbalancing:us-east-1:111122223333:loadbalancer/app/ir/1";
+    let mut store = store::Store::open(&w.app.settings.db).unwrap();
+    app::people::add_user(
+        &w.app,
+        &mut store,
+        &NewUser {
+            name: "alice@example.com",
+            contact: Some("alice"),
+            password: None,
+            totp: false,
+        },
+    )
+    .unwrap();
+    let router = server::router(
+        app_for(&dir),
+        server::ServerConfig {
+            alb: Some(server::alb::AlbTrust {
+                signer: signer.into(),
+                keys,
+            }),
+            ..Default::default()
+        },
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let jwt = |k: &p256::ecdsa::SigningKey, email: &str| {
+        let b64 =
+            |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE.encode(v.to_string());
+        let h = b64(
+            serde_json::json!({"alg": "ES256", "kid": "kid-1", "signer": signer, "exp": now + 60}),
+        );
+        let p = b64(serde_json::json!({"sub": "x", "email": email, "exp": now + 60}));
+        let sig: p256::ecdsa::Signature = k.sign(format!("{h}.{p}").as_bytes());
+        format!(
+            "{h}.{p}.{}",
+            base64::engine::general_purpose::URL_SAFE.encode(sig.to_bytes())
+        )
+    };
+    let me = |token: String| {
+        Request::get("/api/v1/me")
+            .header("x-amzn-oidc-data", token)
+            .body(Body::empty())
+            .unwrap()
+    };
+    let r = send(&router, me(jwt(&key, "alice@example.com"))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let v: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(
+        (v["contact"].as_str(), v["method"].as_str()),
+        (Some("alice"), Some("alb"))
+    );
+    assert!(
+        cookies(&r.headers).iter().any(|(k, _)| k == "fb_session"),
+        "a session for the forms' CSRF token"
+    );
+    // Forged by another key, or for someone without an account: not let in.
+    let forger = p256::ecdsa::SigningKey::from_slice(&[6u8; 32]).unwrap();
+    assert_eq!(
+        send(&router, me(jwt(&forger, "alice@example.com")))
+            .await
+            .status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        send(&router, me(jwt(&key, "mallory@example.com")))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let log = store.access_log(100).unwrap();
+    assert!(log.iter().any(|e| e.user == "alice@example.com"
+        && e.action == "signed in"
+        && e.detail["method"] == "alb"));
+    assert!(log.iter().any(|e| {
+        e.action == "sign-in failed"
+            && e.detail["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("does not verify"))
+    }));
+    assert!(
+        log.iter()
+            .any(|e| e.user == "mallory@example.com" && e.action == "sign-in failed")
+    );
+}

@@ -21,7 +21,7 @@ pub use people::{
     AccessAction, AccessEntry, COUNT_CAP, Page, QueueFilter, SessionRow, TimelineFilter, TokenRow,
     UserRow, Viewer,
 };
-pub use response::{CallRow, IntentRow, ResponsePlanId, ResponsePlanRow};
+pub use response::{CallRow, IntentRow, NewResponsePlan, ResponsePlanId, ResponsePlanRow};
 pub use timeline::{AlertedRecord, TimelineRow, TimelineTarget};
 pub use work::{Note, Task, TaskStatus};
 

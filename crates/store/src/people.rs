@@ -113,7 +113,7 @@ pub struct Page<T> {
 }
 
 /// Counting stops here, so a page's work does not grow with the store's size.
-pub const COUNT_CAP: i64 = 10_000;
+pub const COUNT_CAP: i64 = 1_000;
 
 /// The timeline page's filters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -666,5 +666,84 @@ impl Store {
         Ok(self
             .conn
             .query_row("SELECT coalesce(max(id), 0) FROM audit", [], |r| r.get(0))?)
+    }
+}
+
+impl Store {
+    /// Bench fixture: copies case `template` (its alerts, entities and timeline) until the
+    /// store holds `cases` live cases, each with `events_per_case` timeline events (the
+    /// template's events repeated under new keys, a millisecond apart). One transaction.
+    #[doc(hidden)]
+    pub fn replicate_for_bench(
+        &mut self,
+        template: CaseId,
+        cases: i64,
+        events_per_case: i64,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let events: Vec<(String, Option<i64>, String, String)> = tx
+            .prepare(
+                "SELECT e.key, e.time_ms, e.data, e.raw FROM case_events ce JOIN events e ON e.id = ce.event_id \
+                 WHERE ce.case_id = ?1 ORDER BY e.id",
+            )?
+            .query_map([template], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        if events.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "case {template} has no timeline to copy"
+            )));
+        }
+        let have: i64 = tx.query_row(
+            "SELECT count(*) FROM cases WHERE merged_into IS NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        {
+            let mut case = tx.prepare(
+                "INSERT INTO cases (title, phase, phase_since_ms, severity, severity_reasons, domains, tactics, techniques, \
+                 owner, opened_ms, updated_ms, first_ms, last_ms, alert_count, response, response_since_ms) \
+                 SELECT title || ' (copy ' || ?2 || ')', phase, phase_since_ms, severity, severity_reasons, domains, tactics, \
+                 techniques, owner, opened_ms, updated_ms + ?2, first_ms, last_ms, alert_count, response, response_since_ms \
+                 FROM cases WHERE id = ?1",
+            )?;
+            let mut alerts = tx.prepare(
+                "INSERT INTO alerts (key, case_id, time_ms, event_key, data) \
+                 SELECT key || '#' || ?2, ?2, time_ms, event_key || '#' || ?2 || '.0', data FROM alerts WHERE case_id = ?1",
+            )?;
+            let mut entities = tx.prepare(
+                "INSERT INTO case_entities (case_id, kind, value, links, first_ms, last_ms) \
+                 SELECT ?2, kind, value, links, first_ms, last_ms FROM case_entities WHERE case_id = ?1",
+            )?;
+            let mut event =
+                tx.prepare("INSERT INTO events (key, time_ms, data, raw) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut link =
+                tx.prepare("INSERT INTO case_events (case_id, event_id) VALUES (?1, ?2)")?;
+            let mut transition = tx.prepare(
+                "INSERT INTO transitions (case_id, from_phase, to_phase, actor, at_ms, reason) \
+                 SELECT ?2, from_phase, to_phase, actor, at_ms, reason FROM transitions WHERE case_id = ?1",
+            )?;
+            for n in have..cases {
+                case.execute(params![template, n])?;
+                let id = tx.last_insert_rowid();
+                alerts.execute(params![template, id])?;
+                entities.execute(params![template, id])?;
+                transition.execute(params![template, id])?;
+                for j in 0..events_per_case {
+                    let (key, time, data, raw) = &events[(j as usize) % events.len()];
+                    let round = j / events.len() as i64;
+                    event.execute(params![
+                        format!("{key}#{id}.{round}"),
+                        time.map(|t| t + j),
+                        data,
+                        raw
+                    ])?;
+                    link.execute(params![id, tx.last_insert_rowid()])?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
     }
 }

@@ -53,6 +53,15 @@ pub struct ResponsePlanRow {
     pub dry_run: Option<String>,
 }
 
+/// A response plan to record: its playbook, digest, JSON and the dry-run made with it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewResponsePlan<'a> {
+    pub playbook: &'a str,
+    pub digest: &'a str,
+    pub plan_json: &'a str,
+    pub dry_run_json: Option<&'a str>,
+}
+
 /// One AWS call a response step made.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CallRow {
@@ -99,13 +108,16 @@ impl Store {
     pub fn add_response_plan(
         &mut self,
         case: CaseId,
-        playbook: &str,
-        digest: &str,
-        plan_json: &str,
-        dry_run_json: Option<&str>,
+        plan: &NewResponsePlan<'_>,
         actor: &str,
         now_ms: i64,
     ) -> Result<ResponsePlanId> {
+        let NewResponsePlan {
+            playbook,
+            digest,
+            plan_json,
+            dry_run_json,
+        } = *plan;
         self.change(case, |tx, _| {
             tx.execute(
                 "INSERT INTO response_plans (case_id, playbook, digest, plan, created_by, created_ms, dry_run) \

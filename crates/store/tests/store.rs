@@ -260,7 +260,17 @@ fn response_and_custody_records_are_append_only() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store_with_one_case(dir.path());
     let plan = s
-        .add_response_plan(1, "pb", &"d".repeat(64), "{}", None, "t", 11)
+        .add_response_plan(
+            1,
+            &store::NewResponsePlan {
+                playbook: "pb",
+                digest: &"d".repeat(64),
+                plan_json: "{}",
+                dry_run_json: None,
+            },
+            "t",
+            11,
+        )
         .unwrap();
     s.add_approval(plan, "alice", "{}", 12).unwrap();
     s.add_calls(

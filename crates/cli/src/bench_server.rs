@@ -1,0 +1,121 @@
+//! `firebreak bench server`: the team server's queue, case and timeline pages under
+//! concurrent clients, against a generated store, beside the health endpoint measured in
+//! the same run; once on a small store and once on the large one, so growth with the
+//! store's size shows.
+
+use crate::settings::open_app;
+use anyhow::{Context, Result};
+use clap::Args;
+
+#[derive(Args, Debug)]
+pub struct ServerBenchArgs {
+    /// Cases in the large store.
+    #[arg(long, default_value_t = 10_000)]
+    pub cases: i64,
+    /// Timeline events per case (10,000 × 100 = 1,000,000).
+    #[arg(long, default_value_t = 100)]
+    pub events_per_case: i64,
+    /// Cases in the small store the large one is compared with.
+    #[arg(long, default_value_t = 100)]
+    pub small_cases: i64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 50)]
+    pub clients: usize,
+    /// Requests per client per page.
+    #[arg(long, default_value_t = 20)]
+    pub requests: usize,
+}
+
+fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::App, String)> {
+    let settings = app::Settings {
+        db: dir.join("bench.db"),
+        actor: "bench".into(),
+        grouping: case::GroupingConfig::default(),
+        plan: None,
+        evidence: app::EvidenceSettings {
+            locker: Some(dir.join("evidence")),
+            ..Default::default()
+        },
+        approval: Default::default(),
+        exhaustive_timeline: false,
+    };
+    let app = open_app(settings, None)?;
+    let mut store = store::Store::open(&app.settings.db)?;
+    app::pipeline::detect_and_open(&app, &mut store, &crate::samples::inputs())?;
+    store.replicate_for_bench(1, cases, per_case)?;
+    app::people::add_user(
+        &app,
+        &mut store,
+        &app::people::NewUser {
+            name: "bench",
+            contact: None,
+            password: Some("bench password, long enough"),
+            totp: false,
+        },
+    )?;
+    let signed =
+        app::people::start_session(&app, &mut store, "bench".into(), "bench".into(), "password")?;
+    Ok((app, signed.token))
+}
+
+pub fn run(args: &ServerBenchArgs) -> Result<()> {
+    let mut rows: Vec<(i64, Vec<server::bench::PageTiming>)> = Vec::new();
+    for cases in [args.small_cases, args.cases] {
+        let tmp = tempfile::tempdir().context("temporary directory")?;
+        let t = std::time::Instant::now();
+        let (app, token) = store_with(tmp.path(), cases, args.events_per_case)?;
+        eprintln!(
+            "store: {cases} cases × {} events built in {:.1} s",
+            args.events_per_case,
+            t.elapsed().as_secs_f64()
+        );
+        let middle = (cases / 2).max(1);
+        let pages = [
+            ("health", "/health".to_string()),
+            ("queue", "/cases".to_string()),
+            ("case", format!("/cases/{middle}")),
+            ("timeline", format!("/cases/{middle}/timeline?offset=50")),
+            ("api queue", "/api/v1/cases?limit=50".to_string()),
+        ];
+        rows.push((
+            cases,
+            server::bench::measure(app, &token, &pages, args.clients, args.requests)?,
+        ));
+    }
+    println!(
+        "team server, {} clients × {} requests per page, latency on loopback (connection included)",
+        args.clients, args.requests
+    );
+    println!(
+        "{:<10} {:>8} {:>10} {:>10} {:>12} {:>7}",
+        "page", "cases", "p50 ms", "p99 ms", "p99/health", "errors"
+    );
+    for (cases, timings) in &rows {
+        let health = timings
+            .iter()
+            .find(|t| t.page == "health")
+            .map_or(1, |t| t.p99_us.max(1));
+        for t in timings {
+            println!(
+                "{:<10} {:>8} {:>10.2} {:>10.2} {:>11.1}× {:>7}",
+                t.page,
+                cases,
+                t.p50_us as f64 / 1000.0,
+                t.p99_us as f64 / 1000.0,
+                t.p99_us as f64 / health as f64,
+                t.errors
+            );
+        }
+    }
+    if let [(small, a), (large, b)] = rows.as_slice() {
+        println!("growth with the store ({small} → {large} cases), p99 ratio:");
+        for (x, y) in a.iter().zip(b) {
+            println!(
+                "  {:<10} {:.2}×",
+                x.page,
+                y.p99_us as f64 / x.p99_us.max(1) as f64
+            );
+        }
+    }
+    Ok(())
+}
