@@ -64,6 +64,8 @@ pub enum Error {
     Response(#[from] ResponseRefusal),
     #[error(transparent)]
     Collection(#[from] CollectionRefusal),
+    #[error("cannot write the export: {0}")]
+    Export(String),
     #[error(transparent)]
     Identity(#[from] identity::IdentityError),
     #[error(transparent)]

@@ -389,7 +389,20 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                 None => Box::new(std::io::stdout().lock()),
             };
             drop(out);
-            let n = export(&store, id, format, sink)?;
+            let mut sink = sink;
+            let format = match format {
+                ExportFormat::Json => app::cases::CaseExportFormat::Json,
+                ExportFormat::Csv => app::cases::CaseExportFormat::Csv,
+                ExportFormat::Timesketch => app::cases::CaseExportFormat::Timesketch,
+            };
+            let done = app::cases::export(&store, id, format, &mut sink)?;
+            if done.untimed > 0 {
+                eprintln!(
+                    "case {id}: {} event(s) have no timestamp; exported at the case's first activity with time_unknown=true",
+                    done.untimed
+                );
+            }
+            let n = done.records;
             if let Some(p) = path {
                 eprintln!("case {id}: {n} record(s) written to {}", p.display());
             }
@@ -760,137 +773,6 @@ fn show(
         }
     )?;
     Ok(())
-}
-
-const TIMELINE_CSV: [&str; 16] = [
-    "time",
-    "source",
-    "actor",
-    "access_key_id",
-    "src_ip",
-    "service",
-    "operation",
-    "outcome",
-    "error_code",
-    "region",
-    "account",
-    "resources",
-    "alerts",
-    "message",
-    "location",
-    "key",
-];
-
-/// Writes the export; returns how many records (timeline rows, or 1 for JSON) it wrote.
-fn export(
-    store: &Store,
-    id: CaseId,
-    format: ExportFormat,
-    mut sink: Box<dyn Write>,
-) -> Result<usize> {
-    let c = store.case(id)?;
-    let timeline = store.timeline(id)?;
-    let n = match format {
-        ExportFormat::Json => {
-            let doc = app::cases::export_document(store, id)?;
-            serde_json::to_writer_pretty(&mut sink, &doc)?;
-            writeln!(sink)?;
-            1
-        }
-        ExportFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut sink);
-            w.write_record(TIMELINE_CSV)?;
-            for r in &timeline {
-                let e = &r.event;
-                let o = |s: &Option<String>| s.clone().unwrap_or_default();
-                w.write_record(
-                    [
-                        iso(e.time_ms),
-                        e.source.clone(),
-                        o(&e.actor),
-                        o(&e.access_key_id),
-                        o(&e.src_ip),
-                        o(&e.service),
-                        o(&e.operation),
-                        e.outcome.clone(),
-                        o(&e.error_code),
-                        o(&e.region),
-                        o(&e.account),
-                        e.resources.join(" "),
-                        r.alerts.join(" | "),
-                        e.message.clone(),
-                        e.location.clone(),
-                        e.key.clone(),
-                    ]
-                    .iter()
-                    .map(|c| neutral::csv::cell(c).into_owned()),
-                )?;
-            }
-            w.flush()?;
-            timeline.len()
-        }
-        ExportFormat::Timesketch => {
-            let mut untimed = 0;
-            for r in &timeline {
-                let e = &r.event;
-                let time = e.time_ms.or_else(|| {
-                    untimed += 1;
-                    c.first_ms
-                });
-                let time = time.unwrap_or(c.opened_ms);
-                let mut line = serde_json::json!({
-                    "message": e.message,
-                    "datetime": format_iso(time),
-                    "timestamp": time * 1000,
-                    "timestamp_desc": match e.source.as_str() {
-                        "vpcflow" => "Flow Start",
-                        "guardduty" | "securityhub" => "Finding Updated",
-                        _ => "Event Time",
-                    },
-                    "data_type": format!("aws:{}", e.source),
-                    "firebreak_case": id,
-                    "source": e.source,
-                    "event_key": e.key,
-                    "location": e.location,
-                    "outcome": e.outcome,
-                });
-                let obj = line.as_object_mut().expect("built as an object");
-                for (k, v) in [
-                    ("actor", &e.actor),
-                    ("access_key_id", &e.access_key_id),
-                    ("src_ip", &e.src_ip),
-                    ("service", &e.service),
-                    ("operation", &e.operation),
-                    ("error_code", &e.error_code),
-                    ("region", &e.region),
-                    ("account", &e.account),
-                ] {
-                    if let Some(v) = v {
-                        obj.insert(k.to_string(), v.clone().into());
-                    }
-                }
-                if !e.resources.is_empty() {
-                    obj.insert("resources".into(), e.resources.join(" ").into());
-                }
-                if e.time_ms.is_none() {
-                    obj.insert("time_unknown".into(), true.into());
-                }
-                if !r.alerts.is_empty() {
-                    obj.insert("tag".into(), serde_json::json!(["firebreak-alert"]));
-                    obj.insert("alerts".into(), r.alerts.join(" | ").into());
-                }
-                writeln!(sink, "{line}")?;
-            }
-            if untimed > 0 {
-                eprintln!(
-                    "case {id}: {untimed} event(s) have no timestamp; exported at the case's first activity with time_unknown=true"
-                );
-            }
-            timeline.len()
-        }
-    };
-    sink.flush()?;
-    Ok(n)
 }
 
 /// What `hunt --cases` and the demo print after recording cases.

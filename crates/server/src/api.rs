@@ -180,6 +180,10 @@ pub async fn case_view(shared: &Arc<Shared>, id: CaseId) -> Result<Value> {
             let timeline = store.timeline(id)?;
             let transitions = store.transitions(id)?;
             let entities = app::cases::entity_sightings(&timeline, &alerts);
+            let blast: Vec<Value> = case::timeline::blast_radius_by_actor(&timeline)
+                .into_iter()
+                .map(|(actor, b)| json!({"actor": actor, "radius": b}))
+                .collect();
             let metrics = app::cases::metrics(&c, &timeline, &transitions);
             let clocks = app::work::response_clocks(store, &c, s.app.now_ms())?;
             let responses: Vec<Value> = app::respond::summaries(store, id)?
@@ -200,6 +204,7 @@ pub async fn case_view(shared: &Arc<Shared>, id: CaseId) -> Result<Value> {
                 "clocks": clocks,
                 "metrics": metrics,
                 "entities": entities,
+                "blast_radius": blast,
                 "alerts": alerts,
                 "timeline_events": timeline.len(),
                 "tasks": store.tasks(id)?,
@@ -344,14 +349,46 @@ pub async fn record(
     Ok(Json(json!({"event": event, "record": raw})))
 }
 
-pub async fn export(State(shared): State<Arc<Shared>>, Path(id): Path<CaseId>) -> Result<Response> {
-    let doc = shared
-        .with_store(move |_, store| Ok(app::cases::export_document(store, id)?))
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportQuery {
+    /// `json` (default), `csv` (the timeline, spreadsheet-safe) or `timesketch` (JSONL).
+    pub format: Option<String>,
+}
+
+/// The case's export as a download.
+pub async fn export(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<CaseId>,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response> {
+    use app::cases::CaseExportFormat as F;
+    let (format, kind, ext) = match some(&q.format).unwrap_or("json") {
+        "json" => (F::Json, "application/json", "json"),
+        "csv" => (F::Csv, "text/csv; charset=utf-8", "csv"),
+        "timesketch" => (F::Timesketch, "application/x-ndjson", "jsonl"),
+        other => {
+            return Err(Failure::bad(
+                "format",
+                format!("{other:?}: json, csv or timesketch"),
+            ));
+        }
+    };
+    let bytes = shared
+        .with_store(move |_, store| {
+            let mut out = Vec::new();
+            app::cases::export(store, id, format, &mut out)?;
+            Ok(out)
+        })
         .await?;
-    let mut r = Json(doc).into_response();
-    r.headers_mut().insert(
+    let mut r = bytes.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static(kind),
+    );
+    h.insert(
         axum::http::header::CONTENT_DISPOSITION,
-        axum::http::HeaderValue::from_str(&format!("attachment; filename=\"case-{id}.json\""))
+        axum::http::HeaderValue::from_str(&format!("attachment; filename=\"case-{id}.{ext}\""))
             .map_err(|e| Failure::Internal(e.to_string()))?,
     );
     Ok(r)

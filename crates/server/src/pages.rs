@@ -319,7 +319,8 @@ pub async fn case_page(
                 p { "ATT&CK tactics " (T(&list(&c["tactics"]))) "; techniques " (T(&list(&c["techniques"]))) }
                 p { "Activity " (time(c["first_ms"].as_i64())) " → " (time(c["last_ms"].as_i64())) "; " (txt(&c["alert_count"])) " alert(s), "
                     a href=(action("timeline")) { (txt(&v["timeline_events"])) " timeline event(s)" } }
-                p { a href=(action("export")) { "Export (JSON)" } }
+                p { "Export: " a href=(action("export")) { "JSON" } " · " a href={(action("export")) "?format=csv"} { "timeline CSV" } " · "
+                    a href={(action("export")) "?format=timesketch"} { "Timesketch JSONL" } }
             }
             section id="response-terms" {
                 h2 { "Plan level and SLA" }
@@ -368,6 +369,18 @@ pub async fn case_page(
                          td.wrap { a href={(action("timeline")) "?entity=" (query_value(&txt(&e["entity"]["value"])))} { (T(&txt(&e["entity"]["value"]))) } }
                          td { (time(e["first_ms"].as_i64())) } td { (time(e["last_ms"].as_i64())) }
                          td { (txt(&e["events"])) } td { (txt(&e["alerts"])) } }
+                }
+            }
+        }
+        section id="blast-radius" {
+            h2 { "Blast radius by actor" }
+            table { tr { th { "Actor" } th { "Events" } th { "Services" } th { "Resources" } th { "Regions" } th { "Refused calls" } }
+                @for b in v["blast_radius"].as_array().into_iter().flatten() {
+                    @let r = &b["radius"];
+                    @let keys = |m: &Value| m.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>().join(", ")).unwrap_or_default();
+                    tr { td.wrap { (T(&txt(&b["actor"]["value"]))) } td { (txt(&r["events"])) } td { (T(&keys(&r["services"]))) }
+                         td.wrap { (T(&keys(&r["resources"]))) } td { (T(&keys(&r["regions"]))) }
+                         td { (txt(&r["denied_calls"])) @if r["enumeration_suspected"] == true { span.bad { " enumeration suspected" } } } }
                 }
             }
         }

@@ -706,6 +706,36 @@ async fn hostile_log_text_is_inert_and_the_csp_forbids_inline_script() {
         saw_escaped >= 2,
         "the note and the record show the text, escaped"
     );
+    // The timeline CSV download is neutralised like the CLI's (same use case).
+    let csv = send(
+        &w.router,
+        request(
+            Verb::Get,
+            "/cases/1/export?format=csv",
+            Some(&alice),
+            Surface::Page,
+        ),
+    )
+    .await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(
+        csv.headers[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("case-1.csv")
+    );
+    assert!(csv.body.starts_with("time,source,actor"), "{}", csv.body);
+    let bad = send(
+        &w.router,
+        request(
+            Verb::Get,
+            "/cases/1/export?format=xls",
+            Some(&alice),
+            Surface::Page,
+        ),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     // The JSON keeps the exact value.
     let r = send(
         &w.router,
