@@ -269,6 +269,8 @@ CREATE TABLE case_restrictions (
     PRIMARY KEY (case_id, contact)
 ) WITHOUT ROWID;
 CREATE INDEX cases_queue ON cases(updated_ms) WHERE merged_into IS NULL;
+-- A case's merged family (its audit log) without scanning every case.
+CREATE INDEX cases_merged ON cases(merged_into) WHERE merged_into IS NOT NULL;
 ALTER TABLE response_plans ADD COLUMN dry_run TEXT;
 CREATE TRIGGER response_plans_dry_run_fixed BEFORE UPDATE OF dry_run ON response_plans
     BEGIN SELECT RAISE(ABORT, 'a response plan is never edited: plan again'); END;
