@@ -327,9 +327,7 @@ pub async fn record_of(shared: &Arc<Shared>, id: CaseId, key: String) -> Result<
         .with_store(move |_, store| {
             store.case(id)?;
             let row = store
-                .timeline(id)?
-                .into_iter()
-                .find(|r| r.event.key == key)
+                .timeline_event(id, &key)?
                 .ok_or_else(|| Failure::NotFound(format!("event {key} in case {id}")))?;
             Ok((
                 serde_json::to_value(&row.event).unwrap_or(Value::Null),
@@ -866,26 +864,42 @@ pub async fn hunt(
     ))
 }
 
+/// The playbook names and bundled rule ids the IR plan's mappings are checked against.
+pub fn known_names(
+    playbook_dirs: &[std::path::PathBuf],
+) -> (
+    std::collections::BTreeSet<String>,
+    std::collections::BTreeSet<String>,
+) {
+    let playbooks = app::respond::load_playbooks(playbook_dirs)
+        .map(|b| b.into_iter().map(|b| b.name).collect())
+        .unwrap_or_default();
+    let rules = app::pipeline::bundled_rules()
+        .map(|r| r.into_iter().map(|r| r.id).collect())
+        .unwrap_or_default();
+    (playbooks, rules)
+}
+
+/// What the IR plan is checked against today.
+pub fn check_context<'a>(
+    app: &app::App,
+    playbooks: &'a std::collections::BTreeSet<String>,
+    rules: &'a std::collections::BTreeSet<String>,
+) -> plan::CheckContext<'a> {
+    plan::CheckContext {
+        today: plan::Date::from_unix_ms(app.now_ms()),
+        playbooks,
+        rules: Some(rules),
+    }
+}
+
 /// The IR plan's check results (or that none is configured).
 pub fn plan_checks(app: &app::App, playbook_dirs: &[std::path::PathBuf]) -> Value {
     match &app.settings.plan {
         None => json!({"plan": null, "problems": []}),
         Some(p) => {
-            let playbooks: std::collections::BTreeSet<String> =
-                app::respond::load_playbooks(playbook_dirs)
-                    .map(|b| b.into_iter().map(|b| b.name).collect())
-                    .unwrap_or_default();
-            let rules: std::collections::BTreeSet<String> = app::pipeline::bundled_rules()
-                .map(|r| r.into_iter().map(|r| r.id).collect())
-                .unwrap_or_default();
-            let problems = plan::check(
-                &p.plan,
-                &plan::CheckContext {
-                    today: plan::Date::from_unix_ms(app.now_ms()),
-                    playbooks: &playbooks,
-                    rules: Some(&rules),
-                },
-            );
+            let (playbooks, rules) = known_names(playbook_dirs);
+            let problems = plan::check(&p.plan, &check_context(app, &playbooks, &rules));
             json!({
                 "plan": p.plan.title(),
                 "path": p.path,

@@ -281,14 +281,23 @@ pub async fn check(State(g): State<Guarded>, req: Request, next: Next) -> Respon
     r
 }
 
-/// The session cookie: HttpOnly, SameSite=Strict, Secure when configured.
-pub fn session_cookie(token: &str, secure: bool, max_age_s: i64) -> axum::http::HeaderValue {
+/// A cookie for this site only: HttpOnly, SameSite=Strict, Secure when configured.
+pub fn cookie_header(
+    name: &str,
+    value: &str,
+    secure: bool,
+    max_age_s: i64,
+) -> axum::http::HeaderValue {
     let flags = if secure { "; Secure" } else { "" };
     axum::http::HeaderValue::from_str(&format!(
-        "{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{flags}",
-        cookie_name(secure)
+        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{flags}"
     ))
     .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
+}
+
+/// The session cookie.
+pub fn session_cookie(token: &str, secure: bool, max_age_s: i64) -> axum::http::HeaderValue {
+    cookie_header(cookie_name(secure), token, secure, max_age_s)
 }
 
 /// A failure a page handler returned, shown as a page.

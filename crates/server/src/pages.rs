@@ -76,14 +76,6 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn cookie(name: &str, value: &str, secure: bool, max_age_s: i64) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
 fn sign_in_page(next: &str, login: &str, message: Option<&str>) -> Response {
     let body = html! {
         section.signin {
@@ -107,7 +99,7 @@ pub async fn sign_in_form(State(s): St, Query(q): Query<NextQuery>) -> Result<Re
     let mut r = sign_in_page(&safe_next(q.next.as_deref()), &login, None);
     r.headers_mut().append(
         header::SET_COOKIE,
-        cookie(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
+        guard::cookie_header(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
     );
     Ok(r)
 }
@@ -138,7 +130,7 @@ pub async fn sign_in(
         *r.status_mut() = StatusCode::FORBIDDEN;
         r.headers_mut().append(
             header::SET_COOKIE,
-            cookie(LOGIN_COOKIE, &fresh_login, s.config.secure_cookies, 600),
+            guard::cookie_header(LOGIN_COOKIE, &fresh_login, s.config.secure_cookies, 600),
         );
         return Ok(r);
     }
@@ -162,15 +154,12 @@ pub async fn sign_in(
             let secure = s.config.secure_cookies;
             r.headers_mut().append(
                 header::SET_COOKIE,
-                cookie(
-                    guard::cookie_name(secure),
-                    &signed.token,
-                    secure,
-                    app::people::SESSION_MS / 1000,
-                ),
+                guard::session_cookie(&signed.token, secure, app::people::SESSION_MS / 1000),
             );
-            r.headers_mut()
-                .append(header::SET_COOKIE, cookie(LOGIN_COOKIE, "", secure, 0));
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                guard::cookie_header(LOGIN_COOKIE, "", secure, 0),
+            );
             Ok(r)
         }
         Err(e) => {
@@ -185,7 +174,7 @@ pub async fn sign_in(
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r.headers_mut().append(
                 header::SET_COOKIE,
-                cookie(LOGIN_COOKIE, &fresh_login, s.config.secure_cookies, 600),
+                guard::cookie_header(LOGIN_COOKIE, &fresh_login, s.config.secure_cookies, 600),
             );
             Ok(r)
         }
@@ -826,17 +815,8 @@ pub async fn readiness(State(s): St, Extension(p): Who) -> Response {
     let body = match &s.app.settings.plan {
         None => html! { h1 { "Readiness" } p { "Readiness needs an IR plan." } },
         Some(l) => {
-            let playbooks = app::respond::load_playbooks(&s.config.playbooks)
-                .map(|b| b.into_iter().map(|b| b.name).collect())
-                .unwrap_or_default();
-            let rules = app::pipeline::bundled_rules()
-                .map(|r| r.into_iter().map(|r| r.id).collect())
-                .unwrap_or_default();
-            let ctx = plan::CheckContext {
-                today: plan::Date::from_unix_ms(s.app.now_ms()),
-                playbooks: &playbooks,
-                rules: Some(&rules),
-            };
+            let (playbooks, rules) = api::known_names(&s.config.playbooks);
+            let ctx = api::check_context(&s.app, &playbooks, &rules);
             let report = plan::readiness::Report::new(
                 &l.plan,
                 plan::readiness::plan_findings(&l.plan, &ctx),

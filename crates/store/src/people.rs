@@ -560,6 +560,28 @@ impl Store {
         Ok(Page { rows, total, more })
     }
 
+    /// One event of a case's timeline by its key (the alerts are not looked up).
+    pub fn timeline_event(&self, id: CaseId, key: &str) -> Result<Option<TimelineRow>> {
+        let row = self
+            .conn
+            .prepare_cached(
+                "SELECT e.data, e.raw FROM events e JOIN case_events ce ON ce.event_id = e.id \
+                 WHERE e.key = ?2 AND ce.case_id = ?1",
+            )?
+            .query_row(params![id, key], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .optional()?;
+        row.map(|(data, raw)| {
+            Ok(TimelineRow {
+                event: from_json("events.data", &data)?,
+                alerts: Vec::new(),
+                raw,
+            })
+        })
+        .transpose()
+    }
+
     /// One page of a case's timeline in time order, with the alerts raised on each event.
     pub fn timeline_page(
         &self,
