@@ -148,38 +148,25 @@ fn iso(ms: Option<i64>) -> String {
 }
 
 /// The plan level's SLA clocks and escalation chain, as of now.
-fn write_response_status(
-    out: &mut impl Write,
-    store: &Store,
-    c: &CaseRow,
-    terms: &case::ResponseTerms,
-    since: i64,
-    transitions: &[case::Transition],
-    notes: &[store::Note],
-) -> Result<()> {
-    use case::sla::{ClockState, Milestones, status};
-    let assigned = store
-        .audit(c.id)?
-        .into_iter()
-        .find(|a| a.action == "assign")
-        .map(|a| a.at_ms);
-    let communicated = notes.iter().find(|n| n.communication).map(|n| n.at_ms);
-    let m = Milestones::derive(transitions, assigned, communicated);
+fn write_response_status(out: &mut impl Write, store: &Store, c: &CaseRow) -> Result<()> {
+    use case::sla::ClockState;
     let now = now_ms();
-    let st = status(terms, since, m, now);
+    let Some(st) = app::work::response_clocks(store, c, now)? else {
+        return Ok(());
+    };
     say!(
         out,
         "  Plan:      {} {} under {}, since {}",
-        terms.level,
-        terms.level_name,
-        terms.plan,
-        format_iso(since)
+        st.level,
+        st.level_name,
+        st.plan,
+        format_iso(st.since_ms)
     )?;
     let clocks: Vec<String> = st
         .clocks
         .iter()
-        .map(|k| {
-            let state = match k.state(now) {
+        .map(|(k, state)| {
+            let state = match state {
                 ClockState::MetOnTime => "met".to_string(),
                 ClockState::MetLate => format!(
                     "met late ({} over)",
@@ -204,14 +191,14 @@ fn write_response_status(
     for (s, at) in &st.escalated {
         say!(out, "  Escalated: {}", step(s, *at))?;
     }
-    match st.next {
+    match &st.next {
         Some((s, at)) => say!(
             out,
             "  Next:      {} unless acknowledged (`case assign {}`)",
-            step(s, at),
+            step(s, *at),
             c.id
         )?,
-        None if m.acknowledged_ms.is_some() => say!(out, "  Escalation stopped: acknowledged")?,
+        None if st.acknowledged => say!(out, "  Escalation stopped: acknowledged")?,
         None => say!(out, "  Escalation chain exhausted")?,
     }
     Ok(())
@@ -652,10 +639,8 @@ fn show(
         d(metrics.time_to_recover_ms),
         d(metrics.time_to_close_ms)
     )?;
+    write_response_status(out, store, &c)?;
     let notes = store.notes(id)?;
-    if let (Some(terms), Some(since)) = (&c.response, c.response_since_ms) {
-        write_response_status(out, store, &c, terms, since, &transitions, &notes)?;
-    }
 
     if let Some(plan) = plan {
         let mut answers: Vec<(&str, Vec<&str>)> = Vec::new();
