@@ -33,7 +33,22 @@ fi
 if ! "$venv/bin/python" -c "import ocsf_json_schema, jsonschema" 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "ocsf-json-schema==1.2.0" "jsonschema==4.26.0"
 fi
+# A mock OpenID Connect provider for the SSO sign-in tests.
+if ! "$venv/bin/python" -c "import oidc_provider_mock" 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "oidc-provider-mock==0.3.4"
+fi
 export FIREBREAK_TEST_PYTHON="$PWD/$venv/bin/python"
+
+# Real headless Chromium and its WebDriver for the browser tests (Debian's packages).
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "installing chromium and chromium-driver" >&2
+    apt-get update -qq >/dev/null || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  else
+    echo "chromium/chromedriver missing and not root: the browser tests will skip (fail under CI=true)" >&2
+  fi
+fi
 
 # Nothing may reach real AWS: no ambient credentials, profiles or instance metadata.
 export AWS_EC2_METADATA_DISABLED=true

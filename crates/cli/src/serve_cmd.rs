@@ -36,6 +36,23 @@ pub struct ServeArgs {
     /// https://public-keys.auth.elb.REGION.amazonaws.com/KID).
     #[arg(long)]
     pub alb_keys: Option<PathBuf>,
+    /// Sign-in through your organization's OpenID Connect provider: its issuer URL
+    /// (discovered at start). Register `PUBLIC_URL/sign-in/oidc/callback` as the redirect.
+    #[arg(long, requires = "oidc_client_id")]
+    pub oidc_issuer: Option<String>,
+    /// The client id registered with the provider.
+    #[arg(long)]
+    pub oidc_client_id: Option<String>,
+    /// A file holding the client secret (or `FIREBREAK_OIDC_CLIENT_SECRET`); none for a
+    /// public client, which PKCE protects.
+    #[arg(long)]
+    pub oidc_client_secret_file: Option<PathBuf>,
+    /// Which ID token claim names the Firebreak account: email, preferred_username or sub.
+    #[arg(long, default_value = "email")]
+    pub oidc_claim: String,
+    /// The server's address as browsers reach it (default `http://LISTEN`).
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -68,7 +85,17 @@ pub fn serve(args: ServeArgs, store: &StoreArgs) -> Result<()> {
         SecureCookies::Never => false,
         SecureCookies::Auto => !loopback(&args.listen),
     };
-    let config = server::ServerConfig {
+    let claim: server::oidc::IdentityClaim = args.oidc_claim.parse()?;
+    let client_secret = match &args.oidc_client_secret_file {
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .with_context(|| format!("reading the OIDC client secret {}", f.display()))?
+                .trim()
+                .to_string(),
+        ),
+        None => std::env::var("FIREBREAK_OIDC_CLIENT_SECRET").ok(),
+    };
+    let mut config = server::ServerConfig {
         secure_cookies,
         attestation_key,
         playbooks: args.playbooks,
@@ -76,6 +103,7 @@ pub fn serve(args: ServeArgs, store: &StoreArgs) -> Result<()> {
             signer,
             keys: args.alb_keys.unwrap_or_default(),
         }),
+        oidc: None,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -88,6 +116,19 @@ pub fn serve(args: ServeArgs, store: &StoreArgs) -> Result<()> {
             "firebreak serve: http://{addr}/ on {} (add a user with `firebreak user add NAME`)",
             db.display()
         );
+        if let (Some(issuer), Some(client_id)) = (args.oidc_issuer, args.oidc_client_id) {
+            let public_url = args.public_url.unwrap_or_else(|| format!("http://{addr}"));
+            let oidc = server::oidc::Oidc::discover(server::oidc::OidcSettings {
+                issuer,
+                client_id,
+                client_secret,
+                public_url,
+                claim,
+            })
+            .await?;
+            eprintln!("firebreak serve: SSO through {}", oidc.issuer);
+            config.oidc = Some(std::sync::Arc::new(oidc));
+        }
         if !loopback(&addr) && !secure_cookies {
             eprintln!("warning: cookies are not Secure on a non-loopback address: put TLS in front and pass --secure-cookies always");
         }

@@ -37,18 +37,30 @@ fn start() -> Option<Server> {
         eprintln!("skipping AWS integration tests: {why}");
         return None;
     };
-    let port = TcpListener::bind("127.0.0.1:0")
+    let port = free_port();
+    let mut cmd = Command::new(bin);
+    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true");
+    let child = run_until_listening(cmd, port, "moto_server");
+    Some(Server {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _child: Some(child),
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
-        .port();
-    let mut cmd = Command::new(bin);
-    cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()])
-        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    // The server dies with the test process: PR_SET_PDEATHSIG fires when the spawning
-    // *thread* exits, so a thread that lives as long as the process spawns it.
+        .port()
+}
+
+/// Starts `cmd` so that it dies with the test process, and waits until it listens on `port`.
+fn run_until_listening(mut cmd: Command, port: u16, what: &str) -> Child {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    // PR_SET_PDEATHSIG fires when the spawning *thread* exits, so a thread that lives as
+    // long as the process spawns it.
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         tx.send(spawn(cmd)).unwrap();
@@ -56,19 +68,16 @@ fn start() -> Option<Server> {
             std::thread::park();
         }
     });
-    let child = rx.recv().expect("moto spawner thread");
+    let child = rx.recv().expect("spawner thread");
     let deadline = Instant::now() + Duration::from_secs(30);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
             Instant::now() < deadline,
-            "moto_server did not listen on {port} within 30 s"
+            "{what} did not listen on {port} within 30 s"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    Some(Server {
-        endpoint: format!("http://127.0.0.1:{port}"),
-        _child: Some(child),
-    })
+    child
 }
 
 fn spawn(mut cmd: Command) -> Child {
@@ -79,7 +88,54 @@ fn spawn(mut cmd: Command) -> Child {
             Ok(())
         });
     }
-    cmd.spawn().expect("start moto_server")
+    cmd.spawn().expect("start a test helper")
+}
+
+static OIDC: OnceLock<Option<Server>> = OnceLock::new();
+
+fn start_oidc() -> Option<Server> {
+    let python = std::env::var("FIREBREAK_TEST_PYTHON").ok().or_else(|| {
+        let venv =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/moto-venv/bin/python");
+        venv.is_file().then(|| venv.display().to_string())
+    });
+    let installed = python.as_ref().is_some_and(|py| {
+        Command::new(py)
+            .args(["-c", "import oidc_provider_mock"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    if !installed {
+        let why = "oidc-provider-mock is not installed (run scripts/test.sh)";
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "{why}");
+        eprintln!("skipping OpenID Connect tests: {why}");
+        return None;
+    }
+    let port = free_port();
+    let mut cmd = Command::new(python.unwrap());
+    cmd.args([
+        "-m",
+        "oidc_provider_mock",
+        "-H",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+    ]);
+    let child = run_until_listening(cmd, port, "oidc-provider-mock");
+    Some(Server {
+        endpoint: format!("http://127.0.0.1:{port}"),
+        _child: Some(child),
+    })
+}
+
+/// A mock OpenID Connect provider (`oidc-provider-mock` from PyPI) on loopback: its issuer
+/// URL, or `None` (skip) when it is not installed outside CI. Any client id is accepted;
+/// its authorization form asks for the subject, which also becomes the `email` claim.
+pub fn oidc_provider() -> Option<String> {
+    OIDC.get_or_init(start_oidc)
+        .as_ref()
+        .map(|s| s.endpoint.clone())
 }
 
 /// The emulator's endpoint, or `None` (skip) when moto is unavailable outside CI.

@@ -288,9 +288,22 @@ pub fn cookie_header(
     secure: bool,
     max_age_s: i64,
 ) -> axum::http::HeaderValue {
+    cookie_with(name, value, secure, max_age_s, "Strict", "/")
+}
+
+/// A cookie with its `SameSite` and `Path` (Lax only where another site's redirect must
+/// bring it back, as the OpenID Connect provider's does).
+pub fn cookie_with(
+    name: &str,
+    value: &str,
+    secure: bool,
+    max_age_s: i64,
+    same_site: &str,
+    path: &str,
+) -> axum::http::HeaderValue {
     let flags = if secure { "; Secure" } else { "" };
     axum::http::HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{flags}"
+        "{name}={value}; Path={path}; HttpOnly; SameSite={same_site}; Max-Age={max_age_s}{flags}"
     ))
     .unwrap_or_else(|_| axum::http::HeaderValue::from_static(""))
 }

@@ -15,6 +15,7 @@ mod error;
 mod guard;
 mod html;
 mod live;
+pub mod oidc;
 pub mod openapi;
 mod pages;
 pub mod routes;

@@ -76,7 +76,7 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn sign_in_page(next: &str, login: &str, message: Option<&str>) -> Response {
+fn sign_in_page(sso: bool, next: &str, login: &str, message: Option<&str>) -> Response {
     let body = html! {
         section.signin {
             h1 { "Sign in" }
@@ -89,6 +89,9 @@ fn sign_in_page(next: &str, login: &str, message: Option<&str>) -> Response {
                 p { label { "One-time code (if enrolled) " input name="code" inputmode="numeric" autocomplete="one-time-code"; } }
                 button type="submit" { "Sign in" }
             }
+            @if sso {
+                p.sso { a href={ "/sign-in/oidc?next=" (query_value(next)) } { "Sign in with your organization (SSO)" } }
+            }
         }
     };
     page("Sign in", None, body)
@@ -96,7 +99,12 @@ fn sign_in_page(next: &str, login: &str, message: Option<&str>) -> Response {
 
 pub async fn sign_in_form(State(s): St, Query(q): Query<NextQuery>) -> Result<Response> {
     let login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
-    let mut r = sign_in_page(&safe_next(q.next.as_deref()), &login, None);
+    let mut r = sign_in_page(
+        s.config.oidc.is_some(),
+        &safe_next(q.next.as_deref()),
+        &login,
+        None,
+    );
     r.headers_mut().append(
         header::SET_COOKIE,
         guard::cookie_header(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
@@ -126,7 +134,12 @@ pub async fn sign_in(
     let fresh_login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
     let same = matches!((&expected, &f.login), (Some(a), Some(b)) if identity::same_secret(a, b));
     if !same {
-        let mut r = sign_in_page(&next, &fresh_login, Some(&Failure::Csrf.to_string()));
+        let mut r = sign_in_page(
+            s.config.oidc.is_some(),
+            &next,
+            &fresh_login,
+            Some(&Failure::Csrf.to_string()),
+        );
         *r.status_mut() = StatusCode::FORBIDDEN;
         r.headers_mut().append(
             header::SET_COOKIE,
@@ -170,7 +183,7 @@ pub async fn sign_in(
                 }
                 other => other.to_string(),
             };
-            let mut r = sign_in_page(&next, &fresh_login, Some(&message));
+            let mut r = sign_in_page(s.config.oidc.is_some(), &next, &fresh_login, Some(&message));
             *r.status_mut() = StatusCode::UNAUTHORIZED;
             r.headers_mut().append(
                 header::SET_COOKIE,
@@ -179,6 +192,155 @@ pub async fn sign_in(
             Ok(r)
         }
     }
+}
+
+/// The cookie that binds a started OpenID Connect sign-in to this browser.
+const OIDC_COOKIE: &str = "fb_oidc";
+
+pub async fn oidc_start(State(s): St, Query(q): Query<NextQuery>) -> Result<Response> {
+    let oidc = s
+        .config
+        .oidc
+        .clone()
+        .ok_or_else(|| Failure::NotFound("OpenID Connect sign-in (not configured)".into()))?;
+    let started = oidc.start(&safe_next(q.next.as_deref()), s.app.now_ms());
+    let mut r = Redirect::to(&started.url).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        guard::cookie_with(
+            OIDC_COOKIE,
+            &started.state,
+            s.config.secure_cookies,
+            600,
+            "Lax",
+            "/sign-in/oidc",
+        ),
+    );
+    Ok(r)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CallbackQuery {
+    pub state: Option<String>,
+    pub code: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+/// Records a failed SSO sign-in and answers with the sign-in page saying why.
+async fn oidc_refused(s: &Arc<Shared>, who: String, reason: String) -> Result<Response> {
+    let logged = reason.clone();
+    s.with_store(move |s, store| {
+        Ok(store.log_access(
+            &who,
+            store::AccessAction::SignInFailed,
+            serde_json::json!({"method": "oidc", "reason": logged}),
+            s.app.now_ms(),
+        )?)
+    })
+    .await?;
+    let login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
+    let mut r = sign_in_page(
+        true,
+        "/cases",
+        &login,
+        Some(&format!("SSO sign-in failed: {reason}")),
+    );
+    *r.status_mut() = StatusCode::UNAUTHORIZED;
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        guard::cookie_header(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
+    );
+    Ok(r)
+}
+
+pub async fn oidc_callback(
+    State(s): St,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response> {
+    let oidc = s
+        .config
+        .oidc
+        .clone()
+        .ok_or_else(|| Failure::NotFound("OpenID Connect sign-in (not configured)".into()))?;
+    if let Some(error) = q.error {
+        let detail = q
+            .error_description
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        return oidc_refused(
+            &s,
+            "(oidc)".into(),
+            format!("the provider said {error}{detail}"),
+        )
+        .await;
+    }
+    let (Some(state), Some(code)) = (q.state, q.code) else {
+        return Err(Failure::bad("code", "the provider sent no state or code"));
+    };
+    let bound =
+        guard::cookie(&headers, OIDC_COOKIE).is_some_and(|c| identity::same_secret(c, &state));
+    if !bound {
+        return oidc_refused(
+            &s,
+            "(oidc)".into(),
+            "this sign-in was not started in this browser".into(),
+        )
+        .await;
+    }
+    let finished = match oidc.finish(&state, &code, s.app.now_ms()).await {
+        Ok(f) => f,
+        Err(e) => return oidc_refused(&s, "(oidc)".into(), e.to_string()).await,
+    };
+    let name = finished.name.clone();
+    let signed = s
+        .with_store(move |s, store| Ok(app::people::sso_session(&s.app, store, &name, "oidc")))
+        .await?;
+    let signed = match signed {
+        Ok(signed) => signed,
+        Err(_) => {
+            // `sso_session` has logged the failure with its reason.
+            let login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
+            let message = format!(
+                "the provider signed in {}, but no enabled Firebreak account has that name",
+                finished.name
+            );
+            let mut r = sign_in_page(true, "/cases", &login, Some(&message));
+            *r.status_mut() = StatusCode::FORBIDDEN;
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                guard::cookie_header(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
+            );
+            return Ok(r);
+        }
+    };
+    // The browser arrived from the provider's site, so a `SameSite=Strict` session cookie
+    // would not go with an HTTP redirect onward; a page that moves on by itself is a
+    // same-site navigation, which does carry it.
+    let next = finished.next;
+    let body = html! {
+        (maud::DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta http-equiv="refresh" content={ "0;url=" (next) };
+                title { "Signed in · Firebreak" }
+            }
+            body { p { "Signed in. " a href=(next) { "Continue" } } }
+        }
+    };
+    let secure = s.config.secure_cookies;
+    let mut r = axum::response::Html(body.into_string()).into_response();
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        guard::session_cookie(&signed.token, secure, app::people::SESSION_MS / 1000),
+    );
+    r.headers_mut().append(
+        header::SET_COOKIE,
+        guard::cookie_with(OIDC_COOKIE, "", secure, 0, "Lax", "/sign-in/oidc"),
+    );
+    Ok(r)
 }
 
 pub async fn sign_out(State(s): St, headers: HeaderMap) -> Result<Response> {

@@ -112,6 +112,8 @@ routes! {
     Get "/static/{file}" Page open "Stylesheet and the page script (same origin, no inline script)" => pages::asset;
     Get "/sign-in" Page open "The sign-in form" => pages::sign_in_form;
     Post "/sign-in" Page open "Sign in with a local account (password, one-time code)" => pages::sign_in;
+    Get "/sign-in/oidc" Page open "Sign in through the organization's OpenID Connect provider" => pages::oidc_start;
+    Get "/sign-in/oidc/callback" Page open "Where the OpenID Connect provider sends the browser back" => pages::oidc_callback;
     Post "/sign-out" Page View "Sign out" => pages::sign_out;
     Get "/" Page View "Home: the case queue" => pages::home;
     Get "/cases" Page View "The case queue, with filters" => pages::queue;

@@ -17,6 +17,8 @@ pub struct ServerConfig {
     pub playbooks: Vec<PathBuf>,
     /// Behind an ALB that authenticates: trust its signed identity header, verified.
     pub alb: Option<crate::alb::AlbTrust>,
+    /// Sign-in through the organization's OpenID Connect provider (discovered at start).
+    pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
 }
 
 /// The state behind every handler.

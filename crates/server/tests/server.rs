@@ -75,6 +75,10 @@ fn app_for(dir: &Path) -> app::App {
 /// and accounts for alice (incident commander), carmen (responder), dana (CISO: view only)
 /// and counsel (third party).
 fn world() -> World {
+    world_with(server::ServerConfig::default())
+}
+
+fn world_with(config: server::ServerConfig) -> World {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     trail(dir);
@@ -99,7 +103,7 @@ fn world() -> World {
         )
         .unwrap();
     }
-    let router = server::router(app_for(dir), server::ServerConfig::default());
+    let router = server::router(app_for(dir), config);
     World {
         _tmp: tmp,
         router,
@@ -909,5 +913,208 @@ async fn behind_an_alb_only_its_verified_identity_header_signs_people_in() {
     assert!(
         log.iter()
             .any(|e| e.user == "mallory@example.com" && e.action == "sign-in failed")
+    );
+}
+
+/// A browser's trip to the mock provider's authorization form: submits `form` (a subject,
+/// or a refusal) and returns where the provider sends the browser back to.
+async fn at_the_provider(authorize: &str, form: &[(&str, &str)]) -> url::Url {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let shown = http.get(authorize).send().await.unwrap();
+    assert_eq!(shown.status(), 200, "the provider's form");
+    let back = http.post(authorize).form(form).send().await.unwrap();
+    assert_eq!(back.status(), 302, "{:?}", back.text().await);
+    url::Url::parse(back.headers()["location"].to_str().unwrap()).unwrap()
+}
+
+/// Starts an SSO sign-in: the provider's authorization URL and the state cookie.
+async fn start_sso(router: &Router, next: &str) -> (String, String) {
+    let r = send(
+        router,
+        Request::get(format!("/sign-in/oidc?next={next}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let state = cookies(&r.headers)
+        .into_iter()
+        .find(|(k, _)| k == "fb_oidc")
+        .expect("the state is bound to the browser")
+        .1;
+    let location = r.headers[header::LOCATION].to_str().unwrap().to_string();
+    (location, state)
+}
+
+async fn callback(router: &Router, back: &url::Url, state_cookie: Option<&str>) -> Reply {
+    assert_eq!(back.path(), "/sign-in/oidc/callback", "{back}");
+    let mut req = Request::get(format!("{}?{}", back.path(), back.query().unwrap_or("")));
+    if let Some(c) = state_cookie {
+        req = req.header(header::COOKIE, format!("fb_oidc={c}"));
+    }
+    send(router, req.body(Body::empty()).unwrap()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sso_through_openid_connect_signs_in_only_enabled_accounts_once_per_state() {
+    let Some(issuer) = emulator::oidc_provider() else {
+        return;
+    };
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let oidc = server::oidc::Oidc::discover(server::oidc::OidcSettings {
+        issuer: issuer.clone(),
+        client_id: "firebreak".into(),
+        client_secret: Some("not-so-secret".into()),
+        public_url: "http://firebreak.test".into(),
+        claim: server::oidc::IdentityClaim::Email,
+    })
+    .await
+    .unwrap();
+    let w = world_with(server::ServerConfig {
+        oidc: Some(Arc::new(oidc)),
+        ..Default::default()
+    });
+    let mut store = store::Store::open(&w.app.settings.db).unwrap();
+    app::people::add_user(
+        &w.app,
+        &mut store,
+        &NewUser {
+            name: "dana@example.com",
+            contact: Some("dana"),
+            password: None,
+            totp: false,
+        },
+    )
+    .unwrap();
+    let form = send(
+        &w.router,
+        Request::get("/sign-in").body(Body::empty()).unwrap(),
+    )
+    .await;
+    assert!(
+        form.body.contains("href=\"/sign-in/oidc?next="),
+        "{}",
+        form.body
+    );
+
+    // The authorization request carries PKCE, a nonce and the state bound by cookie.
+    let (authorize, state) = start_sso(&w.router, "/cases/1").await;
+    assert!(
+        authorize.starts_with(&format!("{issuer}/oauth2/authorize?")),
+        "{authorize}"
+    );
+    let asked = url::Url::parse(&authorize).unwrap();
+    let param = |k: &str| {
+        asked
+            .query_pairs()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.into_owned())
+    };
+    assert_eq!(param("state").as_deref(), Some(state.as_str()));
+    assert_eq!(param("code_challenge_method").as_deref(), Some("S256"));
+    assert!(param("nonce").is_some_and(|n| n.len() >= 16));
+    assert_eq!(
+        param("redirect_uri").as_deref(),
+        Some("http://firebreak.test/sign-in/oidc/callback")
+    );
+    let back = at_the_provider(&authorize, &[("sub", "dana@example.com")]).await;
+
+    // Another browser (no state cookie) cannot complete it (login CSRF) ...
+    let r = callback(&w.router, &back, None).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("not started in this browser"), "{}", r.body);
+    assert!(!cookies(&r.headers).iter().any(|(k, _)| k == "fb_session"));
+    // ... the one that started it is signed in as the account the email names.
+    let r = callback(&w.router, &back, Some(&state)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("url=/cases/1"), "{}", r.body);
+    let session = cookies(&r.headers)
+        .into_iter()
+        .find(|(k, _)| k == "fb_session")
+        .unwrap()
+        .1;
+    let me = send(
+        &w.router,
+        Request::get("/api/v1/me")
+            .header(header::COOKIE, format!("fb_session={session}"))
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+    let me: serde_json::Value = serde_json::from_str(&me.body).unwrap();
+    assert_eq!(me["user"], "dana@example.com");
+    assert_eq!(me["contact"], "dana");
+    assert_eq!(me["method"], "oidc");
+    // A state works once: replaying the provider's redirect signs nobody in.
+    let r = callback(&w.router, &back, Some(&state)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("already used"), "{}", r.body);
+
+    // Someone the provider knows but Firebreak does not: refused, and logged.
+    let (authorize, state) = start_sso(&w.router, "/cases").await;
+    let back = at_the_provider(&authorize, &[("sub", "eve@example.com")]).await;
+    let r = callback(&w.router, &back, Some(&state)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+    assert!(
+        r.body.contains("no enabled Firebreak account"),
+        "{}",
+        r.body
+    );
+    assert!(!cookies(&r.headers).iter().any(|(k, _)| k == "fb_session"));
+
+    // A code that is not the provider's: the exchange fails, nobody is signed in.
+    let (authorize, state) = start_sso(&w.router, "/cases").await;
+    let mut back = at_the_provider(&authorize, &[("sub", "dana@example.com")]).await;
+    back.set_query(Some(&format!("code=forged&state={state}")));
+    let r = callback(&w.router, &back, Some(&state)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        r.body.contains("exchanging the authorization code failed"),
+        "{}",
+        r.body
+    );
+
+    // The person declines at the provider.
+    let (authorize, state) = start_sso(&w.router, "/cases").await;
+    let back = at_the_provider(&authorize, &[("action", "deny")]).await;
+    let r = callback(&w.router, &back, Some(&state)).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert!(r.body.contains("access_denied"), "{}", r.body);
+
+    // Disabled accounts cannot come back through SSO either.
+    app::people::set_disabled(&w.app, &mut store, "dana@example.com", true).unwrap();
+    let (authorize, state) = start_sso(&w.router, "/cases").await;
+    let back = at_the_provider(&authorize, &[("sub", "dana@example.com")]).await;
+    let r = callback(&w.router, &back, Some(&state)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.body);
+
+    let log = store.access_log(100).unwrap();
+    let signed_in: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == "signed in" && e.detail["method"] == "oidc")
+        .map(|e| e.user.as_str())
+        .collect();
+    assert_eq!(signed_in, vec!["dana@example.com"]);
+    let failed: Vec<String> = log
+        .iter()
+        .filter(|e| e.action == "sign-in failed")
+        .map(|e| format!("{} {}", e.user, e.detail["reason"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(failed.len(), 6, "{failed:#?}");
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("eve@example.com no such account")),
+        "{failed:#?}"
+    );
+    assert!(
+        failed
+            .iter()
+            .any(|f| f.starts_with("dana@example.com account disabled")),
+        "{failed:#?}"
     );
 }
