@@ -6,10 +6,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 use support::trail_record;
 
@@ -30,40 +30,11 @@ fn run(dir: &Path, endpoint: &str, args: &[&str]) -> (Option<i32>, String, Strin
     )
 }
 
-/// The server, killed when the test ends.
-struct Serving(Child, String);
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(dir: &Path, endpoint: &str) -> Serving {
-    let mut child = command(dir, endpoint)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--attestation-key",
-            "keys/server.key",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stderr.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {first:?}"))
-        .to_string();
-    Serving(child, addr)
+fn serve(dir: &Path, endpoint: &str) -> support::Serving {
+    support::serve(
+        command(dir, endpoint),
+        &["--attestation-key", "keys/server.key"],
+    )
 }
 
 /// One HTTP/1.1 exchange (Connection: close).
@@ -208,21 +179,7 @@ fn a_team_contains_a_leaked_key_through_the_server() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     std::fs::write(dir.join("trail.json"), trail_record(&leaked, &created)).unwrap();
-    assert_eq!(run(dir, &endpoint, &["plan", "init"]).0, Some(0));
-    // The server's attestation key, trusted by the IR plan for signed-in approvals.
-    std::fs::create_dir_all(dir.join("keys")).unwrap();
-    let (code, public, err) = run(dir, &endpoint, &["keygen", "keys/server.key"]);
-    assert_eq!(code, Some(0), "{err}");
-    let mut plan = std::fs::read_to_string(dir.join("ir-plan.toml")).unwrap();
-    plan.push_str(&format!(
-        "\n[team_server]\nattestation_keys = [\"{}\"]\n",
-        public.trim()
-    ));
-    std::fs::write(dir.join("ir-plan.toml"), plan).unwrap();
-    for who in ["alice", "bob", "carmen", "dana"] {
-        let (code, out, err) = run(dir, &endpoint, &["user", "add", who]);
-        assert_eq!(code, Some(0), "{out}{err}");
-    }
+    support::team(dir, &endpoint, PASSWORD);
     let (code, out, _) = run(dir, &endpoint, &["user", "list"]);
     assert_eq!(code, Some(0));
     assert!(out.contains("carmen") && out.contains("responder"), "{out}");

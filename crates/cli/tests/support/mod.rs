@@ -1,7 +1,7 @@
 //! Running the `firebreak` binary from tests that reach the emulator.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 /// The account the leaked-key tests act in (the example IR plan's production account).
 pub const ACCOUNT: &str = "111122223333";
@@ -121,4 +121,78 @@ pub fn firebreak_aws(
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// `firebreak serve` on a free loopback port, killed when the test ends; `.1` is its
+/// address.
+#[allow(dead_code)]
+pub struct Serving(pub Child, pub String);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `cmd serve --listen 127.0.0.1:0 ARGS` and reads its address off its first line.
+#[allow(dead_code)]
+pub fn serve(mut cmd: Command, args: &[&str]) -> Serving {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Its first line names the address; the rest is drained (a closed pipe would make the
+    // server's later messages fail).
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(stderr).lines();
+        let _ = tx.send(lines.next().and_then(Result::ok).unwrap_or_default());
+        for line in lines.map_while(Result::ok) {
+            eprintln!("serve: {line}");
+        }
+    });
+    let first = rx.recv().unwrap_or_default();
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {first:?}"))
+        .to_string();
+    Serving(child, addr)
+}
+
+/// A team in `dir`: the example IR plan, the server's attestation key (`keys/server.key`)
+/// trusted by it for signed-in approvals, and accounts for alice, bob, carmen and dana with
+/// `password`.
+#[allow(dead_code)]
+pub fn team(dir: &Path, endpoint: &str, password: &str) {
+    let run = |args: &[&str]| {
+        let o = command(dir, Some(endpoint), "tester")
+            .env("FIREBREAK_PASSWORD", password)
+            .args(args)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout).into_owned();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {out}{err}");
+        out
+    };
+    run(&["plan", "init"]);
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let public = run(&["keygen", "keys/server.key"]);
+    let mut plan = std::fs::read_to_string(dir.join("ir-plan.toml")).unwrap();
+    plan.push_str(&format!(
+        "\n[team_server]\nattestation_keys = [\"{}\"]\n",
+        public.trim()
+    ));
+    std::fs::write(dir.join("ir-plan.toml"), plan).unwrap();
+    for who in ["alice", "bob", "carmen", "dana"] {
+        run(&["user", "add", who]);
+    }
 }
