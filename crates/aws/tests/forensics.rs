@@ -14,7 +14,25 @@ use std::io::Write;
 
 const REGION: &str = "us-east-1";
 const FORENSIC: &str = "339999999999";
-const DAY_MS: i64 = 1_795_219_200_000; // 2026-11-21T00:00:00Z
+/// The day the fixture's logs are from: yesterday (UTC), because CloudWatch Logs (and so
+/// moto) refuses events older than 14 days, so a fixed date stops working two weeks on.
+fn day_ms() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now / 86_400_000 - 1) * 86_400_000
+}
+
+/// `text` with the fixture's template date (2026-11-21, in its three spellings) moved to
+/// [`day_ms`].
+fn dated(text: &str) -> String {
+    let iso = model::time::format_iso(day_ms());
+    let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
+    text.replace("2026-11-21", &format!("{y}-{m}-{d}"))
+        .replace("2026/11/21", &format!("{y}/{m}/{d}"))
+        .replace("20261121", &format!("{y}{m}{d}"))
+}
 
 fn sha256(b: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -124,13 +142,17 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
         .send()
         .await
         .unwrap();
-    let day = "AWSLogs/330000000001/CloudTrail/us-east-1/2026/11/21/";
+    let day = dated("AWSLogs/330000000001/CloudTrail/us-east-1/2026/11/21/");
     let record = |name: &str| {
-        gz(format!(r#"{{"Records":[{{"eventVersion":"1.08","eventTime":"2026-11-21T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","recipientAccountId":"330000000001","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::330000000001:user/ci","accessKeyId":"AKIAQXAMPLELEAKED001"}},"eventID":"{name}-1"}}]}}"#).as_bytes())
+        gz(dated(&format!(r#"{{"Records":[{{"eventVersion":"1.08","eventTime":"2026-11-21T09:00:00Z","eventSource":"ec2.amazonaws.com","eventName":"{name}","awsRegion":"us-east-1","recipientAccountId":"330000000001","userIdentity":{{"type":"IAMUser","arn":"arn:aws:iam::330000000001:user/ci","accessKeyId":"AKIAQXAMPLELEAKED001"}},"eventID":"{name}-1"}}]}}"#)).as_bytes())
     };
     let (good, bad) = (record("DescribeInstances"), record("StopLogging"));
-    let good_key = format!("{day}330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz");
-    let bad_key = format!("{day}330000000001_CloudTrail_us-east-1_20261121T0905Z_bad.json.gz");
+    let good_key = dated(&format!(
+        "{day}330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz"
+    ));
+    let bad_key = dated(&format!(
+        "{day}330000000001_CloudTrail_us-east-1_20261121T0905Z_bad.json.gz"
+    ));
     for (k, b) in [(&good_key, &good), (&bad_key, &bad)] {
         s3.put_object()
             .bucket("trail-330000000001")
@@ -144,7 +166,7 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
         {"s3Bucket": "trail-330000000001", "s3Object": good_key, "hashValue": sha256(&good), "hashAlgorithm": "SHA-256"},
         {"s3Bucket": "trail-330000000001", "s3Object": bad_key, "hashValue": sha256(b"something else"), "hashAlgorithm": "SHA-256"}]});
     s3.put_object().bucket("trail-330000000001")
-        .key("AWSLogs/330000000001/CloudTrail-Digest/us-east-1/2026/11/21/330000000001_CloudTrail-Digest_us-east-1_org_us-east-1_20261121T1000Z.json.gz")
+        .key(dated("AWSLogs/330000000001/CloudTrail-Digest/us-east-1/2026/11/21/330000000001_CloudTrail-Digest_us-east-1_org_us-east-1_20261121T1000Z.json.gz"))
         .body(gz(digest.to_string().as_bytes()).into()).send().await.unwrap();
 
     // Flow logs of the instance's interface in CloudWatch Logs.
@@ -161,8 +183,8 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
         .await
         .unwrap();
     logs.put_log_events().log_group_name("flow").log_stream_name(format!("{eni}-all"))
-        .log_events(aws_sdk_cloudwatchlogs::types::InputLogEvent::builder().timestamp(DAY_MS + 3_600_000)
-            .message(format!("2 330000000001 {eni} 10.0.0.5 203.0.113.9 44321 3333 6 20 4000 1795222800 1795222860 ACCEPT OK")).build().unwrap())
+        .log_events(aws_sdk_cloudwatchlogs::types::InputLogEvent::builder().timestamp(day_ms() + 3_600_000)
+            .message(format!("2 330000000001 {eni} 10.0.0.5 203.0.113.9 44321 3333 6 20 4000 {} {} ACCEPT OK", day_ms() / 1000 + 3600, day_ms() / 1000 + 3660)).build().unwrap())
         .send().await.unwrap();
     acct.ec2(REGION)
         .create_flow_logs()
@@ -192,12 +214,12 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
                 Finding::builder()
                     .account_id("330000000001")
                     .arn("arn:aws:guardduty:us-east-1:330000000001:detector/d-1/finding/f-1")
-                    .created_at("2026-11-21T09:10:00Z")
+                    .created_at(dated("2026-11-21T09:10:00Z"))
                     .id("f-1")
                     .region("us-east-1")
                     .schema_version("2.0")
                     .r#type("CryptoCurrency:EC2/BitcoinTool.B!DNS")
-                    .updated_at("2026-11-21T09:10:00Z")
+                    .updated_at(dated("2026-11-21T09:10:00Z"))
                     .severity(8.0)
                     .resource(
                         Resource::builder()
@@ -213,7 +235,7 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
     use aws_sdk_cloudtrail::operation::lookup_events::LookupEventsOutput;
     let lookup = mock!(aws_sdk_cloudtrail::Client::lookup_events).then_output(|| {
         LookupEventsOutput::builder().events(aws_sdk_cloudtrail::types::Event::builder()
-            .cloud_trail_event(r#"{"eventVersion":"1.08","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2026-11-21T09:01:00Z","eventID":"lk-1","awsRegion":"us-east-1","recipientAccountId":"330000000001","userIdentity":{"type":"IAMUser","accessKeyId":"AKIAQXAMPLELEAKED001"}}"#).build()).build()
+            .cloud_trail_event(dated(r#"{"eventVersion":"1.08","eventName":"GetCallerIdentity","eventSource":"sts.amazonaws.com","eventTime":"2026-11-21T09:01:00Z","eventID":"lk-1","awsRegion":"us-east-1","recipientAccountId":"330000000001","userIdentity":{"type":"IAMUser","accessKeyId":"AKIAQXAMPLELEAKED001"}}"#)).build()).build()
     });
     base.overrides.cloudtrail_lookup = Some(mocked!(aws_sdk_cloudtrail, [&lookup]));
     let image = b"LiME memory image".to_vec();
@@ -244,13 +266,13 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
         instances: vec![(instance.clone(), REGION.into())],
         access_keys: vec!["AKIAQXAMPLELEAKED001".into()],
         users: vec!["ci".into()],
-        from_ms: DAY_MS,
-        to_ms: DAY_MS + 86_399_000,
+        from_ms: day_ms(),
+        to_ms: day_ms() + 86_399_000,
     };
     let c = collect(&conn, &req).await;
     let names: Vec<&str> = c.items.iter().map(|i| i.name.as_str()).collect();
     for want in [
-        "330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz",
+        &dated("330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz"),
         "lookup-events-330000000001-us-east-1.jsonl",
         &format!("flow-{eni}.log"),
         "guardduty-330000000001-us-east-1.jsonl",
@@ -265,11 +287,17 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
     }
     let item = |n: &str| c.items.iter().find(|i| i.name == n).unwrap();
     assert_eq!(
-        item("330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz").detail["digest"],
+        item(&dated(
+            "330000000001_CloudTrail_us-east-1_20261121T0900Z_good.json.gz"
+        ))
+        .detail["digest"],
         "verified against a digest file"
     );
     assert_eq!(
-        item("330000000001_CloudTrail_us-east-1_20261121T0905Z_bad.json.gz").detail["digest"],
+        item(&dated(
+            "330000000001_CloudTrail_us-east-1_20261121T0905Z_bad.json.gz"
+        ))
+        .detail["digest"],
         "DOES NOT MATCH its digest file"
     );
     assert!(
@@ -376,7 +404,7 @@ async fn uploads_are_locked_and_read_back() {
     let bytes = b"console output".to_vec();
     let lock = Lock {
         mode: "COMPLIANCE".into(),
-        retain_until_ms: DAY_MS + 365 * 86_400_000,
+        retain_until_ms: day_ms() + 365 * 86_400_000,
     };
     let at = upload(
         &acct,
