@@ -97,19 +97,26 @@ fn sign_in_page(sso: bool, next: &str, login: &str, message: Option<&str>) -> Re
     page("Sign in", None, body)
 }
 
-pub async fn sign_in_form(State(s): St, Query(q): Query<NextQuery>) -> Result<Response> {
+/// The sign-in page with `status` and `message`, tied to this browser by a fresh
+/// pre-session cookie (every answer that shows the form sets a new one).
+fn sign_in_answer(
+    s: &Shared,
+    next: &str,
+    message: Option<&str>,
+    status: StatusCode,
+) -> Result<Response> {
     let login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
-    let mut r = sign_in_page(
-        s.config.oidc.is_some(),
-        &safe_next(q.next.as_deref()),
-        &login,
-        None,
-    );
+    let mut r = sign_in_page(s.config.oidc.is_some(), next, &login, message);
+    *r.status_mut() = status;
     r.headers_mut().append(
         header::SET_COOKIE,
         guard::cookie_header(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
     );
     Ok(r)
+}
+
+pub async fn sign_in_form(State(s): St, Query(q): Query<NextQuery>) -> Result<Response> {
+    sign_in_answer(&s, &safe_next(q.next.as_deref()), None, StatusCode::OK)
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,21 +138,10 @@ pub async fn sign_in(
 ) -> Result<Response> {
     let next = safe_next(f.next.as_deref());
     let expected = guard::cookie(&headers, LOGIN_COOKIE).map(str::to_string);
-    let fresh_login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
     let same = matches!((&expected, &f.login), (Some(a), Some(b)) if identity::same_secret(a, b));
     if !same {
-        let mut r = sign_in_page(
-            s.config.oidc.is_some(),
-            &next,
-            &fresh_login,
-            Some(&Failure::Csrf.to_string()),
-        );
-        *r.status_mut() = StatusCode::FORBIDDEN;
-        r.headers_mut().append(
-            header::SET_COOKIE,
-            guard::cookie_header(LOGIN_COOKIE, &fresh_login, s.config.secure_cookies, 600),
-        );
-        return Ok(r);
+        let csrf = Failure::Csrf.to_string();
+        return sign_in_answer(&s, &next, Some(&csrf), StatusCode::FORBIDDEN);
     }
     let user = f.user.trim().to_string();
     let code = f.code.clone().filter(|c| !c.trim().is_empty());
@@ -183,13 +179,7 @@ pub async fn sign_in(
                 }
                 other => other.to_string(),
             };
-            let mut r = sign_in_page(s.config.oidc.is_some(), &next, &fresh_login, Some(&message));
-            *r.status_mut() = StatusCode::UNAUTHORIZED;
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                guard::cookie_header(LOGIN_COOKIE, &fresh_login, s.config.secure_cookies, 600),
-            );
-            Ok(r)
+            sign_in_answer(&s, &next, Some(&message), StatusCode::UNAUTHORIZED)
         }
     }
 }
@@ -239,19 +229,8 @@ async fn oidc_refused(s: &Arc<Shared>, who: String, reason: String) -> Result<Re
         )?)
     })
     .await?;
-    let login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
-    let mut r = sign_in_page(
-        true,
-        "/cases",
-        &login,
-        Some(&format!("SSO sign-in failed: {reason}")),
-    );
-    *r.status_mut() = StatusCode::UNAUTHORIZED;
-    r.headers_mut().append(
-        header::SET_COOKIE,
-        guard::cookie_header(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
-    );
-    Ok(r)
+    let message = format!("SSO sign-in failed: {reason}");
+    sign_in_answer(s, "/cases", Some(&message), StatusCode::UNAUTHORIZED)
 }
 
 pub async fn oidc_callback(
@@ -301,18 +280,11 @@ pub async fn oidc_callback(
         Ok(signed) => signed,
         Err(_) => {
             // `sso_session` has logged the failure with its reason.
-            let login = identity::new_token("").map_err(|e| Failure::Internal(e.to_string()))?;
             let message = format!(
                 "the provider signed in {}, but no enabled Firebreak account has that name",
                 finished.name
             );
-            let mut r = sign_in_page(true, "/cases", &login, Some(&message));
-            *r.status_mut() = StatusCode::FORBIDDEN;
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                guard::cookie_header(LOGIN_COOKIE, &login, s.config.secure_cookies, 600),
-            );
-            return Ok(r);
+            return sign_in_answer(&s, "/cases", Some(&message), StatusCode::FORBIDDEN);
         }
     };
     // The browser arrived from the provider's site, so a `SameSite=Strict` session cookie
