@@ -54,6 +54,8 @@ pub enum Error {
     Plan(#[from] plan::PlanError),
     #[error("invalid playbook:\n{}", .0.iter().map(|e| format!("  {e}")).collect::<Vec<_>>().join("\n"))]
     InvalidPlaybook(Vec<playbook::SpecError>),
+    #[error(transparent)]
+    RuleSource(#[from] crate::rules::RuleSourceError),
     #[error("bundled rules failed to load: {0}")]
     BundledRules(String),
     #[error("alert at {0} carries no event context")]

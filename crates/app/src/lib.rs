@@ -12,7 +12,8 @@
 //! - [`people`] and [`access`]: accounts, sign-in, API tokens, and what the IR plan's roles
 //!   let each person see and do;
 //! - [`work`]: notes, tasks, tags, owner, restrictions, and the SLA clocks;
-//! - [`readiness`]: the IR plan's checks and its accounts' through AWS.
+//! - [`readiness`]: the IR plan's checks and its accounts' through AWS;
+//! - [`rules`]: the Sigma rules a hunt runs, bundled and a team's own.
 //!
 //! What the use cases need from outside comes through [`ports`]: the clock, AWS access,
 //! keys, notifications and the fault points of the kill tests. The store is the `store`
@@ -28,6 +29,7 @@ pub mod pipeline;
 pub mod ports;
 pub mod readiness;
 pub mod respond;
+pub mod rules;
 pub mod settings;
 pub mod work;
 

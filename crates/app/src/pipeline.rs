@@ -355,26 +355,29 @@ impl EventHandler for Collect<'_> {
 
 /// The bundled detections, with alert contexts (for cases).
 pub fn bundled_detector() -> Result<Detector> {
-    let (set, errors, _) = detect::rules::build(
-        detect::rules::BUNDLED.iter().copied(),
-        &sigma::compile::Placeholders::default(),
-    );
-    if let Some(e) = errors.first() {
-        return Err(Error::BundledRules(e.to_string()));
-    }
-    Ok(Detector::new(set, true).with_context(true))
+    Ok(Detector::new(crate::rules::bundled_set()?, true).with_context(true))
 }
 
 /// Runs the bundled detections over `inputs` and records what fires as cases, with
 /// timelines (what `hunt --cases` does with the bundled rules; collected evidence uses it).
 pub fn detect_and_open(app: &App, store: &mut Store, inputs: &[Input]) -> Result<CaseRun> {
-    let detector = bundled_detector()?;
+    detect_and_open_with(app, store, inputs, &bundled_detector()?)
+}
+
+/// Runs `detector` (built with alert contexts) over `inputs` and records what fires as
+/// cases, with timelines.
+pub fn detect_and_open_with(
+    app: &App,
+    store: &mut Store,
+    inputs: &[Input],
+    detector: &Detector,
+) -> Result<CaseRun> {
     let mut records = AlertRecords::default();
     detect_inputs(
         inputs,
         IngestOptions::default(),
         &crate::ports::NoProgress,
-        &detector,
+        detector,
         |_| Ok::<_, Error>(()),
         |a| records.push(a),
     )?;
@@ -386,45 +389,4 @@ pub fn detect_and_open(app: &App, store: &mut Store, inputs: &[Input]) -> Result
         IngestOptions::default(),
         &crate::ports::NoProgress,
     )
-}
-
-/// One bundled rule, for listing.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RuleSummary {
-    pub id: String,
-    pub title: String,
-    pub level: model::Severity,
-    pub tags: Vec<String>,
-    pub file: String,
-    pub correlation: bool,
-}
-
-/// The bundled rules and correlations.
-pub fn bundled_rules() -> Result<Vec<RuleSummary>> {
-    let (set, errors, _) = detect::rules::build(
-        detect::rules::BUNDLED.iter().copied(),
-        &sigma::compile::Placeholders::default(),
-    );
-    if let Some(e) = errors.first() {
-        return Err(Error::BundledRules(e.to_string()));
-    }
-    let summary = |m: &sigma::ast::Meta, correlation: bool| RuleSummary {
-        id: m
-            .id
-            .clone()
-            .or_else(|| m.name.clone())
-            .unwrap_or_else(|| m.file.clone()),
-        title: m.title.clone(),
-        level: detect::severity_of(m.level),
-        tags: m.tags.clone(),
-        file: m.file.clone(),
-        correlation,
-    };
-    Ok(set
-        .rules
-        .iter()
-        .filter(|r| r.emit)
-        .map(|r| summary(&r.meta, false))
-        .chain(set.correlations.iter().map(|c| summary(&c.rule.meta, true)))
-        .collect())
 }

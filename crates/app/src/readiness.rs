@@ -60,3 +60,15 @@ pub fn check(app: &App, scope: &Scope) -> Result<Report> {
     }));
     Ok(Report::new(plan, findings))
 }
+
+/// Runs the checks as [`check`] does and keeps the report in the store (who ran it and
+/// when), where the team server's readiness page reads it without calling AWS itself.
+pub fn check_and_record(app: &App, store: &mut store::Store, scope: &Scope) -> Result<Report> {
+    let report = check(app, scope)?;
+    store.record_readiness(
+        &serde_json::to_value(&report)?,
+        &app.settings.actor,
+        app.now_ms(),
+    )?;
+    Ok(report)
+}

@@ -114,16 +114,7 @@ pub fn response_clocks(
     let (Some(terms), Some(since)) = (&c.response, c.response_since_ms) else {
         return Ok(None);
     };
-    let assigned = store
-        .audit(c.id)?
-        .into_iter()
-        .find(|a| a.action == store::AuditAction::Assign.name())
-        .map(|a| a.at_ms);
-    let communicated = store
-        .notes(c.id)?
-        .iter()
-        .find(|n| n.communication)
-        .map(|n| n.at_ms);
+    let (assigned, communicated) = store.first_assigned_and_communicated(c.id)?;
     let transitions = store.transitions(c.id)?;
     let m = Milestones::derive(&transitions, assigned, communicated);
     let st = status(terms, since, m, now_ms);

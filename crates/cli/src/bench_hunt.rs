@@ -21,7 +21,7 @@ use std::path::Path;
 
 fn rules(shared: &Path) -> Result<RuleSet> {
     let dir = shared.join("sigmahq-aws/rules");
-    let mut sources = crate::rules_cmd::sources(std::slice::from_ref(&dir), true)
+    let mut sources = app::rules::sources(std::slice::from_ref(&dir), true)
         .with_context(|| format!("reading {}", dir.display()))?;
     sources.sort();
     let (set, errors, _) = detect::rules::build(

@@ -31,7 +31,12 @@ fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::
         db: dir.join("bench.db"),
         actor: "bench".into(),
         grouping: case::GroupingConfig::default(),
-        plan: None,
+        // A team server runs with its IR plan: cases carry SLA clocks, people their roles.
+        plan: Some(app::LoadedPlan {
+            path: "example plan".into(),
+            plan: plan::parse(plan::EXAMPLE, "example plan", plan::Format::Toml)?,
+            digest: signing::sha256_hex(plan::EXAMPLE.as_bytes()),
+        }),
         evidence: app::EvidenceSettings {
             locker: Some(dir.join("evidence")),
             ..Default::default()
@@ -48,7 +53,8 @@ fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::
         &mut store,
         &app::people::NewUser {
             name: "bench",
-            contact: None,
+            // The incident commander of the example plan: sees and works every case.
+            contact: Some("alice"),
             password: Some("bench password, long enough"),
             totp: false,
         },

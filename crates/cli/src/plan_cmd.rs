@@ -77,7 +77,7 @@ pub fn playbook_names(dirs: &[PathBuf]) -> Result<BTreeSet<String>> {
 
 /// Rule ids (and names) of the bundled rules plus those under `dirs`.
 pub fn rule_ids(dirs: &[PathBuf]) -> Result<BTreeSet<String>> {
-    let sources = crate::rules_cmd::sources(dirs, true)?;
+    let sources = app::rules::sources(dirs, true)?;
     let (set, _, _) = detect::rules::build(
         sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
         &sigma::compile::Placeholders::default(),

@@ -27,14 +27,18 @@ pub struct ReadinessArgs {
 
 /// Runs the checks; `Ok(false)` when anything did not pass.
 pub fn run(args: ReadinessArgs, store: &StoreArgs) -> Result<bool> {
-    let app = open_app(store.resolve()?, args.endpoint_url.as_deref())?;
+    let settings = store.resolve()?;
+    // The report is kept in the case store, where the team server shows the latest.
+    let mut db = store::Store::open(&settings.db)?;
+    let app = open_app(settings, args.endpoint_url.as_deref())?;
     let today = args
         .today
         .as_deref()
         .map(|d| Date::parse(d).with_context(|| format!("--today {d:?} is not YYYY-MM-DD")))
         .transpose()?;
-    let report = app::readiness::check(
+    let report = app::readiness::check_and_record(
         &app,
+        &mut db,
         &app::readiness::Scope {
             accounts: args.accounts.clone(),
             regions: args.regions.clone(),

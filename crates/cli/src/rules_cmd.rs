@@ -1,8 +1,8 @@
 //! `firebreak rules check`, and reading rule files for every command that needs them.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Args, Subcommand};
-use sigma::compile::{Placeholders, RuleSet};
+use sigma::compile::RuleSet;
 use sigma::{Item, RuleError};
 use std::path::{Path, PathBuf};
 
@@ -13,7 +13,7 @@ pub enum RulesCommand {
 }
 
 /// Where rules come from.
-#[derive(Args, Clone)]
+#[derive(Args, Clone, Debug)]
 pub struct RuleArgs {
     /// A directory (read recursively for .yml/.yaml) or file of Sigma rules; repeatable.
     #[arg(long = "rules", value_name = "DIR")]
@@ -47,88 +47,37 @@ pub struct CheckArgs {
     pub placeholder_file: Option<PathBuf>,
 }
 
-fn collect(path: &Path, out: &mut Vec<(String, String)>) -> Result<()> {
-    let meta = std::fs::metadata(path).with_context(|| format!("{}", path.display()))?;
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("{}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for p in entries {
-            if p.is_dir() || matches!(p.extension().and_then(|e| e.to_str()), Some("yml" | "yaml"))
-            {
-                collect(&p, out)?;
-            }
+impl RuleArgs {
+    /// Where the rules come from; `configured_ranges` is `aws_ip_ranges` in the config file.
+    pub fn sources(&self, configured_ranges: Option<&Path>) -> app::rules::RuleSources {
+        app::rules::RuleSources {
+            paths: self.rules.clone(),
+            no_bundled: self.no_bundled,
+            placeholders: self.placeholders.clone(),
+            placeholder_file: self.placeholder_file.clone(),
+            aws_ip_ranges: self
+                .aws_ip_ranges
+                .clone()
+                .or_else(|| configured_ranges.map(Path::to_path_buf)),
         }
-    } else {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        out.push((path.display().to_string(), text));
     }
-    Ok(())
 }
 
-/// Reads rule files below `paths`, plus the bundled rules unless left out.
-pub fn sources(paths: &[PathBuf], bundled: bool) -> Result<Vec<(String, String)>> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    if bundled {
-        out.extend(
-            detect::rules::BUNDLED
-                .iter()
-                .map(|(n, t)| ((*n).to_string(), (*t).to_string())),
-        );
-    }
-    for p in paths {
-        collect(p, &mut out)?;
-    }
-    Ok(out)
-}
-
-/// Placeholder values from a YAML file (if any) plus NAME=VALUE flags.
-pub fn placeholders(specs: &[String], file: Option<&PathBuf>) -> Result<Placeholders> {
-    let mut p = match file {
-        Some(f) => {
-            let text = std::fs::read_to_string(f)
-                .with_context(|| format!("cannot read {}", f.display()))?;
-            Placeholders::from_yaml(&f.display().to_string(), &text)?
-        }
-        None => Placeholders::default(),
-    };
-    for s in specs {
-        p.add(s).map_err(anyhow::Error::msg)?;
-    }
-    Ok(p)
-}
-
-/// Loads and compiles rules; returns the set and the errors of rules that did not load.
-/// Loads the rules; `configured_ranges` is `aws_ip_ranges` from the config file.
+/// Loads and compiles rules; returns the set, the errors of rules that did not load and
+/// how many files were read. `configured_ranges` is `aws_ip_ranges` from the config file.
 pub fn load(
     args: &RuleArgs,
     configured_ranges: Option<&Path>,
 ) -> Result<(RuleSet, Vec<RuleError>, usize)> {
-    let sources = sources(&args.rules, !args.no_bundled)?;
-    let mut ph = placeholders(&args.placeholders, args.placeholder_file.as_ref())?;
-    if let Some(file) = args.aws_ip_ranges.as_deref().or(configured_ranges) {
-        let text = std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read {}", file.display()))?;
-        let prefixes = detect::aws_ranges::parse(&text)
-            .with_context(|| format!("{} (--aws-ip-ranges)", file.display()))?;
-        ph.0.entry(detect::aws_ranges::PLACEHOLDER.to_string())
-            .or_default()
-            .extend(prefixes);
-    }
-    Ok(detect::rules::build(
-        sources.iter().map(|(n, t)| (n.as_str(), t.as_str())),
-        &ph,
-    ))
+    let loaded = app::rules::load(&args.sources(configured_ranges))?;
+    Ok((loaded.set, loaded.errors, loaded.files))
 }
 
 pub fn run(cmd: RulesCommand) -> Result<bool> {
     let RulesCommand::Check(args) = cmd;
     let bundled = args.paths.is_empty();
-    let sources = sources(&args.paths, bundled)?;
-    let ph = placeholders(&args.placeholders, args.placeholder_file.as_ref())?;
+    let sources = app::rules::sources(&args.paths, bundled)?;
+    let ph = app::rules::placeholders(&args.placeholders, args.placeholder_file.as_deref())?;
     let loaded =
         detect::rules::parse_sources(sources.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     let (set, compile_errors) = sigma::compile(&loaded.items, &detect::rules::with_defaults(&ph));

@@ -53,6 +53,9 @@ pub struct ServeArgs {
     /// The server's address as browsers reach it (default `http://LISTEN`).
     #[arg(long)]
     pub public_url: Option<String>,
+    /// The rules hunts on the server run (bundled, plus `--rules DIR`).
+    #[command(flatten)]
+    pub rules: crate::rules_cmd::RuleArgs,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum, PartialEq, Eq)]
@@ -72,6 +75,24 @@ fn loopback(listen: &str) -> bool {
 pub fn serve(args: ServeArgs, store: &StoreArgs) -> Result<()> {
     let settings = store.resolve()?;
     let db = settings.db.clone();
+    let configured = crate::settings::load_config(&store.config)?.aws_ip_ranges;
+    let rules = app::rules::load(&args.rules.sources(configured.as_deref()))?;
+    if !rules.errors.is_empty() {
+        let listed: Vec<String> = rules.errors.iter().map(|e| format!("  {e}")).collect();
+        if !args.rules.skip_invalid_rules {
+            anyhow::bail!(
+                "{} rule problem(s); hunts on the server would report a clean bill they have not earned (fix them, or pass --skip-invalid-rules to serve without them):\n{}",
+                rules.errors.len(),
+                listed.join("\n")
+            );
+        }
+        eprintln!(
+            "warning: --skip-invalid-rules: {} rule problem(s); those rules are not used (the rules page lists them):\n{}",
+            rules.errors.len(),
+            listed.join("\n")
+        );
+    }
+    let rules = std::sync::Arc::new(server::ServerRules::new(rules));
     // Create the store (and its schema) before the first request.
     store::Store::open(&db)?;
     let app = open_app(settings, args.endpoint_url.as_deref())?;
@@ -104,6 +125,7 @@ pub fn serve(args: ServeArgs, store: &StoreArgs) -> Result<()> {
             keys: args.alb_keys.unwrap_or_default(),
         }),
         oidc: None,
+        rules: Some(rules),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

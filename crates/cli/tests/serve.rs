@@ -324,5 +324,50 @@ fn a_team_contains_a_leaked_key_through_the_server() {
     let (code, out, err) = run(dir, &endpoint, &["respond", "status", "1", "--plan", "1"]);
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.contains("alice") && out.contains("bob"), "{out}");
+
+    // Readiness: the page reads the newest kept report and never calls AWS itself; a
+    // responder runs the checks from the server, the CLI on the same store, each kept.
+    let page = http(
+        &addr,
+        "GET",
+        "/readiness",
+        &[("Cookie", &carmen.cookie)],
+        "",
+    );
+    assert!(page.body.contains("id=\"readiness-none\""), "{}", page.body);
+    assert!(page.body.contains("id=\"plan-findings\""), "{}", page.body);
+    let r = api(&addr, &dana, "POST", "/api/v1/readiness", "{}");
+    assert_eq!(r.status, 403, "view-only people do not run it: {}", r.body);
+    let r = api(&addr, &carmen, "POST", "/api/v1/readiness", "{}");
+    assert_eq!(r.status, 200, "{}", r.body);
+    let findings = r.json()["findings"].as_array().unwrap().clone();
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["check"] == "access.responder_role" && f["account"].is_string()),
+        "the accounts were checked through AWS: {findings:?}"
+    );
+    let page = http(&addr, "GET", "/readiness", &[("Cookie", &dana.cookie)], "");
+    assert!(page.body.contains("id=\"readiness-run\""), "{}", page.body);
+    assert!(page.body.contains(" by carmen."), "{}", page.body);
+    assert!(page.body.contains("access.responder_role"), "{}", page.body);
+    let (_, out, err) = run(
+        dir,
+        &endpoint,
+        &[
+            "readiness",
+            "--account",
+            "111122223333",
+            "--region",
+            "us-east-1",
+        ],
+    );
+    assert!(out.contains("IR readiness against"), "{out}{err}");
+    let v = api(&addr, &dana, "GET", "/api/v1/readiness", "").json();
+    assert_eq!(
+        v["latest"]["actor"], "tester",
+        "the CLI's run is the newest: {v}"
+    );
+    assert!(v["latest"]["report"]["findings"].is_array(), "{v}");
     drop(server);
 }

@@ -788,12 +788,13 @@ pub async fn hunt_paths(
         return Err(Failure::bad("paths", "name at least one file or directory"));
     }
     let person = person.clone();
+    let rules = shared.rules()?;
     shared
         .with_store(move |s, store| {
             let app = s.app_as(&person);
             let inputs =
                 ingest::expand_inputs(&paths).map_err(|e| Failure::bad("paths", e.to_string()))?;
-            let run = app::pipeline::detect_and_open(&app, store, &inputs)?;
+            let run = app::pipeline::detect_and_open_with(&app, store, &inputs, &rules.detector)?;
             s.changes.send_modify(|n| *n += 1);
             Ok(json!({
                 "files": inputs.len(),
@@ -866,16 +867,17 @@ pub async fn hunt(
 
 /// The playbook names and bundled rule ids the IR plan's mappings are checked against.
 pub fn known_names(
-    playbook_dirs: &[std::path::PathBuf],
+    shared: &Shared,
 ) -> (
     std::collections::BTreeSet<String>,
     std::collections::BTreeSet<String>,
 ) {
-    let playbooks = app::respond::load_playbooks(playbook_dirs)
+    let playbooks = app::respond::load_playbooks(&shared.config.playbooks)
         .map(|b| b.into_iter().map(|b| b.name).collect())
         .unwrap_or_default();
-    let rules = app::pipeline::bundled_rules()
-        .map(|r| r.into_iter().map(|r| r.id).collect())
+    let rules = shared
+        .rules()
+        .map(|r| r.listed.iter().map(|r| r.id.clone()).collect())
         .unwrap_or_default();
     (playbooks, rules)
 }
@@ -894,11 +896,12 @@ pub fn check_context<'a>(
 }
 
 /// The IR plan's check results (or that none is configured).
-pub fn plan_checks(app: &app::App, playbook_dirs: &[std::path::PathBuf]) -> Value {
+pub fn plan_checks(shared: &Shared) -> Value {
+    let app = &shared.app;
     match &app.settings.plan {
         None => json!({"plan": null, "problems": []}),
         Some(p) => {
-            let (playbooks, rules) = known_names(playbook_dirs);
+            let (playbooks, rules) = known_names(shared);
             let problems = plan::check(&p.plan, &check_context(app, &playbooks, &rules));
             json!({
                 "plan": p.plan.title(),
@@ -910,28 +913,101 @@ pub fn plan_checks(app: &app::App, playbook_dirs: &[std::path::PathBuf]) -> Valu
     }
 }
 
-pub async fn ir_plan(State(s): St) -> Json<Value> {
-    Json(plan_checks(&s.app, &s.config.playbooks))
+/// The latest readiness report people ran (through the CLI or the server), beside the IR
+/// plan's own checks as of now. Reading it never calls AWS.
+pub async fn readiness_of(shared: &Arc<Shared>) -> Result<Value> {
+    let plan_report = shared.app.settings.plan.as_ref().map(|l| {
+        let (playbooks, rules) = known_names(shared);
+        let ctx = check_context(&shared.app, &playbooks, &rules);
+        plan::readiness::Report::new(&l.plan, plan::readiness::plan_findings(&l.plan, &ctx))
+    });
+    let latest = shared
+        .with_store(|_, store| Ok(store.latest_readiness()?))
+        .await?;
+    Ok(json!({"plan_checks": plan_report, "latest": latest}))
 }
 
-/// Bundled rules and how many alerts each raised in the store.
-pub async fn rules_of(shared: &Arc<Shared>) -> Result<Vec<Value>> {
+pub async fn readiness(State(s): St) -> Result<Json<Value>> {
+    Ok(Json(readiness_of(&s).await?))
+}
+
+/// Runs the readiness checks through AWS as `person` and keeps the report.
+pub async fn run_readiness_as(shared: &Arc<Shared>, person: &Person) -> Result<Value> {
+    if shared.app.settings.plan.is_none() {
+        return Err(app::Error::from(app::readiness::NoPlan).into());
+    }
+    let (playbooks, rules) = known_names(shared);
+    let person = person.clone();
     shared
-        .with_store(|_, store| {
-            let fired = store.rule_counts()?;
-            Ok(app::pipeline::bundled_rules()?
-                .into_iter()
-                .map(|r| {
-                    let n = fired.get(&r.id).copied().unwrap_or(0);
-                    json!({"id": r.id, "title": r.title, "level": r.level.name(), "tags": r.tags,
-                           "correlation": r.correlation, "file": r.file, "fired": n})
-                })
-                .collect())
+        .with_store(move |s, store| {
+            let app = s.app_as(&person);
+            let report = app::readiness::check_and_record(
+                &app,
+                store,
+                &app::readiness::Scope {
+                    playbooks,
+                    rules,
+                    ..Default::default()
+                },
+            )?;
+            s.changes.send_modify(|n| *n += 1);
+            Ok(serde_json::to_value(report).map_err(app::Error::from)?)
         })
         .await
 }
 
-pub async fn rules(State(s): St) -> Result<Json<Vec<Value>>> {
+pub async fn run_readiness(State(s): St, Extension(p): Who) -> Result<Json<Value>> {
+    Ok(Json(run_readiness_as(&s, &p).await?))
+}
+
+pub async fn ir_plan(State(s): St) -> Json<Value> {
+    Json(plan_checks(&s))
+}
+
+/// The server's rules, how many alerts each raised in the store, and the rules that
+/// raised alerts here but are not loaded by the server (a CLI hunt with other rules).
+#[derive(Debug, serde::Serialize)]
+pub struct RulesView {
+    pub loaded: Vec<RuleFired>,
+    pub elsewhere: Vec<store::RuleCount>,
+    /// Rules that did not load and were left out at start.
+    pub skipped: Vec<String>,
+}
+
+#[derive(Debug, serde::Serialize)]
+pub struct RuleFired {
+    #[serde(flatten)]
+    pub rule: app::rules::RuleSummary,
+    pub fired: i64,
+}
+
+pub async fn rules_of(shared: &Arc<Shared>) -> Result<RulesView> {
+    let rules = shared.rules()?;
+    shared
+        .with_store(move |_, store| {
+            let mut fired: std::collections::BTreeMap<String, store::RuleCount> = store
+                .rule_counts()?
+                .into_iter()
+                .map(|c| (c.id.clone(), c))
+                .collect();
+            let loaded = rules
+                .listed
+                .iter()
+                .map(|r| RuleFired {
+                    fired: fired.remove(&r.id).map_or(0, |c| c.alerts),
+                    rule: r.clone(),
+                })
+                .collect();
+            Ok(RulesView {
+                loaded,
+                elsewhere: fired.into_values().collect(),
+                skipped: rules.skipped.clone(),
+            })
+        })
+        .await
+}
+
+pub async fn rules(State(s): St) -> Result<Json<RulesView>> {
     Ok(Json(rules_of(&s).await?))
 }
 

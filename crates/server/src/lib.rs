@@ -22,7 +22,7 @@ pub mod routes;
 mod state;
 
 pub use error::ServerError;
-pub use state::{ServerConfig, Shared};
+pub use state::{ServerConfig, ServerRules, Shared};
 
 use std::sync::Arc;
 

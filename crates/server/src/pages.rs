@@ -919,7 +919,7 @@ pub async fn hunt(State(s): St, Extension(p): Who, mut form: Multipart) -> Resul
 }
 
 pub async fn ir_plan(State(s): St, Extension(p): Who) -> Response {
-    let checks = api::plan_checks(&s.app, &s.config.playbooks);
+    let checks = api::plan_checks(&s);
     let rendered = s
         .app
         .settings
@@ -945,34 +945,84 @@ pub async fn ir_plan(State(s): St, Extension(p): Who) -> Response {
     page("IR plan", Some(&p), body)
 }
 
-pub async fn readiness(State(s): St, Extension(p): Who) -> Response {
-    let body = match &s.app.settings.plan {
-        None => html! { h1 { "Readiness" } p { "Readiness needs an IR plan." } },
-        Some(l) => {
-            let (playbooks, rules) = api::known_names(&s.config.playbooks);
-            let ctx = api::check_context(&s.app, &playbooks, &rules);
-            let report = plan::readiness::Report::new(
-                &l.plan,
-                plan::readiness::plan_findings(&l.plan, &ctx),
-            );
-            html! {
-                h1 { "Readiness" }
-                p { "Checks of the IR plan itself. The accounts it names are checked through AWS by " code { "firebreak readiness" } ", from a host that holds the responder role." }
-                pre { (T(&report.to_text())) }
+/// A readiness report (as the JSON `firebreak readiness -o json` prints): its score, each
+/// practice's and every finding.
+fn readiness_report(id: &str, r: &Value) -> maud::Markup {
+    html! {
+        p id={ (id) "-score" } { strong { (txt(&r["score"]["percent"])) "%" } " (" (txt(&r["score"]["passed"])) " of " (txt(&r["score"]["total"])) " checks pass) against " (T(&txt(&r["plan"]))) }
+        table id={ (id) "-practices" } { tr { th { "Practice" } th { "Score" } }
+            @for x in r["practices"].as_array().into_iter().flatten() {
+                tr { td { (T(&txt(&x["practice"]))) " " (T(&txt(&x["title"]))) } td { (txt(&x["score"]["passed"])) "/" (txt(&x["score"]["total"])) } } } }
+        table id={ (id) "-findings" } { tr { th { "Status" } th { "Check" } th { "Account" } th { "Region" } th { "Found" } th { "Fix" } }
+            @for f in r["findings"].as_array().into_iter().flatten() {
+                tr data-status=(T(&txt(&f["status"]))) { td { (T(&txt(&f["status"]))) } td { (T(&txt(&f["title"]))) br; span.mono.muted { (T(&txt(&f["check"]))) } }
+                   td.mono { (T(&txt(&f["account"]))) } td { (T(&txt(&f["region"]))) } td.wrap { (T(&txt(&f["detail"]))) } td.wrap { (T(&txt(&f["fix"]))) } } } }
+    }
+}
+
+pub async fn readiness(State(s): St, Extension(p): Who) -> Result<Response> {
+    if s.app.settings.plan.is_none() {
+        let body = html! { h1 { "Readiness" } p { "Readiness needs an IR plan." } };
+        return Ok(page("Readiness", Some(&p), body));
+    }
+    let view = api::readiness_of(&s).await?;
+    let latest = &view["latest"];
+    let body = html! {
+        h1 { "Readiness" }
+        h2 { "The accounts, through AWS" }
+        @if latest.is_null() {
+            p id="readiness-none" { "No readiness report yet. Run one here, or with " code { "firebreak readiness" } " on this store." }
+        } @else {
+            p.muted id="readiness-run" { "Run " (time(latest["at_ms"].as_i64())) " by " (T(&txt(&latest["actor"]))) "." }
+            (readiness_report("latest", &latest["report"]))
+        }
+        @if p.grants.may(app::access::Permission::Work) {
+            form method="post" action="/readiness" {
+                (csrf(&p))
+                button type="submit" { "Run readiness now" }
+                span.muted { " assumes the responder role into each account the plan names; reads only" }
             }
         }
+        h2 { "The IR plan's own checks, now" }
+        (readiness_report("plan", &view["plan_checks"]))
     };
-    page("Readiness", Some(&p), body)
+    Ok(page("Readiness", Some(&p), body))
+}
+
+pub async fn run_readiness(State(s): St, Extension(p): Who) -> Result<Response> {
+    api::run_readiness_as(&s, &p).await?;
+    Ok(Redirect::to("/readiness").into_response())
 }
 
 pub async fn rules(State(s): St, Extension(p): Who) -> Result<Response> {
-    let rules = api::rules_of(&s).await?;
+    let view = api::rules_of(&s).await?;
+    let origin = |o: app::rules::RuleOrigin| match o {
+        app::rules::RuleOrigin::Bundled => "bundled",
+        app::rules::RuleOrigin::Custom => "custom",
+    };
+    let custom = view
+        .loaded
+        .iter()
+        .filter(|r| r.rule.origin == app::rules::RuleOrigin::Custom)
+        .count();
     let body = html! {
         h1 { "Rules" }
-        p.muted { (rules.len()) " bundled rule(s) and correlation(s)" }
-        table id="rules" { tr { th { "Rule" } th { "Level" } th { "Tags" } th { "Fired" } }
-            @for r in &rules { tr { td { (T(&txt(&r["title"]))) br; span.mono.muted { (T(&txt(&r["id"]))) } } td { (T(&txt(&r["level"]))) }
-                                    td { (T(&list(&r["tags"]))) } td { (txt(&r["fired"])) } } } }
+        p.muted { (view.loaded.len() - custom) " bundled and " (custom) " custom rule(s) and correlation(s) run on hunts here" }
+        table id="rules" { tr { th { "Rule" } th { "Origin" } th { "Level" } th { "Tags" } th { "Fired" } }
+            @for r in &view.loaded { tr data-rule=(T(&r.rule.id)) { td { (T(&r.rule.title)) br; span.mono.muted { (T(&r.rule.id)) } }
+                                    td { (origin(r.rule.origin)) @if r.rule.origin == app::rules::RuleOrigin::Custom { br; span.mono.muted { (T(&r.rule.file)) } } }
+                                    td { (r.rule.level.name()) }
+                                    td { (T(&r.rule.tags.join(", "))) } td { (r.fired) } } } }
+        @if !view.elsewhere.is_empty() {
+            h2 { "Fired here, not loaded by the server" }
+            p.muted { "Rules that raised alerts in this store through a hunt with other rules (for example " code { "firebreak hunt --cases --rules DIR" } ")." }
+            table id="rules-elsewhere" { tr { th { "Rule" } th { "Level" } th { "Fired" } }
+                @for r in &view.elsewhere { tr data-rule=(T(&r.id)) { td { (T(&r.title)) br; span.mono.muted { (T(&r.id)) } } td { (T(&r.level)) } td { (r.alerts) } } } }
+        }
+        @if !view.skipped.is_empty() {
+            h2 { "Left out: did not load" }
+            ul id="rules-skipped" { @for e in &view.skipped { li.mono { (T(e)) } } }
+        }
     };
     Ok(page("Rules", Some(&p), body))
 }

@@ -136,7 +136,8 @@ routes! {
     Get "/hunt" Page Work "Upload log files to hunt into cases" => pages::hunt_form;
     Post "/hunt" Page Work "Hunt uploaded files into cases" => pages::hunt;
     Get "/plan" Page View "The IR plan with its check results" => pages::ir_plan;
-    Get "/readiness" Page View "Readiness of the IR plan" => pages::readiness;
+    Get "/readiness" Page View "Readiness: the latest report and the IR plan's own checks" => pages::readiness;
+    Post "/readiness" Page Work "Run the readiness checks through AWS now" => pages::run_readiness;
     Get "/rules" Page View "Detection rules, and which fired" => pages::rules;
     Get "/access" Page Admin "Sign-ins, failures and account changes" => pages::access_log;
     Get "/live" Page View "Server-sent events: the store changed" => live::events;
@@ -161,6 +162,8 @@ routes! {
     Post "/api/v1/cases/{id}/responses/{plan}/rollback" Api Work "Roll back (steps: [])" => api::rollback;
     Post "/api/v1/hunt" Api Work "Hunt files into cases (paths on the server, or a body with ?name=)" => api::hunt;
     Get "/api/v1/plan" Api View "The IR plan's check results" => api::ir_plan;
+    Get "/api/v1/readiness" Api View "The latest readiness report and the IR plan's own checks" => api::readiness;
+    Post "/api/v1/readiness" Api Work "Run the readiness checks through AWS now" => api::run_readiness;
     Get "/api/v1/rules" Api View "Detection rules and how often each fired" => api::rules;
     Get "/api/v1/access" Api Admin "The access log" => api::access_log;
 }

@@ -19,6 +19,41 @@ pub struct ServerConfig {
     pub alb: Option<crate::alb::AlbTrust>,
     /// Sign-in through the organization's OpenID Connect provider (discovered at start).
     pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
+    /// The rules the server's hunts run (none: the bundled rules).
+    pub rules: Option<std::sync::Arc<ServerRules>>,
+}
+
+/// The rules the server's hunts run, as loaded at start.
+pub struct ServerRules {
+    /// Built with alert contexts, for cases.
+    pub detector: detect::Detector,
+    /// Each rule and correlation that raises alerts, bundled or the team's own.
+    pub listed: Vec<app::rules::RuleSummary>,
+    /// Rules that did not load and were left out (`--skip-invalid-rules`), each with file,
+    /// line and reason.
+    pub skipped: Vec<String>,
+}
+
+impl ServerRules {
+    /// The rules `loaded` names, with what did not load listed as skipped.
+    pub fn new(loaded: app::rules::LoadedRules) -> ServerRules {
+        let listed = app::rules::summaries(&loaded.set);
+        let skipped = loaded.errors.iter().map(ToString::to_string).collect();
+        ServerRules {
+            detector: loaded.detector(true, true),
+            listed,
+            skipped,
+        }
+    }
+
+    /// The bundled rules alone.
+    pub fn bundled() -> app::Result<ServerRules> {
+        Ok(ServerRules::new(app::rules::LoadedRules {
+            set: app::rules::bundled_set()?,
+            errors: Vec::new(),
+            files: detect::rules::BUNDLED.len(),
+        }))
+    }
 }
 
 /// The state behind every handler.
@@ -26,6 +61,7 @@ pub struct Shared {
     pub app: app::App,
     pub config: ServerConfig,
     pool: Mutex<Vec<Store>>,
+    bundled_rules: std::sync::OnceLock<std::sync::Arc<ServerRules>>,
     /// Bumped whenever the store is seen to change (what live pages wait on).
     pub changes: tokio::sync::watch::Sender<i64>,
 }
@@ -36,8 +72,21 @@ impl Shared {
             app,
             config,
             pool: Mutex::new(Vec::new()),
+            bundled_rules: std::sync::OnceLock::new(),
             changes: tokio::sync::watch::channel(0).0,
         }
+    }
+
+    /// The rules hunts run: those configured at start, else the bundled ones.
+    pub fn rules(&self) -> Result<std::sync::Arc<ServerRules>> {
+        if let Some(r) = &self.config.rules {
+            return Ok(r.clone());
+        }
+        if let Some(r) = self.bundled_rules.get() {
+            return Ok(r.clone());
+        }
+        let built = std::sync::Arc::new(ServerRules::bundled()?);
+        Ok(self.bundled_rules.get_or_init(|| built).clone())
     }
 
     fn take(&self) -> Result<Store> {

@@ -1118,3 +1118,151 @@ async fn sso_through_openid_connect_signs_in_only_enabled_accounts_once_per_stat
         "{failed:#?}"
     );
 }
+
+const CUSTOM_RULE: &str = r#"title: Caller identity asked from outside
+id: 0b1c2d3e-0000-4000-8000-00000000c0de
+status: experimental
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventSource: sts.amazonaws.com
+        eventName: GetCallerIdentity
+    condition: selection
+level: high
+"#;
+
+const OTHER_RULE: &str = r#"title: Access key made by a team's other rule set
+id: 0b1c2d3e-0000-4000-8000-0000000e15e0
+status: experimental
+logsource:
+    product: aws
+    service: cloudtrail
+detection:
+    selection:
+        eventName: CreateAccessKey
+    condition: selection
+level: low
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hunts_run_the_servers_rules_and_the_rules_page_lists_each_with_what_fired() {
+    let rules_dir = tempfile::tempdir().unwrap();
+    std::fs::write(rules_dir.path().join("identity.yml"), CUSTOM_RULE).unwrap();
+    std::fs::write(
+        rules_dir.path().join("broken.yml"),
+        "title: broken\nlogsource: {product: aws}\ndetection:\n    condition: nothing_here\n",
+    )
+    .unwrap();
+    let loaded = app::rules::load(&app::rules::RuleSources {
+        paths: vec![rules_dir.path().to_path_buf()],
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(loaded.errors.len(), 1, "{:?}", loaded.errors);
+    let w = world_with(server::ServerConfig {
+        rules: Some(Arc::new(server::ServerRules::new(loaded))),
+        ..Default::default()
+    });
+    // A CLI hunt with another rule set raised an alert the server does not load.
+    let other_dir = tempfile::tempdir().unwrap();
+    std::fs::write(other_dir.path().join("other.yml"), OTHER_RULE).unwrap();
+    trail(other_dir.path());
+    let other = app::rules::load(&app::rules::RuleSources {
+        paths: vec![other_dir.path().join("other.yml")],
+        no_bundled: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let mut store = store::Store::open(&w.app.settings.db).unwrap();
+    let inputs = ingest::expand_inputs(&[other_dir.path().join("trail.json")]).unwrap();
+    app::pipeline::detect_and_open_with(&w.app, &mut store, &inputs, &other.detector(true, true))
+        .unwrap();
+
+    let carmen = sign_in(&w.router, "carmen").await;
+    let record = serde_json::json!({"Records": [{
+        "eventVersion": "1.08",
+        "userIdentity": {"type": "IAMUser", "principalId": "AIDAFIREBREAKCI", "arn": "arn:aws:iam::111122223333:user/ci-deployer",
+                          "accountId": "111122223333", "accessKeyId": "AKIAFIREBREAKLEAKED1", "userName": "ci-deployer"},
+        "eventTime": "2026-11-30T10:05:00Z", "eventSource": "sts.amazonaws.com", "eventName": "GetCallerIdentity",
+        "awsRegion": "us-east-1", "sourceIPAddress": "203.0.113.7", "userAgent": "aws-cli/2",
+        "requestID": "7e1b", "eventID": "5b0c8e0e-1f0a-4a43-9f51-7d0c7b3a5e02", "readOnly": true,
+        "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": "111122223333"}]});
+    let hunted = send(
+        &w.router,
+        Request::post("/api/v1/hunt?name=whoami.json")
+            .header(header::COOKIE, &carmen.cookie)
+            .header("x-csrf-token", &carmen.csrf)
+            .body(Body::from(record.to_string()))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(hunted.status, StatusCode::OK, "{}", hunted.body);
+    let hunted: serde_json::Value = serde_json::from_str(&hunted.body).unwrap();
+    assert_eq!(hunted["alerts_new"], 1, "the custom rule fired: {hunted}");
+
+    let listed = send(
+        &w.router,
+        Request::get("/api/v1/rules")
+            .header(header::COOKIE, &carmen.cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let v: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
+    let loaded = v["loaded"].as_array().unwrap();
+    let custom: Vec<&serde_json::Value> =
+        loaded.iter().filter(|r| r["origin"] == "custom").collect();
+    assert_eq!(custom.len(), 1, "{v}");
+    assert_eq!(custom[0]["id"], "0b1c2d3e-0000-4000-8000-00000000c0de");
+    assert_eq!(custom[0]["fired"], 1);
+    assert!(
+        custom[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("identity.yml"),
+        "{v}"
+    );
+    assert!(
+        loaded.len() > 50
+            && loaded
+                .iter()
+                .filter(|r| r["origin"] == "bundled")
+                .any(|r| r["fired"].as_i64() > Some(0)),
+        "the bundled rules are listed with what they raised: {v}"
+    );
+    let elsewhere = v["elsewhere"].as_array().unwrap();
+    assert_eq!(elsewhere.len(), 1, "{v}");
+    assert_eq!(elsewhere[0]["id"], "0b1c2d3e-0000-4000-8000-0000000e15e0");
+    assert_eq!(elsewhere[0]["alerts"], 1);
+    let skipped = v["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 1, "{v}");
+    assert!(
+        skipped[0].as_str().unwrap().contains("broken.yml:"),
+        "located: {v}"
+    );
+
+    let page = send(
+        &w.router,
+        Request::get("/rules")
+            .header(header::COOKIE, &carmen.cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Caller identity asked from outside"));
+    assert!(
+        page.body
+            .contains("Access key made by a team&#39;s other rule set")
+            || page
+                .body
+                .contains("Access key made by a team's other rule set"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Fired here, not loaded by the server"));
+    assert!(page.body.contains("id=\"rules-skipped\""));
+}

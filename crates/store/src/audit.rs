@@ -87,7 +87,7 @@ pub(crate) fn audit(
 impl Store {
     /// The audit log of a case and of every case merged into it, oldest first.
     pub fn audit(&self, id: CaseId) -> Result<Vec<AuditEntry>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "WITH RECURSIVE family(id) AS (SELECT ?1 UNION SELECT c.id FROM cases c JOIN family f ON c.merged_into = f.id) \
              SELECT id, case_id, at_ms, actor, action, detail FROM audit WHERE case_id IN family ORDER BY id",
         )?;

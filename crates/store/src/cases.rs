@@ -516,7 +516,7 @@ impl Store {
 
     /// The phase history, oldest first.
     pub fn transitions(&self, id: CaseId) -> Result<Vec<Transition>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT from_phase, to_phase, actor, at_ms, reason FROM transitions WHERE case_id = ?1 ORDER BY id",
         )?;
         let rows = stmt

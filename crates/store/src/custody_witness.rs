@@ -30,9 +30,9 @@ impl Store {
 
     /// The witnessed (seq, hash) pairs of a case's ledger, in order.
     pub fn custody_witness(&self, case: CaseId) -> Result<Vec<(u64, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT seq, hash FROM custody_witness WHERE case_id = ?1 ORDER BY seq")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT seq, hash FROM custody_witness WHERE case_id = ?1 ORDER BY seq",
+        )?;
         let rows = stmt
             .query_map([case], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
@@ -58,7 +58,7 @@ impl Store {
 
     /// Announced entries the store has not witnessed: (seq, hash).
     pub fn custody_pending(&self, case: CaseId) -> Result<Vec<(u64, String)>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT i.seq, i.hash FROM custody_intents i WHERE i.case_id = ?1 AND NOT EXISTS \
              (SELECT 1 FROM custody_witness w WHERE w.case_id = i.case_id AND w.seq = i.seq) ORDER BY i.seq",
         )?;

@@ -9,6 +9,7 @@ mod audit;
 mod cases;
 mod custody_witness;
 mod people;
+mod readiness;
 mod response;
 #[doc(hidden)]
 pub mod schema;
@@ -18,9 +19,10 @@ mod work;
 pub use audit::{AuditAction, AuditEntry};
 pub use cases::{CaseRow, HuntOutcome};
 pub use people::{
-    AccessAction, AccessEntry, COUNT_CAP, Page, QueueFilter, SessionRow, TimelineFilter, TokenRow,
-    UserRow, Viewer,
+    AccessAction, AccessEntry, COUNT_CAP, Page, QueueFilter, RuleCount, SessionRow, TimelineFilter,
+    TokenRow, UserRow, Viewer,
 };
+pub use readiness::ReadinessRun;
 pub use response::{CallRow, IntentRow, NewResponsePlan, ResponsePlanId, ResponsePlanRow};
 pub use timeline::{AlertedRecord, TimelineRow, TimelineTarget};
 pub use work::{Note, Task, TaskStatus};
@@ -152,6 +154,8 @@ impl Store {
         self.conn.pragma_update(None, "journal_mode", "WAL")?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // The server's pages reuse a few dozen statements per connection.
+        self.conn.set_prepared_statement_cache_capacity(64);
         Ok(())
     }
 

@@ -204,7 +204,7 @@ impl Store {
     }
 
     pub fn users(&self) -> Result<Vec<UserRow>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT name, contact, password, totp_secret, disabled, created_ms FROM users ORDER BY name",
         )?;
         let rows = stmt
@@ -400,7 +400,7 @@ impl Store {
 
     /// The access log, newest first.
     pub fn access_log(&self, limit: i64) -> Result<Vec<AccessEntry>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, at_ms, user_name, action, detail FROM access_log ORDER BY id DESC LIMIT ?1",
         )?;
         let rows = stmt
@@ -667,18 +667,42 @@ impl Store {
 
 impl Store {
     /// Alerts stored per rule id.
-    pub fn rule_counts(&self) -> Result<BTreeMap<String, i64>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT json_extract(data, '$.rule_id'), count(*) FROM alerts GROUP BY 1")?;
+    pub fn rule_counts(&self) -> Result<Vec<RuleCount>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT json_extract(data, '$.rule_id'), max(json_extract(data, '$.rule_title')), \
+             max(json_extract(data, '$.severity')), count(*) FROM alerts GROUP BY 1 ORDER BY 1",
+        )?;
         let rows = stmt
-            .query_map([], |r| Ok((r.get::<_, Option<String>>(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<Vec<(Option<String>, i64)>>>()?;
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, Option<String>>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get(3)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<(Option<String>, Option<String>, Option<String>, i64)>>>()?;
         Ok(rows
             .into_iter()
-            .filter_map(|(k, n)| k.map(|k| (k, n)))
+            .filter_map(|(id, title, level, alerts)| {
+                id.map(|id| RuleCount {
+                    title: title.unwrap_or_else(|| id.clone()),
+                    id,
+                    level: level.unwrap_or_default(),
+                    alerts,
+                })
+            })
             .collect())
     }
+}
+
+/// How many alerts a rule raised in the store.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RuleCount {
+    pub id: String,
+    pub title: String,
+    pub level: String,
+    pub alerts: i64,
 }
 
 impl Store {

@@ -190,7 +190,7 @@ impl Store {
 
     /// A plan's approvals (JSON), in the order given.
     pub fn approvals(&self, plan: ResponsePlanId) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT approval FROM response_approvals WHERE plan_id = ?1 ORDER BY at_ms, approver",
         )?;
         let rows = stmt
@@ -247,9 +247,9 @@ impl Store {
 
     /// A plan's receipts: (step key, receipt JSON).
     pub fn receipts(&self, plan: ResponsePlanId) -> Result<Vec<(String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT step, receipt FROM response_steps WHERE plan_id = ?1 ORDER BY step")?;
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT step, receipt FROM response_steps WHERE plan_id = ?1 ORDER BY step",
+        )?;
         let rows = stmt
             .query_map([plan], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
@@ -283,7 +283,7 @@ impl Store {
 
     /// Every AWS call a plan's runs and rollbacks made, in order.
     pub fn calls(&self, plan: ResponsePlanId) -> Result<Vec<CallRow>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT step, phase, service, operation, status, ok, at_ms FROM response_calls WHERE plan_id = ?1 ORDER BY id",
         )?;
         let rows = stmt
@@ -334,7 +334,7 @@ impl Store {
 
     /// A plan's intended calls, in order (all steps, or one).
     pub fn intents(&self, plan: ResponsePlanId, step: Option<&str>) -> Result<Vec<IntentRow>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, step, phase, call, intended_ms, outcome, settled_ms FROM response_intents \
              WHERE plan_id = ?1 AND (?2 IS NULL OR step = ?2) ORDER BY id",
         )?;

@@ -275,4 +275,19 @@ ALTER TABLE response_plans ADD COLUMN dry_run TEXT;
 CREATE TRIGGER response_plans_dry_run_fixed BEFORE UPDATE OF dry_run ON response_plans
     BEGIN SELECT RAISE(ABORT, 'a response plan is never edited: plan again'); END;
 "#,
+    // 8: the queue's SLA clocks read each case's first communication note by index; the
+    // readiness reports people ran, for the server's readiness page.
+    r#"
+CREATE INDEX notes_case ON notes(case_id, at_ms, id);
+CREATE TABLE readiness_runs (
+    id INTEGER PRIMARY KEY,
+    at_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    report TEXT NOT NULL
+);
+CREATE TRIGGER readiness_runs_no_update BEFORE UPDATE ON readiness_runs
+    BEGIN SELECT RAISE(ABORT, 'readiness reports are kept as run'); END;
+CREATE TRIGGER readiness_runs_no_delete BEFORE DELETE ON readiness_runs
+    BEGIN SELECT RAISE(ABORT, 'readiness reports are kept as run'); END;
+"#,
 ];

@@ -45,7 +45,7 @@ impl Store {
     /// What the timeline pass looks for in open cases; `margin_ms` widens each case's
     /// window on both sides (activity before the first alert matters most).
     pub fn timeline_targets(&self, margin_ms: i64) -> Result<Vec<TimelineTarget>> {
-        let mut cases = self.conn.prepare(
+        let mut cases = self.conn.prepare_cached(
             "SELECT id, first_ms, last_ms FROM cases WHERE merged_into IS NULL AND phase != 'closed' ORDER BY id",
         )?;
         let rows: Vec<(CaseId, Option<i64>, Option<i64>)> = cases
@@ -129,7 +129,7 @@ impl Store {
 
     /// The case timeline in time order, each event with the alerts raised on it.
     pub fn timeline(&self, id: CaseId) -> Result<Vec<TimelineRow>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT e.data, e.raw, e.key FROM case_events ce JOIN events e ON e.id = ce.event_id \
              WHERE ce.case_id = ?1 ORDER BY e.time_ms IS NULL, e.time_ms, e.id",
         )?;

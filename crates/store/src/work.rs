@@ -66,7 +66,7 @@ impl rusqlite::types::FromSql for TaskStatus {
 
 impl Store {
     pub fn notes(&self, id: CaseId) -> Result<Vec<Note>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, actor, at_ms, text, kind FROM notes WHERE case_id = ?1 ORDER BY at_ms, id",
         )?;
         Ok(stmt
@@ -82,8 +82,33 @@ impl Store {
             .collect::<rusqlite::Result<_>>()?)
     }
 
+    /// When the case was first assigned (its own audit or a case merged into it) and when
+    /// its first communication note was written: the SLA clocks' acknowledgement and
+    /// communication milestones, by index, without reading the whole audit or notes.
+    pub fn first_assigned_and_communicated(
+        &self,
+        id: CaseId,
+    ) -> Result<(Option<i64>, Option<i64>)> {
+        let assigned = self
+            .conn
+            .prepare_cached(
+                "WITH RECURSIVE family(id) AS (SELECT ?1 UNION SELECT c.id FROM cases c JOIN family f ON c.merged_into = f.id) \
+                 SELECT at_ms FROM audit WHERE case_id IN family AND action = ?2 ORDER BY id LIMIT 1",
+            )?
+            .query_row(params![id, AuditAction::Assign.name()], |r| r.get(0))
+            .optional()?;
+        let communicated = self
+            .conn
+            .prepare_cached(
+                "SELECT at_ms FROM notes WHERE case_id = ?1 AND kind = 'communication' ORDER BY at_ms, id LIMIT 1",
+            )?
+            .query_row([id], |r| r.get(0))
+            .optional()?;
+        Ok((assigned, communicated))
+    }
+
     pub fn tasks(&self, id: CaseId) -> Result<Vec<Task>> {
-        let mut stmt = self.conn.prepare(
+        let mut stmt = self.conn.prepare_cached(
             "SELECT id, title, owner, due_ms, status, created_by, created_ms, closed_ms FROM tasks \
              WHERE case_id = ?1 ORDER BY id",
         )?;
