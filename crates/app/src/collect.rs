@@ -36,7 +36,7 @@ pub fn request(app: &App, store: &Store, case: CaseId) -> Result<aws::forensics:
     let account = b
         .of_kind(TargetKind::Account)
         .next()
-        .map(|t| t.id.clone())
+        .map(|t| t.account.clone())
         .ok_or(CollectionRefusal::NoAccount(case))?;
     let mut regions: BTreeSet<String> = alerts.iter().filter_map(|a| a.region.clone()).collect();
     regions.extend(b.of_kind(TargetKind::Instance).map(|t| t.region.clone()));

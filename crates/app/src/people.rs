@@ -119,6 +119,9 @@ pub struct Person {
     /// The session's CSRF token (browser sessions only).
     #[serde(skip)]
     pub csrf: Option<String>,
+    /// When the session or token stops counting (ms since the epoch).
+    #[serde(skip)]
+    pub expires_ms: Option<i64>,
 }
 
 impl Person {
@@ -131,7 +134,13 @@ impl Person {
             grants,
             scope: None,
             csrf: None,
+            expires_ms: None,
         }
+    }
+
+    /// Whether the session or token has expired at `now_ms`.
+    pub fn expired(&self, now_ms: i64) -> bool {
+        self.expires_ms.is_some_and(|e| e <= now_ms)
     }
 
     /// The viewer restricted cases are checked against.
@@ -244,6 +253,7 @@ pub fn session(app: &App, store: &Store, token: &str) -> Result<Option<Person>> 
     Ok(row.map(|s| {
         let mut p = Person::new(app, s.user, s.contact, s.method);
         p.csrf = Some(s.csrf);
+        p.expires_ms = Some(s.expires_ms);
         p
     }))
 }
@@ -296,6 +306,7 @@ pub fn token(app: &App, store: &Store, secret: &str) -> Result<Option<Person>> {
     Ok(row.map(|t| {
         let mut p = Person::new(app, t.user, t.contact, "token".into());
         p.scope = Some(TokenScope::from_name(&t.scope).unwrap_or(TokenScope::Read));
+        p.expires_ms = Some(t.expires_ms);
         p
     }))
 }

@@ -254,13 +254,15 @@ fn approval_rule(settings: &Settings, level: Option<&str>) -> ApprovalRule {
 
 /// Says when the IR plan in force now is not the one the plan's rule was pinned from.
 pub fn pinned_note(settings: &Settings, plan: &ResponsePlan) -> Option<String> {
-    let pinned = plan.approval.ir_plan.as_deref()?;
+    let pinned = plan.approval.ir_plan.as_ref()?;
+    let same = settings.plan.as_ref().map(|p| &p.digest == pinned);
+    let pinned = pinned.as_str();
     let pinned_short = &pinned[..pinned.len().min(12)];
     Some(match &settings.plan {
         None => format!(
             "note: no IR plan is loaded now; the approval rule pinned when the plan was made (IR plan {pinned_short}…) still holds"
         ),
-        Some(p) if p.digest != pinned => format!(
+        Some(p) if same == Some(false) => format!(
             "note: the IR plan {} differs from the one the plan was made under ({pinned_short}…); the pinned approval rule still holds: plan again to take up the new one",
             p.path.display()
         ),

@@ -27,7 +27,7 @@ pub struct LoadedPlan {
     pub path: PathBuf,
     pub plan: plan::IrPlan,
     /// SHA-256 of the file's text (what a response plan's pinned approval rule names).
-    pub digest: String,
+    pub digest: signing::Sha256Digest,
 }
 
 /// How this person signs approvals of response plans (`[approval]` in `firebreak.toml`).
@@ -87,6 +87,6 @@ pub fn read_plan(path: &Path) -> Result<LoadedPlan> {
     Ok(LoadedPlan {
         path: path.to_path_buf(),
         plan,
-        digest: signing::sha256_hex(text.as_bytes()),
+        digest: signing::Sha256Digest::of(text.as_bytes()),
     })
 }

@@ -104,36 +104,92 @@ impl ResponseClocks {
     }
 }
 
+/// What a case's SLA clocks are measured from: its plan level's terms, since when, and
+/// its milestones. Only the clock changes them between two changes of the store.
+#[derive(Debug, Clone)]
+pub struct SlaInputs {
+    pub terms: case::ResponseTerms,
+    pub since_ms: i64,
+    pub milestones: case::sla::Milestones,
+}
+
+/// `c`'s SLA inputs, when it has plan terms.
+pub fn sla_inputs(store: &Store, c: &store::CaseRow) -> Result<Option<SlaInputs>> {
+    let (Some(terms), Some(since)) = (&c.response, c.response_since_ms) else {
+        return Ok(None);
+    };
+    let (assigned, communicated) = store.first_assigned_and_communicated(c.id)?;
+    let transitions = store.transitions(c.id)?;
+    Ok(Some(SlaInputs {
+        terms: terms.clone(),
+        since_ms: since,
+        milestones: case::sla::Milestones::derive(&transitions, assigned, communicated),
+    }))
+}
+
+/// [`sla_inputs`] of many cases (a queue page) in three store reads.
+pub fn sla_inputs_of(store: &Store, cases: &[store::CaseRow]) -> Result<Vec<Option<SlaInputs>>> {
+    let with_terms: Vec<CaseId> = cases
+        .iter()
+        .filter(|c| c.response.is_some() && c.response_since_ms.is_some())
+        .map(|c| c.id)
+        .collect();
+    let mut read = store
+        .sla_milestones(&with_terms)?
+        .into_iter()
+        .zip(with_terms);
+    Ok(cases
+        .iter()
+        .map(|c| {
+            let (Some(terms), Some(since)) = (&c.response, c.response_since_ms) else {
+                return None;
+            };
+            let (m, _) = read.next()?;
+            Some(SlaInputs {
+                terms: terms.clone(),
+                since_ms: since,
+                milestones: case::sla::Milestones::derive(
+                    &m.transitions,
+                    m.assigned_ms,
+                    m.communicated_ms,
+                ),
+            })
+        })
+        .collect())
+}
+
+impl SlaInputs {
+    /// The clocks and escalation state at `now_ms`.
+    pub fn at(&self, now_ms: i64) -> ResponseClocks {
+        let m = self.milestones;
+        let terms = &self.terms;
+        let st = case::sla::status(terms, self.since_ms, m, now_ms);
+        ResponseClocks {
+            level: terms.level.clone(),
+            level_name: terms.level_name.clone(),
+            plan: terms.plan.clone(),
+            since_ms: self.since_ms,
+            clocks: st
+                .clocks
+                .iter()
+                .map(|k| (k.clone(), k.state(now_ms)))
+                .collect(),
+            escalated: st
+                .escalated
+                .iter()
+                .map(|(s, at)| ((*s).clone(), *at))
+                .collect(),
+            next: st.next.map(|(s, at)| (s.clone(), at)),
+            acknowledged: m.acknowledged_ms.is_some(),
+        }
+    }
+}
+
 /// Where `c` stands against its plan level at `now_ms`.
 pub fn response_clocks(
     store: &Store,
     c: &store::CaseRow,
     now_ms: i64,
 ) -> Result<Option<ResponseClocks>> {
-    use case::sla::{Milestones, status};
-    let (Some(terms), Some(since)) = (&c.response, c.response_since_ms) else {
-        return Ok(None);
-    };
-    let (assigned, communicated) = store.first_assigned_and_communicated(c.id)?;
-    let transitions = store.transitions(c.id)?;
-    let m = Milestones::derive(&transitions, assigned, communicated);
-    let st = status(terms, since, m, now_ms);
-    Ok(Some(ResponseClocks {
-        level: terms.level.clone(),
-        level_name: terms.level_name.clone(),
-        plan: terms.plan.clone(),
-        since_ms: since,
-        clocks: st
-            .clocks
-            .iter()
-            .map(|k| (k.clone(), k.state(now_ms)))
-            .collect(),
-        escalated: st
-            .escalated
-            .iter()
-            .map(|(s, at)| ((*s).clone(), *at))
-            .collect(),
-        next: st.next.map(|(s, at)| (s.clone(), at)),
-        acknowledged: m.acknowledged_ms.is_some(),
-    }))
+    Ok(sla_inputs(store, c)?.map(|i| i.at(now_ms)))
 }

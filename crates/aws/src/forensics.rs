@@ -20,10 +20,10 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 /// What to collect.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Request {
-    pub case: i64,
-    pub account: String,
+    pub case: case::CaseId,
+    pub account: model::AccountId,
     /// Regions the case saw activity in.
     pub regions: Vec<String>,
     /// (instance id, region).

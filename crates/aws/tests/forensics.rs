@@ -260,8 +260,8 @@ async fn collects_logs_and_metadata_and_changes_nothing() {
 
     let conn = inside(&base, account).await;
     let req = Request {
-        case: 9,
-        account: account.into(),
+        case: case::CaseId(9),
+        account: model::AccountId::parse(account).unwrap(),
         regions: vec![REGION.into()],
         instances: vec![(instance.clone(), REGION.into())],
         access_keys: vec!["AKIAQXAMPLELEAKED001".into()],
@@ -350,7 +350,7 @@ async fn memory_capture_fails_clearly_without_an_ssm_agent() {
     let (client, send) = ssm(false, String::new());
     base.overrides.ssm = Some(client);
     let conn = inside(&base, "330000000002").await;
-    let e = capture_memory(&conn, REGION, &instance, 9, "memory")
+    let e = capture_memory(&conn, REGION, &instance, case::CaseId(9), "memory")
         .await
         .unwrap_err();
     assert!(e.to_string().contains("has no SSM agent online"), "{e}");
@@ -361,9 +361,15 @@ async fn memory_capture_fails_clearly_without_an_ssm_agent() {
     locked_bucket(&acct, "memory-330000000002").await;
     let conn = inside(&base, "330000000002").await;
     // No image at all: the HeadObject fails and says which object.
-    let e = capture_memory(&conn, REGION, &instance, 9, "memory-330000000002")
-        .await
-        .unwrap_err();
+    let e = capture_memory(
+        &conn,
+        REGION,
+        &instance,
+        case::CaseId(9),
+        "memory-330000000002",
+    )
+    .await
+    .unwrap_err();
     assert!(e.to_string().starts_with("s3:HeadObject"), "{e}");
     // An image whose bytes are not what the instance hashed (changed in transit, or
     // replaced): the checksum S3 holds differs from the instance's, and the capture fails.
@@ -382,9 +388,15 @@ async fn memory_capture_fails_clearly_without_an_ssm_agent() {
         .send()
         .await
         .unwrap();
-    let e = capture_memory(&conn, REGION, &instance, 9, "memory-330000000002")
-        .await
-        .unwrap_err();
+    let e = capture_memory(
+        &conn,
+        REGION,
+        &instance,
+        case::CaseId(9),
+        "memory-330000000002",
+    )
+    .await
+    .unwrap_err();
     assert!(
         e.to_string().contains(&format!(
             "s3://memory-330000000002/cases/9/memory/{instance}.lime has checksum Some(\"{}\"), the instance computed {}",

@@ -50,7 +50,7 @@ async fn env(account: &str) -> Option<Env> {
 }
 
 fn target(kind: TargetKind, id: &str, account: &str) -> Target {
-    Target::new(kind, id, account, REGION)
+    Target::new(kind, id, model::AccountId::parse(account).unwrap(), REGION)
 }
 
 fn step(action: Action, t: Target, params: Value) -> Step {
@@ -86,7 +86,7 @@ fn settings() -> Settings {
 
 fn plan_of(steps: Vec<Step>) -> ResponsePlan {
     ResponsePlan {
-        case_id: 7,
+        case_id: case::CaseId(7),
         playbook: "test".into(),
         playbook_title: "test".into(),
         severity: model::Severity::High,
@@ -1362,7 +1362,12 @@ async fn restore_flow_logs() {
     };
     let ec2 = e.acct.ec2(REGION);
     let vpcs = ec2.describe_vpcs().send().await.unwrap().vpcs().len();
-    let t_ = Target::new(TargetKind::Region, REGION, &e.account, REGION);
+    let t_ = Target::new(
+        TargetKind::Region,
+        REGION,
+        model::AccountId::parse(&e.account).unwrap(),
+        REGION,
+    );
     let mut t = Trial::new(
         &e.base,
         plan_of(vec![step(
@@ -2145,7 +2150,12 @@ async fn guardduty_enable() {
         &e.base,
         plan_of(vec![step(
             Action::EnableGuardDuty,
-            Target::new(TargetKind::Region, REGION, &e.account, REGION),
+            Target::new(
+                TargetKind::Region,
+                REGION,
+                model::AccountId::parse(&e.account).unwrap(),
+                REGION,
+            ),
             json!({}),
         )]),
     );
@@ -2194,7 +2204,7 @@ async fn dry_run_makes_no_mutating_call() {
     };
     let plan = playbook::plan(
         &book,
-        7,
+        case::CaseId(7),
         model::Severity::High,
         None,
         &bindings,
@@ -2725,7 +2735,7 @@ fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> ResponsePl
         s.management_account = targets
             .iter()
             .find(|t| t.kind == TargetKind::Account)
-            .map(|t| t.account.clone());
+            .map(|t| t.account.to_string());
     }
     let bindings = playbook::Bindings {
         targets: targets.into_iter().collect(),
@@ -2738,7 +2748,7 @@ fn bundled_plan(name: &str, targets: Vec<Target>, mut s: Settings) -> ResponsePl
     };
     playbook::plan(
         &book,
-        7,
+        case::CaseId(7),
         model::Severity::Critical,
         Some("sev1"),
         &bindings,
@@ -3108,7 +3118,12 @@ async fn playbook_logging_tampering() {
         "logging-tampering",
         vec![
             target(TargetKind::Trail, "org-trail", &e.account),
-            Target::new(TargetKind::Region, REGION, &e.account, REGION),
+            Target::new(
+                TargetKind::Region,
+                REGION,
+                model::AccountId::parse(&e.account).unwrap(),
+                REGION,
+            ),
             k,
             target(TargetKind::Role, "ops", &e.account),
             target(TargetKind::Account, &e.account, &e.account),
@@ -3287,7 +3302,7 @@ async fn a_failed_memory_capture_is_never_followed_by_a_stop() {
     };
     let plan = playbook::plan(
         &book,
-        7,
+        case::CaseId(7),
         model::Severity::Critical,
         None,
         &bindings,
@@ -3333,7 +3348,7 @@ async fn a_failed_memory_capture_is_never_followed_by_a_stop() {
     // Even with a failure policy of continue, the disruptive steps are skipped, not run.
     let mut plan = playbook::plan(
         &book,
-        7,
+        case::CaseId(7),
         model::Severity::Critical,
         None,
         &bindings,

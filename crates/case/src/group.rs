@@ -12,8 +12,36 @@
 use model::{Entity, EntityKind};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-/// A stored case's id.
-pub type CaseId = i64;
+/// A stored case's number (`case 12`): its own type, so a case id is never taken for a
+/// response plan's, a task's or a count. JSON and SQL hold the bare number.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct CaseId(pub i64);
+
+impl std::fmt::Display for CaseId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::str::FromStr for CaseId {
+    type Err = std::num::ParseIntError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        s.trim().parse().map(CaseId)
+    }
+}
 
 /// How alerts group.
 #[derive(Debug, Clone, Copy)]
@@ -380,7 +408,7 @@ mod tests {
         // The same with the first two already stored as cases 7 and 9: 9 merges into 7.
         let open = [
             OpenCase {
-                id: 9,
+                id: CaseId(9),
                 entities: vec![KnownEntity {
                     entity: user("b"),
                     first_ms: H,
@@ -388,7 +416,7 @@ mod tests {
                 }],
             },
             OpenCase {
-                id: 7,
+                id: CaseId(7),
                 entities: vec![KnownEntity {
                     entity: user("a"),
                     first_ms: 0,
@@ -397,8 +425,11 @@ mod tests {
             },
         ];
         let g = group(&open, &alerts[2..], GroupingConfig::default());
-        assert_eq!(g.merges, vec![(9, CaseRef::Existing(7))]);
-        assert_eq!(g.assignment, vec![CaseRef::Existing(7), CaseRef::New(0)]);
+        assert_eq!(g.merges, vec![(CaseId(9), CaseRef::Existing(CaseId(7)))]);
+        assert_eq!(
+            g.assignment,
+            vec![CaseRef::Existing(CaseId(7)), CaseRef::New(0)]
+        );
     }
 
     #[test]

@@ -26,8 +26,8 @@ pub struct ServerBenchArgs {
     pub requests: usize,
 }
 
-fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::App, String)> {
-    let settings = app::Settings {
+fn settings(dir: &std::path::Path) -> Result<app::Settings> {
+    Ok(app::Settings {
         db: dir.join("bench.db"),
         actor: "bench".into(),
         grouping: case::GroupingConfig::default(),
@@ -35,7 +35,7 @@ fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::
         plan: Some(app::LoadedPlan {
             path: "example plan".into(),
             plan: plan::parse(plan::EXAMPLE, "example plan", plan::Format::Toml)?,
-            digest: signing::sha256_hex(plan::EXAMPLE.as_bytes()),
+            digest: signing::Sha256Digest::of(plan::EXAMPLE.as_bytes()),
         }),
         evidence: app::EvidenceSettings {
             locker: Some(dir.join("evidence")),
@@ -43,11 +43,19 @@ fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::
         },
         approval: Default::default(),
         exhaustive_timeline: false,
-    };
-    let app = open_app(settings, None)?;
+    })
+}
+
+/// The bench store in `dir` opened again (for a second server on it).
+fn reopen(dir: &std::path::Path) -> Result<app::App> {
+    open_app(settings(dir)?, None)
+}
+
+fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::App, String)> {
+    let app = open_app(settings(dir)?, None)?;
     let mut store = store::Store::open(&app.settings.db)?;
     app::pipeline::detect_and_open(&app, &mut store, &crate::samples::inputs())?;
-    store.replicate_for_bench(1, cases, per_case)?;
+    store.replicate_for_bench(case::CaseId(1), cases, per_case)?;
     app::people::add_user(
         &app,
         &mut store,
@@ -65,7 +73,11 @@ fn store_with(dir: &std::path::Path, cases: i64, per_case: i64) -> Result<(app::
 }
 
 pub fn run(args: &ServerBenchArgs) -> Result<()> {
-    let mut rows: Vec<(i64, Vec<server::bench::PageTiming>)> = Vec::new();
+    let mut rows: Vec<(
+        i64,
+        Vec<server::bench::PageTiming>,
+        Vec<server::bench::PageTiming>,
+    )> = Vec::new();
     for cases in [args.small_cases, args.cases] {
         let tmp = tempfile::tempdir().context("temporary directory")?;
         let t = std::time::Instant::now();
@@ -83,43 +95,66 @@ pub fn run(args: &ServerBenchArgs) -> Result<()> {
             ("timeline", format!("/cases/{middle}/timeline?offset=50")),
             ("api queue", "/api/v1/cases?limit=50".to_string()),
         ];
-        rows.push((
-            cases,
-            server::bench::measure(app, &token, &pages, args.clients, args.requests)?,
-        ));
+        let kept = server::bench::measure(
+            app,
+            server::ServerConfig::default(),
+            &token,
+            &pages,
+            args.clients,
+            args.requests,
+        )?;
+        // The same pages with nothing kept: every request reads the store (the cost after
+        // each change, and of a page nobody asked for since).
+        let app = reopen(tmp.path())?;
+        let cold = server::bench::measure(
+            app,
+            server::ServerConfig {
+                cold_reads: true,
+                ..Default::default()
+            },
+            &token,
+            &pages,
+            args.clients,
+            args.requests,
+        )?;
+        rows.push((cases, kept, cold));
     }
     println!(
         "team server, {} clients × {} requests per page, latency on loopback (connection included)",
         args.clients, args.requests
     );
     println!(
-        "{:<10} {:>8} {:>10} {:>10} {:>12} {:>7}",
-        "page", "cases", "p50 ms", "p99 ms", "p99/health", "errors"
+        "{:<10} {:>8} {:>6} {:>10} {:>10} {:>12} {:>7}",
+        "page", "cases", "reads", "p50 ms", "p99 ms", "p99/health", "errors"
     );
-    for (cases, timings) in &rows {
-        let health = timings
-            .iter()
-            .find(|t| t.page == "health")
-            .map_or(1, |t| t.p99_us.max(1));
-        for t in timings {
-            println!(
-                "{:<10} {:>8} {:>10.2} {:>10.2} {:>11.1}× {:>7}",
-                t.page,
-                cases,
-                t.p50_us as f64 / 1000.0,
-                t.p99_us as f64 / 1000.0,
-                t.p99_us as f64 / health as f64,
-                t.errors
-            );
+    for (cases, kept, cold) in &rows {
+        for (reads, timings) in [("kept", kept), ("cold", cold)] {
+            let health = timings
+                .iter()
+                .find(|t| t.page == "health")
+                .map_or(1, |t| t.p99_us.max(1));
+            for t in timings {
+                println!(
+                    "{:<10} {:>8} {:>6} {:>10.2} {:>10.2} {:>11.1}× {:>7}",
+                    t.page,
+                    cases,
+                    reads,
+                    t.p50_us as f64 / 1000.0,
+                    t.p99_us as f64 / 1000.0,
+                    t.p99_us as f64 / health as f64,
+                    t.errors
+                );
+            }
         }
     }
-    if let [(small, a), (large, b)] = rows.as_slice() {
-        println!("growth with the store ({small} → {large} cases), p99 ratio:");
-        for (x, y) in a.iter().zip(b) {
+    if let [(small, a, ac), (large, b, bc)] = rows.as_slice() {
+        println!("growth with the store ({small} → {large} cases), p99 ratio (kept, cold):");
+        for ((x, y), (xc, yc)) in a.iter().zip(b).zip(ac.iter().zip(bc)) {
             println!(
-                "  {:<10} {:.2}×",
+                "  {:<10} {:.2}×  {:.2}×",
                 x.page,
-                y.p99_us as f64 / x.p99_us.max(1) as f64
+                y.p99_us as f64 / x.p99_us.max(1) as f64,
+                yc.p99_us as f64 / xc.p99_us.max(1) as f64
             );
         }
     }

@@ -48,7 +48,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
             settings.plan = Some(crate::settings::LoadedPlan {
                 path: "the bundled example plan".into(),
                 plan: plan::parse(plan::EXAMPLE, "example plan", plan::Format::Toml)?,
-                digest: signing::sha256_hex(plan::EXAMPLE.as_bytes()),
+                digest: signing::Sha256Digest::of(plan::EXAMPLE.as_bytes()),
             });
         }
     }
@@ -115,7 +115,7 @@ pub fn run(store_args: &StoreArgs) -> Result<()> {
     let first = cases
         .iter()
         .max_by_key(|c| (c.severity, c.alert_count, std::cmp::Reverse(c.id)))
-        .map_or(1, |c| c.id);
+        .map_or(case::CaseId(1), |c| c.id);
     let db = format!(" --db {}", settings.db.display());
     println!(
         "\nNext:\n  \

@@ -14,7 +14,7 @@ pub enum ForensicsCommand {
     Workstation {
         /// The case whose collected snapshots (encrypted copies) become attached volumes.
         #[arg(long)]
-        case: Option<i64>,
+        case: Option<case::CaseId>,
         /// Snapshot ids to attach besides (or without) the case's; repeatable.
         #[arg(long = "snapshot", value_name = "ID")]
         snapshots: Vec<String>,
@@ -58,7 +58,7 @@ pub fn run(cmd: ForensicsCommand, args: &StoreArgs) -> Result<()> {
     }
     let plan = settings.plan.as_ref().map(|p| &p.plan);
     let w = workstation::Workstation {
-        case: case.unwrap_or(0),
+        case: case.unwrap_or(case::CaseId(0)),
         evidence_bucket: plan.map_or_else(
             || "REPLACE-WITH-EVIDENCE-BUCKET".to_string(),
             |p| p.forensics.evidence_bucket.value.clone(),

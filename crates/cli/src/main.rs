@@ -119,9 +119,21 @@ fn main() -> ExitCode {
     // A hostile multi-MiB line is held whole while it is read; on 4 KiB pages that costs one
     // page fault per page (most of the time on a VM). Huge pages for mimalloc's large OS
     // allocations keep long lines linear in practice, not only on paper.
-    // SAFETY: sets a process-wide allocator option before any thread is started.
-    unsafe { libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 1) };
+    // The team server is the exception: it reads no such lines, and its many short-lived
+    // worker threads would each fault in (and zero) whole huge pages.
     let cli = Cli::parse();
+    let serving = matches!(
+        cli.command,
+        Command::Serve(_)
+            | Command::Bench {
+                target: bench_cmd::BenchTarget::Server(_)
+            }
+    );
+    if !serving {
+        // SAFETY: sets a process-wide allocator option before any thread is started
+        // (parsing the command line starts none).
+        unsafe { libmimalloc_sys::mi_option_set(libmimalloc_sys::mi_option_large_os_pages, 1) };
+    }
     let result = match cli.command {
         Command::Ingest(args) => ingest_cmd::run(args).map(|()| ExitCode::SUCCESS),
         Command::Hunt(args) => {

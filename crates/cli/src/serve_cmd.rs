@@ -30,12 +30,16 @@ pub struct ServeArgs {
     /// Behind an ALB that authenticates users: its ARN. The `x-amzn-oidc-data` header is
     /// then trusted once its ES256 signature verifies with the ALB's key and its signer is
     /// this load balancer; its email (else sub) must name an enabled account.
-    #[arg(long, requires = "alb_keys")]
-    pub alb_signer: Option<String>,
-    /// Folder of the ALB's public keys, one PEM file per key id (from
-    /// https://public-keys.auth.elb.REGION.amazonaws.com/KID).
     #[arg(long)]
+    pub alb_signer: Option<String>,
+    /// Folder of the ALB's public keys, one PEM file per key id, kept by hand. Without it
+    /// the keys are fetched by id from https://public-keys.auth.elb.REGION.amazonaws.com
+    /// (the region of --alb-signer) as the ALB rotates them.
+    #[arg(long, requires = "alb_signer", conflicts_with = "alb_keys_url")]
     pub alb_keys: Option<PathBuf>,
+    /// Where to fetch the ALB's keys by id instead (another partition's endpoint, a mirror).
+    #[arg(long, requires = "alb_signer")]
+    pub alb_keys_url: Option<String>,
     /// Sign-in through your organization's OpenID Connect provider: its issuer URL
     /// (discovered at start). Register `PUBLIC_URL/sign-in/oidc/callback` as the redirect.
     #[arg(long, requires = "oidc_client_id")]
@@ -120,12 +124,21 @@ pub fn serve(args: ServeArgs, store: &StoreArgs) -> Result<()> {
         secure_cookies,
         attestation_key,
         playbooks: args.playbooks,
-        alb: args.alb_signer.map(|signer| server::alb::AlbTrust {
-            signer,
-            keys: args.alb_keys.unwrap_or_default(),
-        }),
+        alb: match args.alb_signer {
+            None => None,
+            Some(signer) => Some(server::alb::AlbTrust {
+                keys: match args.alb_keys {
+                    Some(dir) => server::alb::AlbKeys::Folder(dir),
+                    None => server::alb::AlbKeys::for_signer(&signer, args.alb_keys_url.as_deref())
+                        .map_err(anyhow::Error::msg)
+                        .context("--alb-signer")?,
+                },
+                signer,
+            }),
+        },
         oidc: None,
         rules: Some(rules),
+        cold_reads: false,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

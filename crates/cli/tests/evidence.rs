@@ -72,7 +72,7 @@ fn forge_entry(d: &Path, key: Option<&ed25519_dalek::SigningKey>) {
     let mut l = ledger(d);
     let last: custody::Entry = serde_json::from_str(l.last().unwrap()).unwrap();
     let draft = custody::Draft {
-        case_id: 1,
+        case_id: case::CaseId(1),
         at_ms: 0,
         actor: "mallory".into(),
         action: "collected".into(),

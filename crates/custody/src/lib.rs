@@ -64,7 +64,7 @@ impl Action {
 /// What is being recorded, before it is chained.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Draft {
-    pub case_id: i64,
+    pub case_id: case::CaseId,
     pub at_ms: i64,
     pub actor: String,
     /// An [`Action`] by name (`collected`, `uploaded`, `examined`, …).
@@ -275,7 +275,7 @@ pub struct Problem {
 /// A ledger head written outside the host (the evidence bucket, under Object Lock).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anchor {
-    pub case_id: i64,
+    pub case_id: case::CaseId,
     pub seq: u64,
     pub hash: String,
     pub at_ms: i64,
@@ -337,7 +337,7 @@ impl Verification {
 /// trusts, the latest anchor outside the host, and the artifacts' bytes (`stored`, called
 /// only with well-formed digests). `malformed` lines are findings of their own.
 pub fn verify(
-    case_id: i64,
+    case_id: case::CaseId,
     entries: &[Entry],
     malformed: &[Malformed],
     against: Against<'_>,

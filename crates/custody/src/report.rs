@@ -6,7 +6,12 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
 /// The JSON manifest: every artifact once, with where it is kept and who handled it.
-pub fn manifest(case_id: i64, entries: &[Entry], v: &Verification, generated_ms: i64) -> Value {
+pub fn manifest(
+    case_id: case::CaseId,
+    entries: &[Entry],
+    v: &Verification,
+    generated_ms: i64,
+) -> Value {
     let mut artifacts: BTreeMap<&str, Value> = BTreeMap::new();
     for e in entries {
         let Some(a) = &e.body.artifact else { continue };
@@ -91,7 +96,12 @@ fn verdict(v: &Verification) -> String {
 }
 
 /// The custody report in Markdown.
-pub fn markdown(case_id: i64, entries: &[Entry], v: &Verification, generated_ms: i64) -> String {
+pub fn markdown(
+    case_id: case::CaseId,
+    entries: &[Entry],
+    v: &Verification,
+    generated_ms: i64,
+) -> String {
     let mut out = format!(
         "# Chain of custody: case {case_id}\n\nGenerated {}. Ledger head `{}`.\n\n**{}**\n\n",
         model::time::format_iso(generated_ms),
@@ -116,7 +126,12 @@ pub fn markdown(case_id: i64, entries: &[Entry], v: &Verification, generated_ms:
 }
 
 /// The custody report in HTML (every value escaped).
-pub fn html(case_id: i64, entries: &[Entry], v: &Verification, generated_ms: i64) -> String {
+pub fn html(
+    case_id: case::CaseId,
+    entries: &[Entry],
+    v: &Verification,
+    generated_ms: i64,
+) -> String {
     let mut out = format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Chain of custody: case {case_id}</title></head><body>\n\
          <h1>Chain of custody: case {case_id}</h1>\n<p>Generated {}. Ledger head <code>{}</code>.</p>\n<p><strong>{}</strong></p>\n",

@@ -26,7 +26,7 @@ fn ledger(signed: bool) -> Fixture {
         };
         bytes.insert(a.sha256.clone(), data);
         let d = Draft {
-            case_id: 7,
+            case_id: case::CaseId(7),
             at_ms: 1_790_000_000_000 + i as i64,
             actor: "carmen".into(),
             action: "collected".into(),
@@ -55,7 +55,7 @@ fn check(
         required: trusted,
     };
     let v = verify(
-        7,
+        case::CaseId(7),
         entries,
         &[],
         Against {
@@ -144,7 +144,7 @@ fn removed_entries_are_named_in_the_middle_and_at_the_end() {
 /// An entry nobody should have written.
 fn mallory() -> Draft {
     Draft {
-        case_id: 7,
+        case_id: case::CaseId(7),
         at_ms: 1,
         actor: "mallory".into(),
         action: "collected".into(),
@@ -209,7 +209,7 @@ fn the_ledger_round_trips_through_its_file_and_reports_escape() {
         "{bad:?}"
     );
     let v = verify(
-        7,
+        case::CaseId(7),
         &e,
         &[],
         Against {
@@ -220,9 +220,9 @@ fn the_ledger_round_trips_through_its_file_and_reports_escape() {
         },
         |_| Stored::Intact,
     );
-    let html = custody::report::html(7, &e, &v, 0);
+    let html = custody::report::html(case::CaseId(7), &e, &v, 0);
     assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
-    let m = custody::report::manifest(7, &e, &v, 0);
+    let m = custody::report::manifest(case::CaseId(7), &e, &v, 0);
     assert_eq!(m["artifacts"].as_array().unwrap().len(), b.len());
     assert_eq!(
         m["verified"], false,
@@ -284,7 +284,7 @@ fn a_hostile_ledger_is_named_line_by_line() {
     hostile[0].body.artifact.as_mut().unwrap().sha256 = "../x".into();
     let w: Vec<(u64, String)> = e.iter().map(|x| (x.seq, x.hash.clone())).collect();
     let v = verify(
-        7,
+        case::CaseId(7),
         &hostile,
         &bad,
         Against {
@@ -314,14 +314,14 @@ fn a_hostile_ledger_is_named_line_by_line() {
 fn the_anchor_catches_a_consistent_rewrite_and_interruptions_are_told_apart() {
     let (e, b, w) = ledger(false);
     let anchor = Anchor {
-        case_id: 7,
+        case_id: case::CaseId(7),
         seq: 5,
         hash: e[4].hash.clone(),
         at_ms: 1,
     };
     let run = |entries: &[Entry], witness: &[(u64, String)], pending: &[(u64, String)]| {
         verify(
-            7,
+            case::CaseId(7),
             entries,
             &[],
             Against {

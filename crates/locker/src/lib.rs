@@ -162,7 +162,7 @@ impl Locker {
     }
 
     /// The case's ledger file.
-    pub fn ledger_path(&self, case: i64) -> PathBuf {
+    pub fn ledger_path(&self, case: case::CaseId) -> PathBuf {
         self.root
             .join("cases")
             .join(case.to_string())
@@ -171,7 +171,7 @@ impl Locker {
 
     /// The case's ledger (empty when none was written): its entries, and every line that
     /// is not one.
-    pub fn ledger(&self, case: i64) -> Result<(Vec<Entry>, Vec<custody::Malformed>)> {
+    pub fn ledger(&self, case: case::CaseId) -> Result<(Vec<Entry>, Vec<custody::Malformed>)> {
         let path = self.ledger_path(case);
         match fs::read(&path) {
             Ok(bytes) => Ok(custody::parse_ledger(&String::from_utf8_lossy(&bytes))),
@@ -183,7 +183,7 @@ impl Locker {
     /// Takes the case ledger's writer lock (an exclusive lock on `cases/N/custody.lock`,
     /// released when the guard drops, or when the process dies): writers read the head,
     /// append and have the store witness one at a time.
-    pub fn lock(&self, case: i64) -> Result<LedgerLock> {
+    pub fn lock(&self, case: case::CaseId) -> Result<LedgerLock> {
         let path = self.ledger_path(case).with_file_name("custody.lock");
         let dir = path.parent().expect("cases/N");
         fs::create_dir_all(dir).map_err(io(dir))?;
@@ -198,7 +198,7 @@ impl Locker {
     }
 
     /// Appends an entry to the case's ledger and syncs it.
-    pub fn append(&self, case: i64, entry: &Entry) -> Result<()> {
+    pub fn append(&self, case: case::CaseId, entry: &Entry) -> Result<()> {
         let path = self.ledger_path(case);
         let dir = path.parent().expect("cases/N");
         fs::create_dir_all(dir).map_err(io(dir))?;

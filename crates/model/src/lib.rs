@@ -5,6 +5,7 @@ pub mod alert;
 pub mod entity;
 pub mod event;
 pub mod field;
+pub mod ids;
 pub mod ocsf;
 pub mod scan;
 pub mod time;
@@ -16,3 +17,4 @@ pub use event::{
     Severity, SourceKind, Text,
 };
 pub use field::FieldValue;
+pub use ids::{AccountId, Arn, IdError};

@@ -37,7 +37,7 @@ pub struct ApprovalRule {
     /// Contact id → roles and keys, from the IR plan when the plan was made.
     pub approvers: BTreeMap<String, Approver>,
     /// SHA-256 of the IR plan file the rule was taken from; `None`: no IR plan.
-    pub ir_plan: Option<String>,
+    pub ir_plan: Option<signing::Sha256Digest>,
     /// Team-server keys whose attestation of a signed-in approver counts as a signature.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attesters: Vec<String>,
@@ -61,7 +61,11 @@ impl ApprovalRule {
 
     /// The rule of an IR plan level (see [`plan::IrPlan::approval_terms`]); `ir_digest` is the
     /// SHA-256 of the plan file's text.
-    pub fn from_plan(ir: &plan::IrPlan, ir_digest: &str, level: Option<&str>) -> ApprovalRule {
+    pub fn from_plan(
+        ir: &plan::IrPlan,
+        ir_digest: &signing::Sha256Digest,
+        level: Option<&str>,
+    ) -> ApprovalRule {
         let terms = ir.approval_terms(level);
         let approvers = ir
             .contacts
@@ -88,7 +92,7 @@ impl ApprovalRule {
             signed: terms.signed,
             preapprove_evidence: terms.preapprove_evidence,
             approvers,
-            ir_plan: Some(ir_digest.to_string()),
+            ir_plan: Some(ir_digest.clone()),
             attesters: ir
                 .team_server
                 .iter()
@@ -138,7 +142,7 @@ impl ApprovalRule {
 
 /// The text an approver signs: the plan's digest, under a fixed prefix so the signature
 /// means nothing anywhere else.
-pub fn approval_message(plan_digest: &str) -> Vec<u8> {
+pub fn approval_message(plan_digest: &signing::Sha256Digest) -> Vec<u8> {
     format!("firebreak response-plan approval v1\n{plan_digest}").into_bytes()
 }
 
@@ -157,7 +161,7 @@ pub enum ApprovalKind {
 }
 
 /// The text a team server signs to attest a signed-in person's approval.
-pub fn attestation_message(plan_digest: &str, by: &str, method: &str) -> Vec<u8> {
+pub fn attestation_message(plan_digest: &signing::Sha256Digest, by: &str, method: &str) -> Vec<u8> {
     format!("firebreak team-server approval attestation v1\n{plan_digest}\n{by}\n{method}")
         .into_bytes()
 }
@@ -170,7 +174,7 @@ pub struct Approval {
     /// The roles the rule gives them (what counts is the pinned rule, not this copy).
     pub roles: Vec<String>,
     pub at_ms: i64,
-    pub plan_digest: String,
+    pub plan_digest: signing::Sha256Digest,
     #[serde(default)]
     pub kind: ApprovalKind,
     /// The public key that signed (hex).
@@ -246,7 +250,10 @@ impl Approval {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApprovalError {
     #[error("the approval is for another version of the plan (digest {found}, plan is {expected})")]
-    WrongPlan { expected: String, found: String },
+    WrongPlan {
+        expected: signing::Sha256Digest,
+        found: signing::Sha256Digest,
+    },
     #[error("{by} may not approve: approval needs one of the roles {needed:?} (holds {held:?})")]
     NotAllowed {
         by: String,

@@ -73,17 +73,6 @@ fn s<'v>(v: &'v Value, path: &[&str]) -> Option<&'v str> {
     cur.as_str().filter(|s| !s.is_empty())
 }
 
-/// `arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE` → (region, account, resource).
-fn arn_parts(arn: &str) -> Option<(&str, &str, &str)> {
-    let mut it = arn.splitn(6, ':');
-    (it.next()? == "arn").then_some(())?;
-    let _partition = it.next()?;
-    let _service = it.next()?;
-    let region = it.next()?;
-    let account = it.next()?;
-    Some((region, account, it.next()?))
-}
-
 impl Binder<'_> {
     fn add(
         &mut self,
@@ -93,7 +82,10 @@ impl Binder<'_> {
         region: &str,
         parent: Option<&str>,
     ) {
-        if id.is_empty() || !model::entity::is_account_id(account) {
+        let Ok(account) = model::AccountId::parse(account) else {
+            return;
+        };
+        if id.is_empty() {
             return;
         }
         if kind == TargetKind::Role
@@ -111,18 +103,18 @@ impl Binder<'_> {
         } else {
             region
         };
+        let key = (kind, account.to_string(), id.to_string());
         let mut t = Target::new(kind, id, account, region);
         t.parent = parent.map(str::to_string);
-        self.out
-            .entry((kind, account.to_string(), id.to_string()))
-            .or_insert(t);
+        self.out.entry(key).or_insert(t);
     }
 
     /// The actor: an IAM user and its access key, or an assumed role.
     fn principal(&mut self, arn: &str, key: Option<&str>, region: &str) {
-        let Some((_, account, resource)) = arn_parts(arn) else {
+        let Ok(arn) = model::Arn::parse(arn) else {
             return;
         };
+        let (account, resource) = (arn.account(), arn.resource());
         if let Some(path) = resource.strip_prefix("user/") {
             let user = path.rsplit('/').next().unwrap_or(path);
             self.add(TargetKind::User, user, account, region, None);
@@ -211,21 +203,28 @@ impl Binder<'_> {
             "lambda.amazonaws.com" => {
                 if let Some(f) = s(req, &["functionName"]) {
                     // A name, or an ARN possibly with a version or alias qualifier.
-                    let name = match arn_parts(f) {
-                        Some((_, _, res)) => res.split(':').nth(1).unwrap_or(res),
-                        None => f.split(':').next().unwrap_or(f),
-                    };
-                    self.add(TargetKind::Function, name, acct, reg, None);
+                    match model::Arn::parse(f) {
+                        Ok(arn) => {
+                            let res = arn.resource();
+                            let name = res.split(':').nth(1).unwrap_or(res);
+                            self.add(TargetKind::Function, name, acct, reg, None);
+                        }
+                        Err(_) => {
+                            let name = f.split(':').next().unwrap_or(f);
+                            self.add(TargetKind::Function, name, acct, reg, None);
+                        }
+                    }
                 }
             }
             "cloudtrail.amazonaws.com" => {
                 if let Some(trail) = s(req, &["name"]) {
-                    match arn_parts(trail) {
-                        Some((treg, tacct, res)) => {
+                    match model::Arn::parse(trail) {
+                        Ok(arn) => {
+                            let res = arn.resource();
                             let name = res.strip_prefix("trail/").unwrap_or(res);
-                            self.add(TargetKind::Trail, name, tacct, treg, None)
+                            self.add(TargetKind::Trail, name, arn.account(), arn.region(), None)
                         }
-                        None => self.add(TargetKind::Trail, trail, acct, reg, None),
+                        Err(_) => self.add(TargetKind::Trail, trail, acct, reg, None),
                     }
                 }
             }

@@ -10,7 +10,6 @@ use crate::target::{Target, TargetKind};
 use case::CaseId;
 use model::Severity;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 /// A playbook that cannot be planned against a case.
@@ -175,18 +174,14 @@ pub struct ResponsePlan {
 
 impl ResponsePlan {
     /// SHA-256 of the plan's JSON: what an approval is bound to.
-    pub fn digest(&self) -> String {
+    pub fn digest(&self) -> signing::Sha256Digest {
         let json = serde_json::to_vec(self).expect("a plan serializes");
-        hex(&Sha256::digest(&json))
+        signing::Sha256Digest::of(&json)
     }
 
     pub fn step(&self, key: &str) -> Option<&Step> {
         self.steps.iter().find(|s| s.key == key)
     }
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Plans `book` against a case's bindings.

@@ -86,7 +86,7 @@ impl fmt::Display for TargetKind {
 pub struct Target {
     pub kind: TargetKind,
     pub id: String,
-    pub account: String,
+    pub account: model::AccountId,
     pub region: String,
     /// The owning resource where the id alone does not locate it (an access key's user).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,11 +94,11 @@ pub struct Target {
 }
 
 impl Target {
-    pub fn new(kind: TargetKind, id: &str, account: &str, region: &str) -> Target {
+    pub fn new(kind: TargetKind, id: &str, account: model::AccountId, region: &str) -> Target {
         Target {
             kind,
             id: id.to_string(),
-            account: account.to_string(),
+            account,
             region: region.to_string(),
             parent: None,
         }

@@ -221,19 +221,29 @@ fn bindings() -> Bindings {
     let mut key = Target::new(
         TargetKind::AccessKey,
         "AKIAQXAMPLELEAKED001",
-        "111122223333",
+        model::AccountId::parse("111122223333").unwrap(),
         "us-east-1",
     );
     key.parent = Some("ci-deployer".into());
     Bindings {
         targets: [
             key,
-            Target::new(TargetKind::User, "ci-deployer", "111122223333", "us-east-1"),
-            Target::new(TargetKind::User, "svc-backup", "111122223333", "us-east-1"),
+            Target::new(
+                TargetKind::User,
+                "ci-deployer",
+                model::AccountId::parse("111122223333").unwrap(),
+                "us-east-1",
+            ),
+            Target::new(
+                TargetKind::User,
+                "svc-backup",
+                model::AccountId::parse("111122223333").unwrap(),
+                "us-east-1",
+            ),
             Target::new(
                 TargetKind::Account,
                 "111122223333",
-                "111122223333",
+                model::AccountId::parse("111122223333").unwrap(),
                 "us-east-1",
             ),
         ]
@@ -256,7 +266,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
     };
     let p = playbook::plan(
         &book("iam-user-access-key-compromise"),
-        4,
+        case::CaseId(4),
         Severity::High,
         None,
         &bindings(),
@@ -295,7 +305,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
     };
     let e = playbook::plan(
         &book("iam-user-access-key-compromise"),
-        4,
+        case::CaseId(4),
         Severity::High,
         None,
         &none,
@@ -315,11 +325,16 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
     };
     let roles = Bindings {
         targets: [
-            Target::new(TargetKind::Role, "app", "111122223333", "us-east-1"),
+            Target::new(
+                TargetKind::Role,
+                "app",
+                model::AccountId::parse("111122223333").unwrap(),
+                "us-east-1",
+            ),
             Target::new(
                 TargetKind::Account,
                 "111122223333",
-                "111122223333",
+                model::AccountId::parse("111122223333").unwrap(),
                 "us-east-1",
             ),
         ]
@@ -327,7 +342,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
     };
     let p = playbook::plan(
         &book("role-credentials-compromise"),
-        4,
+        case::CaseId(4),
         Severity::High,
         None,
         &roles,
@@ -349,7 +364,7 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
     assert!(
         playbook::plan(
             &book("role-credentials-compromise"),
-            4,
+            case::CaseId(4),
             Severity::High,
             None,
             &roles,
@@ -363,7 +378,11 @@ fn plans_bind_steps_to_resources_and_leave_what_was_asked() {
 
 /// The example IR plan with alice's, bob's and carmen's placeholder keys replaced by keys
 /// whose seeds the test holds (seed bytes 0x01, 0x02, 0x03).
-fn keyed_plan() -> (plan::IrPlan, String, Vec<signing::SigningKey>) {
+fn keyed_plan() -> (
+    plan::IrPlan,
+    signing::Sha256Digest,
+    Vec<signing::SigningKey>,
+) {
     let mut text = plan::EXAMPLE.to_string();
     let mut keys = Vec::new();
     for (i, who) in ["alice", "bob", "carmen"].into_iter().enumerate() {
@@ -374,13 +393,17 @@ fn keyed_plan() -> (plan::IrPlan, String, Vec<signing::SigningKey>) {
         keys.push(k);
     }
     let ir = plan::parse(&text, "ir-plan.toml", plan::Format::Toml).unwrap();
-    (ir, signing::sha256_hex(text.as_bytes()), keys)
+    (ir, signing::Sha256Digest::of(text.as_bytes()), keys)
 }
 
-fn sev1_plan(ir: &plan::IrPlan, digest: &str, author: &str) -> playbook::ResponsePlan {
+fn sev1_plan(
+    ir: &plan::IrPlan,
+    digest: &signing::Sha256Digest,
+    author: &str,
+) -> playbook::ResponsePlan {
     playbook::plan(
         &book("iam-user-access-key-compromise"),
-        4,
+        case::CaseId(4),
         Severity::Critical,
         Some("sev1"),
         &bindings(),
@@ -402,7 +425,7 @@ fn approval_follows_the_rule_pinned_in_the_plan() {
     assert_eq!(rule.roles, ["incident-commander", "responder"]);
     assert_eq!((rule.count, rule.signed, rule.two_person), (2, true, true));
     assert_eq!(rule.level.as_deref(), Some("sev1"));
-    assert_eq!(rule.ir_plan.as_deref(), Some(digest.as_str()));
+    assert_eq!(rule.ir_plan.as_ref(), Some(&digest));
     assert_eq!(
         rule.approvers["alice"].keys,
         [signing::public_hex(&keys[0])]
@@ -492,7 +515,7 @@ fn unsigned_approvals_only_where_the_plan_says_so_and_then_said_everywhere() {
         "count = 2, two_person = true, signed = false }",
     );
     let ir = plan::parse(&text, "ir-plan.toml", plan::Format::Toml).unwrap();
-    let p = sev1_plan(&ir, "d", "tester");
+    let p = sev1_plan(&ir, &signing::Sha256Digest::of(b"d"), "tester");
     assert!(!p.approval.signed);
     assert!(
         p.approval.describe().contains("UNSIGNED APPROVALS"),
@@ -537,7 +560,7 @@ fn evidence_only_plans_may_be_preapproved_by_the_level() {
         "count = 2, two_person = true, preapprove_evidence = true }",
     );
     let ir = plan::parse(&text, "ir-plan.toml", plan::Format::Toml).unwrap();
-    let full = sev1_plan(&ir, "d", "tester");
+    let full = sev1_plan(&ir, &signing::Sha256Digest::of(b"d"), "tester");
     // A plan with disruptive steps is not pre-approvable.
     assert!(matches!(
         admit(&full, &[], &Approval::preapproved(&full, 1)),
@@ -619,7 +642,7 @@ fn severity_preconditions_leave_steps_out_of_milder_cases() {
     let b = playbook::parse(yaml, "x.yaml").unwrap();
     let high = playbook::plan(
         &b,
-        1,
+        case::CaseId(1),
         Severity::High,
         None,
         &bindings(),
@@ -634,7 +657,7 @@ fn severity_preconditions_leave_steps_out_of_milder_cases() {
     );
     let crit = playbook::plan(
         &b,
-        1,
+        case::CaseId(1),
         Severity::Critical,
         None,
         &bindings(),

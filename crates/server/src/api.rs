@@ -96,71 +96,112 @@ pub struct Queue {
     pub limit: i64,
 }
 
+/// A queue page as read from the store: each case with what its SLA clocks are measured
+/// from (the clocks themselves are worked out per request).
+pub struct QueueRead {
+    rows: Vec<(store::CaseRow, Option<app::work::SlaInputs>)>,
+    total: i64,
+    more: bool,
+    /// Every filtered case was read (the SLA-breached filter pages after the clocks).
+    whole: bool,
+}
+
+fn with_sla(
+    store: &store::Store,
+    rows: Vec<store::CaseRow>,
+) -> Result<Vec<(store::CaseRow, Option<app::work::SlaInputs>)>> {
+    let sla = app::work::sla_inputs_of(store, &rows)?;
+    Ok(rows.into_iter().zip(sla).collect())
+}
+
 pub async fn queue_of(shared: &Arc<Shared>, person: &Person, q: QueueQuery) -> Result<Queue> {
     let filter = q.filter()?;
     let breached_only = flag(&q.breached);
     let offset = q.offset.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(PAGE_ROWS).clamp(1, 500);
     let contact = person.contact.clone();
-    shared
+    let read = shared
         .with_store(move |s, store| {
-            let viewer = store::Viewer::Contact(&contact);
-            let now = s.app.now_ms();
-            let breached = |store: &store::Store, c: &store::CaseRow| -> Result<bool> {
-                Ok(app::work::response_clocks(store, c, now)?.is_some_and(|r| r.breached()))
+            let key = if breached_only {
+                format!("{filter:?} breached")
+            } else {
+                format!("{filter:?} {offset} {limit}")
             };
-            if !breached_only {
-                let page = store.queue(&filter, viewer, offset, limit)?;
-                let rows = page
-                    .rows
-                    .into_iter()
-                    .map(|c| {
-                        Ok(QueueRow {
-                            breached: breached(store, &c)?,
-                            case: c,
-                        })
-                    })
-                    .collect::<Result<Vec<_>>>()?;
-                return Ok(Queue {
-                    rows,
-                    total: page.total,
-                    more: page.more,
-                    offset,
-                    limit,
-                });
-            }
-            // SLA state is computed, not stored: scan the filtered queue for breaches.
-            let mut rows = Vec::new();
-            let mut seen = 0;
-            let mut at = 0;
-            loop {
-                let page = store.queue(&filter, viewer, at, 200)?;
-                let n = page.rows.len() as i64;
-                for c in page.rows {
-                    if breached(store, &c)? {
-                        if seen >= offset && (rows.len() as i64) < limit {
-                            rows.push(QueueRow {
-                                breached: true,
-                                case: c,
-                            });
-                        }
-                        seen += 1;
+            s.kept
+                .queues
+                .get_or_load(s.store_version()?, (contact.clone(), key), || {
+                    let viewer = store::Viewer::Contact(&contact);
+                    if !breached_only {
+                        let page = store.queue(&filter, viewer, offset, limit)?;
+                        return Ok(QueueRead {
+                            rows: with_sla(store, page.rows)?,
+                            total: page.total,
+                            more: page.more,
+                            whole: false,
+                        });
                     }
-                }
-                at += n;
-                if n < 200 {
-                    break;
-                }
-            }
-            Ok(Queue {
-                rows,
-                total: seen,
-                more: false,
-                offset,
-                limit,
-            })
+                    // SLA state depends on the clock: read every filtered case once,
+                    // judge the breaches per request.
+                    let mut rows = Vec::new();
+                    let mut at = 0;
+                    loop {
+                        let page = store.queue(&filter, viewer, at, 200)?;
+                        let n = page.rows.len() as i64;
+                        rows.extend(with_sla(store, page.rows)?);
+                        at += n;
+                        if n < 200 {
+                            break;
+                        }
+                    }
+                    Ok(QueueRead {
+                        rows,
+                        total: 0,
+                        more: false,
+                        whole: true,
+                    })
+                })
         })
-        .await
+        .await?;
+    let now = shared.app.now_ms();
+    let breached =
+        |sla: &Option<app::work::SlaInputs>| sla.as_ref().is_some_and(|i| i.at(now).breached());
+    if !read.whole {
+        return Ok(Queue {
+            rows: read
+                .rows
+                .iter()
+                .map(|(c, sla)| QueueRow {
+                    breached: breached(sla),
+                    case: c.clone(),
+                })
+                .collect(),
+            total: read.total,
+            more: read.more,
+            offset,
+            limit,
+        });
+    }
+    let hits: Vec<&store::CaseRow> = read
+        .rows
+        .iter()
+        .filter(|(_, sla)| breached(sla))
+        .map(|(c, _)| c)
+        .collect();
+    Ok(Queue {
+        total: hits.len() as i64,
+        rows: hits
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .map(|c| QueueRow {
+                breached: true,
+                case: c.clone(),
+            })
+            .collect(),
+        more: false,
+        offset,
+        limit,
+    })
 }
 
 pub async fn cases(
@@ -171,52 +212,75 @@ pub async fn cases(
     Ok(Json(queue_of(&shared, &person, q).await?))
 }
 
+/// What the case page shows as read from the store, and what its SLA clocks are measured
+/// from.
+pub struct CaseRead {
+    view: Value,
+    sla: Option<app::work::SlaInputs>,
+}
+
 /// Everything the case page shows.
 pub async fn case_view(shared: &Arc<Shared>, id: CaseId) -> Result<Value> {
-    shared
+    let read = shared
         .with_store(move |s, store| {
-            let c = store.case(id)?;
-            let alerts = store.alerts(id)?;
-            let timeline = store.timeline(id)?;
-            let transitions = store.transitions(id)?;
-            let entities = app::cases::entity_sightings(&timeline, &alerts);
-            let blast: Vec<Value> = case::timeline::blast_radius_by_actor(&timeline)
-                .into_iter()
-                .map(|(actor, b)| json!({"actor": actor, "radius": b}))
-                .collect();
-            let metrics = app::cases::metrics(&c, &timeline, &transitions);
-            let clocks = app::work::response_clocks(store, &c, s.app.now_ms())?;
-            let responses: Vec<Value> = app::respond::summaries(store, id)?
-                .into_iter()
-                .map(|p| {
-                    json!({
-                        "plan": p.row.id, "playbook": p.row.playbook, "digest": p.row.digest,
-                        "created_by": p.row.created_by, "created_ms": p.row.created_ms,
-                        "steps": p.steps, "progress": p.progress, "approvers": p.approvers,
-                        "signed": p.signed, "complete": p.complete,
-                    })
-                })
-                .collect();
-            let evidence = custody_state(&s.app, store, id);
-            Ok(json!({
-                "case": c,
-                "restricted_to": store.case_restrictions(id)?,
-                "clocks": clocks,
-                "metrics": metrics,
-                "entities": entities,
-                "blast_radius": blast,
-                "alerts": alerts,
-                "timeline_events": timeline.len(),
-                "tasks": store.tasks(id)?,
-                "notes": store.notes(id)?,
-                "transitions": transitions,
-                "audit": store.audit(id)?,
-                "responses": responses,
-                "evidence": evidence,
-                "next_phases": Phase::ALL.iter().filter(|p| **p != c.phase).map(|p| p.name()).collect::<Vec<_>>(),
-            }))
+            // The ledger lives in a file beside the store: a kept view is good only while
+            // the file is as it was.
+            let ledger = app::evidence::CustodyLog::open(&s.app)
+                .ok()
+                .and_then(|l| std::fs::metadata(l.locker.ledger_path(id)).ok())
+                .and_then(|m| Some((m.len(), m.modified().ok()?)));
+            s.kept
+                .cases
+                .get_or_load(s.store_version()?, (id, ledger), || read_case(s, store, id))
         })
-        .await
+        .await?;
+    let mut view = read.view.clone();
+    view["clocks"] = json!(read.sla.as_ref().map(|i| i.at(shared.app.now_ms())));
+    Ok(view)
+}
+
+fn read_case(s: &Shared, store: &store::Store, id: CaseId) -> Result<CaseRead> {
+    let c = store.case(id)?;
+    let alerts = store.alerts(id)?;
+    let timeline = store.timeline(id)?;
+    let transitions = store.transitions(id)?;
+    let entities = app::cases::entity_sightings(&timeline, &alerts);
+    let blast: Vec<Value> = case::timeline::blast_radius_by_actor(&timeline)
+        .into_iter()
+        .map(|(actor, b)| json!({"actor": actor, "radius": b}))
+        .collect();
+    let metrics = app::cases::metrics(&c, &timeline, &transitions);
+    let sla = app::work::sla_inputs(store, &c)?;
+    let responses: Vec<Value> = app::respond::summaries(store, id)?
+        .into_iter()
+        .map(|p| {
+            json!({
+                "plan": p.row.id, "playbook": p.row.playbook, "digest": p.row.digest,
+                "created_by": p.row.created_by, "created_ms": p.row.created_ms,
+                "steps": p.steps, "progress": p.progress, "approvers": p.approvers,
+                "signed": p.signed, "complete": p.complete,
+            })
+        })
+        .collect();
+    let evidence = custody_state(&s.app, store, id);
+    let view = json!({
+        "case": c,
+        "restricted_to": store.case_restrictions(id)?,
+        "clocks": null,
+        "metrics": metrics,
+        "entities": entities,
+        "blast_radius": blast,
+        "alerts": alerts,
+        "timeline_events": timeline.len(),
+        "tasks": store.tasks(id)?,
+        "notes": store.notes(id)?,
+        "transitions": transitions,
+        "audit": store.audit(id)?,
+        "responses": responses,
+        "evidence": evidence,
+        "next_phases": Phase::ALL.iter().filter(|p| **p != c.phase).map(|p| p.name()).collect::<Vec<_>>(),
+    });
+    Ok(CaseRead { view, sla })
 }
 
 /// The custody ledger's entries and whether it verifies, or why it could not be read.
@@ -292,12 +356,19 @@ pub async fn timeline_of(
     let filter = q.filter()?;
     let offset = q.offset.unwrap_or(0).max(0);
     let limit = q.limit.unwrap_or(PAGE_ROWS).clamp(1, 500);
-    shared
-        .with_store(move |_, store| {
-            store.case(id)?;
-            Ok(store.timeline_page(id, &filter, offset, limit)?)
+    let page = shared
+        .with_store(move |s, store| {
+            s.kept.timelines.get_or_load(
+                s.store_version()?,
+                (id, format!("{filter:?} {offset} {limit}")),
+                || {
+                    store.case(id)?;
+                    Ok(store.timeline_page(id, &filter, offset, limit)?)
+                },
+            )
         })
-        .await
+        .await?;
+    Ok(store::Page::clone(&page))
 }
 
 pub async fn timeline(

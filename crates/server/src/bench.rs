@@ -42,6 +42,7 @@ async fn get(addr: &str, path: &str, cookie: &str) -> Option<u16> {
 /// concurrent clients, each making `per_client` requests, signed in with session `token`.
 pub fn measure(
     app: app::App,
+    config: ServerConfig,
     token: &str,
     pages: &[(&str, String)],
     clients: usize,
@@ -57,7 +58,7 @@ pub fn measure(
             .local_addr()
             .map_err(crate::ServerError::Serve)?
             .to_string();
-        let shared = Arc::new(Shared::new(app, ServerConfig::default()));
+        let shared = Arc::new(Shared::new(app, config));
         let router = crate::routes::router(shared);
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;

@@ -57,7 +57,7 @@ async fn from_alb(
         return Ok(None);
     };
     let now_s = shared.app.now_ms() / 1000;
-    let name = match crate::alb::verify(trust, token, now_s) {
+    let name = match crate::alb::verify(trust, token, now_s).await {
         Ok(n) => n,
         Err(refusal) => {
             let reason = refusal.to_string();
@@ -102,18 +102,29 @@ async fn authenticate(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .map(str::to_string);
-    if let (Some(secret), Surface::Api) = (bearer, surface) {
-        return shared
-            .with_store(move |s, store| Ok(app::people::token(&s.app, store, &secret)?))
-            .await;
-    }
-    let Some(token) = cookie(headers, cookie_name(shared.config.secure_cookies)) else {
-        return Ok(None);
+    let (secret, is_token) = match (bearer, surface) {
+        (Some(secret), Surface::Api) => (secret, true),
+        _ => match cookie(headers, cookie_name(shared.config.secure_cookies)) {
+            Some(token) => (token.to_string(), false),
+            None => return Ok(None),
+        },
     };
-    let token = token.to_string();
-    shared
-        .with_store(move |s, store| Ok(app::people::session(&s.app, store, &token)?))
-        .await
+    // Who a secret names is kept until the store changes (a sign-out, a disabled account
+    // and a revoked token are all commits); expiry is checked on every request.
+    let person = shared
+        .with_store(move |s, store| {
+            let key = format!("{}{}", u8::from(is_token), identity::token_hash(&secret));
+            s.kept.people.get_or_load(s.store_version()?, key, || {
+                Ok(if is_token {
+                    app::people::token(&s.app, store, &secret)?
+                } else {
+                    app::people::session(&s.app, store, &secret)?
+                })
+            })
+        })
+        .await?;
+    let now = shared.app.now_ms();
+    Ok(person.as_ref().clone().filter(|p| !p.expired(now)))
 }
 
 /// The CSRF token a state-changing request carries: the `x-csrf-token` header, a `csrf`
@@ -194,7 +205,8 @@ pub async fn check(State(g): State<Guarded>, req: Request, next: Next) -> Respon
     // Restricted cases first: an outsider learns nothing, not even that a permission is
     // missing.
     if spec.case_scoped() {
-        let Some(id) = case_of(req.uri().path()).and_then(|s| s.parse::<i64>().ok()) else {
+        let Some(id) = case_of(req.uri().path()).and_then(|s| s.parse::<case::CaseId>().ok())
+        else {
             return deny(
                 spec.surface,
                 Failure::NotFound("case".into()),
@@ -202,10 +214,17 @@ pub async fn check(State(g): State<Guarded>, req: Request, next: Next) -> Respon
             );
         };
         let viewer = person.contact.clone();
-        let visible = g
-            .shared
-            .with_store(move |_, store| Ok(store.may_see(id, store::Viewer::Contact(&viewer))?))
-            .await;
+        let visible =
+            g.shared
+                .with_store(move |s, store| {
+                    let seen = s.kept.visible.get_or_load(
+                        s.store_version()?,
+                        (id, viewer.clone()),
+                        || Ok(store.may_see(id, store::Viewer::Contact(&viewer))?),
+                    )?;
+                    Ok(*seen)
+                })
+                .await;
         match visible {
             Ok(true) => {}
             Ok(false) => {

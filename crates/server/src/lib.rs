@@ -11,6 +11,7 @@
 pub mod alb;
 mod api;
 pub mod bench;
+mod cache;
 mod error;
 mod guard;
 mod html;

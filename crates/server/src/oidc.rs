@@ -124,7 +124,7 @@ pub struct Oidc {
 }
 
 /// An HTTP client with no redirects, TLS by rustls with the platform's roots.
-fn http_client() -> Result<reqwest::Client, OidcError> {
+pub(crate) fn http_client() -> Result<reqwest::Client, OidcError> {
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls_native_certs::load_native_certs().certs {
         let _ = roots.add(cert);

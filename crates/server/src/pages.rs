@@ -925,7 +925,7 @@ pub async fn ir_plan(State(s): St, Extension(p): Who) -> Response {
         .settings
         .plan
         .as_ref()
-        .map(|l| plan::render::render(&l.plan, plan::render::DocFormat::Markdown));
+        .map(|l| plan::render::blocks(&l.plan));
     let body = html! {
         h1 { "IR plan" }
         @match &rendered {
@@ -938,11 +938,32 @@ pub async fn ir_plan(State(s): St, Extension(p): Who) -> Response {
                 table id="checks" { tr { th { "Gravity" } th { "Line" } th { "Field" } th { "Problem" } }
                     @for x in &problems { tr { td { (T(&txt(&x["gravity"]))) } td { (txt(&x["line"])) } td { (T(&txt(&x["field"]))) } td { (T(&txt(&x["message"]))) } } } }
                 h2 { "The plan" }
-                pre { (T(doc)) }
+                article id="plan-document" { (plan_document(doc)) }
             }
         }
     };
     page("IR plan", Some(&p), body)
+}
+
+/// The IR plan as the document `firebreak plan render` writes, in the page's own markup
+/// (headings one level down, under the page's title), every text escaped.
+fn plan_document(blocks: &[plan::render::Block]) -> maud::Markup {
+    use plan::render::Block;
+    html! {
+        @for b in blocks {
+            @match b {
+                Block::Heading(1, t) => h2 { (T(t)) },
+                Block::Heading(2, t) => h3 { (T(t)) },
+                Block::Heading(_, t) => h4 { (T(t)) },
+                Block::Para(t) => p { (T(t)) },
+                Block::List(items) => ul { @for i in items { li { (T(i)) } } },
+                Block::Table(head, rows) => table {
+                    tr { @for h in head { th { (T(h)) } } }
+                    @for r in rows { tr { @for c in r { td { (T(c)) } } } }
+                },
+            }
+        }
+    }
 }
 
 /// A readiness report (as the JSON `firebreak readiness -o json` prints): its score, each

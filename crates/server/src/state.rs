@@ -21,6 +21,9 @@ pub struct ServerConfig {
     pub oidc: Option<std::sync::Arc<crate::oidc::Oidc>>,
     /// The rules the server's hunts run (none: the bundled rules).
     pub rules: Option<std::sync::Arc<ServerRules>>,
+    /// Read everything from the store on every request, keeping nothing (the bench's
+    /// measure of the uncached cost).
+    pub cold_reads: bool,
 }
 
 /// The rules the server's hunts run, as loaded at start.
@@ -56,11 +59,25 @@ impl ServerRules {
     }
 }
 
+/// Connections kept, and store work run at once (SQLite in WAL mode lets readers run
+/// beside the one writer).
+const STORE_WORKERS: usize = 8;
+
 /// The state behind every handler.
 pub struct Shared {
     pub app: app::App,
     pub config: ServerConfig,
     pool: Mutex<Vec<Store>>,
+    /// Store work running at once: as many as the pool keeps connections for, so a burst
+    /// of requests queues here instead of opening and closing connections and switching
+    /// among more threads than the machine has cores for.
+    store_work: tokio::sync::Semaphore,
+    /// A connection that never writes: its `data_version` moves with every commit made
+    /// anywhere, which is the version kept reads are checked against.
+    probe: Mutex<Option<Store>>,
+    cold_version: std::sync::atomic::AtomicI64,
+    /// Reads the pages repeat, kept until the store changes.
+    pub(crate) kept: crate::cache::KeptReads,
     bundled_rules: std::sync::OnceLock<std::sync::Arc<ServerRules>>,
     /// Bumped whenever the store is seen to change (what live pages wait on).
     pub changes: tokio::sync::watch::Sender<i64>,
@@ -72,6 +89,10 @@ impl Shared {
             app,
             config,
             pool: Mutex::new(Vec::new()),
+            store_work: tokio::sync::Semaphore::new(STORE_WORKERS),
+            probe: Mutex::new(None),
+            cold_version: std::sync::atomic::AtomicI64::new(1),
+            kept: Default::default(),
             bundled_rules: std::sync::OnceLock::new(),
             changes: tokio::sync::watch::channel(0).0,
         }
@@ -89,6 +110,29 @@ impl Shared {
         Ok(self.bundled_rules.get_or_init(|| built).clone())
     }
 
+    /// The store's version now: it changes whenever anyone commits.
+    pub fn store_version(&self) -> Result<i64> {
+        if self.config.cold_reads {
+            // A version nothing was kept at.
+            return Ok(-self
+                .cold_version
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        }
+        let mut probe = self
+            .probe
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if probe.is_none() {
+            *probe = Some(Store::open_read_only(&self.app.settings.db).map_err(app::Error::from)?);
+        }
+        let version = probe
+            .as_ref()
+            .map(Store::data_version)
+            .transpose()
+            .map_err(app::Error::from)?;
+        Ok(version.unwrap_or_default())
+    }
+
     fn take(&self) -> Result<Store> {
         let reused = self.pool.lock().ok().and_then(|mut p| p.pop());
         match reused {
@@ -99,7 +143,7 @@ impl Shared {
 
     fn give(&self, s: Store) {
         if let Ok(mut p) = self.pool.lock()
-            && p.len() < 16
+            && p.len() < STORE_WORKERS
         {
             p.push(s);
         }
@@ -112,6 +156,11 @@ impl Shared {
         f: impl FnOnce(&Shared, &mut Store) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let me = self.clone();
+        let _turn = self
+            .store_work
+            .acquire()
+            .await
+            .map_err(|e| Failure::Internal(format!("store work: {e}")))?;
         tokio::task::spawn_blocking(move || {
             let mut store = me.take()?;
             let out = f(&me, &mut store);

@@ -86,9 +86,20 @@ fn world_with(config: server::ServerConfig) -> World {
     let mut store = store::Store::open(&app.settings.db).unwrap();
     let inputs = ingest::expand_inputs(&[dir.join("trail.json")]).unwrap();
     let run = app::pipeline::detect_and_open(&app, &mut store, &inputs).unwrap();
-    assert_eq!(run.hunt.cases_opened, vec![1], "{:?}", run.hunt);
+    assert_eq!(
+        run.hunt.cases_opened,
+        vec![case::CaseId(1)],
+        "{:?}",
+        run.hunt
+    );
     store
-        .add_note(1, &format!("attacker said {HOSTILE}"), false, "tester", 1)
+        .add_note(
+            case::CaseId(1),
+            &format!("attacker said {HOSTILE}"),
+            false,
+            "tester",
+            1,
+        )
         .unwrap();
     for who in ["alice", "carmen", "dana", "counsel"] {
         app::people::add_user(
@@ -230,6 +241,18 @@ async fn sign_in(router: &Router, user: &str) -> Browser {
         csrf: hidden(&page.body, "csrf"),
         cookie,
     }
+}
+
+/// `GET path` as the signed-in `b`.
+async fn get_as(router: &Router, b: &Browser, path: &str) -> Reply {
+    send(
+        router,
+        Request::get(path)
+            .header(header::COOKIE, &b.cookie)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
 }
 
 /// A concrete path for a route: ids filled in.
@@ -434,7 +457,7 @@ async fn forms_need_their_sessions_csrf_token_and_changes_land_once_with_their_a
     let r = send(&w.router, note(&carmen.csrf)).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     let store = store::Store::open(&w.app.settings.db).unwrap();
-    let notes = store.notes(1).unwrap();
+    let notes = store.notes(case::CaseId(1)).unwrap();
     let ours: Vec<_> = notes
         .iter()
         .filter(|n| n.text == "contained the key")
@@ -444,7 +467,7 @@ async fn forms_need_their_sessions_csrf_token_and_changes_land_once_with_their_a
         ours[0].actor, "carmen",
         "the signed-in person is the author"
     );
-    let audit = store.audit(1).unwrap();
+    let audit = store.audit(case::CaseId(1)).unwrap();
     assert!(
         audit
             .iter()
@@ -452,7 +475,7 @@ async fn forms_need_their_sessions_csrf_token_and_changes_land_once_with_their_a
         "{audit:?}"
     );
     // A bad value is a page that says what was wrong, and changes nothing.
-    let before = store.audit(1).unwrap().len();
+    let before = store.audit(case::CaseId(1)).unwrap().len();
     let r = send(
         &w.router,
         Request::post("/cases/1/phase")
@@ -468,7 +491,7 @@ async fn forms_need_their_sessions_csrf_token_and_changes_land_once_with_their_a
         "{}",
         r.body
     );
-    assert_eq!(store.audit(1).unwrap().len(), before);
+    assert_eq!(store.audit(case::CaseId(1)).unwrap().len(), before);
     let r = send(
         &w.router,
         request(
@@ -663,7 +686,10 @@ async fn hostile_log_text_is_inert_and_the_csp_forbids_inline_script() {
     let w = world();
     let alice = sign_in(&w.router, "alice").await;
     let store = store::Store::open(&w.app.settings.db).unwrap();
-    let key = store.timeline(1).unwrap()[0].event.key.clone();
+    let key = store.timeline(case::CaseId(1)).unwrap()[0]
+        .event
+        .key
+        .clone();
     let pages = [
         "/cases".to_string(),
         "/cases/1".to_string(),
@@ -847,7 +873,7 @@ async fn behind_an_alb_only_its_verified_identity_header_signs_people_in() {
         server::ServerConfig {
             alb: Some(server::alb::AlbTrust {
                 signer: signer.into(),
-                keys,
+                keys: server::alb::AlbKeys::Folder(keys),
             }),
             ..Default::default()
         },
@@ -1202,14 +1228,7 @@ async fn hunts_run_the_servers_rules_and_the_rules_page_lists_each_with_what_fir
     let hunted: serde_json::Value = serde_json::from_str(&hunted.body).unwrap();
     assert_eq!(hunted["alerts_new"], 1, "the custom rule fired: {hunted}");
 
-    let listed = send(
-        &w.router,
-        Request::get("/api/v1/rules")
-            .header(header::COOKIE, &carmen.cookie)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let listed = get_as(&w.router, &carmen, "/api/v1/rules").await;
     assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
     let v: serde_json::Value = serde_json::from_str(&listed.body).unwrap();
     let loaded = v["loaded"].as_array().unwrap();
@@ -1244,14 +1263,7 @@ async fn hunts_run_the_servers_rules_and_the_rules_page_lists_each_with_what_fir
         "located: {v}"
     );
 
-    let page = send(
-        &w.router,
-        Request::get("/rules")
-            .header(header::COOKIE, &carmen.cookie)
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let page = get_as(&w.router, &carmen, "/rules").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("Caller identity asked from outside"));
     assert!(
@@ -1265,4 +1277,31 @@ async fn hunts_run_the_servers_rules_and_the_rules_page_lists_each_with_what_fir
     );
     assert!(page.body.contains("Fired here, not loaded by the server"));
     assert!(page.body.contains("id=\"rules-skipped\""));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ir_plan_page_renders_the_plan_as_a_document_with_its_checks() {
+    let w = world();
+    let dana = sign_in(&w.router, "dana").await;
+    let page = get_as(&w.router, &dana, "/plan").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let doc = &page.body[page
+        .body
+        .find("id=\"plan-document\"")
+        .expect("the document")..];
+    for section in plan::render::SECTIONS {
+        assert!(
+            doc.contains(&format!("<h3>{section}</h3>")),
+            "{section}: {doc}"
+        );
+    }
+    assert!(
+        doc.contains("<table>") && doc.contains("<th>"),
+        "tables are tables"
+    );
+    assert!(
+        !doc.contains("\n## ") && !doc.contains("| ---"),
+        "no Markdown left: {doc}"
+    );
+    assert!(page.body.contains("id=\"checks\""));
 }

@@ -50,6 +50,76 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// A SHA-256 digest as this project writes it (64 lower-case hex digits): what an approval
+/// is bound to, what names an IR plan's text. Its own type, so a digest is never taken for
+/// a key, a signature or any other string; it cannot hold anything else.
+#[derive(
+    Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256Digest(String);
+
+/// A string that is not a SHA-256 digest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a SHA-256 digest (64 lower-case hex digits): {0:?}")]
+pub struct NotADigest(pub String);
+
+impl Sha256Digest {
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Sha256Digest {
+        Sha256Digest(sha256_hex(bytes))
+    }
+
+    /// `s` when it is a digest as this project writes it.
+    pub fn parse(s: &str) -> Result<Sha256Digest, NotADigest> {
+        if is_sha256_hex(s) {
+            Ok(Sha256Digest(s.to_string()))
+        } else {
+            Err(NotADigest(s.to_string()))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Sha256Digest {
+    type Error = NotADigest;
+    fn try_from(s: String) -> Result<Self, NotADigest> {
+        if is_sha256_hex(&s) {
+            Ok(Sha256Digest(s))
+        } else {
+            Err(NotADigest(s))
+        }
+    }
+}
+
+impl From<Sha256Digest> for String {
+    fn from(d: Sha256Digest) -> String {
+        d.0
+    }
+}
+
+impl std::fmt::Display for Sha256Digest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for Sha256Digest {
+    type Err = NotADigest;
+    fn from_str(s: &str) -> Result<Self, NotADigest> {
+        Sha256Digest::parse(s)
+    }
+}
+
+impl PartialEq<str> for Sha256Digest {
+    fn eq(&self, o: &str) -> bool {
+        self.0 == o
+    }
+}
+
 /// A signing key from its 32-byte seed in hex (surrounding white space ignored).
 pub fn signing_key(seed_hex: &str) -> Result<SigningKey, KeyError> {
     let bytes = unhex(seed_hex.trim()).ok_or(KeyError::NotHex)?;
@@ -89,6 +159,18 @@ pub fn verifies(public_hex: &str, message: &[u8], signature_hex: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_digest_holds_only_a_digest() {
+        let d = Sha256Digest::of(b"plan");
+        assert_eq!(Sha256Digest::parse(d.as_str()), Ok(d.clone()));
+        assert!(Sha256Digest::parse(&d.as_str().to_uppercase()).is_err());
+        assert!(Sha256Digest::parse("abc").is_err());
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(json, format!("\"{d}\""));
+        assert_eq!(serde_json::from_str::<Sha256Digest>(&json).unwrap(), d);
+        assert!(serde_json::from_str::<Sha256Digest>("\"not a digest\"").is_err());
+    }
 
     #[test]
     fn a_signature_verifies_only_for_its_key_and_message() {

@@ -75,7 +75,7 @@ pub(crate) fn audit(
         "INSERT INTO audit (case_id, at_ms, actor, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        case,
+        case.0,
         at_ms,
         actor,
         action.name(),
@@ -92,7 +92,7 @@ impl Store {
              SELECT id, case_id, at_ms, actor, action, detail FROM audit WHERE case_id IN family ORDER BY id",
         )?;
         let rows = stmt
-            .query_map([id], |r| {
+            .query_map([id.0], |r| {
                 Ok((
                     r.get::<_, i64>(0)?,
                     r.get::<_, i64>(1)?,
@@ -107,7 +107,7 @@ impl Store {
             .map(|(id, case_id, at_ms, actor, action, detail)| {
                 Ok(AuditEntry {
                     id,
-                    case_id,
+                    case_id: CaseId(case_id),
                     at_ms,
                     actor,
                     action,

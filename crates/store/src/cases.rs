@@ -63,7 +63,7 @@ pub(crate) fn assess(
 ) -> Result<bool> {
     let (before, before_response): (String, Option<String>) = tx.query_row(
         "SELECT severity, response FROM cases WHERE id = ?1",
-        [id],
+        [id.0],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     let alerts = case_alerts(tx, id)?;
@@ -81,7 +81,7 @@ pub(crate) fn assess(
          updated_ms = ?11, response = ?12, \
          response_since_ms = CASE WHEN ?13 THEN ?11 ELSE response_since_ms END WHERE id = ?1",
         params![
-            id,
+            id.0,
             d.title,
             severity,
             json(&d.assessment.reasons),
@@ -136,7 +136,7 @@ pub(crate) struct RawCase {
 
 pub(crate) fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
     Ok(RawCase {
-        id: r.get(0)?,
+        id: CaseId(r.get(0)?),
         title: r.get(1)?,
         phase: r.get(2)?,
         phase_since_ms: r.get(3)?,
@@ -146,7 +146,7 @@ pub(crate) fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
         tactics: r.get(7)?,
         techniques: r.get(8)?,
         owner: r.get(9)?,
-        merged_into: r.get(10)?,
+        merged_into: r.get::<_, Option<i64>>(10)?.map(CaseId),
         opened_ms: r.get(11)?,
         updated_ms: r.get(12)?,
         first_ms: r.get(13)?,
@@ -162,7 +162,7 @@ pub(crate) fn case_alerts(conn: &Connection, id: CaseId) -> Result<Vec<AlertReco
         "SELECT data FROM alerts WHERE case_id = ?1 ORDER BY time_ms IS NULL, time_ms, id",
     )?;
     let rows = stmt
-        .query_map([id], |r| r.get::<_, String>(0))?
+        .query_map([id.0], |r| r.get::<_, String>(0))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.iter().map(|d| from_json("alerts.data", d)).collect()
 }
@@ -177,7 +177,7 @@ pub(crate) fn open_cases(conn: &Connection) -> Result<Vec<OpenCase>> {
     let mut out: Vec<OpenCase> = Vec::new();
     let rows = stmt.query_map([], |r| {
         Ok((
-            r.get::<_, CaseId>(0)?,
+            CaseId(r.get::<_, i64>(0)?),
             r.get::<_, String>(1)?,
             r.get::<_, String>(2)?,
             r.get::<_, Option<i64>>(3)?,
@@ -219,12 +219,12 @@ pub(crate) fn merge(
     now_ms: i64,
 ) -> Result<()> {
     let from_phase: String =
-        tx.query_row("SELECT phase FROM cases WHERE id = ?1", [from], |r| {
+        tx.query_row("SELECT phase FROM cases WHERE id = ?1", [from.0], |r| {
             r.get(0)
         })?;
     tx.execute(
         "UPDATE alerts SET case_id = ?2 WHERE case_id = ?1",
-        params![from, into],
+        params![from.0, into.0],
     )?;
     tx.execute(
         &format!(
@@ -232,35 +232,35 @@ pub(crate) fn merge(
              SELECT ?2, kind, value, links, first_ms, last_ms FROM case_entities WHERE case_id = ?1 \
              {MERGE_ENTITY}"
         ),
-        params![from, into],
+        params![from.0, into.0],
     )?;
-    tx.execute("DELETE FROM case_entities WHERE case_id = ?1", [from])?;
+    tx.execute("DELETE FROM case_entities WHERE case_id = ?1", [from.0])?;
     tx.execute(
         "INSERT INTO case_events (case_id, event_id) SELECT ?2, event_id FROM case_events WHERE case_id = ?1 \
          ON CONFLICT DO NOTHING",
-        params![from, into],
+        params![from.0, into.0],
     )?;
-    tx.execute("DELETE FROM case_events WHERE case_id = ?1", [from])?;
+    tx.execute("DELETE FROM case_events WHERE case_id = ?1", [from.0])?;
     tx.execute(
         "INSERT INTO tags (case_id, tag) SELECT ?2, tag FROM tags WHERE case_id = ?1 ON CONFLICT DO NOTHING",
-        params![from, into],
+        params![from.0, into.0],
     )?;
-    tx.execute("DELETE FROM tags WHERE case_id = ?1", [from])?;
+    tx.execute("DELETE FROM tags WHERE case_id = ?1", [from.0])?;
     tx.execute(
         "UPDATE notes SET case_id = ?2 WHERE case_id = ?1",
-        params![from, into],
+        params![from.0, into.0],
     )?;
     tx.execute(
         "UPDATE tasks SET case_id = ?2 WHERE case_id = ?1",
-        params![from, into],
+        params![from.0, into.0],
     )?;
     tx.execute(
         "UPDATE response_plans SET case_id = ?2 WHERE case_id = ?1",
-        params![from, into],
+        params![from.0, into.0],
     )?;
     tx.execute(
         "UPDATE cases SET merged_into = ?2, alert_count = 0, updated_ms = ?3 WHERE id = ?1",
-        params![from, into, now_ms],
+        params![from.0, into.0, now_ms],
     )?;
     audit(
         tx,
@@ -331,11 +331,11 @@ impl Store {
                  VALUES ('', ?1, ?2, 'unknown', ?2, ?2)",
                 params![Phase::Detected.name(), now_ms],
             )?;
-            let id = tx.last_insert_rowid();
+            let id = CaseId(tx.last_insert_rowid());
             tx.execute(
                 "INSERT INTO transitions (case_id, from_phase, to_phase, actor, at_ms, reason) \
                  VALUES (?1, NULL, ?2, ?3, ?4, 'opened from alerts')",
-                params![id, Phase::Detected.name(), actor, now_ms],
+                params![id.0, Phase::Detected.name(), actor, now_ms],
             )?;
             audit(
                 &tx,
@@ -370,11 +370,11 @@ impl Store {
             ))?;
             for (a, r) in fresh.iter().zip(&grouping.assignment) {
                 let id = resolve(*r);
-                insert.execute(params![a.key, id, a.time_ms, a.event_key, json(a)])?;
+                insert.execute(params![a.key, id.0, a.time_ms, a.event_key, json(a)])?;
                 for e in &a.entities {
                     let links = e.links()
                         && !(e.kind == EntityKind::Ip && grouping.shared_ips.contains(&e.value));
-                    entity.execute(params![id, e.kind.name(), e.value, links, a.time_ms])?;
+                    entity.execute(params![id.0, e.kind.name(), e.value, links, a.time_ms])?;
                 }
                 *added.entry(id).or_default() += 1;
                 touched.insert(id);
@@ -415,7 +415,7 @@ impl Store {
             .prepare(
                 "SELECT id FROM cases WHERE merged_into IS NULL AND phase != 'closed' ORDER BY id",
             )?
-            .query_map([], |r| r.get(0))?
+            .query_map([], |r| r.get(0).map(CaseId))?
             .collect::<rusqlite::Result<_>>()?;
         let mut changed = Vec::new();
         for id in ids {
@@ -449,7 +449,7 @@ impl Store {
         let sql = format!("SELECT {CASE_COLUMNS} FROM cases WHERE id = ?1");
         let raw = self
             .conn
-            .query_row(&sql, [id], raw_case)
+            .query_row(&sql, [id.0], raw_case)
             .optional()?
             .ok_or(StoreError::NoCase(id))?;
         self.finish_case(raw)
@@ -469,7 +469,7 @@ impl Store {
             .conn
             .prepare_cached("SELECT tag FROM tags WHERE case_id = ?1 ORDER BY tag")?;
         let tags = tags
-            .query_map([r.id], |row| row.get(0))?
+            .query_map([r.id.0], |row| row.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(CaseRow {
             id: r.id,
@@ -520,7 +520,7 @@ impl Store {
             "SELECT from_phase, to_phase, actor, at_ms, reason FROM transitions WHERE case_id = ?1 ORDER BY id",
         )?;
         let rows = stmt
-            .query_map([id], |r| {
+            .query_map([id.0], |r| {
                 Ok((
                     r.get::<_, Option<String>>(0)?,
                     r.get::<_, String>(1)?,
@@ -559,7 +559,7 @@ impl Store {
         self.change(id, |tx, c| {
             let open_tasks: i64 = tx.query_row(
                 "SELECT count(*) FROM tasks WHERE case_id = ?1 AND status = 'open'",
-                [id],
+                [id.0],
                 |r| r.get(0),
             )?;
             let state = case::phase::PhaseState {
@@ -572,11 +572,11 @@ impl Store {
                 .map_err(|source| StoreError::Transition { id, source })?;
             tx.execute(
                 "INSERT INTO transitions (case_id, from_phase, to_phase, actor, at_ms, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, c.phase.name(), to.name(), actor, at_ms, reason],
+                params![id.0, c.phase.name(), to.name(), actor, at_ms, reason],
             )?;
             tx.execute(
                 "UPDATE cases SET phase = ?2, phase_since_ms = ?3, updated_ms = ?3 WHERE id = ?1",
-                params![id, to.name(), at_ms],
+                params![id.0, to.name(), at_ms],
             )?;
             audit(
                 tx,
@@ -597,7 +597,7 @@ impl Store {
         self.change(id, |tx, c| {
             tx.execute(
                 "UPDATE cases SET owner = ?2, updated_ms = ?3 WHERE id = ?1",
-                params![id, owner, now_ms],
+                params![id.0, owner, now_ms],
             )?;
             audit(
                 tx,
@@ -627,18 +627,18 @@ impl Store {
                 if remove {
                     tx.execute(
                         "DELETE FROM tags WHERE case_id = ?1 AND tag = ?2",
-                        params![id, t.trim()],
+                        params![id.0, t.trim()],
                     )?;
                 } else {
                     tx.execute(
                         "INSERT INTO tags (case_id, tag) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                        params![id, t.trim()],
+                        params![id.0, t.trim()],
                     )?;
                 }
             }
             tx.execute(
                 "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
-                params![id, now_ms],
+                params![id.0, now_ms],
             )?;
             audit(
                 tx,

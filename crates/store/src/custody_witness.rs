@@ -18,7 +18,7 @@ impl Store {
         self.case(case)?;
         let n = self.conn.execute(
             "INSERT INTO custody_witness (case_id, seq, hash, at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-            params![case, seq as i64, hash, now_ms],
+            params![case.0, seq as i64, hash, now_ms],
         )?;
         if n == 0 {
             return Err(StoreError::Invalid(format!(
@@ -34,7 +34,7 @@ impl Store {
             "SELECT seq, hash FROM custody_witness WHERE case_id = ?1 ORDER BY seq",
         )?;
         let rows = stmt
-            .query_map([case], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+            .query_map([case.0], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -51,7 +51,7 @@ impl Store {
         self.case(case)?;
         self.conn.execute(
             "INSERT INTO custody_intents (case_id, seq, hash, at_ms) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-            params![case, seq as i64, hash, now_ms],
+            params![case.0, seq as i64, hash, now_ms],
         )?;
         Ok(())
     }
@@ -63,7 +63,7 @@ impl Store {
              (SELECT 1 FROM custody_witness w WHERE w.case_id = i.case_id AND w.seq = i.seq) ORDER BY i.seq",
         )?;
         let rows = stmt
-            .query_map([case], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
+            .query_map([case.0], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }

@@ -25,7 +25,7 @@ pub use people::{
 pub use readiness::ReadinessRun;
 pub use response::{CallRow, IntentRow, NewResponsePlan, ResponsePlanId, ResponsePlanRow};
 pub use timeline::{AlertedRecord, TimelineRow, TimelineTarget};
-pub use work::{Note, Task, TaskStatus};
+pub use work::{Note, SlaMilestones, Task, TaskStatus};
 
 use audit::audit;
 

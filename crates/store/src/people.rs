@@ -445,11 +445,11 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         self.change(id, |tx, _| {
-            tx.execute("DELETE FROM case_restrictions WHERE case_id = ?1", [id])?;
+            tx.execute("DELETE FROM case_restrictions WHERE case_id = ?1", [id.0])?;
             for c in contacts {
                 tx.execute(
                     "INSERT OR IGNORE INTO case_restrictions (case_id, contact) VALUES (?1, ?2)",
-                    params![id, c],
+                    params![id.0, c],
                 )?;
             }
             audit(
@@ -469,7 +469,7 @@ impl Store {
             "SELECT contact FROM case_restrictions WHERE case_id = ?1 ORDER BY contact",
         )?;
         let rows = stmt
-            .query_map([id], |r| r.get(0))?
+            .query_map([id.0], |r| r.get(0))?
             .collect::<rusqlite::Result<Vec<String>>>()?;
         Ok(rows)
     }
@@ -480,7 +480,7 @@ impl Store {
         Ok(self
             .conn
             .prepare_cached(&sql)?
-            .query_row(params![viewer.contact(), id], |r| r.get(0))
+            .query_row(params![viewer.contact(), id.0], |r| r.get(0))
             .optional()?
             .unwrap_or(false))
     }
@@ -568,7 +568,7 @@ impl Store {
                 "SELECT e.data, e.raw FROM events e JOIN case_events ce ON ce.event_id = e.id \
                  WHERE e.key = ?2 AND ce.case_id = ?1",
             )?
-            .query_row(params![id, key], |r| {
+            .query_row(params![id.0, key], |r| {
                 Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
             })
             .optional()?;
@@ -591,7 +591,7 @@ impl Store {
         limit: i64,
     ) -> Result<Page<TimelineRow>> {
         let mut conds = vec!["ce.case_id = ?1".to_string()];
-        let mut args: Vec<rusqlite::types::Value> = vec![id.into()];
+        let mut args: Vec<rusqlite::types::Value> = vec![id.0.into()];
         if let Some(from) = f.from_ms {
             args.push(from.into());
             conds.push(format!("e.time_ms >= ?{}", args.len()));
@@ -642,7 +642,7 @@ impl Store {
             .map(|(data, raw, key)| {
                 let mut titles: Vec<String> = Vec::new();
                 for d in alerts
-                    .query_map(params![id, key], |r| r.get::<_, String>(0))?
+                    .query_map(params![id.0, key], |r| r.get::<_, String>(0))?
                     .collect::<rusqlite::Result<Vec<_>>>()?
                 {
                     let a: AlertRecord = from_json("alerts.data", &d)?;
@@ -708,6 +708,16 @@ pub struct RuleCount {
 impl Store {
     /// The newest audit entry's id: it moves whenever any case changes (hunts, notes,
     /// phases, responses), so a watcher can tell the store changed without reading it.
+    /// SQLite's `PRAGMA data_version` on this connection: it differs from the last value
+    /// read whenever another connection (another process or another handle) committed in
+    /// between. A connection that never writes sees every commit made anywhere this way,
+    /// at the cost of reading the shared WAL index, not the database.
+    pub fn data_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "data_version", |r| r.get(0))?)
+    }
+
     pub fn change_marker(&self) -> Result<i64> {
         Ok(self
             .conn
@@ -734,7 +744,7 @@ impl Store {
                 "SELECT e.key, e.time_ms, e.data, e.raw FROM case_events ce JOIN events e ON e.id = ce.event_id \
                  WHERE ce.case_id = ?1 ORDER BY e.id",
             )?
-            .query_map([template], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+            .query_map([template.0], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
             .collect::<rusqlite::Result<_>>()?;
         if events.is_empty() {
             return Err(StoreError::Invalid(format!(
@@ -771,11 +781,11 @@ impl Store {
                  SELECT ?2, from_phase, to_phase, actor, at_ms, reason FROM transitions WHERE case_id = ?1",
             )?;
             for n in have..cases {
-                case.execute(params![template, n])?;
-                let id = tx.last_insert_rowid();
-                alerts.execute(params![template, id])?;
-                entities.execute(params![template, id])?;
-                transition.execute(params![template, id])?;
+                case.execute(params![template.0, n])?;
+                let id = CaseId(tx.last_insert_rowid());
+                alerts.execute(params![template.0, id.0])?;
+                entities.execute(params![template.0, id.0])?;
+                transition.execute(params![template.0, id.0])?;
                 for j in 0..events_per_case {
                     let (key, time, data, raw) = &events[(j as usize) % events.len()];
                     let round = j / events.len() as i64;
@@ -785,7 +795,7 @@ impl Store {
                         data,
                         raw
                     ])?;
-                    link.execute(params![id, tx.last_insert_rowid()])?;
+                    link.execute(params![id.0, tx.last_insert_rowid()])?;
                 }
             }
         }

@@ -44,7 +44,7 @@ pub struct ResponsePlanRow {
     pub case_id: CaseId,
     pub playbook: String,
     /// SHA-256 of the plan JSON: what approvals are bound to.
-    pub digest: String,
+    pub digest: signing::Sha256Digest,
     pub plan: String,
     pub created_by: String,
     pub created_ms: i64,
@@ -57,7 +57,7 @@ pub struct ResponsePlanRow {
 #[derive(Debug, Clone, Copy)]
 pub struct NewResponsePlan<'a> {
     pub playbook: &'a str,
-    pub digest: &'a str,
+    pub digest: &'a signing::Sha256Digest,
     pub plan_json: &'a str,
     pub dry_run_json: Option<&'a str>,
 }
@@ -93,9 +93,11 @@ const PLAN_COLUMNS: &str = "id, case_id, playbook, digest, plan, created_by, cre
 fn plan_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ResponsePlanRow> {
     Ok(ResponsePlanRow {
         id: r.get(0)?,
-        case_id: r.get(1)?,
+        case_id: CaseId(r.get(1)?),
         playbook: r.get(2)?,
-        digest: r.get(3)?,
+        digest: signing::Sha256Digest::parse(&r.get::<_, String>(3)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         plan: r.get(4)?,
         created_by: r.get(5)?,
         created_ms: r.get(6)?,
@@ -122,7 +124,7 @@ impl Store {
             tx.execute(
                 "INSERT INTO response_plans (case_id, playbook, digest, plan, created_by, created_ms, dry_run) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![case, playbook, digest, plan_json, actor, now_ms, dry_run_json],
+                params![case.0, playbook, digest.as_str(), plan_json, actor, now_ms, dry_run_json],
             )?;
             let id = ResponsePlanId(tx.last_insert_rowid());
             audit(
@@ -143,7 +145,7 @@ impl Store {
             "SELECT {PLAN_COLUMNS} FROM response_plans WHERE case_id = ?1 ORDER BY id"
         ))?;
         let rows = stmt
-            .query_map([case], plan_row)?
+            .query_map([case.0], plan_row)?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
@@ -239,7 +241,7 @@ impl Store {
         }
         tx.execute(
             "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
-            params![row.case_id, now_ms],
+            params![row.case_id.0, now_ms],
         )?;
         tx.commit()?;
         Ok(())

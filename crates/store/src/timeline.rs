@@ -49,7 +49,7 @@ impl Store {
             "SELECT id, first_ms, last_ms FROM cases WHERE merged_into IS NULL AND phase != 'closed' ORDER BY id",
         )?;
         let rows: Vec<(CaseId, Option<i64>, Option<i64>)> = cases
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_map([], |r| Ok((CaseId(r.get(0)?), r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut ents = self.conn.prepare_cached(
             "SELECT kind, value FROM case_entities WHERE case_id = ?1 AND links = 1",
@@ -60,7 +60,7 @@ impl Store {
         let mut out = Vec::new();
         for (id, first, last) in rows {
             let entities = ents
-                .query_map([id], |r| {
+                .query_map([id.0], |r| {
                     Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
                 })?
                 .filter_map(|r| {
@@ -75,7 +75,7 @@ impl Store {
                 entities: Vec<Entity>,
             }
             let alerted = keys
-                .query_map([id], |r| {
+                .query_map([id.0], |r| {
                     let data: String = r.get(1)?;
                     Ok(AlertedRecord {
                         event_key: r.get(0)?,
@@ -119,7 +119,7 @@ impl Store {
                 insert.execute(params![ev.key, ev.time_ms, json(ev), raw])?;
                 let id: i64 = find.query_row([&ev.key], |r| r.get(0))?;
                 for c in cases {
-                    added += link.execute(params![c, id])?;
+                    added += link.execute(params![c.0, id])?;
                 }
             }
         }
@@ -134,7 +134,7 @@ impl Store {
              WHERE ce.case_id = ?1 ORDER BY e.time_ms IS NULL, e.time_ms, e.id",
         )?;
         let rows = stmt
-            .query_map([id], |r| {
+            .query_map([id.0], |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, String>(1)?,

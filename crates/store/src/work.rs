@@ -12,6 +12,17 @@ pub struct Note {
     pub communication: bool,
 }
 
+/// What a case's SLA clocks are measured from, as stored.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SlaMilestones {
+    /// The first assignment (the case's or a case merged into it).
+    pub assigned_ms: Option<i64>,
+    /// The first communication note.
+    pub communicated_ms: Option<i64>,
+    /// Its phase history, in order.
+    pub transitions: Vec<Transition>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Task {
     pub id: i64,
@@ -70,7 +81,7 @@ impl Store {
             "SELECT id, actor, at_ms, text, kind FROM notes WHERE case_id = ?1 ORDER BY at_ms, id",
         )?;
         Ok(stmt
-            .query_map([id], |r| {
+            .query_map([id.0], |r| {
                 Ok(Note {
                     id: r.get(0)?,
                     actor: r.get(1)?,
@@ -95,16 +106,96 @@ impl Store {
                 "WITH RECURSIVE family(id) AS (SELECT ?1 UNION SELECT c.id FROM cases c JOIN family f ON c.merged_into = f.id) \
                  SELECT at_ms FROM audit WHERE case_id IN family AND action = ?2 ORDER BY id LIMIT 1",
             )?
-            .query_row(params![id, AuditAction::Assign.name()], |r| r.get(0))
+            .query_row(params![id.0, AuditAction::Assign.name()], |r| r.get(0))
             .optional()?;
         let communicated = self
             .conn
             .prepare_cached(
                 "SELECT at_ms FROM notes WHERE case_id = ?1 AND kind = 'communication' ORDER BY at_ms, id LIMIT 1",
             )?
-            .query_row([id], |r| r.get(0))
+            .query_row([id.0], |r| r.get(0))
             .optional()?;
         Ok((assigned, communicated))
+    }
+
+    /// [`Store::first_assigned_and_communicated`] and [`Store::transitions`] for many
+    /// cases in three queries (a queue page's SLA clocks), in the order of `ids`.
+    pub fn sla_milestones(&self, ids: &[CaseId]) -> Result<Vec<SlaMilestones>> {
+        let list = serde_json::to_string(&ids.iter().map(|i| i.0).collect::<Vec<_>>()).map_err(
+            |source| StoreError::Json {
+                what: "case ids",
+                source,
+            },
+        )?;
+        let mut out: BTreeMap<CaseId, SlaMilestones> = ids
+            .iter()
+            .map(|id| (*id, SlaMilestones::default()))
+            .collect();
+        // The first assignment in each case's merged family (SQLite takes a bare column
+        // from the row min() chose).
+        let mut assigned = self.conn.prepare_cached(
+            "WITH RECURSIVE family(root, id) AS (SELECT value, value FROM json_each(?1) \
+             UNION SELECT f.root, c.id FROM cases c JOIN family f ON c.merged_into = f.id) \
+             SELECT f.root, a.at_ms, min(a.id) FROM audit a JOIN family f ON a.case_id = f.id \
+             WHERE a.action = ?2 GROUP BY f.root",
+        )?;
+        let rows = assigned
+            .query_map(params![list, AuditAction::Assign.name()], |r| {
+                Ok((CaseId(r.get(0)?), r.get::<_, i64>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, at) in rows {
+            if let Some(m) = out.get_mut(&id) {
+                m.assigned_ms = Some(at);
+            }
+        }
+        let mut communicated = self.conn.prepare_cached(
+            "SELECT case_id, min(at_ms) FROM notes WHERE kind = 'communication' \
+             AND case_id IN (SELECT value FROM json_each(?1)) GROUP BY case_id",
+        )?;
+        let rows = communicated
+            .query_map([&list], |r| Ok((CaseId(r.get(0)?), r.get::<_, i64>(1)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, at) in rows {
+            if let Some(m) = out.get_mut(&id) {
+                m.communicated_ms = Some(at);
+            }
+        }
+        let mut transitions = self.conn.prepare_cached(
+            "SELECT case_id, from_phase, to_phase, actor, at_ms, reason FROM transitions \
+             WHERE case_id IN (SELECT value FROM json_each(?1)) ORDER BY case_id, id",
+        )?;
+        let rows = transitions
+            .query_map([&list], |r| {
+                Ok((
+                    CaseId(r.get(0)?),
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (id, from, to, actor, at_ms, reason) in rows {
+            let phase = |s: &str| {
+                Phase::from_name(s)
+                    .ok_or_else(|| StoreError::Invalid(format!("unknown phase {s:?}")))
+            };
+            if let Some(m) = out.get_mut(&id) {
+                m.transitions.push(Transition {
+                    from: from.as_deref().map(phase).transpose()?,
+                    to: phase(&to)?,
+                    actor,
+                    at_ms,
+                    reason,
+                });
+            }
+        }
+        Ok(ids
+            .iter()
+            .map(|id| out.get(id).cloned().unwrap_or_default())
+            .collect())
     }
 
     pub fn tasks(&self, id: CaseId) -> Result<Vec<Task>> {
@@ -113,7 +204,7 @@ impl Store {
              WHERE case_id = ?1 ORDER BY id",
         )?;
         Ok(stmt
-            .query_map([id], |r| {
+            .query_map([id.0], |r| {
                 Ok(Task {
                     id: r.get(0)?,
                     title: r.get(1)?,
@@ -144,7 +235,7 @@ impl Store {
             tx.execute(
                 "INSERT INTO notes (case_id, actor, at_ms, text, kind) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![
-                    id,
+                    id.0,
                     actor,
                     now_ms,
                     text,
@@ -158,7 +249,7 @@ impl Store {
             let note = tx.last_insert_rowid();
             tx.execute(
                 "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
-                params![id, now_ms],
+                params![id.0, now_ms],
             )?;
             audit(
                 tx,
@@ -191,10 +282,10 @@ impl Store {
         self.change(id, |tx, _| {
             tx.execute(
                 "INSERT INTO tasks (case_id, title, owner, due_ms, created_by, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                params![id, title, owner, due_ms, actor, now_ms],
+                params![id.0, title, owner, due_ms, actor, now_ms],
             )?;
             let task = tx.last_insert_rowid();
-            tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![id, now_ms])?;
+            tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![id.0, now_ms])?;
             audit(
                 tx,
                 id,
@@ -225,7 +316,7 @@ impl Store {
             let current: Option<TaskStatus> = tx
                 .query_row(
                     "SELECT status FROM tasks WHERE id = ?1 AND case_id = ?2",
-                    params![task, id],
+                    params![task, id.0],
                     |r| r.get(0),
                 )
                 .optional()?;
@@ -240,7 +331,7 @@ impl Store {
             )?;
             tx.execute(
                 "UPDATE cases SET updated_ms = ?2 WHERE id = ?1",
-                params![id, now_ms],
+                params![id.0, now_ms],
             )?;
             audit(
                 tx,

@@ -71,9 +71,9 @@ fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
     let out = s
         .record_hunt(&first, GroupingConfig::default(), &DefaultMatrix, "t", 10)
         .unwrap();
-    assert_eq!(out.cases_opened, vec![1, 2]);
-    s.assign(2, "bob", "t", 11).unwrap();
-    s.add_note(2, "b looks like a CI user", false, "t", 12)
+    assert_eq!(out.cases_opened, vec![case::CaseId(1), case::CaseId(2)]);
+    s.assign(case::CaseId(2), "bob", "t", 11).unwrap();
+    s.add_note(case::CaseId(2), "b looks like a CI user", false, "t", 12)
         .unwrap();
 
     // An alert naming both principals (e.g. one created the other's key) links the cases.
@@ -87,27 +87,36 @@ fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
     let out = s
         .record_hunt(&link, GroupingConfig::default(), &DefaultMatrix, "t", 20)
         .unwrap();
-    assert_eq!(out.merges, vec![(2, 1)]);
+    assert_eq!(out.merges, vec![(case::CaseId(2), case::CaseId(1))]);
     assert!(out.cases_opened.is_empty());
-    let merged = s.case(2).unwrap();
-    assert_eq!(merged.merged_into, Some(1));
+    let merged = s.case(case::CaseId(2)).unwrap();
+    assert_eq!(merged.merged_into, Some(case::CaseId(1)));
     assert!(matches!(
-        s.live_case(2),
-        Err(StoreError::Merged { id: 2, into: 1 })
+        s.live_case(case::CaseId(2)),
+        Err(StoreError::Merged {
+            id: case::CaseId(2),
+            into: case::CaseId(1)
+        })
     ));
-    let c = s.case(1).unwrap();
+    let c = s.case(case::CaseId(1)).unwrap();
     assert_eq!(c.alert_count, 3);
     // Three tactics: the default matrix raises the highest alert severity one level.
     assert_eq!(c.severity, Severity::Critical);
-    assert_eq!(s.notes(1).unwrap().len(), 1, "notes follow the merge");
-    let audit = s.audit(1).unwrap();
+    assert_eq!(
+        s.notes(case::CaseId(1)).unwrap().len(),
+        1,
+        "notes follow the merge"
+    );
+    let audit = s.audit(case::CaseId(1)).unwrap();
     assert!(
         audit
             .iter()
             .any(|e| e.action == "absorbed" && e.detail["case"] == 2)
     );
     assert!(
-        audit.iter().any(|e| e.case_id == 2 && e.action == "merged"),
+        audit
+            .iter()
+            .any(|e| e.case_id == case::CaseId(2) && e.action == "merged"),
         "the merged case's history is kept"
     );
     assert!(
@@ -133,7 +142,33 @@ fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
     let out = s
         .record_hunt(&late, GroupingConfig::default(), &DefaultMatrix, "t", 30)
         .unwrap();
-    assert_eq!(out.cases_opened, vec![3]);
+    assert_eq!(out.cases_opened, vec![case::CaseId(3)]);
+
+    // A queue page reads every case's SLA milestones at once, as each case alone would:
+    // case 1's assignment came with the case merged into it.
+    s.add_note(case::CaseId(3), "told the owner", true, "t", 31)
+        .unwrap();
+    s.add_note(case::CaseId(3), "told legal", true, "t", 32)
+        .unwrap();
+    s.transition(case::CaseId(3), Phase::Analyzing, None, "t", 33)
+        .unwrap();
+    let ids = [
+        case::CaseId(3),
+        case::CaseId(1),
+        case::CaseId(2),
+        case::CaseId(9),
+    ];
+    let many = s.sla_milestones(&ids).unwrap();
+    for (id, m) in ids.iter().zip(&many) {
+        let (assigned, communicated) = s.first_assigned_and_communicated(*id).unwrap();
+        assert_eq!(m.assigned_ms, assigned, "case {id}");
+        assert_eq!(m.communicated_ms, communicated, "case {id}");
+        assert_eq!(m.transitions, s.transitions(*id).unwrap(), "case {id}");
+    }
+    assert_eq!(many[1].assigned_ms, Some(11), "through the merged case");
+    assert_eq!(many[0].communicated_ms, Some(31));
+    assert_eq!(many[0].transitions.len(), 2);
+    assert_eq!(many[3], store::SlaMilestones::default());
 }
 
 /// A store holding one case (id 1) with one low alert.
@@ -161,14 +196,14 @@ fn store_with_one_case(dir: &std::path::Path) -> Store {
 fn history_and_audit_are_append_only() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = store_with_one_case(dir.path());
-    s.assign(1, "alice", "t", 11).unwrap();
-    s.transition(1, Phase::Analyzing, None, "alice", 12)
+    s.assign(case::CaseId(1), "alice", "t", 11).unwrap();
+    s.transition(case::CaseId(1), Phase::Analyzing, None, "alice", 12)
         .unwrap();
     let e = s
-        .transition(1, Phase::Analyzing, None, "alice", 13)
+        .transition(case::CaseId(1), Phase::Analyzing, None, "alice", 13)
         .unwrap_err();
     assert!(e.to_string().contains("already analyzing"), "{e}");
-    let before = s.audit(1).unwrap();
+    let before = s.audit(case::CaseId(1)).unwrap();
     for sql in [
         "UPDATE audit SET actor = 'mallory'",
         "DELETE FROM audit",
@@ -178,17 +213,23 @@ fn history_and_audit_are_append_only() {
         let err = s.connection().execute(sql, []).unwrap_err();
         assert!(err.to_string().contains("append-only"), "{sql}: {err}");
     }
-    assert_eq!(s.audit(1).unwrap(), before);
-    let t = s.transitions(1).unwrap();
+    assert_eq!(s.audit(case::CaseId(1)).unwrap(), before);
+    let t = s.transitions(case::CaseId(1)).unwrap();
     assert_eq!(
         t.iter().map(|t| t.to).collect::<Vec<_>>(),
         vec![Phase::Detected, Phase::Analyzing]
     );
     assert!(matches!(
-        s.close_task(1, 99, store::TaskStatus::Done, "t", 14),
-        Err(StoreError::NoTask { case: 1, task: 99 })
+        s.close_task(case::CaseId(1), 99, store::TaskStatus::Done, "t", 14),
+        Err(StoreError::NoTask {
+            case: case::CaseId(1),
+            task: 99
+        })
     ));
-    assert!(matches!(s.case(42), Err(StoreError::NoCase(42))));
+    assert!(matches!(
+        s.case(case::CaseId(42)),
+        Err(StoreError::NoCase(case::CaseId(42)))
+    ));
 }
 
 #[test]
@@ -243,10 +284,10 @@ fn a_version_1_store_migrates_keeping_its_cases() {
         s.schema_version().unwrap(),
         store::schema::MIGRATIONS.len() as i64
     );
-    let c = s.case(1).unwrap();
+    let c = s.case(case::CaseId(1)).unwrap();
     assert_eq!((c.title.as_str(), c.severity), ("old case", Severity::High));
     assert_eq!((c.response, c.response_since_ms), (None, None));
-    let notes = s.notes(1).unwrap();
+    let notes = s.notes(case::CaseId(1)).unwrap();
     assert_eq!(notes.len(), 1);
     assert!(!notes[0].communication);
     assert_eq!(s.check().unwrap(), Vec::<String>::new());
@@ -261,10 +302,10 @@ fn response_and_custody_records_are_append_only() {
     let mut s = store_with_one_case(dir.path());
     let plan = s
         .add_response_plan(
-            1,
+            case::CaseId(1),
             &store::NewResponsePlan {
                 playbook: "pb",
-                digest: &"d".repeat(64),
+                digest: &signing::Sha256Digest::parse(&"d".repeat(64)).unwrap(),
                 plan_json: "{}",
                 dry_run_json: None,
             },
@@ -296,8 +337,10 @@ fn response_and_custody_records_are_append_only() {
             .is_err(),
         "settled once"
     );
-    s.announce_custody(1, 1, &"e".repeat(64), 17).unwrap();
-    s.witness_custody(1, 1, &"e".repeat(64), 18).unwrap();
+    s.announce_custody(case::CaseId(1), 1, &"e".repeat(64), 17)
+        .unwrap();
+    s.witness_custody(case::CaseId(1), 1, &"e".repeat(64), 18)
+        .unwrap();
     for sql in [
         "UPDATE response_plans SET plan = '{\"steps\":[]}'",
         "UPDATE response_plans SET digest = 'x'",
@@ -322,7 +365,10 @@ fn response_and_custody_records_are_append_only() {
             "{sql}: {msg}"
         );
     }
-    assert_eq!(s.custody_witness(1).unwrap(), [(1, "e".repeat(64))]);
+    assert_eq!(
+        s.custody_witness(case::CaseId(1)).unwrap(),
+        [(1, "e".repeat(64))]
+    );
     assert_eq!(s.approvals(plan).unwrap().len(), 1);
     assert_eq!(
         s.intents(plan, None).unwrap()[0].outcome.as_deref(),

@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 /// What the workstation template is made for.
 #[derive(Debug, Clone, Default)]
 pub struct Workstation {
-    pub case: i64,
+    pub case: case::CaseId,
     /// The evidence bucket the workstation may read.
     pub evidence_bucket: String,
     /// The forensic AMI (parameter default; empty: must be given at deploy time).

@@ -114,7 +114,7 @@ pub(crate) async fn object_sha256(
 }
 
 /// Where a case's custody anchors are kept in the evidence bucket.
-pub fn anchor_prefix(case: i64) -> String {
+pub fn anchor_prefix(case: case::CaseId) -> String {
     format!("cases/{case}/custody-anchors/")
 }
 
@@ -124,7 +124,7 @@ pub async fn latest_anchor(
     conn: &Connection,
     region: &str,
     bucket: &str,
-    case: i64,
+    case: case::CaseId,
 ) -> Result<Option<(String, Vec<u8>)>, AwsError> {
     let prefix = anchor_prefix(case);
     let mut newest: Option<String> = None;

@@ -61,7 +61,7 @@ pub async fn case_snapshots(
     conn: &Connection,
     region: &str,
     instance: &str,
-    case: i64,
+    case: case::CaseId,
 ) -> Result<Vec<(String, String)>, AwsError> {
     use aws_sdk_ec2::types::Filter;
     let ec2 = conn.ec2(region);
@@ -116,7 +116,7 @@ pub struct CopyRequest<'a> {
     pub instance: &'a str,
     pub snapshot: &'a str,
     pub volume: &'a str,
-    pub case: i64,
+    pub case: case::CaseId,
     /// Share the copy with this account (read back).
     pub forensic_account: Option<&'a str>,
     /// KMS key of the copy (default: the account's EBS key).
@@ -254,7 +254,7 @@ pub async fn capture_memory(
     conn: &Connection,
     region: &str,
     instance: &str,
-    case: i64,
+    case: case::CaseId,
     bucket: &str,
 ) -> Result<MemoryImage, AwsError> {
     use aws_sdk_ssm::types::CommandInvocationStatus as S;

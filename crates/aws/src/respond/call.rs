@@ -75,7 +75,7 @@ pub enum Call {
     },
     CaptureMemory {
         instance: String,
-        case: i64,
+        case: case::CaseId,
         bucket: String,
     },
     CaptureInstance {
@@ -83,13 +83,13 @@ pub enum Call {
     },
     CreateSnapshots {
         instance: String,
-        case: i64,
+        case: case::CaseId,
     },
     /// Encrypted copies of every case snapshot of the instance's volumes found when sent
     /// (those an earlier step of the same plan made), each shared with the forensic account.
     CopyCaseSnapshots {
         instance: String,
-        case: i64,
+        case: case::CaseId,
         kms_key: Option<String>,
         share_with: Option<String>,
     },
@@ -98,7 +98,7 @@ pub enum Call {
         instance: String,
         snapshot: String,
         volume: String,
-        case: i64,
+        case: case::CaseId,
         kms_key: Option<String>,
         share_with: Option<String>,
     },
@@ -570,7 +570,7 @@ fn copy_request<'a>(
     instance: &'a str,
     snapshot: &'a str,
     volume: &'a str,
-    case: i64,
+    case: case::CaseId,
     kms_key: &'a Option<String>,
     share_with: &'a Option<String>,
 ) -> crate::forensics::CopyRequest<'a> {

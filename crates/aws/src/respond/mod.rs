@@ -273,7 +273,7 @@ pub enum RespondError {
 pub struct Cx<'a> {
     conn: &'a Connection,
     region: &'a str,
-    pub case: i64,
+    pub case: case::CaseId,
     pub now_ms: i64,
     isolation_group: &'a str,
     evidence_bucket: Option<&'a str>,
