@@ -1305,3 +1305,99 @@ async fn the_ir_plan_page_renders_the_plan_as_a_document_with_its_checks() {
     );
     assert!(page.body.contains("id=\"checks\""));
 }
+
+/// A clock the test moves.
+struct TestClock(std::sync::atomic::AtomicI64);
+
+impl app::ports::Clock for TestClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// What the pages read is kept only until the store changes, whoever changes it (another
+/// connection here, as a CLI beside the server would), and what depends on the clock is
+/// worked out on every request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_reads_never_outlive_a_change_and_clocks_keep_running() {
+    let w = world();
+    let dir = w.app.settings.db.parent().unwrap().to_path_buf();
+    let mut app = app_for(&dir);
+    let start = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let clock = Arc::new(TestClock(std::sync::atomic::AtomicI64::new(start)));
+    app.ports.clock = clock.clone();
+    let router = server::router(app, server::ServerConfig::default());
+    let carmen = sign_in(&router, "carmen").await;
+    let json = |r: Reply| -> serde_json::Value {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        serde_json::from_str(&r.body).unwrap()
+    };
+    let notes = |v: &serde_json::Value| v["notes"].as_array().unwrap().len();
+    let before = json(get_as(&router, &carmen, "/api/v1/cases/1").await);
+    assert_eq!(
+        notes(&json(get_as(&router, &carmen, "/api/v1/cases/1").await)),
+        notes(&before)
+    );
+    // A note written by another connection shows on the next read.
+    let mut store = store::Store::open(&w.app.settings.db).unwrap();
+    store
+        .add_note(case::CaseId(1), "from the CLI", false, "tester", start)
+        .unwrap();
+    let after = json(get_as(&router, &carmen, "/api/v1/cases/1").await);
+    assert_eq!(notes(&after), notes(&before) + 1);
+    let page = get_as(&router, &carmen, "/cases/1/timeline").await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    // The SLA clocks move with the clock alone: nothing is breached now, everything is a
+    // month on, with no change to the store in between.
+    let queue = |v: serde_json::Value| v["rows"][0]["breached"].as_bool().unwrap();
+    assert!(!queue(json(
+        get_as(&router, &carmen, "/api/v1/cases").await
+    )));
+    let breached = json(get_as(&router, &carmen, "/api/v1/cases?breached=1").await);
+    assert_eq!(breached["total"], 0, "{breached}");
+    clock
+        .0
+        .fetch_add(30 * 24 * 3_600_000, std::sync::atomic::Ordering::SeqCst);
+    // The kept session expired with the clock too.
+    assert_eq!(
+        get_as(&router, &carmen, "/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let carmen = sign_in(&router, "carmen").await;
+    assert!(queue(json(get_as(&router, &carmen, "/api/v1/cases").await)));
+    let breached = json(get_as(&router, &carmen, "/api/v1/cases?breached=1").await);
+    assert_eq!(breached["total"], 1, "{breached}");
+    let case = json(get_as(&router, &carmen, "/api/v1/cases/1").await);
+    assert!(
+        case["clocks"]["clocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c[1] == "breached"),
+        "{}",
+        case["clocks"]
+    );
+    clock.0.store(start, std::sync::atomic::Ordering::SeqCst);
+
+    // A restriction made elsewhere hides the case at once; so does disabling the account.
+    store
+        .restrict_case(case::CaseId(1), &["alice".to_string()], "alice", start)
+        .unwrap();
+    assert_eq!(
+        get_as(&router, &carmen, "/api/v1/cases/1").await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        json(get_as(&router, &carmen, "/api/v1/cases").await)["total"],
+        0
+    );
+    app::people::set_disabled(&w.app, &mut store, "carmen", true).unwrap();
+    assert_eq!(
+        get_as(&router, &carmen, "/api/v1/me").await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}

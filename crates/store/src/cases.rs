@@ -157,6 +157,46 @@ pub(crate) fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
     })
 }
 
+/// A `transitions` row as read (`case_id, from_phase, to_phase, actor, at_ms, reason`).
+pub(crate) struct StoredTransition {
+    case: CaseId,
+    from: Option<String>,
+    to: String,
+    actor: String,
+    at_ms: i64,
+    reason: Option<String>,
+}
+
+impl StoredTransition {
+    pub(crate) fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredTransition> {
+        Ok(StoredTransition {
+            case: CaseId(r.get(0)?),
+            from: r.get(1)?,
+            to: r.get(2)?,
+            actor: r.get(3)?,
+            at_ms: r.get(4)?,
+            reason: r.get(5)?,
+        })
+    }
+
+    /// The case and the transition, its phases checked.
+    pub(crate) fn parse(self) -> Result<(CaseId, Transition)> {
+        let phase = |s: &str| {
+            Phase::from_name(s).ok_or_else(|| StoreError::Invalid(format!("unknown phase {s:?}")))
+        };
+        Ok((
+            self.case,
+            Transition {
+                from: self.from.as_deref().map(phase).transpose()?,
+                to: phase(&self.to)?,
+                actor: self.actor,
+                at_ms: self.at_ms,
+                reason: self.reason,
+            },
+        ))
+    }
+}
+
 pub(crate) fn case_alerts(conn: &Connection, id: CaseId) -> Result<Vec<AlertRecord>> {
     let mut stmt = conn.prepare_cached(
         "SELECT data FROM alerts WHERE case_id = ?1 ORDER BY time_ms IS NULL, time_ms, id",
@@ -517,34 +557,12 @@ impl Store {
     /// The phase history, oldest first.
     pub fn transitions(&self, id: CaseId) -> Result<Vec<Transition>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT from_phase, to_phase, actor, at_ms, reason FROM transitions WHERE case_id = ?1 ORDER BY id",
+            "SELECT case_id, from_phase, to_phase, actor, at_ms, reason FROM transitions WHERE case_id = ?1 ORDER BY id",
         )?;
         let rows = stmt
-            .query_map([id.0], |r| {
-                Ok((
-                    r.get::<_, Option<String>>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, Option<String>>(4)?,
-                ))
-            })?
+            .query_map([id.0], StoredTransition::read)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        rows.into_iter()
-            .map(|(from, to, actor, at_ms, reason)| {
-                let phase = |s: &str| {
-                    Phase::from_name(s)
-                        .ok_or_else(|| StoreError::Invalid(format!("unknown phase {s:?}")))
-                };
-                Ok(Transition {
-                    from: from.as_deref().map(phase).transpose()?,
-                    to: phase(&to)?,
-                    actor,
-                    at_ms,
-                    reason,
-                })
-            })
-            .collect()
+        rows.into_iter().map(|t| Ok(t.parse()?.1)).collect()
     }
 
     /// Moves the case to `to`, if the state machine allows it.

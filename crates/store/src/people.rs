@@ -634,25 +634,37 @@ impl Store {
                 ))
             })?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        let mut alerts = self
+        // The titles of the alerts raised on the page's events, in one read.
+        let keys = serde_json::to_string(&rows.iter().map(|(_, _, k)| k).collect::<Vec<_>>())
+            .map_err(|source| StoreError::Json {
+                what: "event keys",
+                source,
+            })?;
+        let mut titles: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let found = self
             .conn
-            .prepare_cached("SELECT data FROM alerts WHERE case_id = ?1 AND event_key = ?2")?;
+            .prepare_cached(
+                "SELECT event_key, json_extract(data, '$.rule_title') FROM alerts \
+                 WHERE case_id = ?1 AND event_key IN (SELECT value FROM json_each(?2)) ORDER BY id",
+            )?
+            .query_map(params![id.0, keys], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        for (key, title) in found {
+            let list = titles.entry(key).or_default();
+            if let Some(t) = title
+                && !list.contains(&t)
+            {
+                list.push(t);
+            }
+        }
         let rows = rows
             .into_iter()
             .map(|(data, raw, key)| {
-                let mut titles: Vec<String> = Vec::new();
-                for d in alerts
-                    .query_map(params![id.0, key], |r| r.get::<_, String>(0))?
-                    .collect::<rusqlite::Result<Vec<_>>>()?
-                {
-                    let a: AlertRecord = from_json("alerts.data", &d)?;
-                    if !titles.contains(&a.rule_title) {
-                        titles.push(a.rule_title);
-                    }
-                }
                 Ok(TimelineRow {
                     event: from_json("events.data", &data)?,
-                    alerts: titles,
+                    alerts: titles.remove(&key).unwrap_or_default(),
                     raw,
                 })
             })

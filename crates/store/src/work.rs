@@ -166,30 +166,12 @@ impl Store {
              WHERE case_id IN (SELECT value FROM json_each(?1)) ORDER BY case_id, id",
         )?;
         let rows = transitions
-            .query_map([&list], |r| {
-                Ok((
-                    CaseId(r.get(0)?),
-                    r.get::<_, Option<String>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, i64>(4)?,
-                    r.get::<_, Option<String>>(5)?,
-                ))
-            })?
+            .query_map([&list], crate::cases::StoredTransition::read)?
             .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (id, from, to, actor, at_ms, reason) in rows {
-            let phase = |s: &str| {
-                Phase::from_name(s)
-                    .ok_or_else(|| StoreError::Invalid(format!("unknown phase {s:?}")))
-            };
+        for row in rows {
+            let (id, t) = row.parse()?;
             if let Some(m) = out.get_mut(&id) {
-                m.transitions.push(Transition {
-                    from: from.as_deref().map(phase).transpose()?,
-                    to: phase(&to)?,
-                    actor,
-                    at_ms,
-                    reason,
-                });
+                m.transitions.push(t);
             }
         }
         Ok(ids

@@ -150,7 +150,8 @@ fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
         .unwrap();
     s.add_note(case::CaseId(3), "told legal", true, "t", 32)
         .unwrap();
-    s.transition(case::CaseId(3), Phase::Analyzing, None, "t", 33)
+    s.assign(case::CaseId(3), "carol", "t", 33).unwrap();
+    s.transition(case::CaseId(3), Phase::Analyzing, None, "t", 34)
         .unwrap();
     let ids = [
         case::CaseId(3),
@@ -167,6 +168,7 @@ fn a_later_alert_linking_two_cases_merges_them_into_the_older() {
     }
     assert_eq!(many[1].assigned_ms, Some(11), "through the merged case");
     assert_eq!(many[0].communicated_ms, Some(31));
+    assert_eq!(many[0].assigned_ms, Some(33));
     assert_eq!(many[0].transitions.len(), 2);
     assert_eq!(many[3], store::SlaMilestones::default());
 }
