@@ -74,6 +74,8 @@ pub enum Error {
     Access(#[from] crate::people::AccessRefusal),
     #[error(transparent)]
     NoPlan(#[from] crate::readiness::NoPlan),
+    #[error(transparent)]
+    GameDay(#[from] crate::gameday::GameDayRefusal),
 }
 
 impl Error {

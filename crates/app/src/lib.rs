@@ -13,7 +13,9 @@
 //!   let each person see and do;
 //! - [`work`]: notes, tasks, tags, owner, restrictions, and the SLA clocks;
 //! - [`readiness`]: the IR plan's checks and its accounts' through AWS;
-//! - [`rules`]: the Sigma rules a hunt runs, bundled and a team's own.
+//! - [`rules`]: the Sigma rules a hunt runs, bundled and a team's own;
+//! - [`gameday`]: attacker techniques run end to end against the emulator or an exercise
+//!   account, each stage proven, every run recorded.
 //!
 //! What the use cases need from outside comes through [`ports`]: the clock, AWS access,
 //! keys, notifications and the fault points of the kill tests. The store is the `store`
@@ -24,6 +26,7 @@ pub mod cases;
 pub mod collect;
 pub mod error;
 pub mod evidence;
+pub mod gameday;
 pub mod people;
 pub mod pipeline;
 pub mod ports;

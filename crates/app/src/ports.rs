@@ -93,11 +93,18 @@ pub enum FaultPoint {
     Sent,
     /// A custody entry was appended to the ledger file, not yet witnessed by the store.
     CustodyAppended,
+    /// A game day is about to roll its containment back (a test skips it, to prove the
+    /// rolled-back stage notices).
+    GameDayRollback,
 }
 
 /// Reports arrival at each [`FaultPoint`]; a test build may die there.
 pub trait FaultProbe: Send + Sync {
     fn reached(&self, point: FaultPoint);
+    /// Whether a test asks that the work at `point` be left undone (counts an arrival).
+    fn skips(&self, _point: FaultPoint) -> bool {
+        false
+    }
 }
 
 /// Never dies.

@@ -27,6 +27,8 @@ pub struct Scope {
     pub playbooks: BTreeSet<String>,
     /// Rule ids that exist (for the plan's mappings).
     pub rules: BTreeSet<String>,
+    /// The newest game day recorded in the store ([`crate::gameday::recorded`]).
+    pub last_game_day: Option<plan::RecordedGameDay>,
 }
 
 /// Runs the checks.
@@ -51,6 +53,7 @@ pub fn check(app: &App, scope: &Scope) -> Result<Report> {
             today,
             playbooks: &scope.playbooks,
             rules: Some(&scope.rules),
+            last_game_day: scope.last_game_day,
         },
     );
     findings.extend(app.runtime()?.block_on(async {
@@ -64,7 +67,11 @@ pub fn check(app: &App, scope: &Scope) -> Result<Report> {
 /// Runs the checks as [`check`] does and keeps the report in the store (who ran it and
 /// when), where the team server's readiness page reads it without calling AWS itself.
 pub fn check_and_record(app: &App, store: &mut store::Store, scope: &Scope) -> Result<Report> {
-    let report = check(app, scope)?;
+    let mut scope = scope.clone();
+    if scope.last_game_day.is_none() {
+        scope.last_game_day = crate::gameday::recorded(store)?;
+    }
+    let report = check(app, &scope)?;
     store.record_readiness(
         &serde_json::to_value(&report)?,
         &app.settings.actor,

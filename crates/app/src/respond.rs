@@ -185,6 +185,27 @@ pub fn make_plan(
     req: playbook::Request,
     dry_run: bool,
 ) -> Result<Made> {
+    let level = case.response.as_ref().map(|r| r.level.clone());
+    let rule = approval_rule(&app.settings, level.as_deref());
+    make_plan_under(
+        app, store, case, alerts, records, book, rs, req, dry_run, rule,
+    )
+}
+
+/// [`make_plan`] under a given approval rule (a game day's exercise rule).
+#[allow(clippy::too_many_arguments)]
+pub fn make_plan_under(
+    app: &App,
+    store: &mut Store,
+    case: &store::CaseRow,
+    alerts: &[AlertRecord],
+    records: &[serde_json::Value],
+    book: &Playbook,
+    rs: playbook::Settings,
+    req: playbook::Request,
+    dry_run: bool,
+    rule: ApprovalRule,
+) -> Result<Made> {
     let bindings = playbook::bind(
         alerts,
         records,
@@ -200,7 +221,7 @@ pub fn make_plan(
         level.as_deref(),
         &bindings,
         &rs,
-        approval_rule(&app.settings, level.as_deref()),
+        rule,
         &req,
     )?;
     let dry = if dry_run {
@@ -371,6 +392,20 @@ pub fn approve(
         .into());
     }
     let approval = Approval::new(&plan, &app.settings.actor, app.now_ms(), key.as_ref());
+    record_approval(app, store, case, &row, plan, approval)
+}
+
+/// Approves a game day's own plan as that game day (`run`): an exercise approval, which
+/// counts under the plan's exercise rule only and is entered in the custody ledger as such.
+pub fn approve_exercise(
+    app: &App,
+    store: &mut Store,
+    case: CaseId,
+    plan_id: store::ResponsePlanId,
+    run: &str,
+) -> Result<Approved> {
+    let (row, plan) = pick_plan(store, case, Some(plan_id))?;
+    let approval = Approval::exercise(&plan, run, app.now_ms());
     record_approval(app, store, case, &row, plan, approval)
 }
 

@@ -154,6 +154,9 @@ pub enum RuleOrigin {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RuleSummary {
     pub id: String,
+    /// The rule's `name` (what correlations refer to it by).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub title: String,
     pub level: model::Severity,
     pub tags: Vec<String>,
@@ -172,6 +175,7 @@ pub fn summaries(set: &RuleSet) -> Vec<RuleSummary> {
             .clone()
             .or_else(|| m.name.clone())
             .unwrap_or_else(|| m.file.clone()),
+        name: m.name.clone(),
         title: m.title.clone(),
         level: detect::severity_of(m.level),
         tags: m.tags.clone(),

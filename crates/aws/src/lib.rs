@@ -14,6 +14,7 @@ macro_rules! send {
 
 pub mod connect;
 pub mod forensics;
+pub mod gameday;
 pub mod readiness;
 pub mod respond;
 

@@ -250,6 +250,7 @@ fn report(plan: &IrPlan, today: &str, aws_findings: Vec<Finding>) -> Report {
             today: Date::parse(today).unwrap(),
             playbooks: &playbooks,
             rules: None,
+            last_game_day: None,
         },
     );
     findings.extend(aws_findings);

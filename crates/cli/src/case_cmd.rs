@@ -461,10 +461,18 @@ pub fn write_case_table(out: &mut impl Write, cases: &[CaseRow]) -> Result<()> {
             c.alert_count,
             iso(c.first_ms),
             clip(c.owner.as_deref().unwrap_or("-"), 12),
-            c.title
+            exercise_title(c)
         )?;
     }
     Ok(())
+}
+
+/// A case's title, marked when a game day opened it.
+pub fn exercise_title(c: &CaseRow) -> String {
+    match &c.exercise {
+        Some(_) => format!("[EXERCISE] {}", c.title),
+        None => c.title.clone(),
+    }
 }
 
 fn write_timeline(out: &mut impl Write, rows: &[TimelineRow]) -> Result<()> {
@@ -588,7 +596,15 @@ fn show(
     let alerts = store.alerts(id)?;
     let transitions = store.transitions(id)?;
     let metrics = app::cases::metrics(&c, &timeline, &transitions);
-    say!(out, "Case {}: {}", c.id, c.title)?;
+    say!(out, "Case {}: {}", c.id, exercise_title(&c))?;
+    if let Some(run) = &c.exercise {
+        say!(
+            out,
+            "EXERCISE: opened by game day {} (firebreak gameday score {}); never counted in real metrics",
+            run,
+            run
+        )?;
+    }
     say!(
         out,
         "  Phase:     {} since {}    Owner: {}    Tags: {}",

@@ -20,6 +20,7 @@ mod demo;
 mod evidence_cmd;
 mod faults;
 mod forensics_cmd;
+mod gameday_cmd;
 mod hunt;
 mod ingest_cmd;
 mod keygen_cmd;
@@ -101,6 +102,13 @@ enum Command {
     Keygen { file: std::path::PathBuf },
     /// Run the quick start on the bundled sample incident (no AWS account needed).
     Demo,
+    /// Game days: run attacker techniques end to end (detected, cased, contained, proven,
+    /// rolled back) against the emulator or an exercise account, with a coverage matrix.
+    /// Exit status 1 when a scenario did not pass every stage.
+    Gameday {
+        #[command(subcommand)]
+        command: gameday_cmd::GameDayCommand,
+    },
     /// Start the team server (web UI and REST API) on the case store.
     Serve(serve_cmd::ServeArgs),
     /// The team server's accounts: add, list, disable, enable, and API tokens.
@@ -159,6 +167,9 @@ fn main() -> ExitCode {
             forensics_cmd::run(command, &cli.store).map(|()| ExitCode::SUCCESS)
         }
         Command::Keygen { file } => keygen_cmd::run(&file).map(|()| ExitCode::SUCCESS),
+        Command::Gameday { command } => {
+            gameday_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
+        }
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve_cmd::serve(args, &cli.store).map(|()| ExitCode::SUCCESS),
         Command::User { command } => {

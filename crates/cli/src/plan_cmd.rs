@@ -149,6 +149,7 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
             today,
             playbooks: &playbooks,
             rules: Some(&rules),
+            last_game_day: recorded_game_day(store)?,
         },
     );
     let errors = problems
@@ -186,4 +187,14 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
         }
     }
     Ok(errors == 0)
+}
+
+/// The newest game day the case store recorded (none when the store does not exist yet:
+/// checking a plan creates no store).
+fn recorded_game_day(store: &StoreArgs) -> Result<Option<plan::RecordedGameDay>> {
+    let settings = store.resolve()?;
+    if !settings.db.exists() {
+        return Ok(None);
+    }
+    Ok(app::gameday::recorded(&store::Store::open(&settings.db)?)?)
 }

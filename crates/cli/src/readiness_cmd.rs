@@ -45,6 +45,7 @@ pub fn run(args: ReadinessArgs, store: &StoreArgs) -> Result<bool> {
             today,
             playbooks: playbook_names(&[])?,
             rules: rule_ids(&[])?,
+            last_game_day: None,
         },
     )?;
     if args.output == Output::Json {

@@ -484,6 +484,9 @@ fn status_cmd(
             (playbook::ApprovalKind::PreapprovedEvidence, _) => {
                 "pre-approved by the IR plan (evidence only)".to_string()
             }
+            (playbook::ApprovalKind::Exercise, _) => {
+                "EXERCISE approval by a game day (counts for its own plan only)".to_string()
+            }
             (_, Some(k)) => format!("signed by key {}…", &k[..k.len().min(16)]),
             (_, None) => "UNSIGNED".to_string(),
         };

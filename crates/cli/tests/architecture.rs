@@ -260,6 +260,7 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
         "custody",
         "signing",
         "workstation",
+        "gameday",
         "report",
     ];
     let g = graph();
@@ -344,6 +345,17 @@ fn only_approved_plans_change_aws() {
             &["respond/call/ssm.rs"],
         ),
         ("forensics/bucket.rs", "upload", &["app/src/evidence.rs"]),
+        // A game day's own set-up, its attacker's calls and its cleanup, in the emulator's
+        // account or one the IR plan marks as an exercise account; reached only from
+        // `app::gameday`, which checks that first.
+        ("gameday.rs", "warm_up", &["app/src/gameday.rs"]),
+        ("gameday.rs", "make_bucket", &[]),
+        ("gameday.rs", "detonate", &["app/src/gameday.rs"]),
+        ("gameday.rs", "clean_up", &["app/src/gameday.rs"]),
+        ("gameday.rs", "delete_user", &[]),
+        ("gameday.rs", "terminate", &[]),
+        ("gameday.rs", "delete_role", &[]),
+        ("gameday.rs", "empty_and_delete_bucket", &[]),
     ];
     let files = rust_files(&src, |_| true);
     // SDK clients as the adapter makes them (`cx.ec2()`, `conn.s3(region)`) or holds them.
@@ -421,9 +433,34 @@ fn only_approved_plans_change_aws() {
         found > 30,
         "the scan found only {found} writes: is it still reading the code?"
     );
-    // The evidence helpers are reached only from where they may be.
+    // The evidence helpers and the game day's writers are reached only from where they may be.
     let crates = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    for (_, func, callers) in allowed.iter().filter(|(_, _, c)| !c.is_empty()) {
+    for (_, func, callers) in allowed
+        .iter()
+        .filter(|(file, _, _)| *file == "gameday.rs")
+        .filter(|(_, _, c)| !c.is_empty())
+    {
+        for p in rust_files(&crates, |d| !d.ends_with("target")) {
+            let rel = p
+                .strip_prefix(&crates)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            let text = std::fs::read_to_string(&p).unwrap();
+            let calls = text.matches(&format!("aws::gameday::{func}(")).count();
+            if calls > 0 {
+                assert!(
+                    callers.iter().any(|c| rel.ends_with(c)),
+                    "{rel} calls aws::gameday::{func} ({calls}×): only {callers:?} may"
+                );
+            }
+        }
+    }
+    for (_, func, callers) in allowed
+        .iter()
+        .filter(|(file, _, _)| *file != "gameday.rs")
+        .filter(|(_, _, c)| !c.is_empty())
+    {
         for p in rust_files(&crates, |d| !d.ends_with("tests") && !d.ends_with("target")) {
             let rel = p
                 .strip_prefix(&crates)

@@ -83,19 +83,20 @@ fn demo_reads_every_bundled_sample_opens_cases_and_says_what_next() {
         "New IAM User or Role Granted AdministratorA",
         "Port Scan: Many Ports Refused",
         "EC2 instance i-0badc0ffee0ddf00d is communi",
+        "S3 Bucket Opened to the Public",
     ] {
         assert!(out.contains(alert), "missing {alert} in\n{out}");
     }
     assert!(out.contains("AKIAQXAMPLELEAKED001") && out.contains("Next:"));
     // The incident is one case holding every alert, and the user is told how to open it.
     assert!(
-        out.contains("21 alert(s) new, 0 already recorded; 1 case(s) opened"),
+        out.contains("22 alert(s) new, 0 already recorded; 1 case(s) opened"),
         "{out}"
     );
     assert!(out.contains("firebreak case show 1 --db"), "{out}");
     let again = stdout_of(firebreak().arg("demo").arg("--db").arg(&db));
     assert!(
-        again.contains("0 alert(s) new, 21 already recorded; 0 case(s) opened"),
+        again.contains("0 alert(s) new, 22 already recorded; 0 case(s) opened"),
         "{again}"
     );
 }

@@ -59,14 +59,23 @@ fn measure(
             seen.len() as f64
         }
         CorrelationKind::TemporalOrdered => {
+            // Hits of the same instant count as simultaneous: CloudTrail's times have one-
+            // second resolution and its records arrive in no particular order, so a
+            // CreateUser logged after the AttachUserPolicy of the same second still came
+            // first as far as anyone can tell.
             let mut next = 0;
-            for h in window {
-                if h.rule_pos == next {
+            let mut i = 0;
+            while i < window.len() && next < n_rules {
+                let t = window[i].time_ms;
+                let end = window[i..]
+                    .iter()
+                    .position(|h| h.time_ms != t)
+                    .map_or(window.len(), |n| i + n);
+                let same = &window[i..end];
+                while next < n_rules && same.iter().any(|h| h.rule_pos == next) {
                     next += 1;
-                    if next == n_rules {
-                        break;
-                    }
                 }
+                i = end;
             }
             if next < n_rules {
                 return None;

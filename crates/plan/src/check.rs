@@ -49,6 +49,39 @@ pub struct CheckContext<'a> {
     pub playbooks: &'a BTreeSet<String>,
     /// Ids of the loaded detection rules; `None` skips the rule-id check.
     pub rules: Option<&'a BTreeSet<String>>,
+    /// The newest game day recorded in the store (`firebreak gameday run`), which wins
+    /// over a date typed into the plan.
+    pub last_game_day: Option<RecordedGameDay>,
+}
+
+/// A game day as the store recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedGameDay {
+    pub date: Date,
+    pub scenarios: usize,
+    pub passed: usize,
+}
+
+/// The last game day: the recorded one, else the date typed into the plan; with what to
+/// say about it.
+pub fn last_game_day(plan: &IrPlan, ctx: &CheckContext<'_>) -> Option<(Date, String)> {
+    match (&ctx.last_game_day, &plan.exercises.last_game_day) {
+        (Some(r), _) => Some((
+            r.date,
+            format!(
+                "{} (recorded: {} of {} scenarios passed)",
+                r.date, r.passed, r.scenarios
+            ),
+        )),
+        (None, Some(typed)) => Some((
+            typed.value,
+            format!(
+                "{} (typed into the plan; no game day is recorded in the store)",
+                typed.value
+            ),
+        )),
+        (None, None) => None,
+    }
 }
 
 /// Channel kinds that ride on the organization's own chat, mail or identity provider:
@@ -208,18 +241,59 @@ fn check_meta(c: &mut Checker<'_>, ctx: &CheckContext<'_>) {
         );
     }
     let ex = &plan.exercises;
-    match (&ex.last_game_day, plan.next_game_day()) {
-        (None, _) => c.warn(
+    let line = ex
+        .last_game_day
+        .as_ref()
+        .map_or(ex.game_day_every.line, |l| l.line);
+    match last_game_day(plan, ctx) {
+        None => c.warn(
             ex.game_day_every.line,
             "exercises.last_game_day",
-            "no game day has been run: rehearse the plan before an incident does",
+            "no game day has been run: rehearse the plan before an incident does (firebreak gameday run --all)",
         ),
-        (Some(last), Some(due)) if due < ctx.today => c.warn(
-            last.line,
-            "exercises.last_game_day",
-            format!("a game day is overdue: last {}, due {due}", last.value),
-        ),
-        _ => {}
+        Some((last, said)) => {
+            let due = last.add_days(ex.game_day_every.days());
+            if due < ctx.today {
+                c.warn(
+                    line,
+                    "exercises.last_game_day",
+                    format!("a game day is overdue: last {said}, due {due}"),
+                );
+            }
+        }
+    }
+    for (i, a) in ex.accounts.iter().enumerate() {
+        let field = format!("exercises.accounts[{i}]");
+        if model::AccountId::parse(&a.value).is_err() {
+            c.error(
+                a.line,
+                &field,
+                format!("`{}` is not a twelve-digit account id", a.value),
+            );
+        } else if plan.forensics.account.value == a.value
+            || plan
+                .aws
+                .management_account
+                .as_ref()
+                .is_some_and(|m| m.value == a.value)
+        {
+            c.error(
+                a.line,
+                &field,
+                "the forensic and management accounts are never exercise accounts: a game day would detonate where evidence and the organization are kept",
+            );
+        } else if plan
+            .aws
+            .accounts
+            .iter()
+            .any(|x| x.id.value == a.value && x.tags.get("env").is_some_and(|e| e == "prod"))
+        {
+            c.error(
+                a.line,
+                &field,
+                "is tagged env = prod: live game days detonate real attacker techniques and belong in a sandbox",
+            );
+        }
     }
 }
 

@@ -14,7 +14,7 @@ pub mod policy;
 pub mod readiness;
 pub mod render;
 
-pub use check::{CheckContext, Gravity, Problem, check};
+pub use check::{CheckContext, Gravity, Problem, RecordedGameDay, check};
 pub use located::{Date, Format, Interval, Located};
 pub use model::{IrPlan, PhaseName};
 pub use policy::PlanPolicy;

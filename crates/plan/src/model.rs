@@ -425,6 +425,10 @@ pub struct Exercises {
     /// Scenarios to rehearse, in prose.
     #[serde(default)]
     pub scenarios: Vec<String>,
+    /// Sandbox accounts a live game day may detonate in (`firebreak gameday run --mode
+    /// live` refuses every other account).
+    #[serde(default)]
+    pub accounts: Vec<Located<String>>,
 }
 
 impl IrPlan {

@@ -320,12 +320,15 @@ pub fn plan_findings(plan: &IrPlan, ctx: &CheckContext<'_>) -> Vec<Finding> {
         ),
         "review the plan with the team, then update meta.last_reviewed",
     ));
-    let (ok, detail) = match (&plan.exercises.last_game_day, plan.next_game_day()) {
-        (Some(last), Some(due)) => (
-            due >= ctx.today,
-            format!("last game day {}, next due {due}", last.value),
-        ),
-        _ => (false, "no game day recorded".to_string()),
+    let (ok, detail) = match crate::check::last_game_day(plan, ctx) {
+        Some((last, said)) => {
+            let due = last.add_days(plan.exercises.game_day_every.days());
+            (
+                due >= ctx.today,
+                format!("last game day {said}, next due {due}"),
+            )
+        }
+        None => (false, "no game day recorded".to_string()),
     };
     out.push(plan_finding(
         "plan.game_day",
@@ -333,7 +336,7 @@ pub fn plan_findings(plan: &IrPlan, ctx: &CheckContext<'_>) -> Vec<Finding> {
         Practice::Simulations,
         ok,
         detail,
-        "run a game day on one of exercises.scenarios, then set exercises.last_game_day",
+        "run a game day (firebreak gameday run --all); it is recorded in the store",
     ));
     let post = plan.phases.get(PhaseName::PostIncident);
     let accountable = plan.roles.iter().any(|r| {

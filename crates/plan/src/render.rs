@@ -434,6 +434,19 @@ pub fn blocks(plan: &IrPlan) -> Vec<Block> {
             plan.next_review()
         ),
     ]));
+    b.push(Para(if ex.accounts.is_empty() {
+        "Live game days: no exercise account (firebreak gameday runs against the emulator only)."
+            .into()
+    } else {
+        format!(
+            "Live game days may detonate in: {}.",
+            ex.accounts
+                .iter()
+                .map(|a| a.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    }));
     if !ex.scenarios.is_empty() {
         b.push(Para("Scenarios to rehearse:".into()));
         b.push(List(ex.scenarios.clone()));

@@ -27,6 +27,7 @@ fn run(text: &str) -> Vec<Problem> {
             today: today(),
             playbooks: &playbooks,
             rules: None,
+            last_game_day: None,
         },
     )
 }
@@ -338,6 +339,7 @@ fn yaml_plans_read_and_locate_the_same() {
         today: today(),
         playbooks: &playbooks,
         rules: None,
+        last_game_day: None,
     };
     let problems = check(&plan, &ctx);
     // The fixture has two deliberate faults.

@@ -41,6 +41,17 @@ pub struct ApprovalRule {
     /// Team-server keys whose attestation of a signed-in approver counts as a signature.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attesters: Vec<String>,
+    /// A game day's plan: approved only by that game day, only for its exercise accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exercise: Option<ExerciseTerms>,
+}
+
+/// What makes a plan an exercise's: the game-day run that may approve it and the accounts
+/// (the emulator's, or those the IR plan marks as exercise accounts) its steps may touch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExerciseTerms {
+    pub run: String,
+    pub accounts: Vec<model::AccountId>,
 }
 
 impl ApprovalRule {
@@ -56,6 +67,25 @@ impl ApprovalRule {
             approvers: BTreeMap::new(),
             ir_plan: None,
             attesters: Vec::new(),
+            exercise: None,
+        }
+    }
+
+    /// The rule of a game day's plan: one exercise approval by run `run`, valid only while
+    /// every step acts in one of `accounts`. No person's approval counts under it, and an
+    /// exercise approval counts under no other rule.
+    pub fn exercise(
+        run: &str,
+        accounts: Vec<model::AccountId>,
+        ir_plan: Option<signing::Sha256Digest>,
+    ) -> ApprovalRule {
+        ApprovalRule {
+            exercise: Some(ExerciseTerms {
+                run: run.to_string(),
+                accounts,
+            }),
+            ir_plan,
+            ..ApprovalRule::without_plan()
         }
     }
 
@@ -99,6 +129,7 @@ impl ApprovalRule {
                 .flat_map(|s| &s.attestation_keys)
                 .map(|k| k.value.trim().to_ascii_lowercase())
                 .collect(),
+            exercise: None,
         }
     }
 
@@ -158,6 +189,8 @@ pub enum ApprovalKind {
     /// By a person signed in to the team server, which attests it with its own key (one the
     /// IR plan lists under `team_server.attestation_keys` when approvals must be signed).
     SignedIn,
+    /// By a game day, for its own exercise plan only (recorded as an exercise approval).
+    Exercise,
 }
 
 /// The text a team server signs to attest a signed-in person's approval.
@@ -232,6 +265,20 @@ impl Approval {
         }
     }
 
+    /// A game day's approval of its own exercise plan.
+    pub fn exercise(plan: &ResponsePlan, run: &str, at_ms: i64) -> Approval {
+        Approval {
+            by: format!("gameday:{run}"),
+            roles: Vec::new(),
+            at_ms,
+            kind: ApprovalKind::Exercise,
+            key: None,
+            signature: None,
+            plan_digest: plan.digest(),
+            signed_in_by: None,
+        }
+    }
+
     /// The IR plan's pre-approval of an evidence-only plan.
     pub fn preapproved(plan: &ResponsePlan, at_ms: i64) -> Approval {
         Approval {
@@ -294,6 +341,14 @@ pub enum ApprovalError {
     NotPreapprovable,
     #[error("the plan is incomplete (its dry-run could not read AWS: {0}); plan again")]
     Incomplete(String),
+    #[error("{0} is an exercise approval: it counts only for a game day's own plan")]
+    ExerciseApproval(String),
+    #[error("the plan belongs to a game day: only that game day approves it, not {0}")]
+    ExercisePlan(String),
+    #[error("{0} is not the game day this plan belongs to")]
+    NotThisExercise(String),
+    #[error("step {step} acts in account {account}, outside the exercise")]
+    OutsideExercise { step: String, account: String },
 }
 
 /// Who an approval counts as under the plan's pinned rule, or why it does not count.
@@ -305,6 +360,29 @@ pub fn identify(plan: &ResponsePlan, a: &Approval) -> Result<String, ApprovalErr
             expected: digest,
             found: a.plan_digest.clone(),
         });
+    }
+    match (&rule.exercise, a.kind) {
+        (Some(terms), ApprovalKind::Exercise) => {
+            if a.by != format!("gameday:{}", terms.run) {
+                return Err(ApprovalError::NotThisExercise(a.by.clone()));
+            }
+            if let Some(s) = plan
+                .steps
+                .iter()
+                .find(|s| !terms.accounts.contains(&s.target.account))
+            {
+                return Err(ApprovalError::OutsideExercise {
+                    step: s.key.clone(),
+                    account: s.target.account.to_string(),
+                });
+            }
+            return Ok(a.by.clone());
+        }
+        (Some(_), _) => return Err(ApprovalError::ExercisePlan(a.by.clone())),
+        (None, ApprovalKind::Exercise) => {
+            return Err(ApprovalError::ExerciseApproval(a.by.clone()));
+        }
+        (None, _) => {}
     }
     if a.kind == ApprovalKind::PreapprovedEvidence {
         let evidence_only = plan
@@ -460,8 +538,12 @@ pub fn approve(plan: ResponsePlan, approvals: &[Approval]) -> Result<ApprovedPla
     let preapproved = counted
         .values()
         .any(|a| a.kind == ApprovalKind::PreapprovedEvidence);
+    // A game day's plan runs on its own exercise approval, which `identify` admitted only
+    // for that game day and only while every step stays in its exercise accounts.
+    let exercised =
+        rule.exercise.is_some() && counted.values().any(|a| a.kind == ApprovalKind::Exercise);
     let mut missing = Vec::new();
-    if !preapproved {
+    if !preapproved && !exercised {
         let qualified = counted
             .iter()
             .filter(|(_, a)| matches!(a.kind, ApprovalKind::Person | ApprovalKind::SignedIn))

@@ -736,3 +736,67 @@ fn signed_in_approvals_count_only_when_a_trusted_server_attests_them() {
     let ok = playbook::approve(p, &[alice, bob]).unwrap();
     assert_eq!(ok.approvals().len(), 2);
 }
+
+/// A game day's plan runs on its own exercise approval and nothing else; an exercise
+/// approval counts for no real plan, for no other game day, and for no step outside the
+/// exercise's accounts.
+#[test]
+fn exercise_approvals_count_only_for_their_own_game_day_in_its_accounts() {
+    let (ir, digest, keys) = keyed_plan();
+    let exercise_plan = |accounts: &[&str]| {
+        playbook::plan(
+            &book("iam-user-access-key-compromise"),
+            case::CaseId(4),
+            Severity::Critical,
+            Some("sev1"),
+            &bindings(),
+            &Settings::default(),
+            ApprovalRule::exercise(
+                "gd1",
+                accounts
+                    .iter()
+                    .map(|a| model::AccountId::parse(a).unwrap())
+                    .collect(),
+                Some(digest.clone()),
+            ),
+            &Request {
+                created_by: "gameday:gd1".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap()
+    };
+    let p = exercise_plan(&["111122223333"]);
+    let ok = Approval::exercise(&p, "gd1", 1);
+    assert_eq!(admit(&p, &[], &ok).unwrap(), "gameday:gd1");
+    let approved = playbook::approve(p.clone(), std::slice::from_ref(&ok)).unwrap();
+    assert_eq!(
+        approved.approvals()[0].kind,
+        playbook::ApprovalKind::Exercise
+    );
+    // Another game day's approval, or a person's (even signed by a key the IR plan lists).
+    assert!(matches!(
+        admit(&p, &[], &Approval::exercise(&p, "gd2", 1)),
+        Err(ApprovalError::NotThisExercise(_))
+    ));
+    let alice = Approval::new(&p, "alice", 1, Some(&keys[0]));
+    assert!(matches!(
+        admit(&p, &[], &alice),
+        Err(ApprovalError::ExercisePlan(_))
+    ));
+    assert!(playbook::approve(p, &[alice]).is_err());
+    // A step outside the exercise accounts.
+    let outside = exercise_plan(&["444455556666"]);
+    assert!(matches!(
+        admit(&outside, &[], &Approval::exercise(&outside, "gd1", 1)),
+        Err(ApprovalError::OutsideExercise { .. })
+    ));
+    assert!(playbook::approve(outside.clone(), &[Approval::exercise(&outside, "gd1", 1)]).is_err());
+    // An exercise approval on a real plan.
+    let real = sev1_plan(&ir, &digest, "tester");
+    assert!(matches!(
+        admit(&real, &[], &Approval::exercise(&real, "gd1", 1)),
+        Err(ApprovalError::ExerciseApproval(_))
+    ));
+    assert!(playbook::approve(real.clone(), &[Approval::exercise(&real, "gd1", 1)]).is_err());
+}

@@ -963,23 +963,29 @@ pub fn check_context<'a>(
         today: plan::Date::from_unix_ms(app.now_ms()),
         playbooks,
         rules: Some(rules),
+        last_game_day: None,
     }
 }
 
 /// The IR plan's check results (or that none is configured).
-pub fn plan_checks(shared: &Shared) -> Value {
+pub async fn plan_checks(shared: &Arc<Shared>) -> Result<Value> {
+    let recorded = shared
+        .with_store(|_, store| Ok(app::gameday::recorded(store)?))
+        .await?;
     let app = &shared.app;
     match &app.settings.plan {
-        None => json!({"plan": null, "problems": []}),
+        None => Ok(json!({"plan": null, "problems": []})),
         Some(p) => {
             let (playbooks, rules) = known_names(shared);
-            let problems = plan::check(&p.plan, &check_context(app, &playbooks, &rules));
-            json!({
+            let mut ctx = check_context(app, &playbooks, &rules);
+            ctx.last_game_day = recorded;
+            let problems = plan::check(&p.plan, &ctx);
+            Ok(json!({
                 "plan": p.plan.title(),
                 "path": p.path,
                 "digest": p.digest,
                 "problems": problems.iter().map(|x| json!({"gravity": format!("{:?}", x.gravity), "line": x.line, "field": x.field, "message": x.message})).collect::<Vec<_>>(),
-            })
+            }))
         }
     }
 }
@@ -987,9 +993,13 @@ pub fn plan_checks(shared: &Shared) -> Value {
 /// The latest readiness report people ran (through the CLI or the server), beside the IR
 /// plan's own checks as of now. Reading it never calls AWS.
 pub async fn readiness_of(shared: &Arc<Shared>) -> Result<Value> {
+    let recorded = shared
+        .with_store(|_, store| Ok(app::gameday::recorded(store)?))
+        .await?;
     let plan_report = shared.app.settings.plan.as_ref().map(|l| {
         let (playbooks, rules) = known_names(shared);
-        let ctx = check_context(&shared.app, &playbooks, &rules);
+        let mut ctx = check_context(&shared.app, &playbooks, &rules);
+        ctx.last_game_day = recorded;
         plan::readiness::Report::new(&l.plan, plan::readiness::plan_findings(&l.plan, &ctx))
     });
     let latest = shared
@@ -1031,8 +1041,8 @@ pub async fn run_readiness(State(s): St, Extension(p): Who) -> Result<Json<Value
     Ok(Json(run_readiness_as(&s, &p).await?))
 }
 
-pub async fn ir_plan(State(s): St) -> Json<Value> {
-    Json(plan_checks(&s))
+pub async fn ir_plan(State(s): St) -> Result<Json<Value>> {
+    Ok(Json(plan_checks(&s).await?))
 }
 
 /// The server's rules, how many alerts each raised in the store, and the rules that

@@ -392,7 +392,10 @@ pub async fn queue(
                 @for r in &queue.rows {
                     tr data-case=(r.case.id) {
                         td { a href={"/cases/" (r.case.id)} { "#" (r.case.id) } }
-                        td { a href={"/cases/" (r.case.id)} { (T(&r.case.title)) } }
+                        td {
+                            @if r.case.exercise.is_some() { span.badge.exercise title="opened by a game day; never counted in real metrics" { "EXERCISE" } " " }
+                            a href={"/cases/" (r.case.id)} { (T(&r.case.title)) }
+                        }
                         td { span class=(sev_class(r.case.severity.name())) { (r.case.severity.name()) } }
                         td { @if let Some(t) = &r.case.response { (T(&t.level)) " " (T(&t.level_name)) } }
                         td { (r.case.phase.name()) }
@@ -429,6 +432,9 @@ pub async fn case_page(
     let action = |what: &str| format!("/cases/{id}/{what}");
     let body = html! {
         h1 { "Case " (id) ": " (T(&txt(&c["title"]))) }
+        @if let Some(run) = c["exercise"].as_str() {
+            p.exercise { strong { "EXERCISE" } " — opened by game day " span.mono { (T(run)) } "; worked like a real case, never counted in real metrics." }
+        }
         @if let Some(r) = v["restricted_to"].as_array().filter(|a| !a.is_empty()) {
             p.bad { "Restricted to " (T(&list(&Value::Array(r.clone())))) }
         }
@@ -919,7 +925,10 @@ pub async fn hunt(State(s): St, Extension(p): Who, mut form: Multipart) -> Resul
 }
 
 pub async fn ir_plan(State(s): St, Extension(p): Who) -> Response {
-    let checks = api::plan_checks(&s);
+    let checks = match api::plan_checks(&s).await {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
+    };
     let rendered = s
         .app
         .settings

@@ -27,6 +27,15 @@ pub struct CaseRow {
     pub response: Option<ResponseTerms>,
     /// When the case reached its plan level: SLA and escalation clocks start here.
     pub response_since_ms: Option<i64>,
+    /// The game-day run that made it: an exercise, never counted in real metrics.
+    pub exercise: Option<String>,
+}
+
+impl CaseRow {
+    /// Whether the case counts in incident metrics: a game day's exercise never does.
+    pub fn counts_in_metrics(&self) -> bool {
+        self.exercise.is_none()
+    }
 }
 
 /// What recording a hunt did.
@@ -49,7 +58,7 @@ pub(crate) const MERGE_ENTITY: &str = "ON CONFLICT (case_id, kind, value) DO UPD
 
 pub(crate) const CASE_COLUMNS: &str = "id, title, phase, phase_since_ms, severity, severity_reasons, domains, tactics, \
      techniques, owner, merged_into, opened_ms, updated_ms, first_ms, last_ms, alert_count, response, \
-     response_since_ms";
+     response_since_ms, (SELECT run FROM exercise_cases x WHERE x.case_id = cases.id)";
 
 /// Re-derives a case's title, severity, plan terms, domains and ATT&CK from its alerts;
 /// audits a change of severity or plan level. The plan level's clock restarts when the
@@ -132,6 +141,7 @@ pub(crate) struct RawCase {
     alert_count: i64,
     response: Option<String>,
     response_since_ms: Option<i64>,
+    exercise: Option<String>,
 }
 
 pub(crate) fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
@@ -154,6 +164,7 @@ pub(crate) fn raw_case(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawCase> {
         alert_count: r.get(15)?,
         response: r.get(16)?,
         response_since_ms: r.get(17)?,
+        exercise: r.get(18)?,
     })
 }
 
@@ -537,6 +548,7 @@ impl Store {
                 .map(|s| from_json("cases.response", s))
                 .transpose()?,
             response_since_ms: r.response_since_ms,
+            exercise: r.exercise,
         })
     }
 

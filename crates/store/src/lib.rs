@@ -8,6 +8,7 @@
 mod audit;
 mod cases;
 mod custody_witness;
+mod gameday;
 mod people;
 mod readiness;
 mod response;
@@ -18,6 +19,7 @@ mod work;
 
 pub use audit::{AuditAction, AuditEntry};
 pub use cases::{CaseRow, HuntOutcome};
+pub use gameday::{GameDayRun, NewGameDayRun};
 pub use people::{
     AccessAction, AccessEntry, COUNT_CAP, Page, QueueFilter, RuleCount, SessionRow, TimelineFilter,
     TokenRow, UserRow, Viewer,

@@ -290,4 +290,34 @@ CREATE TRIGGER readiness_runs_no_update BEFORE UPDATE ON readiness_runs
 CREATE TRIGGER readiness_runs_no_delete BEFORE DELETE ON readiness_runs
     BEGIN SELECT RAISE(ABORT, 'readiness reports are kept as run'); END;
 "#,
+    // 9: game days: every run of a scenario as it ended (append-only), and the cases a
+    // team-mode game day opened, marked as exercises wherever they appear.
+    r#"
+CREATE TABLE gameday_runs (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    mode TEXT NOT NULL,
+    started_ms INTEGER NOT NULL,
+    finished_ms INTEGER NOT NULL,
+    passed INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    outcome TEXT NOT NULL
+);
+CREATE INDEX gameday_runs_finished ON gameday_runs(finished_ms);
+CREATE TRIGGER gameday_runs_no_update BEFORE UPDATE ON gameday_runs
+    BEGIN SELECT RAISE(ABORT, 'game-day runs are kept as run'); END;
+CREATE TRIGGER gameday_runs_no_delete BEFORE DELETE ON gameday_runs
+    BEGIN SELECT RAISE(ABORT, 'game-day runs are kept as run'); END;
+CREATE TABLE exercise_cases (
+    case_id INTEGER PRIMARY KEY REFERENCES cases(id),
+    run TEXT NOT NULL,
+    scenario TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE TRIGGER exercise_cases_no_delete BEFORE DELETE ON exercise_cases
+    BEGIN SELECT RAISE(ABORT, 'an exercise stays an exercise'); END;
+CREATE TRIGGER exercise_cases_no_update BEFORE UPDATE ON exercise_cases
+    BEGIN SELECT RAISE(ABORT, 'an exercise stays an exercise'); END;
+"#,
 ];
