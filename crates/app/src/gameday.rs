@@ -30,6 +30,8 @@ pub enum GameDayRefusal {
     Invalid(Vec<gameday::ScenarioError>),
     #[error("rules that do not load would make a detection gap that is not there:\n{0}")]
     Rules(String),
+    #[error("the exercise account `{account}` is not an account id: {reason}")]
+    BadAccount { account: String, reason: String },
     #[error("no scenario `{0}` (firebreak gameday list shows them)")]
     Unknown(String),
     #[error(
@@ -928,8 +930,11 @@ impl<'a> GameDay<'a> {
             return Ok(());
         }
         let t = Instant::now();
-        let account = model::AccountId::parse(&target.account)
-            .map_err(|e| Error::Export(format!("exercise account {}: {e}", target.account)))?;
+        let account =
+            model::AccountId::parse(&target.account).map_err(|e| GameDayRefusal::BadAccount {
+                account: target.account.clone(),
+                reason: e.to_string(),
+            })?;
         let rule = playbook::approve::ApprovalRule::exercise(
             &self.run,
             vec![account],

@@ -166,6 +166,9 @@ pub fn open_cases(
     }
     let mut batch = Vec::new();
     let mut timeline_added = 0;
+    // Each (record, cases) once, decided here in input order: which of two records sharing
+    // a key is kept must not depend on which worker got there first.
+    let mut queued: HashSet<(String, Vec<CaseId>)> = HashSet::new();
     if !targets.is_empty() {
         let opts = IngestOptions {
             normalize_actor: true,
@@ -177,12 +180,16 @@ pub fn open_cases(
             progress,
             &Collect {
                 index: &index,
-                queued: Mutex::default(),
                 handled: Mutex::new(RecordMemo::new(HANDLED_RECORDS)),
                 memo: !exhaustive,
             },
             |chunk| {
-                batch.extend(chunk.output);
+                batch.extend(
+                    chunk
+                        .output
+                        .into_iter()
+                        .filter(|(ev, _, cases)| queued.insert((ev.key.clone(), cases.clone()))),
+                );
                 if batch.len() >= TIMELINE_BATCH {
                     timeline_added += store.add_timeline_events(&batch)?;
                     batch.clear();
@@ -289,15 +296,14 @@ impl TimelineIndex {
     }
 }
 
-/// Collects the events of open cases' timelines, each (record, cases) once: a record read
-/// again (the same file given twice, overlapping exports) is not rebuilt or written again.
+/// Collects the events of open cases' timelines with the cases each belongs to (the ordered
+/// merge keeps each (record, cases) once).
 struct Collect<'i> {
     index: &'i TimelineIndex,
-    queued: Mutex<HashSet<(String, Vec<CaseId>)>>,
     /// Records already placed (or found to belong nowhere), by key and a keyed hash of their
-    /// text: a repeat is passed over before its entities are extracted again. Bounded; it
-    /// only saves work (the store adds nothing twice).
-    handled: Mutex<RecordMemo<()>>,
+    /// text, with their entities and cases: a repeat (the same file given twice, overlapping
+    /// exports) is not extracted again. Bounded; it only saves work.
+    handled: Mutex<RecordMemo<(Vec<Entity>, Vec<CaseId>)>>,
     /// Whether `handled` is consulted.
     memo: bool,
 }
@@ -321,28 +327,33 @@ impl EventHandler for Collect<'_> {
             return;
         }
         let key = event_key(ev);
-        if self.memo {
-            let mut handled = self
+        let known = if self.memo {
+            let handled = self
                 .handled
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             let record = handled.identity(key.clone(), &ev.raw);
-            if handled.get(&record).is_some() {
-                return;
+            handled.get(&record).cloned()
+        } else {
+            None
+        };
+        let (ents, cases) = match known {
+            Some(v) => v,
+            None => {
+                let ents = entities(ev);
+                let cases = self.index.cases(ev, &ents, &key);
+                if self.memo {
+                    let mut handled = self
+                        .handled
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let record = handled.identity(key.clone(), &ev.raw);
+                    handled.insert(record, (ents.clone(), cases.clone()));
+                }
+                (ents, cases)
             }
-            handled.insert(record, ());
-        }
-        let ents = entities(ev);
-        let cases = self.index.cases(ev, &ents, &key);
+        };
         if cases.is_empty() {
-            return;
-        }
-        let fresh = self
-            .queued
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert((key.clone(), cases.clone()));
-        if !fresh {
             return;
         }
         let raw = match &ev.raw {
