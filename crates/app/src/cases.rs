@@ -99,6 +99,9 @@ pub fn transition(
     reason: Option<&str>,
     at_ms: Option<i64>,
 ) -> Result<Transitioned> {
+    if to == Phase::Closed {
+        crate::report::check_close(app, store, id)?;
+    }
     store.transition(
         id,
         to,

@@ -76,6 +76,8 @@ pub enum Error {
     NoPlan(#[from] crate::readiness::NoPlan),
     #[error(transparent)]
     GameDay(#[from] crate::gameday::GameDayRefusal),
+    #[error(transparent)]
+    Review(#[from] crate::report::ReviewRefusal),
 }
 
 impl Error {

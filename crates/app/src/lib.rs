@@ -14,6 +14,8 @@
 //! - [`work`]: notes, tasks, tags, owner, restrictions, and the SLA clocks;
 //! - [`readiness`]: the IR plan's checks and its accounts' through AWS;
 //! - [`rules`]: the Sigma rules a hunt runs, bundled and a team's own;
+//! - [`report`]: the post-incident review (drafted with every figure's source, verified
+//!   again), facts and regulator clocks, communications, improvement actions, metrics;
 //! - [`gameday`]: attacker techniques run end to end against the emulator or an exercise
 //!   account, each stage proven, every run recorded.
 //!
@@ -31,6 +33,7 @@ pub mod people;
 pub mod pipeline;
 pub mod ports;
 pub mod readiness;
+pub mod report;
 pub mod respond;
 pub mod rules;
 pub mod settings;

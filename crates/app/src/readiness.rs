@@ -29,6 +29,8 @@ pub struct Scope {
     pub rules: BTreeSet<String>,
     /// The newest game day recorded in the store ([`crate::gameday::recorded`]).
     pub last_game_day: Option<plan::RecordedGameDay>,
+    /// Post-incident work the store holds ([`crate::report::open_work`]).
+    pub open_work: Vec<plan::OpenWork>,
 }
 
 /// Runs the checks.
@@ -54,6 +56,7 @@ pub fn check(app: &App, scope: &Scope) -> Result<Report> {
             playbooks: &scope.playbooks,
             rules: Some(&scope.rules),
             last_game_day: scope.last_game_day,
+            open_work: scope.open_work.clone(),
         },
     );
     findings.extend(app.runtime()?.block_on(async {
@@ -70,6 +73,13 @@ pub fn check_and_record(app: &App, store: &mut store::Store, scope: &Scope) -> R
     let mut scope = scope.clone();
     if scope.last_game_day.is_none() {
         scope.last_game_day = crate::gameday::recorded(store)?;
+    }
+    if scope.open_work.is_empty() {
+        scope.open_work = crate::report::open_work(
+            app.settings.plan.as_ref().map(|p| &p.plan),
+            store,
+            app.now_ms(),
+        )?;
     }
     let report = check(app, &scope)?;
     store.record_readiness(

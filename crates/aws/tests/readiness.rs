@@ -251,6 +251,7 @@ fn report(plan: &IrPlan, today: &str, aws_findings: Vec<Finding>) -> Report {
             playbooks: &playbooks,
             rules: None,
             last_game_day: None,
+            open_work: Vec::new(),
         },
     );
     findings.extend(aws_findings);

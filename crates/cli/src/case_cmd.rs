@@ -87,6 +87,39 @@ pub enum CaseCommand {
     },
     /// The case's audit log: every change and who made it.
     Audit { id: CaseId },
+    /// Record a fact on the case (`personal-data-breach`, `significant-incident`,
+    /// `material-cybersecurity-incident`): it starts every regulator clock in the IR plan
+    /// whose trigger it is.
+    Fact {
+        id: CaseId,
+        fact: String,
+        /// When the fact became true: when the organization became aware (or decided).
+        #[arg(long, value_parser = parse_time)]
+        aware_at: i64,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The post-incident review's narrative: set a field, show it, finish the review.
+    Review {
+        id: CaseId,
+        #[command(subcommand)]
+        action: ReviewAction,
+    },
+    /// Improvement actions: add (with kind, owner, due date and an optional verification),
+    /// list, done (only once the verification passes), cancel.
+    Action {
+        id: CaseId,
+        #[command(subcommand)]
+        action: ActionCommand,
+    },
+    /// Record what the case turned out to be: true-positive, false-positive or benign
+    /// (false positives and benign cases are left out of metrics, counted apart).
+    Resolve {
+        id: CaseId,
+        resolution: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Export a case: full JSON, the timeline as CSV, or Timesketch JSONL.
     Export {
         id: CaseId,
@@ -117,6 +150,72 @@ pub enum TaskAction {
     Cancel { task: i64 },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum ReviewAction {
+    /// Write one narrative field (summary, impact, contributing-factors, five-whys,
+    /// went-well, went-badly, lucky, lessons, answer-N, nature-of-breach, data-subjects,
+    /// data-categories, likely-consequences, measures, customer-actions).
+    Set {
+        field: String,
+        /// The text (or `--file`).
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        text: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
+    /// The narrative as written, and whether the review is finished.
+    Show,
+    /// Finish the review (summary, contributing factors, what went well and badly must be
+    /// written).
+    Finish,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ActionCommand {
+    Add {
+        title: String,
+        /// detect, prevent, mitigate or process.
+        #[arg(long, value_parser = parse_action_kind)]
+        kind: store::ActionKind,
+        #[arg(long)]
+        owner: String,
+        #[arg(long, value_parser = parse_time)]
+        due: i64,
+        /// What must pass before it can be closed: `rule-test:FILE.tests.jsonl`,
+        /// `readiness:CHECK_ID` or `gameday:SCENARIO`.
+        #[arg(long, value_parser = parse_verification)]
+        verify: Option<store::Verification>,
+    },
+    List,
+    /// Close the action once its verification passes.
+    Done {
+        task: i64,
+        #[command(flatten)]
+        rules: crate::rules_cmd::RuleArgs,
+    },
+    Cancel {
+        task: i64,
+    },
+}
+
+fn parse_action_kind(s: &str) -> Result<store::ActionKind, String> {
+    store::ActionKind::parse(s)
+        .ok_or_else(|| format!("unknown kind {s:?}: detect, prevent, mitigate or process"))
+}
+
+fn parse_verification(s: &str) -> Result<store::Verification, String> {
+    match s.split_once(':') {
+        Some(("rule-test", f)) if !f.is_empty() => Ok(store::Verification::RuleTest(f.to_string())),
+        Some(("readiness", c)) if !c.is_empty() => {
+            Ok(store::Verification::Readiness(c.to_string()))
+        }
+        Some(("gameday", g)) if !g.is_empty() => Ok(store::Verification::GameDay(g.to_string())),
+        _ => Err(format!(
+            "{s:?}: use rule-test:FILE.tests.jsonl, readiness:CHECK_ID or gameday:SCENARIO"
+        )),
+    }
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
 pub enum ListFormat {
     Table,
@@ -145,6 +244,75 @@ fn parse_time(s: &str) -> Result<i64, String> {
 
 fn iso(ms: Option<i64>) -> String {
     ms.map_or_else(|| "-".to_string(), format_iso)
+}
+
+/// Resolution, facts and the regulator clocks they started, the review and open actions.
+fn write_post_incident(
+    out: &mut impl Write,
+    store: &Store,
+    c: &CaseRow,
+    plan: Option<&plan::IrPlan>,
+) -> Result<()> {
+    let now = now_ms();
+    if let Some(r) = store.resolutions()?.get(&c.id) {
+        say!(out, "  Resolved:  {}", r.name())?;
+    }
+    for f in store.facts(c.id)? {
+        say!(
+            out,
+            "  Fact:      {} as of {}{}",
+            f.fact,
+            format_iso(f.at_ms),
+            f.note
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default()
+        )?;
+    }
+    for k in app::report::clocks_under(plan, store, c.id)? {
+        say!(
+            out,
+            "  Regulator: {} {} by {} ({}) — {}",
+            k.regulation,
+            k.deadline,
+            format_iso(k.due_ms),
+            k.within,
+            k.state_at(now)
+        )?;
+    }
+    let review = store.review_finished(c.id)?;
+    let written = store.narrative(c.id)?.len();
+    if review.is_some() || written > 0 || matches!(c.phase, Phase::Recovered | Phase::PostIncident)
+    {
+        say!(
+            out,
+            "  Review:    {} ({} narrative field(s) written; firebreak report review {})",
+            review
+                .map(|f| format!("finished by {} at {}", f.actor, format_iso(f.at_ms)))
+                .unwrap_or_else(|| "not finished".into()),
+            written,
+            c.id
+        )?;
+    }
+    let open: Vec<store::Task> = store
+        .tasks(c.id)?
+        .into_iter()
+        .filter(|t| t.action.is_some() && t.status == store::TaskStatus::Open)
+        .collect();
+    if !open.is_empty() {
+        let late = open
+            .iter()
+            .filter(|t| t.due_ms.is_some_and(|d| d < now))
+            .count();
+        say!(
+            out,
+            "  Actions:   {} open improvement action(s), {} overdue (firebreak case action {} list)",
+            open.len(),
+            late,
+            c.id
+        )?;
+    }
+    Ok(())
 }
 
 /// The plan level's SLA clocks and escalation chain, as of now.
@@ -362,6 +530,150 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                     a.detail
                 )?;
             }
+        }
+        CaseCommand::Fact {
+            id,
+            fact,
+            aware_at,
+            note,
+        } => {
+            let app = crate::settings::open_app(settings.clone(), None)?;
+            let started =
+                app::report::record_fact(&app, &mut store, id, &fact, aware_at, note.as_deref())?;
+            say!(
+                out,
+                "fact {} recorded on case {} as of {}",
+                fact,
+                id,
+                format_iso(aware_at)
+            )?;
+            if started.is_empty() {
+                say!(
+                    out,
+                    "  no regulation in the IR plan is triggered by {}",
+                    fact
+                )?;
+            }
+            for k in started {
+                say!(
+                    out,
+                    "  {} {}: due {} ({}) — {}",
+                    k.regulation,
+                    k.deadline,
+                    format_iso(k.due_ms),
+                    k.within,
+                    k.state_at(now_ms())
+                )?;
+            }
+        }
+        CaseCommand::Review { id, action } => {
+            let app = crate::settings::open_app(settings.clone(), None)?;
+            match action {
+                ReviewAction::Set { field, text, file } => {
+                    let text = match (text, file) {
+                        (Some(t), _) => t,
+                        (None, Some(f)) => std::fs::read_to_string(&f)
+                            .with_context(|| format!("cannot read {}", f.display()))?,
+                        (None, None) => unreachable!("clap requires one"),
+                    };
+                    let f = app::report::set_narrative(&app, &mut store, id, &field, &text)?;
+                    say!(out, "review of case {}: {} written", id, f.name())?;
+                }
+                ReviewAction::Show => {
+                    for n in store.narrative(id)? {
+                        say!(
+                            out,
+                            "{} (by {} at {}):",
+                            n.field,
+                            n.actor,
+                            format_iso(n.at_ms)
+                        )?;
+                        for line in n.text.lines() {
+                            say!(out, "  {}", line)?;
+                        }
+                    }
+                    match store.review_finished(id)? {
+                        Some(f) => say!(out, "finished by {} at {}", f.actor, format_iso(f.at_ms))?,
+                        None => say!(out, "not finished (firebreak case review finish {})", id)?,
+                    }
+                }
+                ReviewAction::Finish => {
+                    app::report::finish_review(&app, &mut store, id)?;
+                    say!(out, "review of case {} finished", id)?;
+                }
+            }
+        }
+        CaseCommand::Action { id, action } => {
+            let app = crate::settings::open_app(settings.clone(), None)?;
+            match action {
+                ActionCommand::Add {
+                    title,
+                    kind,
+                    owner,
+                    due,
+                    verify,
+                } => {
+                    let t = app::report::add_action(
+                        &app,
+                        &mut store,
+                        id,
+                        &title,
+                        kind,
+                        &owner,
+                        due,
+                        verify.as_ref(),
+                    )?;
+                    say!(out, "action {} added to case {}", t, id)?;
+                }
+                ActionCommand::List => {
+                    store.case(id)?;
+                    let now = now_ms();
+                    for t in store.tasks(id)? {
+                        let Some(a) = &t.action else { continue };
+                        let late = t.status == store::TaskStatus::Open
+                            && t.due_ms.is_some_and(|d| d < now);
+                        say!(
+                            out,
+                            "{:>4}  {:<9} {:<10} due {}{}  owner {}  {}{}",
+                            t.id,
+                            t.status.name(),
+                            a.kind.name(),
+                            iso(t.due_ms),
+                            if late { " OVERDUE" } else { "" },
+                            t.owner.as_deref().unwrap_or("-"),
+                            t.title,
+                            a.verification
+                                .as_ref()
+                                .map(|v| format!("  [verify: {v}]"))
+                                .unwrap_or_default()
+                        )?;
+                    }
+                }
+                ActionCommand::Done { task, rules } => {
+                    let configured = crate::settings::load_config(&args.config)?.aws_ip_ranges;
+                    let sources = rules.sources(configured.as_deref());
+                    let found = app::report::complete_action(&app, &mut store, id, task, &sources)?;
+                    say!(
+                        out,
+                        "action {} done{}",
+                        task,
+                        found.map(|f| format!(": {f}")).unwrap_or_default()
+                    )?;
+                }
+                ActionCommand::Cancel { task } => {
+                    store.close_task(id, task, store::TaskStatus::Cancelled, actor, now_ms())?;
+                    say!(out, "action {} cancelled", task)?;
+                }
+            }
+        }
+        CaseCommand::Resolve {
+            id,
+            resolution,
+            reason,
+        } => {
+            let app = crate::settings::open_app(settings.clone(), None)?;
+            let r = app::report::resolve(&app, &mut store, id, &resolution, reason.as_deref())?;
+            say!(out, "case {} resolved as {}", id, r.name())?;
         }
         CaseCommand::Export {
             id,
@@ -656,6 +968,7 @@ fn show(
         d(metrics.time_to_close_ms)
     )?;
     write_response_status(out, store, &c)?;
+    write_post_incident(out, store, &c, plan)?;
     let notes = store.notes(id)?;
 
     if let Some(plan) = plan {

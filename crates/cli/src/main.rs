@@ -27,6 +27,7 @@ mod keygen_cmd;
 mod plan_cmd;
 mod progress;
 mod readiness_cmd;
+mod report_cmd;
 mod respond_cmd;
 mod rules_cmd;
 mod samples;
@@ -109,6 +110,16 @@ enum Command {
         #[command(subcommand)]
         command: gameday_cmd::GameDayCommand,
     },
+    /// After the incident: the post-incident review (drafted from the case, every figure
+    /// with its source; Markdown, HTML, PDF) and its verification, and communications from
+    /// the IR plan's templates.
+    Report {
+        #[command(subcommand)]
+        command: report_cmd::ReportCommand,
+    },
+    /// Metrics across cases: time to detect, acknowledge, notify, respond, contain,
+    /// recover, close and dwell time, median and p90 per level and quarter.
+    Metrics(report_cmd::MetricsArgs),
     /// Start the team server (web UI and REST API) on the case store.
     Serve(serve_cmd::ServeArgs),
     /// The team server's accounts: add, list, disable, enable, and API tokens.
@@ -171,6 +182,10 @@ fn main() -> ExitCode {
             gameday_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
         }
         Command::Demo => demo::run(&cli.store).map(|()| ExitCode::SUCCESS),
+        Command::Report { command } => {
+            report_cmd::run(command, &cli.store).map(|ok| ExitCode::from(u8::from(!ok)))
+        }
+        Command::Metrics(args) => report_cmd::metrics(args, &cli.store).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve_cmd::serve(args, &cli.store).map(|()| ExitCode::SUCCESS),
         Command::User { command } => {
             serve_cmd::user(command, &cli.store).map(|()| ExitCode::SUCCESS)

@@ -101,6 +101,17 @@ pub fn run(cmd: PlanCommand, store: &StoreArgs) -> Result<bool> {
             }
             std::fs::write(&path, plan::EXAMPLE)
                 .with_context(|| format!("cannot write {}", path.display()))?;
+            // The communication templates the plan names (`communications.templates`).
+            let comms = path.parent().unwrap_or(Path::new(".")).join("comms");
+            std::fs::create_dir_all(&comms)
+                .with_context(|| format!("cannot create {}", comms.display()))?;
+            for a in report::Audience::ALL {
+                let file = comms.join(a.file_name());
+                if !file.exists() || force {
+                    std::fs::write(&file, a.bundled())
+                        .with_context(|| format!("cannot write {}", file.display()))?;
+                }
+            }
             println!(
                 "Wrote {}: edit it, then `firebreak plan check` and `firebreak plan render`.\n\
                  Cases follow its severity levels from now on when run in this directory.",
@@ -150,6 +161,7 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
             playbooks: &playbooks,
             rules: Some(&rules),
             last_game_day: recorded_game_day(store)?,
+            open_work: open_work(store, &loaded.plan)?,
         },
     );
     let errors = problems
@@ -191,6 +203,19 @@ fn check(args: CheckArgs, store: &StoreArgs) -> Result<bool> {
 
 /// The newest game day the case store recorded (none when the store does not exist yet:
 /// checking a plan creates no store).
+/// Late or coming post-incident work in the store, measured against the plan being checked.
+fn open_work(store: &StoreArgs, plan: &plan::IrPlan) -> Result<Vec<plan::OpenWork>> {
+    let settings = store.resolve()?;
+    if !settings.db.exists() {
+        return Ok(Vec::new());
+    }
+    Ok(app::report::open_work(
+        Some(plan),
+        &store::Store::open(&settings.db)?,
+        now_ms(),
+    )?)
+}
+
 fn recorded_game_day(store: &StoreArgs) -> Result<Option<plan::RecordedGameDay>> {
     let settings = store.resolve()?;
     if !settings.db.exists() {

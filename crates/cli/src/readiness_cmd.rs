@@ -46,6 +46,7 @@ pub fn run(args: ReadinessArgs, store: &StoreArgs) -> Result<bool> {
             playbooks: playbook_names(&[])?,
             rules: rule_ids(&[])?,
             last_game_day: None,
+            open_work: Vec::new(),
         },
     )?;
     if args.output == Output::Json {

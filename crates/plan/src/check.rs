@@ -52,6 +52,23 @@ pub struct CheckContext<'a> {
     /// The newest game day recorded in the store (`firebreak gameday run`), which wins
     /// over a date typed into the plan.
     pub last_game_day: Option<RecordedGameDay>,
+    /// Post-incident work the store holds that is late: overdue improvement actions,
+    /// regulator deadlines breached or due, reviews past their deadline.
+    pub open_work: Vec<OpenWork>,
+}
+
+/// One piece of post-incident work the store holds, late or coming due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OpenWork {
+    pub case: case::CaseId,
+    /// Which part of the plan demands it (`review.within`, `regulations[gdpr-art33]`,
+    /// `action item 4`).
+    pub field: String,
+    /// What is due (`notify the supervisory authority`, `action item 4 (prevent): …`).
+    pub what: String,
+    pub due_ms: i64,
+    /// Past due and not done.
+    pub overdue: bool,
 }
 
 /// A game day as the store recorded it.
@@ -199,6 +216,7 @@ pub fn check(plan: &IrPlan, ctx: &CheckContext<'_>) -> Vec<Problem> {
     check_responses(&mut c, ctx);
     check_forensics(&mut c);
     check_aws(&mut c);
+    check_post_incident(&mut c, ctx);
 
     let mut problems = c.problems;
     problems.sort_by_key(|p| (p.line, p.gravity));
@@ -993,6 +1011,109 @@ fn check_aws(c: &mut Checker<'_>) {
         }
         if let Some(o) = &a.owner {
             c.person(o, format!("{f}.owner"));
+        }
+    }
+}
+
+/// The review policy, communication cadence, regulations and holidays; then the late
+/// post-incident work the store holds.
+fn check_post_incident(c: &mut Checker<'_>, ctx: &CheckContext<'_>) {
+    let plan = c.plan;
+    let known_level = |id: &str| plan.level(id).is_some();
+    for (level, span) in &plan.review.within {
+        if !known_level(level) {
+            c.error(
+                span.line,
+                format!("review.within.{level}"),
+                format!("no severity level `{level}`"),
+            );
+        }
+    }
+    for l in &plan.review.required_to_close {
+        if !known_level(&l.value) {
+            c.error(
+                l.line,
+                "review.required_to_close",
+                format!("no severity level `{}`", l.value),
+            );
+        }
+    }
+    for (level, every) in &plan.communications.cadence {
+        if !known_level(level) {
+            c.error(
+                every.line,
+                format!("communications.cadence.{level}"),
+                format!("no severity level `{level}`"),
+            );
+        } else if every.value.0 <= 0 {
+            c.error(
+                every.line,
+                format!("communications.cadence.{level}"),
+                "an update cadence must be longer than zero",
+            );
+        }
+    }
+    c.unique("regulations", plan.regulations.iter().map(|r| &r.id));
+    for r in &plan.regulations {
+        let f = format!("regulations[{}]", r.id.value);
+        let trigger = r.trigger.value.trim();
+        if trigger.is_empty()
+            || !trigger
+                .chars()
+                .all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '-')
+        {
+            c.error(
+                r.trigger.line,
+                format!("{f}.trigger"),
+                format!(
+                    "`{}` is not a fact name: use lowercase words joined by `-` (personal-data-breach)",
+                    r.trigger.value
+                ),
+            );
+        }
+        if r.deadlines.is_empty() {
+            c.error(
+                r.id.line,
+                format!("{f}.deadlines"),
+                "a regulation needs a deadline",
+            );
+        }
+        c.unique(&format!("{f}.deadlines"), r.deadlines.iter().map(|d| &d.id));
+        for (i, d) in r.deadlines.iter().enumerate() {
+            if let Some(after) = &d.after
+                && !r.deadlines[..i].iter().any(|e| e.id.value == after.value)
+            {
+                c.error(
+                    after.line,
+                    format!("{f}.deadlines[{}].after", d.id.value),
+                    format!(
+                        "`{}` is not an earlier deadline of this regulation",
+                        after.value
+                    ),
+                );
+            }
+        }
+    }
+    let mut seen = BTreeSet::new();
+    for h in &plan.holidays {
+        if !seen.insert(h.value) {
+            c.warn(h.line, "holidays", format!("{} is listed twice", h.value));
+        }
+    }
+    for w in &ctx.open_work {
+        let due = model::time::format_iso(w.due_ms);
+        if w.overdue {
+            c.warn(
+                0,
+                format!("case {}: {}", w.case, w.field),
+                format!("{}: OVERDUE since {due}", w.what),
+            );
+        } else if w.field.starts_with("regulations[") {
+            c.warn(
+                0,
+                format!("case {}: {}", w.case, w.field),
+                format!("{}: due by {due}", w.what),
+            );
         }
     }
 }

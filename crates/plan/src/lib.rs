@@ -8,13 +8,15 @@
 //! Pure: no IO, no clock (callers pass today's date).
 
 pub mod check;
+pub mod deadline;
 pub mod located;
 pub mod model;
 pub mod policy;
 pub mod readiness;
 pub mod render;
 
-pub use check::{CheckContext, Gravity, Problem, RecordedGameDay, check};
+pub use check::{CheckContext, Gravity, OpenWork, Problem, RecordedGameDay, check};
+pub use deadline::Span;
 pub use located::{Date, Format, Interval, Located};
 pub use model::{IrPlan, PhaseName};
 pub use policy::PlanPolicy;

@@ -1,5 +1,6 @@
 //! The incident response plan, as written in the plan file.
 
+use crate::deadline::Span;
 use crate::located::{Date, Interval, Located};
 use model::Severity;
 use serde::{Deserialize, Serialize};
@@ -34,6 +35,90 @@ pub struct IrPlan {
     /// The team server, when approvals are given in its web UI.
     #[serde(default)]
     pub team_server: Option<TeamServer>,
+    /// The post-incident review: its deadline per level, the levels whose cases cannot
+    /// close without one, and the questions it answers.
+    #[serde(default)]
+    pub review: ReviewPolicy,
+    /// Communication templates and how often each level's stakeholders hear from us.
+    #[serde(default)]
+    pub communications: Communications,
+    /// Notification duties to regulators, started by a fact recorded on a case.
+    #[serde(default)]
+    pub regulations: Vec<Regulation>,
+    /// Dates (UTC) that are not business days, for deadlines written in business days.
+    #[serde(default)]
+    pub holidays: Vec<Located<Date>>,
+}
+
+/// What the plan demands of post-incident reviews.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewPolicy {
+    /// Level id → how long after the case reaches recovery (or post-incident) the review
+    /// must be held (`sev1 = "5bd"`).
+    #[serde(default)]
+    pub within: BTreeMap<String, Located<Span>>,
+    /// Level ids whose cases cannot close before their review is finished.
+    #[serde(default)]
+    pub required_to_close: Vec<Located<String>>,
+    /// Questions every review answers (the plan's question bank).
+    #[serde(default)]
+    pub questions: Vec<String>,
+}
+
+/// Communication templates and update cadence.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Communications {
+    /// Folder of templates (`internal.md.j2`, `executive.md.j2`, `customer.md.j2`,
+    /// `regulator.md.j2`), relative to the plan file; default `comms`. Missing files fall
+    /// back to the bundled templates.
+    #[serde(default)]
+    pub templates: Option<Located<String>>,
+    /// Level id → how often stakeholders get an update while the case is open
+    /// (`sev1 = "2h"`): each communication says when the next one comes.
+    #[serde(default)]
+    pub cadence: BTreeMap<String, Located<Interval>>,
+}
+
+/// A regulator's notification duty (GDPR article 33, NIS2 article 23, SEC 8-K 1.05).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regulation {
+    pub id: Located<String>,
+    pub name: String,
+    /// Who is notified (`Lead supervisory authority`).
+    #[serde(default)]
+    pub authority: Option<String>,
+    /// The case fact whose recording starts the clocks (`personal-data-breach`).
+    pub trigger: Located<String>,
+    /// What the fact's time is (`awareness of the breach`, `materiality determination`).
+    #[serde(default)]
+    pub start: Option<String>,
+    /// Deadlines, each from the fact's time or from an earlier deadline.
+    pub deadlines: Vec<RegulatoryDeadline>,
+    /// What a notification must contain; the regulator template refuses to render without
+    /// these facts of the case.
+    #[serde(default)]
+    pub content: Vec<String>,
+    /// The notification may be given in phases as information becomes available.
+    #[serde(default)]
+    pub phased: bool,
+}
+
+/// One deadline of a regulation.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegulatoryDeadline {
+    /// `early-warning`, `notification`, `final-report`.
+    pub id: Located<String>,
+    pub within: Located<Span>,
+    /// An earlier deadline of the same regulation this one counts from (when it was met,
+    /// else when it fell due); default: the fact's time.
+    #[serde(default)]
+    pub after: Option<Located<String>>,
+    /// What is due.
+    pub what: String,
 }
 
 /// What the plan trusts the team server with.
@@ -446,6 +531,23 @@ impl IrPlan {
 
     pub fn level(&self, id: &str) -> Option<&Level> {
         self.severity.iter().find(|l| l.id.value == id)
+    }
+
+    /// The holidays business-day deadlines skip.
+    pub fn holiday_dates(&self) -> Vec<Date> {
+        self.holidays.iter().map(|d| d.value).collect()
+    }
+
+    /// Whether a case at `level` may close only after its review is finished.
+    pub fn review_required_to_close(&self, level: &str) -> bool {
+        self.review
+            .required_to_close
+            .iter()
+            .any(|l| l.value == level)
+    }
+
+    pub fn regulation(&self, id: &str) -> Option<&Regulation> {
+        self.regulations.iter().find(|r| r.id.value == id)
     }
 
     /// Who approves response plans at `level`: its `approval`, else the roles responsible

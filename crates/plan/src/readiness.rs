@@ -356,5 +356,33 @@ pub fn plan_findings(plan: &IrPlan, ctx: &CheckContext<'_>) -> Vec<Finding> {
         ),
         "give the post-incident phase actions (review, metrics, owned improvements) and an accountable role",
     ));
+    let overdue: Vec<&crate::check::OpenWork> =
+        ctx.open_work.iter().filter(|w| w.overdue).collect();
+    out.push(plan_finding(
+        "cases.post_incident_work",
+        "Improvement actions, reviews and notifications on time",
+        Practice::Learning,
+        overdue.is_empty(),
+        if overdue.is_empty() {
+            format!(
+                "nothing overdue ({} item(s) open with a due date)",
+                ctx.open_work.len()
+            )
+        } else {
+            overdue
+                .iter()
+                .map(|w| {
+                    format!(
+                        "case {}: {} (due {})",
+                        w.case,
+                        w.what,
+                        model::time::format_iso(w.due_ms)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+        "finish or re-plan the overdue work (firebreak case action list, firebreak report review)",
+    ));
     out
 }

@@ -28,6 +28,7 @@ fn run(text: &str) -> Vec<Problem> {
             playbooks: &playbooks,
             rules: None,
             last_game_day: None,
+            open_work: Vec::new(),
         },
     )
 }
@@ -340,6 +341,7 @@ fn yaml_plans_read_and_locate_the_same() {
         playbooks: &playbooks,
         rules: None,
         last_game_day: None,
+        open_work: Vec::new(),
     };
     let problems = check(&plan, &ctx);
     // The fixture has two deliberate faults.

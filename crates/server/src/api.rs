@@ -964,6 +964,7 @@ pub fn check_context<'a>(
         playbooks,
         rules: Some(rules),
         last_game_day: None,
+        open_work: Vec::new(),
     }
 }
 

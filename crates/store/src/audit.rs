@@ -26,6 +26,15 @@ pub enum AuditAction {
     Restricted,
     /// A response step's receipt, by its status name (`done`, `rolled-back`, …).
     ResponseStep(String),
+    /// A fact recorded (it may start regulator clocks).
+    Fact,
+    /// A narrative field of the post-incident review written.
+    Review,
+    ReviewFinished,
+    /// What the case turned out to be (true positive, false positive, benign).
+    Resolved,
+    /// An improvement action added to the case.
+    ActionAdded,
 }
 
 impl AuditAction {
@@ -49,6 +58,11 @@ impl AuditAction {
             AuditAction::ResponseApproved => Borrowed("response approved"),
             AuditAction::Restricted => Borrowed("restricted"),
             AuditAction::ResponseStep(status) => format!("response step {status}").into(),
+            AuditAction::Fact => Borrowed("fact"),
+            AuditAction::Review => Borrowed("review"),
+            AuditAction::ReviewFinished => Borrowed("review finished"),
+            AuditAction::Resolved => Borrowed("resolved"),
+            AuditAction::ActionAdded => Borrowed("action added"),
         }
     }
 }

@@ -588,7 +588,7 @@ impl Store {
     ) -> Result<()> {
         self.change(id, |tx, c| {
             let open_tasks: i64 = tx.query_row(
-                "SELECT count(*) FROM tasks WHERE case_id = ?1 AND status = 'open'",
+                "SELECT count(*) FROM tasks WHERE case_id = ?1 AND status = 'open' AND action_kind IS NULL",
                 [id.0],
                 |r| r.get(0),
             )?;

@@ -81,6 +81,14 @@ impl Store {
         self.gameday_query(&sql, [])
     }
 
+    /// Every scenario run that finished at or after `since_ms`, oldest first.
+    pub fn gameday_runs_since(&self, since_ms: i64) -> Result<Vec<GameDayRun>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM gameday_runs WHERE finished_ms >= ?1 ORDER BY finished_ms, id"
+        );
+        self.gameday_query(&sql, [since_ms])
+    }
+
     /// Every scenario run of game day `run`, in order.
     pub fn gameday(&self, run: &str) -> Result<Vec<GameDayRun>> {
         let sql = format!("SELECT {COLUMNS} FROM gameday_runs WHERE run = ?1 ORDER BY id");

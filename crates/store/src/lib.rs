@@ -10,6 +10,7 @@ mod cases;
 mod custody_witness;
 mod gameday;
 mod people;
+mod post_incident;
 mod readiness;
 mod response;
 #[doc(hidden)]
@@ -24,10 +25,15 @@ pub use people::{
     AccessAction, AccessEntry, COUNT_CAP, Page, QueueFilter, RuleCount, SessionRow, TimelineFilter,
     TokenRow, UserRow, Viewer,
 };
+pub use post_incident::{
+    CommunicationRow, FactRow, NarrativeRow, NewCommunication, Resolution, ReviewFinished,
+};
 pub use readiness::ReadinessRun;
 pub use response::{CallRow, IntentRow, NewResponsePlan, ResponsePlanId, ResponsePlanRow};
 pub use timeline::{AlertedRecord, TimelineRow, TimelineTarget};
-pub use work::{Note, SlaMilestones, Task, TaskStatus};
+pub use work::{
+    ActionItem, ActionKind, NewAction, Note, SlaMilestones, Task, TaskStatus, Verification,
+};
 
 use audit::audit;
 

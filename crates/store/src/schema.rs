@@ -320,4 +320,80 @@ CREATE TRIGGER exercise_cases_no_delete BEFORE DELETE ON exercise_cases
 CREATE TRIGGER exercise_cases_no_update BEFORE UPDATE ON exercise_cases
     BEGIN SELECT RAISE(ABORT, 'an exercise stays an exercise'); END;
 "#,
+    // 10: post-incident: facts that start regulator clocks, the review's narrative and its
+    // finishing, communications sent, a case's resolution (true or false positive), and
+    // tasks that are improvement actions with a verification. All append-only.
+    r#"
+CREATE TABLE case_facts (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    fact TEXT NOT NULL,
+    at_ms INTEGER NOT NULL,
+    note TEXT,
+    actor TEXT NOT NULL,
+    recorded_ms INTEGER NOT NULL
+);
+CREATE INDEX case_facts_case ON case_facts(case_id, id);
+CREATE TABLE review_narrative (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    field TEXT NOT NULL,
+    text TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX review_narrative_case ON review_narrative(case_id, id);
+CREATE TABLE review_finished (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    actor TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE TABLE communications (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    audience TEXT NOT NULL,
+    regulation TEXT,
+    deadline TEXT,
+    sent_ms INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    recorded_ms INTEGER NOT NULL,
+    digest TEXT NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX communications_case ON communications(case_id, sent_ms);
+CREATE TABLE case_resolutions (
+    id INTEGER PRIMARY KEY,
+    case_id INTEGER NOT NULL REFERENCES cases(id),
+    resolution TEXT NOT NULL CHECK (resolution IN ('true-positive', 'false-positive', 'benign')),
+    reason TEXT,
+    actor TEXT NOT NULL,
+    at_ms INTEGER NOT NULL
+);
+CREATE INDEX case_resolutions_case ON case_resolutions(case_id, id);
+ALTER TABLE tasks ADD COLUMN action_kind TEXT
+    CHECK (action_kind IS NULL OR action_kind IN ('detect', 'prevent', 'mitigate', 'process'));
+ALTER TABLE tasks ADD COLUMN verification TEXT;
+ALTER TABLE tasks ADD COLUMN verified TEXT;
+CREATE TRIGGER case_facts_no_update BEFORE UPDATE ON case_facts
+    BEGIN SELECT RAISE(ABORT, 'facts are kept as recorded'); END;
+CREATE TRIGGER case_facts_no_delete BEFORE DELETE ON case_facts
+    BEGIN SELECT RAISE(ABORT, 'facts are kept as recorded'); END;
+CREATE TRIGGER review_narrative_no_update BEFORE UPDATE ON review_narrative
+    BEGIN SELECT RAISE(ABORT, 'a review narrative is kept as written'); END;
+CREATE TRIGGER review_narrative_no_delete BEFORE DELETE ON review_narrative
+    BEGIN SELECT RAISE(ABORT, 'a review narrative is kept as written'); END;
+CREATE TRIGGER review_finished_no_update BEFORE UPDATE ON review_finished
+    BEGIN SELECT RAISE(ABORT, 'a finished review stays finished'); END;
+CREATE TRIGGER review_finished_no_delete BEFORE DELETE ON review_finished
+    BEGIN SELECT RAISE(ABORT, 'a finished review stays finished'); END;
+CREATE TRIGGER communications_no_update BEFORE UPDATE ON communications
+    BEGIN SELECT RAISE(ABORT, 'communications are kept as sent'); END;
+CREATE TRIGGER communications_no_delete BEFORE DELETE ON communications
+    BEGIN SELECT RAISE(ABORT, 'communications are kept as sent'); END;
+CREATE TRIGGER case_resolutions_no_update BEFORE UPDATE ON case_resolutions
+    BEGIN SELECT RAISE(ABORT, 'resolutions are kept as recorded'); END;
+CREATE TRIGGER case_resolutions_no_delete BEFORE DELETE ON case_resolutions
+    BEGIN SELECT RAISE(ABORT, 'resolutions are kept as recorded'); END;
+"#,
 ];

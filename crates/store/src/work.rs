@@ -33,6 +33,96 @@ pub struct Task {
     pub created_by: String,
     pub created_ms: i64,
     pub closed_ms: Option<i64>,
+    /// Set when the task is an improvement action from the post-incident review.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub action: Option<ActionItem>,
+}
+
+/// An improvement action: what kind, and what must pass before it can be closed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActionItem {
+    pub kind: ActionKind,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    /// What the verification found when the action was closed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verified: Option<String>,
+}
+
+/// The kind of an improvement action (the correction-of-errors categories).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActionKind {
+    /// See it sooner: a rule, an alarm, a log source.
+    Detect,
+    /// Stop it happening: a guardrail, a policy, a fix.
+    Prevent,
+    /// Make it smaller when it happens: isolation, least privilege, backups.
+    Mitigate,
+    /// Change how the team works: the plan, a playbook, training.
+    Process,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 4] = [
+        ActionKind::Detect,
+        ActionKind::Prevent,
+        ActionKind::Mitigate,
+        ActionKind::Process,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Detect => "detect",
+            ActionKind::Prevent => "prevent",
+            ActionKind::Mitigate => "mitigate",
+            ActionKind::Process => "process",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ActionKind> {
+        ActionKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+impl std::fmt::Display for ActionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// What must pass before an improvement action can be closed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verification {
+    /// A detection rule (file stem, id or title) whose must-match and must-not-match
+    /// cases pass.
+    RuleTest(String),
+    /// A readiness check (`cloudtrail.multi_region_logging`) passing in the newest report
+    /// recorded after the action was added.
+    Readiness(String),
+    /// A game-day scenario passing in a run recorded after the action was added.
+    GameDay(String),
+}
+
+impl std::fmt::Display for Verification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verification::RuleTest(r) => write!(f, "rule test {r}"),
+            Verification::Readiness(c) => write!(f, "readiness check {c}"),
+            Verification::GameDay(s) => write!(f, "game-day scenario {s}"),
+        }
+    }
+}
+
+/// What is recorded of a new improvement action.
+#[derive(Debug, Clone)]
+pub struct NewAction<'a> {
+    pub title: &'a str,
+    pub kind: ActionKind,
+    pub owner: &'a str,
+    pub due_ms: i64,
+    pub verification: Option<&'a Verification>,
 }
 
 /// Where a task stands.
@@ -182,23 +272,85 @@ impl Store {
 
     pub fn tasks(&self, id: CaseId) -> Result<Vec<Task>> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, title, owner, due_ms, status, created_by, created_ms, closed_ms FROM tasks \
-             WHERE case_id = ?1 ORDER BY id",
+            "SELECT id, title, owner, due_ms, status, created_by, created_ms, closed_ms, action_kind, verification, verified \
+             FROM tasks WHERE case_id = ?1 ORDER BY id",
         )?;
-        Ok(stmt
-            .query_map([id.0], |r| {
-                Ok(Task {
-                    id: r.get(0)?,
-                    title: r.get(1)?,
-                    owner: r.get(2)?,
-                    due_ms: r.get(3)?,
-                    status: r.get(4)?,
-                    created_by: r.get(5)?,
-                    created_ms: r.get(6)?,
-                    closed_ms: r.get(7)?,
-                })
-            })?
-            .collect::<rusqlite::Result<_>>()?)
+        let rows = stmt
+            .query_map([id.0], task_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter().map(task_of).collect()
+    }
+
+    /// Every open improvement action of every case, with its case, soonest due first.
+    pub fn open_actions(&self) -> Result<Vec<(CaseId, Task)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, title, owner, due_ms, status, created_by, created_ms, closed_ms, action_kind, verification, verified, case_id \
+             FROM tasks WHERE action_kind IS NOT NULL AND status = 'open' ORDER BY due_ms, id",
+        )?;
+        let rows = stmt
+            .query_map([], |r| Ok((CaseId(r.get(11)?), task_row(r)?)))?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        rows.into_iter()
+            .map(|(c, t)| Ok((c, task_of(t)?)))
+            .collect()
+    }
+
+    /// Adds an improvement action (a task with a kind, an owner, a due date and an optional
+    /// verification). Open actions do not hold a case open.
+    pub fn add_action(
+        &mut self,
+        id: CaseId,
+        a: &NewAction<'_>,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<i64> {
+        if a.title.trim().is_empty() {
+            return Err(StoreError::Invalid("the action's title is empty".into()));
+        }
+        if a.owner.trim().is_empty() {
+            return Err(StoreError::Invalid("an action needs an owner".into()));
+        }
+        let verification = a.verification.map(json);
+        self.change(id, |tx, _| {
+            tx.execute(
+                "INSERT INTO tasks (case_id, title, owner, due_ms, created_by, created_ms, action_kind, verification) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![id.0, a.title, a.owner, a.due_ms, actor, now_ms, a.kind.name(), verification],
+            )?;
+            let task = tx.last_insert_rowid();
+            tx.execute("UPDATE cases SET updated_ms = ?2 WHERE id = ?1", params![id.0, now_ms])?;
+            audit(
+                tx,
+                id,
+                now_ms,
+                actor,
+                AuditAction::ActionAdded,
+                serde_json::json!({
+                    "task": task, "title": a.title, "kind": a.kind.name(), "owner": a.owner,
+                    "due_ms": a.due_ms, "verification": a.verification,
+                }),
+            )?;
+            Ok(task)
+        })
+    }
+
+    /// Closes an improvement action as done, keeping what its verification found.
+    pub fn complete_action(
+        &mut self,
+        id: CaseId,
+        task: i64,
+        verified: Option<&str>,
+        actor: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        self.close_task(id, task, TaskStatus::Done, actor, now_ms)?;
+        if let Some(v) = verified {
+            self.conn.execute(
+                "UPDATE tasks SET verified = ?2 WHERE id = ?1",
+                params![task, v],
+            )?;
+        }
+        Ok(())
     }
 
     /// Adds a note; `communication` marks a stakeholder update (the plan's communicate SLA).
@@ -325,4 +477,74 @@ impl Store {
             )
         })
     }
+}
+
+type TaskColumns = (
+    i64,
+    String,
+    Option<String>,
+    Option<i64>,
+    TaskStatus,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn task_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TaskColumns> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn task_of(c: TaskColumns) -> Result<Task> {
+    let (
+        id,
+        title,
+        owner,
+        due_ms,
+        status,
+        created_by,
+        created_ms,
+        closed_ms,
+        kind,
+        verification,
+        verified,
+    ) = c;
+    let action = match kind {
+        None => None,
+        Some(k) => Some(ActionItem {
+            kind: ActionKind::parse(&k).ok_or_else(|| {
+                StoreError::Invalid(format!("task {id}: unknown action kind {k:?}"))
+            })?,
+            verification: verification
+                .as_deref()
+                .map(|v| from_json("tasks.verification", v))
+                .transpose()?,
+            verified,
+        }),
+    };
+    Ok(Task {
+        id,
+        title,
+        owner,
+        due_ms,
+        status,
+        created_by,
+        created_ms,
+        closed_ms,
+        action,
+    })
 }
