@@ -37,6 +37,10 @@ fi
 if ! "$venv/bin/python" -c "import oidc_provider_mock" 2>/dev/null; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "oidc-provider-mock==0.3.4"
 fi
+# pypdf reads the post-incident review's PDF back (pages, the charts' text).
+if ! "$venv/bin/python" -c "import pypdf" 2>/dev/null; then
+  "$venv/bin/pip" install --quiet --disable-pip-version-check "pypdf==6.1.1"
+fi
 export FIREBREAK_TEST_PYTHON="$PWD/$venv/bin/python"
 
 # Real headless Chromium and its WebDriver for the browser tests (Debian's packages).

@@ -262,6 +262,7 @@ fn pure_crates_have_no_runtime_or_io_dependencies() {
         "workstation",
         "gameday",
         "report",
+        "report",
     ];
     let g = graph();
     for krate in g.members.iter().filter(|k| pure.contains(&k.as_str())) {

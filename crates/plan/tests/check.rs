@@ -440,3 +440,83 @@ fn approval_roles_exist_and_have_enough_members() {
         "`9999` is not a 12-digit account id",
     );
 }
+
+#[test]
+fn post_incident_sections_are_checked_where_they_are_written() {
+    let t = edit(
+        r#"within = { sev1 = "5bd", sev2 = "5bd", sev3 = "10bd" }"#,
+        r#"within = { sev1 = "5bd", sev9 = "5bd" }"#,
+    );
+    one_error(&t, "sev9 = ", "no severity level `sev9`");
+    let t = edit(
+        r#"required_to_close = ["sev1", "sev2"]"#,
+        r#"required_to_close = ["sev1", "sev7"]"#,
+    );
+    one_error(&t, "sev7", "no severity level `sev7`");
+    let t = edit(
+        r#"after = "notification", what"#,
+        r#"after = "final-warning", what"#,
+    );
+    one_error(&t, "final-warning", "not an earlier deadline");
+    let t = edit(
+        r#"trigger = "personal-data-breach""#,
+        r#"trigger = "Personal Data""#,
+    );
+    one_error(&t, "Personal Data", "not a fact name");
+    let e = parse(
+        &edit(r#"within = "4bd""#, r#"within = "four days""#),
+        "plan.toml",
+        Format::Toml,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not a deadline") && e.contains("4bd"), "{e}");
+}
+
+#[test]
+fn late_post_incident_work_is_a_warning_and_a_failed_readiness_finding() {
+    let plan = parse(plan::EXAMPLE, "plan.toml", Format::Toml).unwrap();
+    let playbooks: BTreeSet<String> = PLAYBOOKS.iter().map(|s| s.to_string()).collect();
+    let work = vec![
+        plan::OpenWork {
+            case: case::CaseId(4),
+            field: "action item 7".into(),
+            what: "action item 7 (prevent): rotate keys".into(),
+            due_ms: 0,
+            overdue: true,
+        },
+        plan::OpenWork {
+            case: case::CaseId(5),
+            field: "regulations[gdpr-art33]".into(),
+            what: "gdpr-art33 notification: Notify".into(),
+            due_ms: 4_000_000_000_000,
+            overdue: false,
+        },
+    ];
+    let ctx = CheckContext {
+        today: today(),
+        playbooks: &playbooks,
+        rules: None,
+        last_game_day: None,
+        open_work: work,
+    };
+    let problems = check(&plan, &ctx);
+    let late = problems
+        .iter()
+        .find(|p| p.field == "case 4: action item 7")
+        .expect("the overdue action");
+    assert_eq!(late.gravity, Gravity::Warning);
+    assert!(late.message.contains("OVERDUE"), "{late}");
+    let due = problems
+        .iter()
+        .find(|p| p.field == "case 5: regulations[gdpr-art33]")
+        .expect("the running regulator clock");
+    assert!(due.message.contains("due by"), "{due}");
+    let findings = plan::readiness::plan_findings(&plan, &ctx);
+    let f = findings
+        .iter()
+        .find(|f| f.check == "cases.post_incident_work")
+        .unwrap();
+    assert_eq!(f.status, plan::readiness::Status::Fail);
+    assert!(f.detail.contains("case 4: action item 7"), "{}", f.detail);
+}

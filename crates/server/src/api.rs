@@ -274,6 +274,11 @@ fn read_case(s: &Shared, store: &store::Store, id: CaseId) -> Result<CaseRead> {
         "timeline_events": timeline.len(),
         "tasks": store.tasks(id)?,
         "notes": store.notes(id)?,
+        "review": {
+            "narrative": store.narrative(id)?,
+            "finished": store.review_finished(id)?,
+            "facts": store.facts(id)?,
+        },
         "transitions": transitions,
         "audit": store.audit(id)?,
         "responses": responses,
@@ -416,6 +421,72 @@ pub async fn record(
     let (event, raw) = record_of(&shared, id, q.key).await?;
     let raw: Value = serde_json::from_str(&raw).unwrap_or(Value::String(raw));
     Ok(Json(json!({"event": event, "record": raw})))
+}
+
+/// One narrative field of the post-incident review.
+#[derive(Debug, Deserialize)]
+pub struct ReviewInput {
+    pub field: String,
+    pub text: String,
+}
+
+/// The post-incident review drafted now from the store and the ledger (its anchor is not
+/// read: a page load never calls AWS), as HTML for a download or as JSON.
+fn draft_review(app: &app::App, store: &store::Store, id: CaseId) -> Result<report::Review> {
+    Ok(app::report::draft(
+        app,
+        store,
+        id,
+        None,
+        app::report::AnchorCheck::Offline,
+    )?)
+}
+
+/// The review as a self-contained HTML download (`firebreak report verify` checks it).
+pub async fn review_document(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<CaseId>,
+) -> Result<Response> {
+    let html = shared
+        .with_store(move |s, store| Ok(report::render::html(&draft_review(&s.app, store, id)?)))
+        .await?;
+    let mut r = html.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        axum::http::header::CONTENT_DISPOSITION,
+        axum::http::HeaderValue::from_str(&format!(
+            "attachment; filename=\"case-{id}-review.html\""
+        ))
+        .map_err(|e| Failure::Internal(e.to_string()))?,
+    );
+    Ok(r)
+}
+
+/// The review as JSON: sections, figures, rows and their sources.
+pub async fn review(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<CaseId>,
+) -> Result<Json<Value>> {
+    let v = shared
+        .with_store(move |s, store| {
+            serde_json::to_value(draft_review(&s.app, store, id)?)
+                .map_err(|e| Failure::Internal(e.to_string()))
+        })
+        .await?;
+    Ok(Json(v))
+}
+
+pub async fn set_review(
+    State(s): St,
+    Extension(p): Who,
+    Path(id): Path<CaseId>,
+    Json(b): Json<ReviewInput>,
+) -> Result<Json<Value>> {
+    Ok(Json(apply(&s, &p, id, Change::Review(b)).await?))
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -617,6 +688,7 @@ pub enum Change {
     Approve(i64),
     Run(i64),
     Rollback(i64, RollbackInput),
+    Review(ReviewInput),
 }
 
 /// Applies `change` to case `id` as `person`; returns what it did as JSON.
@@ -715,6 +787,10 @@ pub async fn apply(
                 Change::Run(plan) => {
                     let e = app::respond::execute(&app, store, id, Some(ResponsePlanId(plan)), &app::respond::Execution::Run)?;
                     json!({"plan": e.row.id, "report": e.report, "ok": e.report.ok(), "notes": e.notes})
+                }
+                Change::Review(r) => {
+                    let field = app::report::set_narrative(&app, store, id, &r.field, &r.text)?;
+                    json!({"field": field.name()})
                 }
                 Change::Rollback(plan, r) => {
                     let e = app::respond::execute(
@@ -968,11 +1044,27 @@ pub fn check_context<'a>(
     }
 }
 
+/// The newest recorded game day and the late post-incident work the store holds.
+async fn recorded_work(
+    shared: &Arc<Shared>,
+) -> Result<(Option<plan::RecordedGameDay>, Vec<plan::OpenWork>)> {
+    shared
+        .with_store(|shared, store| {
+            Ok((
+                app::gameday::recorded(store)?,
+                app::report::open_work(
+                    shared.app.settings.plan.as_ref().map(|p| &p.plan),
+                    store,
+                    shared.app.now_ms(),
+                )?,
+            ))
+        })
+        .await
+}
+
 /// The IR plan's check results (or that none is configured).
 pub async fn plan_checks(shared: &Arc<Shared>) -> Result<Value> {
-    let recorded = shared
-        .with_store(|_, store| Ok(app::gameday::recorded(store)?))
-        .await?;
+    let (recorded, open_work) = recorded_work(shared).await?;
     let app = &shared.app;
     match &app.settings.plan {
         None => Ok(json!({"plan": null, "problems": []})),
@@ -980,6 +1072,7 @@ pub async fn plan_checks(shared: &Arc<Shared>) -> Result<Value> {
             let (playbooks, rules) = known_names(shared);
             let mut ctx = check_context(app, &playbooks, &rules);
             ctx.last_game_day = recorded;
+            ctx.open_work = open_work;
             let problems = plan::check(&p.plan, &ctx);
             Ok(json!({
                 "plan": p.plan.title(),
@@ -994,13 +1087,12 @@ pub async fn plan_checks(shared: &Arc<Shared>) -> Result<Value> {
 /// The latest readiness report people ran (through the CLI or the server), beside the IR
 /// plan's own checks as of now. Reading it never calls AWS.
 pub async fn readiness_of(shared: &Arc<Shared>) -> Result<Value> {
-    let recorded = shared
-        .with_store(|_, store| Ok(app::gameday::recorded(store)?))
-        .await?;
+    let (recorded, open_work) = recorded_work(shared).await?;
     let plan_report = shared.app.settings.plan.as_ref().map(|l| {
         let (playbooks, rules) = known_names(shared);
         let mut ctx = check_context(&shared.app, &playbooks, &rules);
         ctx.last_game_day = recorded;
+        ctx.open_work = open_work;
         plan::readiness::Report::new(&l.plan, plan::readiness::plan_findings(&l.plan, &ctx))
     });
     let latest = shared

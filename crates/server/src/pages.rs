@@ -559,6 +559,26 @@ pub async fn case_page(
                 @if work { form method="post" action=(action("notes")) { (csrf(&p)) textarea name="text" rows="3" cols="60" required {}
                     br; label { input type="checkbox" name="communication" value="1"; " stakeholder communication" } " " button { "Add note" } } }
             }
+            section id="review" {
+                h2 { "Post-incident review" }
+                @let r = &v["review"];
+                p { @match r["finished"].as_object() {
+                        Some(f) => { "Finished by " (T(&txt(&f["actor"]))) " " (time(f["at_ms"].as_i64())) }
+                        None => { "Draft: not finished." }
+                    }
+                    " " a href=(action("review")) { "Download the review (HTML)" } }
+                @for f in r["facts"].as_array().into_iter().flatten() {
+                    p.muted { "Fact " (T(&txt(&f["fact"]))) " as of " (time(f["at_ms"].as_i64())) }
+                }
+                @for n in r["narrative"].as_array().into_iter().flatten() {
+                    div.note { p.muted { (T(&txt(&n["field"]))) " · " (T(&txt(&n["actor"]))) " " (time(n["at_ms"].as_i64())) }
+                               p { (T(&txt(&n["text"]))) } }
+                }
+                @if work { form method="post" action=(action("review")) { (csrf(&p))
+                    select name="field" { @for f in report::Field::NAMED { option value=(f.name()) { (f.title()) } } }
+                    br; textarea name="text" rows="4" cols="60" required {}
+                    br; button { "Write" } } }
+            }
         }
         section id="evidence" {
             h2 { "Evidence and custody" }
@@ -771,6 +791,14 @@ pub async fn add_note(
     Form(f): Form<api::NoteInput>,
 ) -> Result<Response> {
     change_then(&s, &p, id, Change::Note(f), case_url(id)).await
+}
+pub async fn set_review(
+    State(s): St,
+    Extension(p): Who,
+    Path(id): Path<CaseId>,
+    Form(f): Form<api::ReviewInput>,
+) -> Result<Response> {
+    change_then(&s, &p, id, Change::Review(f), case_url(id)).await
 }
 pub async fn add_task(
     State(s): St,

@@ -123,6 +123,8 @@ routes! {
     Get "/cases/{id}/responses/{plan}" Page View "A response plan: dry-run calls, approvals, receipts, call log" => pages::response;
     Get "/cases/{id}/export" Page View "The case's export document (JSON)" => api::export;
     Post "/cases/{id}/notes" Page Work "Add a note or communication note" => pages::add_note;
+    Get "/cases/{id}/review" Page View "The post-incident review drafted from the case (HTML download, every figure with its source)" => api::review_document;
+    Post "/cases/{id}/review" Page Work "Write a field of the post-incident review's narrative" => pages::set_review;
     Post "/cases/{id}/tasks" Page Work "Add a task" => pages::add_task;
     Post "/cases/{id}/tasks/{task}/close" Page Work "Close a task" => pages::close_task;
     Post "/cases/{id}/tags" Page Work "Tag or untag" => pages::tag;
@@ -150,6 +152,8 @@ routes! {
     Get "/api/v1/cases/{id}/export" Api View "The case's export document" => api::export;
     Get "/api/v1/cases/{id}/responses/{plan}" Api View "A response plan with approvals, receipts and calls" => api::response;
     Post "/api/v1/cases/{id}/notes" Api Work "Add a note (text, communication)" => api::add_note;
+    Get "/api/v1/cases/{id}/review" Api View "The post-incident review drafted now: sections, figures, rows and their sources" => api::review;
+    Post "/api/v1/cases/{id}/review" Api Work "Write a review narrative field (field, text)" => api::set_review;
     Post "/api/v1/cases/{id}/tasks" Api Work "Add a task (title, assignee)" => api::add_task;
     Post "/api/v1/cases/{id}/tasks/{task}/close" Api Work "Close a task" => api::close_task;
     Post "/api/v1/cases/{id}/tags" Api Work "Tag or untag (tag, remove)" => api::tag;

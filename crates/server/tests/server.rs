@@ -1401,3 +1401,64 @@ async fn kept_reads_never_outlive_a_change_and_clocks_keep_running() {
         StatusCode::UNAUTHORIZED
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_review_narrative_is_written_on_the_case_page_and_the_review_downloads() {
+    let w = world();
+    let carmen = sign_in(&w.router, "carmen").await;
+    let r = get_as(&w.router, &carmen, "/cases/1").await;
+    assert!(
+        r.body.contains("Post-incident review") && r.body.contains("name=\"field\""),
+        "{}",
+        r.body
+    );
+    let r = send(
+        &w.router,
+        Request::post("/cases/1/review")
+            .header(header::COOKIE, &carmen.cookie)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from(format!(
+                "csrf={}&field=summary&text=%3Cscript%3Ealert(1)%3C%2Fscript%3E+key+leaked",
+                carmen.csrf
+            )))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let store = store::Store::open(&w.app.settings.db).unwrap();
+    let n = store.narrative(case::CaseId(1)).unwrap();
+    assert_eq!(
+        (n[0].field.as_str(), n[0].actor.as_str()),
+        ("summary", "carmen")
+    );
+    let page = get_as(&w.router, &carmen, "/cases/1").await;
+    assert!(page.body.contains("&lt;script&gt;alert(1)") && !page.body.contains("<script>alert"));
+    // A body without its field and text is refused.
+    let r = send(
+        &w.router,
+        request(
+            Verb::Post,
+            "/api/v1/cases/1/review",
+            Some(&carmen),
+            Surface::Api,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let doc = get_as(&w.router, &carmen, "/cases/1/review").await;
+    assert_eq!(doc.status, StatusCode::OK);
+    assert!(
+        doc.body
+            .contains("<meta name=\"firebreak-review\" content=\"case=1 ")
+    );
+    assert!(doc.body.contains("key leaked") && doc.body.contains("data-chart=\"swim-lane\""));
+    // The download is a review `report verify` accepts against the same store.
+    let v =
+        app::report::verify(&w.app, &store, &doc.body, app::report::AnchorCheck::Offline).unwrap();
+    assert!(v.mismatches.is_empty(), "{:?}", v.mismatches);
+    assert!(v.checked > 20);
+    let json = get_as(&w.router, &carmen, "/api/v1/cases/1/review").await;
+    let j: serde_json::Value = serde_json::from_str(&json.body).unwrap();
+    assert_eq!(j["case"], 1);
+    assert!(j["sources"].as_array().unwrap().len() > 3);
+}
