@@ -21,7 +21,7 @@ use report::review::{
 use report::verify::Mismatch;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use store::{ActionKind, NewAction, NewCommunication, Resolution, Store, Verification};
+use store::{NewAction, NewCommunication, Resolution, Store, Verification};
 
 /// Why post-incident work was refused.
 #[derive(Debug, thiserror::Error)]
@@ -698,24 +698,9 @@ pub fn add_action(
     app: &App,
     store: &mut Store,
     case: CaseId,
-    title: &str,
-    kind: ActionKind,
-    owner: &str,
-    due_ms: i64,
-    verification: Option<&Verification>,
+    action: &NewAction<'_>,
 ) -> Result<i64> {
-    Ok(store.add_action(
-        case,
-        &NewAction {
-            title,
-            kind,
-            owner,
-            due_ms,
-            verification,
-        },
-        &app.settings.actor,
-        app.now_ms(),
-    )?)
+    Ok(store.add_action(case, action, &app.settings.actor, app.now_ms())?)
 }
 
 /// Closes an improvement action once its verification passes; returns what it found.

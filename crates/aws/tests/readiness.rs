@@ -343,11 +343,11 @@ async fn a_well_prepared_account_passes_everything_moto_can_set_up() {
             "logs.central_subscription us-west-2: 0 of 1 log group(s) subscribed to arn:aws:kinesis:us-east-1:100000000001:stream/central-security-logs"
         ]
     );
-    // 6 plan checks, responder access, 3 CloudTrail checks, 6 checks in each of 2 regions,
+    // 7 plan checks (the last: no post-incident work overdue), responder access, 3 CloudTrail checks, 6 checks in each of 2 regions,
     // the forensic account and its bucket, the central stream.
     assert_eq!(
         (r.score.passed, r.score.total, r.score.percent),
-        (24, 25, 96)
+        (25, 26, 96)
     );
     assert_eq!(r.practices.len(), 8, "every SEC10 practice is scored");
     assert!(
@@ -360,7 +360,7 @@ async fn a_well_prepared_account_passes_everything_moto_can_set_up() {
         "the trail bucket and the evidence bucket"
     );
     let text = r.to_text();
-    assert!(text.contains("96% (24 of 25 checks pass)"), "{text}");
+    assert!(text.contains("96% (25 of 26 checks pass)"), "{text}");
     assert!(
         text.contains("SEC10-BP03  Prepare forensic capabilities"),
         "{text}"
@@ -405,6 +405,7 @@ async fn a_neglected_account_gets_the_expected_findings_and_fixes() {
         ("plan.reviewed", Status::Fail),
         ("plan.game_day", Status::Fail),
         ("plan.post_incident", Status::Pass),
+        ("cases.post_incident_work", Status::Pass),
         ("access.responder_role", Status::Pass),
         ("cloudtrail.multi_region_logging", Status::Fail),
         ("cloudtrail.log_file_validation", Status::Fail),
@@ -431,7 +432,7 @@ async fn a_neglected_account_gets_the_expected_findings_and_fixes() {
     assert_eq!(s, expected);
     assert_eq!(
         (r.score.passed, r.score.total, r.score.percent),
-        (6, 25, 24)
+        (7, 26, 26)
     );
     // Every failure says how to fix it, naming the place.
     for f in r.findings.iter().filter(|f| f.status != Status::Pass) {
@@ -465,7 +466,7 @@ async fn a_neglected_account_gets_the_expected_findings_and_fixes() {
             .contains("\"Mode\":\"COMPLIANCE\",\"Days\":365")
     );
     let json = serde_json::to_value(&r).unwrap();
-    assert_eq!(json["score"]["percent"], 24);
+    assert_eq!(json["score"]["percent"], 26);
     assert_eq!(json["findings"][0]["practice"], "SEC10-BP02");
 }
 

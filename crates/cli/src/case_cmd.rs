@@ -617,11 +617,13 @@ pub fn run(cmd: CaseCommand, args: &StoreArgs) -> Result<()> {
                         &app,
                         &mut store,
                         id,
-                        &title,
-                        kind,
-                        &owner,
-                        due,
-                        verify.as_ref(),
+                        &store::NewAction {
+                            title: &title,
+                            kind,
+                            owner: &owner,
+                            due_ms: due,
+                            verification: verify.as_ref(),
+                        },
                     )?;
                     say!(out, "action {} added to case {}", t, id)?;
                 }

@@ -451,7 +451,85 @@ pub fn blocks(plan: &IrPlan) -> Vec<Block> {
         b.push(Para("Scenarios to rehearse:".into()));
         b.push(List(ex.scenarios.clone()));
     }
+    post_incident(plan, &mut b);
     b
+}
+
+/// The review policy, communication cadence and regulator notification duties.
+fn post_incident(plan: &IrPlan, b: &mut Vec<Block>) {
+    use Block::*;
+    let r = &plan.review;
+    b.push(Heading(3, "Post-incident review".into()));
+    let mut items: Vec<String> = r
+        .within
+        .iter()
+        .map(|(level, w)| format!("{level}: review within {} of recovery", w.value.words()))
+        .collect();
+    if !r.required_to_close.is_empty() {
+        items.push(format!(
+            "Cases at {} cannot close before their review is finished",
+            r.required_to_close
+                .iter()
+                .map(|l| l.value.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    if items.is_empty() {
+        items.push("No review deadline is set.".into());
+    }
+    b.push(List(items));
+    if !r.questions.is_empty() {
+        b.push(Para("Every review answers:".into()));
+        b.push(List(r.questions.clone()));
+    }
+    if !plan.communications.cadence.is_empty() {
+        b.push(Para(format!(
+            "Stakeholder updates while a case is open: {}.",
+            plan.communications
+                .cadence
+                .iter()
+                .map(|(l, i)| format!("{l} every {}", i.value))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    if !plan.regulations.is_empty() {
+        b.push(Heading(3, "Regulator notifications".into()));
+        b.push(Table(
+            vec![
+                "Regulation".into(),
+                "Started by the fact".into(),
+                "Deadlines".into(),
+                "Notify".into(),
+            ],
+            plan.regulations
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.name.clone(),
+                        g.trigger.value.clone(),
+                        g.deadlines
+                            .iter()
+                            .map(|d| {
+                                format!(
+                                    "{}: {}{}",
+                                    d.id.value,
+                                    d.within.value.words(),
+                                    d.after
+                                        .as_ref()
+                                        .map(|a| format!(" after {}", a.value))
+                                        .unwrap_or_default()
+                                )
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                        or_dash(g.authority.as_deref()),
+                    ]
+                })
+                .collect(),
+        ));
+    }
 }
 
 fn describe(c: &crate::model::Criteria) -> String {

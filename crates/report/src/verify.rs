@@ -166,10 +166,10 @@ pub fn compare(file_text: &str, format: Format, fresh: &Review) -> Vec<Mismatch>
     let labels = labels(fresh);
     let what = |id: &str| {
         labels.get(id).cloned().unwrap_or_else(|| {
-            if id.starts_with("src.") {
-                format!("source {}", &id[4..])
-            } else if id.starts_with("n.") {
-                format!("narrative {}", &id[2..])
+            if let Some(src) = id.strip_prefix("src.") {
+                format!("source {src}")
+            } else if let Some(n) = id.strip_prefix("n.") {
+                format!("narrative {n}")
             } else {
                 format!("row {id}")
             }
