@@ -8,7 +8,6 @@ use crate::{App, Result, Settings};
 use case::CaseId;
 use custody::{Action, Artifact, Draft, Entry};
 use locker::Locker;
-use std::path::PathBuf;
 use std::sync::Arc;
 use store::Store;
 
@@ -24,11 +23,7 @@ pub struct CustodyLog {
 impl CustodyLog {
     pub fn open(app: &App) -> Result<CustodyLog> {
         let settings = &app.settings;
-        let root = settings
-            .evidence
-            .locker
-            .clone()
-            .unwrap_or_else(|| PathBuf::from("evidence"));
+        let root = settings.evidence.locker_root();
         let locker = Locker::open(&root)?;
         let key = settings
             .evidence

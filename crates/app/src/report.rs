@@ -98,10 +98,7 @@ pub fn review_inputs(
     let c = store.live_case(case)?;
     let transitions = store.transitions(case)?;
     let milestones = store.sla_milestones(&[case])?.pop().unwrap_or_default();
-    let resolution = store
-        .resolutions()?
-        .get(&case)
-        .map(|r| r.name().to_string());
+    let resolution = store.resolution(case)?.map(|r| r.name().to_string());
     let mut responses = Vec::new();
     for row in store.response_plans(case)? {
         let plan: playbook::ResponsePlan = serde_json::from_str(&row.plan)?;
@@ -217,6 +214,22 @@ pub fn review_inputs(
 
 type CustodyState = (Vec<custody::Entry>, Vec<String>, String);
 
+type AnchorRead = std::result::Result<Option<(custody::Anchor, String)>, custody::AnchorCheck>;
+
+/// The ledger head's anchor in the evidence bucket (unless offline), and what a review says
+/// of it.
+fn read_anchor(app: &App, case: CaseId, anchor: AnchorCheck) -> (AnchorRead, String) {
+    let read = crate::evidence::latest_anchor(app, case, anchor == AnchorCheck::Offline);
+    let text = match &read {
+        Ok(Some((a, at))) => format!("entry {} sha256 {} at {at}", a.seq, a.hash),
+        Ok(None) => "none uploaded yet".to_string(),
+        Err(custody::AnchorCheck::NotConfigured) => "no evidence bucket in the IR plan".to_string(),
+        Err(custody::AnchorCheck::NotChecked(why)) => format!("not checked ({why})"),
+        Err(other) => format!("{other:?}"),
+    };
+    (read, text)
+}
+
 /// The ledger, what verifying it finds, and its anchor (or why it is not known).
 fn custody_state(
     app: &App,
@@ -224,6 +237,13 @@ fn custody_state(
     case: CaseId,
     anchor: AnchorCheck,
 ) -> Result<CustodyState> {
+    // No locker and nothing witnessed: there is no ledger to read, and opening the locker
+    // would create its folder. A witnessed ledger whose locker is gone is verified (and
+    // reported cut short) as usual.
+    if !app.settings.evidence.locker_root().is_dir() && store.custody_witness(case)?.is_empty() {
+        let (_, text) = read_anchor(app, case, anchor);
+        return Ok((Vec::new(), Vec::new(), text));
+    }
     let log = match crate::evidence::CustodyLog::open(app) {
         Ok(l) => l,
         Err(e) => {
@@ -234,14 +254,7 @@ fn custody_state(
             ));
         }
     };
-    let anchor_read = crate::evidence::latest_anchor(app, case, anchor == AnchorCheck::Offline);
-    let anchor_text = match &anchor_read {
-        Ok(Some((a, at))) => format!("entry {} sha256 {} at {at}", a.seq, a.hash),
-        Ok(None) => "none uploaded yet".to_string(),
-        Err(custody::AnchorCheck::NotConfigured) => "no evidence bucket in the IR plan".to_string(),
-        Err(custody::AnchorCheck::NotChecked(why)) => format!("not checked ({why})"),
-        Err(other) => format!("{other:?}"),
-    };
+    let (anchor_read, anchor_text) = read_anchor(app, case, anchor);
     let (entries, v) = log.verify(store, case, anchor_read)?;
     let problems = v
         .problems

@@ -50,6 +50,15 @@ pub struct EvidenceSettings {
     pub public_key: Option<String>,
 }
 
+impl EvidenceSettings {
+    /// The local locker's folder (`./evidence` unless configured).
+    pub fn locker_root(&self) -> PathBuf {
+        self.locker
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("evidence"))
+    }
+}
+
 impl Settings {
     /// The severity policy cases follow: the plan's levels, else the built-in matrix.
     pub fn policy(&self) -> Box<dyn case::SeverityPolicy + '_> {

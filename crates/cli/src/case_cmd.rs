@@ -254,7 +254,7 @@ fn write_post_incident(
     plan: Option<&plan::IrPlan>,
 ) -> Result<()> {
     let now = now_ms();
-    if let Some(r) = store.resolutions()?.get(&c.id) {
+    if let Some(r) = store.resolution(c.id)? {
         say!(out, "  Resolved:  {}", r.name())?;
     }
     for f in store.facts(c.id)? {

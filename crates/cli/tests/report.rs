@@ -570,4 +570,6 @@ fn every_stratus_case_gets_a_review_that_verifies() {
             assert!(v.contains("match the store"), "case {id}: {v}");
         }
     }
+    // Nothing was collected: reading the (absent) ledger made no evidence folder.
+    assert!(!dir.join("evidence").exists());
 }

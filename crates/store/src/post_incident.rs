@@ -337,6 +337,22 @@ impl Store {
         })
     }
 
+    /// The case's resolution in force, if it was resolved.
+    pub fn resolution(&self, id: CaseId) -> Result<Option<Resolution>> {
+        let r: Option<String> = self
+            .conn
+            .prepare_cached(
+                "SELECT resolution FROM case_resolutions WHERE case_id = ?1 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([id.0], |r| r.get(0))
+            .optional()?;
+        r.map(|r| {
+            Resolution::parse(&r)
+                .ok_or_else(|| StoreError::Invalid(format!("case {id}: unknown resolution {r:?}")))
+        })
+        .transpose()
+    }
+
     /// Every case's resolution in force (cases never resolved are absent).
     pub fn resolutions(&self) -> Result<BTreeMap<CaseId, Resolution>> {
         let mut stmt = self.conn.prepare_cached(
